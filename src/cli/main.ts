@@ -1,0 +1,113 @@
+// Command-line entry: parses words with commander, runs one command, maps errors to exit codes.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, InventoryError, LvsctlError, NotImplementedError, UsageError } from '../errors.js';
+import { packageRoot } from '../paths.js';
+import { runInit } from './commands/init.js';
+import { runValidate } from './commands/validate.js';
+import { Output } from './output.js';
+
+export interface CommonOptions {
+  inventory: string;
+  limit?: string[];
+  json: boolean;
+  verbose: boolean;
+  forks: number;
+}
+
+const positiveInt = (v: string) => {
+  if (!/^[1-9][0-9]{0,4}$/.test(v)) throw new InvalidArgumentError('expected a whole number from 1 to 99999');
+  return Number(v);
+};
+const hostList = (v: string) => {
+  const hosts = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!hosts.length) throw new InvalidArgumentError('expected host names separated by commas');
+  return hosts;
+};
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-i, --inventory <file>', 'inventory file (YAML)').env('LVSCTL_INVENTORY').makeOptionMandatory())
+    .option('--limit <hosts>', 'only these hosts (comma-separated names)', hostList)
+    .option('--json', 'machine-readable output on stdout', false)
+    .option('-v, --verbose', 'more detail on stderr', false)
+    .option('--forks <n>', 'hosts worked on in parallel', positiveInt, 20);
+}
+
+export function buildProgram(run: (action: () => Promise<number>) => void): Command {
+  const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const program = new Command('lvsctl')
+    .description('Build and run Linux Virtual Server (IPVS) clusters over SSH: NAT, DR or TUN, one director or a keepalived pair.')
+    .version(version)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const later = (name: string, description: string, extra?: (c: Command) => Command) => {
+    let c = addCommon(program.command(name).description(description));
+    if (extra) c = extra(c);
+    c.action(() => run(async () => { throw new NotImplementedError(name); }));
+  };
+
+  addCommon(program.command('validate').description('check an inventory; report every mistake with file:line:col (contacts no host)')).action((o: CommonOptions) =>
+    run(() => runValidate(o, new Output(o))),
+  );
+  later('render', 'write every file lvsctl would put on each host into a directory, for reading', (c) => c.option('--out <dir>', 'output directory', 'rendered'));
+  later('plan', 'show what `up` would change on each host, change nothing (exit 2 when changes are pending)');
+  later('up', 'converge every host to the inventory, then verify');
+  later('verify', 'send requests through each VIP from the client host(s) and check the balancing', (c) => c.option('--failover', 'also stop the MASTER and time the failover'));
+  later('status', 'show roles, VIP holder, services, connections and drift (exit 3 on drift)');
+  later('stop', 'take the service down (VIPs released, rules cleared) keeping everything installed');
+  later('start', 'bring a stopped cluster back to the inventory\'s state');
+  later('down', 'remove everything lvsctl put on the hosts and restore the original settings', (c) => c.option('--purge', 'also remove the packages lvsctl installed'));
+  later('drain', 'set a real server\'s weight to 0 and wait until its connections end', (c) => c.argument('<host>').option('--remove', 'delete it from the services once drained').option('--timeout <seconds>', 'give up after this long', positiveInt, 300));
+  later('undrain', 'give a drained real server its inventory weight back', (c) => c.argument('<host>'));
+
+  program
+    .command('init')
+    .description('write a commented starter inventory for a forwarding mode')
+    .addOption(new Option('--mode <mode>', 'forwarding mode').choices(['nat', 'dr', 'tun']).makeOptionMandatory())
+    .option('-o, --out <file>', 'where to write it ("-" for stdout)', '-')
+    .option('--force', 'overwrite an existing file', false)
+    .action((o: { mode: 'nat' | 'dr' | 'tun'; out: string; force: boolean }) => run(() => runInit(o)));
+  return program;
+}
+
+/** Runs the CLI and resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const onSigint = () => {
+    process.stderr.write('\ninterrupted\n');
+    process.exit(ExitCode.interrupted);
+  };
+  process.once('SIGINT', onSigint);
+  let pending: Promise<number> | undefined;
+  const program = buildProgram((action) => {
+    pending = action();
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return await (pending ?? Promise.resolve(ExitCode.ok));
+  } catch (e) {
+    return report(e);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+function report(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
+    return ExitCode.usage; // commander already printed the message
+  }
+  if (e instanceof InventoryError) {
+    process.stderr.write(`${e.message}\n${e.problems.length} problem${e.problems.length > 1 ? 's' : ''} in the inventory; nothing was contacted.\n`);
+    return e.exitCode;
+  }
+  if (e instanceof UsageError || e instanceof LvsctlError) {
+    process.stderr.write(`lvsctl: ${e.message}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`lvsctl: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return ExitCode.failed;
+}

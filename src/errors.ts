@@ -1,0 +1,51 @@
+// Typed errors. Each kind maps to one exit code, so main() never guesses.
+// Precedence when several apply (see README "Exit codes"): usage/invalid inventory first
+// (nothing contacted), then host failure, then drift, then pending changes.
+
+export const ExitCode = {
+  ok: 0,
+  failed: 1, // a host failed or was unreachable, or verify failed
+  changesPending: 2, // `plan` found changes
+  drift: 3, // `status` found drift
+  usage: 64, // EX_USAGE
+  invalidInventory: 65, // EX_DATAERR
+  interrupted: 130, // SIGINT
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class LvsctlError extends Error {
+  readonly exitCode: ExitCode = ExitCode.failed;
+}
+
+/** Wrong command-line words. */
+export class UsageError extends LvsctlError {
+  override readonly exitCode = ExitCode.usage;
+}
+
+/** One mistake in an inventory, located in its file. */
+export interface InventoryProblem {
+  file: string;
+  line: number; // 1-based
+  col: number; // 1-based
+  field: string; // e.g. vips[0].services[1].port
+  message: string;
+}
+
+export function formatProblem(p: InventoryProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.field ? p.field + ': ' : ''}${p.message}`;
+}
+
+/** Every mistake found in an inventory, reported together. */
+export class InventoryError extends LvsctlError {
+  override readonly exitCode = ExitCode.invalidInventory;
+  constructor(readonly problems: InventoryProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+  }
+}
+
+/** A command that the code base does not implement yet. */
+export class NotImplementedError extends LvsctlError {
+  constructor(command: string) {
+    super(`'${command}' is not implemented yet`);
+  }
+}

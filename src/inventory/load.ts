@@ -1,0 +1,93 @@
+// Reads an inventory file: YAML (strict: no duplicate keys, no unknown tags, bounded aliases),
+// then the schema, then the cross-field rules. Every problem found is reported at once with
+// file:line:col; the caller gets a typed Cluster or an InventoryError (exit 65).
+import { readFileSync, statSync } from 'node:fs';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { core } from 'zod';
+import { InventoryError, type InventoryProblem } from '../errors.js';
+import { formatPath, locate, type FieldPath } from './locate.js';
+import { buildCluster, type Cluster } from './model.js';
+import { checkRules } from './rules.js';
+import { Inventory } from './schema.js';
+
+export const MAX_INVENTORY_BYTES = 1024 * 1024;
+const MAX_ALIASES = 100;
+
+function zodMessage(i: core.$ZodIssue): string {
+  switch (i.code) {
+    case 'unrecognized_keys':
+      return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'invalid_type':
+      return i.input === undefined ? `missing (expected ${i.expected})` : i.message.replace(/^Invalid input: /, '');
+    case 'too_small':
+      if (i.origin === 'array') return i.message.startsWith('Too small') ? `needs at least ${i.minimum} item${Number(i.minimum) > 1 ? 's' : ''}` : i.message;
+      return i.message.replace(/^Too small: expected number to be >=/, 'must be at least ');
+    case 'too_big':
+      if (i.origin === 'array') return i.message.startsWith('Too big') ? `takes at most ${i.maximum} items` : i.message;
+      return i.message.replace(/^Too big: expected number to be <=/, 'must be at most ');
+    default:
+      return i.message.replace(/^Invalid input: /, '');
+  }
+}
+
+/** Parse and validate; throws InventoryError listing every problem. */
+export function loadInventory(file: string, text?: string): Cluster {
+  const problem = (line: number, col: number, field: string, message: string): InventoryProblem => ({ file, line, col, field, message });
+  if (text === undefined) {
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch (e) {
+      throw new InventoryError([problem(1, 1, '', `cannot read the inventory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)]);
+    }
+    if (size > MAX_INVENTORY_BYTES) throw new InventoryError([problem(1, 1, '', `the file is ${size} bytes; an inventory may be at most ${MAX_INVENTORY_BYTES} bytes`)]);
+    text = readFileSync(file, 'utf8');
+  }
+  if (Buffer.byteLength(text) > MAX_INVENTORY_BYTES) throw new InventoryError([problem(1, 1, '', `an inventory may be at most ${MAX_INVENTORY_BYTES} bytes`)]);
+  if (text.includes('\0')) throw new InventoryError([problem(1, 1, '', 'the file contains a NUL byte; an inventory is YAML text')]);
+
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true, strict: true });
+  const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => {
+    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const msg =
+      e.code === 'TAG_RESOLVE_FAILED'
+        ? `${e.message.replace(/ at line.*$/s, '')}: custom tags are not allowed`
+        : e.code === 'DUPLICATE_KEY'
+          ? 'duplicate key: each key may appear once in a mapping'
+          : e.message.replace(/ at line \d+, column \d+.*$/s, '');
+    return problem(pos.line, pos.col, '', `YAML: ${msg}`);
+  });
+  if (yamlProblems.length) throw new InventoryError(yamlProblems);
+  if (doc.contents === null) throw new InventoryError([problem(1, 1, '', 'the inventory is empty')]);
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    throw new InventoryError([problem(1, 1, '', `YAML: ${(e as Error).message} (aliases expand to more than ${MAX_ALIASES} nodes)`)]);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InventoryError([problem(1, 1, '', 'an inventory is a YAML mapping (key: value) at the top')]);
+
+  const at = (d: Document, path: FieldPath, message: string, atKey = false): InventoryProblem => {
+    const { line, col } = locate(d, lc, path, atKey);
+    return problem(line, col, formatPath(path), message);
+  };
+
+  const parsed = Inventory.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((i) => {
+      const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
+      if (i.code === 'unrecognized_keys') return i.keys.map((k) => at(doc, [...path, k], `unknown key ${JSON.stringify(k)}`, true));
+      if (i.code === 'invalid_key') return [at(doc, path, `bad name ${JSON.stringify(path.at(-1))}: ${i.issues.map(zodMessage).join('; ')}`, true)];
+      return [at(doc, path, zodMessage(i))];
+    });
+    throw new InventoryError(sortProblems(problems));
+  }
+  const cluster = buildCluster(parsed.data, file);
+  const ruleProblems = checkRules(parsed.data, cluster).map((p) => at(doc, p.path, p.message));
+  if (ruleProblems.length) throw new InventoryError(sortProblems(ruleProblems));
+  return cluster;
+}
+
+const sortProblems = (ps: InventoryProblem[]) => ps.sort((a, b) => a.line - b.line || a.col - b.col);

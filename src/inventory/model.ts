@@ -1,0 +1,231 @@
+// The resolved cluster: vars and groups merged into each host, roles assigned, services flattened,
+// defaults filled in, local paths made absolute. Everything after validation works on this.
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { FieldPath } from './locate.js';
+import type { Directors, HealthCheck, HostVars, InventoryDoc, Service, SshSettings, Vrrp } from './schema.js';
+import type { Mode, Scheduler } from './types.js';
+
+export type Family = 4 | 6;
+export type Role = 'director' | 'real_server' | 'client';
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  agent: boolean;
+  passwordEnv?: string;
+  passphraseEnv?: string;
+  knownHosts: string[];
+  jump?: { host: string; port: number; user: string; identityFile?: string };
+  connectTimeout: number; // seconds
+  commandTimeout: number; // seconds
+}
+
+export interface ResolvedHost {
+  name: string;
+  address: string;
+  address6?: string;
+  gateway?: string;
+  interface?: string;
+  ssh: SshTarget;
+  become: false | { method: 'sudo'; passwordEnv?: string };
+  roles: Set<Role>;
+  path: FieldPath;
+}
+
+export interface ResolvedRealServer {
+  host: string;
+  address: string;
+  port: number;
+  weight: number;
+  upperThreshold?: number;
+  lowerThreshold?: number;
+  healthCheck?: HealthCheck;
+  path: FieldPath;
+}
+
+export interface ResolvedService {
+  /** Stable identity, as ipvsadm names it: "tcp 10.99.1.100:80", "udp [fd00::1]:53", "fwmark 1". */
+  id: string;
+  name?: string;
+  family: Family;
+  vip: { address: string; prefix: number; interface: string; vrrpInstance?: string };
+  protocol: 'tcp' | 'udp';
+  port?: number;
+  fwmark?: number;
+  ports?: number[];
+  scheduler: Scheduler;
+  schedulerFlags: string[];
+  persistence?: { timeout: number; netmask?: string | number };
+  engine: 'ipvsadm' | 'keepalived';
+  ops: boolean;
+  sorryServer?: { address: string; port?: number };
+  inhibitOnFailure: boolean;
+  realServers: ResolvedRealServer[];
+  verify: NonNullable<Service['verify']>;
+  path: FieldPath;
+}
+
+export interface DirectorMember {
+  host: string;
+  state: 'MASTER' | 'BACKUP';
+  priority: number;
+  path: FieldPath;
+}
+
+export interface Cluster {
+  file: string;
+  name: string;
+  mode: Mode;
+  hosts: Map<string, ResolvedHost>;
+  directors: Omit<Directors, 'hosts' | 'vrrp'> & { members: DirectorMember[]; vrrp?: Vrrp };
+  services: ResolvedService[];
+  ipvs: NonNullable<InventoryDoc['ipvs']>;
+  verify?: InventoryDoc['verify'];
+}
+
+export const familyOf = (address: string): Family => (address.includes(':') ? 6 : 4);
+
+export function serviceId(protocol: string, vip: string, port: number | undefined, fwmark: number | undefined): string {
+  if (fwmark !== undefined) return `fwmark ${fwmark}`;
+  return `${protocol} ${familyOf(vip) === 6 ? `[${vip}]` : vip}:${port}`;
+}
+
+const expandHome = (p: string, base: string) =>
+  p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p);
+
+function mergeVars(layers: (HostVars | undefined)[]): HostVars {
+  const out: HostVars = {};
+  for (const l of layers) {
+    if (!l) continue;
+    if (l.ssh) out.ssh = { ...out.ssh, ...l.ssh } as SshSettings;
+    if (l.become !== undefined) out.become = l.become;
+    if (l.interface !== undefined) out.interface = l.interface;
+  }
+  return out;
+}
+
+/** Group membership in file order; a host may be in several groups (later groups win). */
+export function groupsOf(doc: InventoryDoc, host: string): string[] {
+  return Object.entries(doc.groups ?? {})
+    .filter(([, g]) => g.hosts.includes(host))
+    .map(([name]) => name);
+}
+
+/** Hosts a real-server entry stands for (a host, or the members of a group). */
+export function expandMembers(doc: InventoryDoc, ref: { host?: string; group?: string }): string[] {
+  if (ref.host !== undefined) return [ref.host];
+  return doc.groups?.[ref.group!]?.hosts ?? [];
+}
+
+export function buildCluster(doc: InventoryDoc, file: string): Cluster {
+  const base = dirname(resolve(file));
+  const hosts = new Map<string, ResolvedHost>();
+  for (const [name, h] of Object.entries(doc.hosts)) {
+    const v = mergeVars([doc.vars, ...groupsOf(doc, name).map((g) => doc.groups![g]!.vars), h]);
+    const s = v.ssh ?? {};
+    const kh = s.known_hosts === undefined ? ['~/.ssh/known_hosts'] : Array.isArray(s.known_hosts) ? s.known_hosts : [s.known_hosts];
+    hosts.set(name, {
+      name,
+      address: h.address,
+      address6: h.address6,
+      gateway: h.gateway,
+      interface: v.interface,
+      ssh: {
+        host: s.host ?? h.address,
+        port: s.port ?? 22,
+        user: s.user ?? 'root',
+        identityFile: s.identity_file && expandHome(s.identity_file, base),
+        agent: s.agent ?? false,
+        passwordEnv: s.password_env,
+        passphraseEnv: s.passphrase_env,
+        knownHosts: kh.map((p) => expandHome(p, base)),
+        jump: s.jump && {
+          host: s.jump.host,
+          port: s.jump.port ?? 22,
+          user: s.jump.user ?? s.user ?? 'root',
+          identityFile: s.jump.identity_file ? expandHome(s.jump.identity_file, base) : s.identity_file && expandHome(s.identity_file, base),
+        },
+        connectTimeout: s.connect_timeout ?? 20,
+        commandTimeout: s.command_timeout ?? 600,
+      },
+      become: v.become === undefined || v.become === false ? false : v.become === true ? { method: 'sudo' } : { method: 'sudo', passwordEnv: v.become.password_env },
+      roles: new Set(),
+      path: ['hosts', name],
+    });
+  }
+
+  const pair = doc.directors.hosts.length === 2;
+  const members: DirectorMember[] = doc.directors.hosts.map((m, i) => {
+    const o = typeof m === 'string' ? { host: m } : m;
+    return {
+      host: o.host,
+      state: ('state' in o && o.state) || (i === 0 ? 'MASTER' : 'BACKUP'),
+      priority: ('priority' in o && o.priority) || (i === 0 ? 150 : 100),
+      path: ['directors', 'hosts', i],
+    };
+  });
+  if (!pair && members[0]) members[0].state = 'MASTER';
+  for (const m of members) hosts.get(m.host)?.roles.add('director');
+  for (const c of doc.verify?.from ?? []) hosts.get(c)?.roles.add('client');
+
+  const services: ResolvedService[] = [];
+  doc.vips.forEach((vip, vi) => {
+    const family = familyOf(vip.address);
+    vip.services.forEach((s, si) => {
+      const path = ['vips', vi, 'services', si];
+      const realServers: ResolvedRealServer[] = [];
+      s.real_servers.forEach((r, ri) => {
+        for (const hn of expandMembers(doc, r)) {
+          const h = hosts.get(hn);
+          h?.roles.add('real_server');
+          const address = (family === 6 ? (h?.address6 ?? h?.address) : h?.address) ?? '';
+          realServers.push({
+            host: hn,
+            address,
+            port: r.port ?? s.port ?? 0,
+            weight: r.weight,
+            upperThreshold: r.upper_threshold,
+            lowerThreshold: r.lower_threshold,
+            healthCheck: r.health_check === false ? undefined : (r.health_check ?? s.health_check),
+            path: [...path, 'real_servers', ri],
+          });
+        }
+      });
+      services.push({
+        id: serviceId(s.protocol, vip.address, s.port, s.fwmark),
+        name: s.name,
+        family,
+        vip: { address: vip.address, prefix: vip.prefix ?? (family === 6 ? 128 : 32), interface: vip.interface, vrrpInstance: vip.vrrp_instance },
+        protocol: s.protocol,
+        port: s.port,
+        fwmark: s.fwmark,
+        ports: s.ports,
+        scheduler: s.scheduler,
+        schedulerFlags: s.scheduler_flags ?? [],
+        persistence: s.persistence,
+        engine: s.engine ?? doc.directors.engine,
+        ops: s.ops ?? false,
+        sorryServer: s.sorry_server,
+        inhibitOnFailure: s.inhibit_on_failure ?? false,
+        realServers,
+        verify: s.verify ?? {},
+        path,
+      });
+    });
+  });
+
+  const { hosts: _members, vrrp, ...rest } = doc.directors;
+  return {
+    file,
+    name: doc.cluster,
+    mode: doc.mode,
+    hosts,
+    directors: { ...rest, members, vrrp },
+    services,
+    ipvs: doc.ipvs ?? {},
+    verify: doc.verify,
+  };
+}

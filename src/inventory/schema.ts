@@ -1,0 +1,234 @@
+// The inventory's shape. Structure and single-field rules live here; rules that relate fields to
+// each other (a VIP that is also a RIP, DR port mapping, VRRP priorities…) are in rules.ts and run
+// on the typed result. Every object is strict: an unknown key is a mistake, not something ignored.
+import { z } from 'zod';
+import {
+  EnvName,
+  Fwmark,
+  HttpPath,
+  InterfaceName,
+  IpAddress,
+  Ipv4,
+  Ipv6,
+  LocalPath,
+  Mode,
+  Name,
+  Port,
+  SchedulerFlags,
+  Schedulers,
+  Seconds,
+  SshHost,
+  Threshold,
+  UserName,
+  Weight,
+} from './types.js';
+
+const JumpHost = z.strictObject({
+  host: SshHost,
+  port: Port.optional(),
+  user: UserName.optional(),
+  identity_file: LocalPath.optional(),
+});
+
+/** How to reach a host. Every key is optional here: vars, groups and the host itself are merged. */
+export const SshSettings = z.strictObject({
+  host: SshHost.optional(), // defaults to the host's address
+  port: Port.optional(),
+  user: UserName.optional(),
+  identity_file: LocalPath.optional(),
+  agent: z.boolean().optional(), // use the agent at $SSH_AUTH_SOCK
+  password_env: EnvName.optional(), // SSH password, read from this environment variable
+  passphrase_env: EnvName.optional(), // key passphrase, read from this environment variable
+  known_hosts: z.union([LocalPath, z.array(LocalPath).min(1)]).optional(),
+  jump: JumpHost.optional(),
+  connect_timeout: Seconds(600).optional(),
+  command_timeout: Seconds(86400).optional(),
+});
+export type SshSettings = z.infer<typeof SshSettings>;
+
+export const Become = z.union([
+  z.boolean(),
+  z.strictObject({ method: z.literal('sudo').default('sudo'), password_env: EnvName.optional() }),
+]);
+
+/** Settings that can be given once for all hosts (vars), per group, or per host. */
+export const HostVars = z.strictObject({
+  ssh: SshSettings.optional(),
+  become: Become.optional(),
+  interface: InterfaceName.optional(), // the data-plane interface (real servers: where ARP arrives)
+});
+export type HostVars = z.infer<typeof HostVars>;
+
+export const Host = HostVars.extend({
+  address: IpAddress, // data-plane address: the RIP of a real server
+  address6: Ipv6.optional(), // for IPv6 services on a host whose address is IPv4
+  gateway: IpAddress.optional(), // the host's default gateway, when lvsctl must know it
+});
+export type Host = z.infer<typeof Host>;
+
+export const Group = z.strictObject({
+  hosts: z.array(Name).default([]),
+  vars: HostVars.optional(),
+});
+
+const CheckTiming = {
+  connect_timeout: Seconds(3600).optional(),
+  retry: z.int().min(0).max(100).optional(),
+  delay_before_retry: Seconds(3600).optional(),
+  delay_loop: Seconds(3600).optional(), // how often the check runs
+};
+
+export const HealthCheck = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('tcp'), port: Port.optional(), ...CheckTiming }),
+    z.strictObject({
+      type: z.enum(['http', 'https']),
+      path: HttpPath.default('/'),
+      status: z.int().min(100).max(599).default(200),
+      virtualhost: SshHost.optional(),
+      port: Port.optional(),
+      ...CheckTiming,
+    }),
+    z.strictObject({ type: z.literal('udp'), port: Port.optional(), ...CheckTiming }),
+  ],
+  { error: (i) => `expected a health check type tcp, http, https or udp, got ${JSON.stringify((i.input as { type?: unknown })?.type)}` },
+);
+export type HealthCheck = z.infer<typeof HealthCheck>;
+
+/** A real server of one service: a host of the inventory, or every host of a group. */
+export const RealServer = z
+  .strictObject({
+    host: Name.optional(),
+    group: Name.optional(),
+    port: Port.optional(), // defaults to the service port; only NAT may differ
+    weight: Weight.default(1),
+    upper_threshold: Threshold.optional(), // ipvsadm -x
+    lower_threshold: Threshold.optional(), // ipvsadm -y
+    health_check: z.union([HealthCheck, z.literal(false)]).optional(),
+  })
+  .refine((r) => (r.host === undefined) !== (r.group === undefined), 'give exactly one of host or group');
+export type RealServer = z.infer<typeof RealServer>;
+
+const Persistence = z.strictObject({
+  timeout: Seconds(2678400), // ipvsadm -p
+  netmask: z.union([Ipv4, z.int().min(1).max(128)]).optional(), // -M: IPv4 mask or IPv6 prefix length
+});
+
+export const ServiceVerify = z.strictObject({
+  skip: z.boolean().optional(),
+  probe: z.enum(['http', 'tcp', 'udp']).optional(),
+  requests: z.int().min(1).max(100000).optional(),
+  path: HttpPath.optional(),
+});
+
+export const Service = z
+  .strictObject({
+    name: Name.optional(),
+    protocol: z.enum(['tcp', 'udp']).default('tcp'),
+    port: Port.optional(),
+    fwmark: Fwmark.optional(),
+    ports: z.array(Port).min(1).optional(), // with fwmark: the ports the mangle rule marks
+    scheduler: z.enum(Schedulers, { error: (i) => `expected a scheduler (${Schedulers.join(' ')}), got ${JSON.stringify(i.input)}` }).default('wlc'),
+    scheduler_flags: z.array(z.enum(SchedulerFlags)).optional(),
+    persistence: Persistence.optional(),
+    engine: z.enum(['ipvsadm', 'keepalived']).optional(), // who owns it; default: directors.engine
+    ops: z.boolean().optional(), // one-packet scheduling (UDP)
+    health_check: HealthCheck.optional(), // default for every real server of the service
+    sorry_server: z.strictObject({ address: IpAddress, port: Port.optional() }).optional(),
+    inhibit_on_failure: z.boolean().optional(),
+    real_servers: z.array(RealServer).min(1, 'a service needs at least one real server'),
+    verify: ServiceVerify.optional(),
+  })
+  .refine((s) => (s.port === undefined) !== (s.fwmark === undefined), 'give exactly one of port or fwmark')
+  .refine((s) => s.fwmark === undefined || s.ports !== undefined, { message: 'a fwmark service needs ports: the ports the mangle rule marks', path: ['ports'] })
+  .refine((s) => s.fwmark !== undefined || s.ports === undefined, { message: 'ports only goes with fwmark (use port for one port)', path: ['ports'] });
+export type Service = z.infer<typeof Service>;
+
+export const Vip = z.strictObject({
+  address: IpAddress,
+  prefix: z.int().min(1).max(128).optional(), // on the director's interface; default /32 or /128
+  interface: InterfaceName, // director interface that answers ARP for it
+  vrrp_instance: Name.optional(), // which VRRP instance carries it (default: the first)
+  services: z.array(Service).min(1, 'a VIP needs at least one service'),
+});
+export type Vip = z.infer<typeof Vip>;
+
+const DirectorMember = z.union([
+  Name,
+  z.strictObject({
+    host: Name,
+    state: z.enum(['MASTER', 'BACKUP']).optional(),
+    priority: z.int().min(1).max(254).optional(), // 255 is reserved for the address owner
+  }),
+]);
+
+const VrrpInstance = z.strictObject({
+  name: Name,
+  interface: InterfaceName,
+  virtual_router_id: z.int().min(1).max(255),
+  advert_int: Seconds(255).optional(),
+});
+
+export const Vrrp = z.strictObject({
+  instances: z.array(VrrpInstance).min(1),
+  advert_int: Seconds(255).default(1),
+  nopreempt: z.boolean().default(false),
+  unicast: z.boolean().default(false), // unicast_peer = the other director's address
+  auth: z
+    .strictObject({
+      type: z.enum(['PASS', 'AH']).default('PASS'),
+      password_env: EnvName.optional(),
+      password_file: LocalPath.optional(),
+    })
+    .refine((a) => (a.password_env === undefined) !== (a.password_file === undefined), 'give exactly one of password_env or password_file')
+    .optional(),
+});
+export type Vrrp = z.infer<typeof Vrrp>;
+
+export const Directors = z.strictObject({
+  hosts: z.array(DirectorMember).min(1, 'at least one director').max(2, 'one director, or a keepalived pair of two'),
+  engine: z.enum(['ipvsadm', 'keepalived']).default('ipvsadm'),
+  vrrp: Vrrp.optional(),
+  dip: z
+    .strictObject({ address: Ipv4, prefix: z.int().min(1).max(32), interface: InterfaceName, vrrp_instance: Name.optional() })
+    .optional(),
+  masquerade: z.boolean().default(false), // NAT: MASQUERADE the real servers' own outbound traffic
+  sync_daemon: z.strictObject({ interface: InterfaceName, id: z.int().min(0).max(255).default(0) }).optional(),
+});
+export type Directors = z.infer<typeof Directors>;
+
+export const IpvsSettings = z.strictObject({
+  timeouts: z.strictObject({ tcp: Seconds(2678400), tcpfin: Seconds(2678400), udp: Seconds(2678400) }).optional(),
+  sysctl: z
+    .strictObject({
+      expire_nodest_conn: z.union([z.literal(0), z.literal(1)]).optional(),
+      expire_quiescent_template: z.union([z.literal(0), z.literal(1)]).optional(),
+      conntrack: z.union([z.literal(0), z.literal(1)]).optional(),
+      conn_reuse_mode: z.int().min(0).max(2).optional(),
+    })
+    .optional(),
+});
+
+export const Verify = z.strictObject({
+  from: z.array(Name).min(1, 'name at least one client host'),
+  sources: z.array(IpAddress).optional(), // client source addresses, for affinity checks
+  requests: z.int().min(1).max(100000).default(60),
+  tolerance: z.number().min(0).max(1).default(0.2), // allowed deviation from the weight share
+  identify: z
+    .discriminatedUnion('by', [z.strictObject({ by: z.literal('body') }), z.strictObject({ by: z.literal('header'), name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) })])
+    .default({ by: 'body' }),
+});
+
+export const Inventory = z.strictObject({
+  cluster: Name,
+  mode: Mode,
+  vars: HostVars.optional(),
+  groups: z.record(Name, Group).optional(),
+  hosts: z.record(Name, Host),
+  directors: Directors,
+  vips: z.array(Vip).min(1, 'at least one VIP'),
+  ipvs: IpvsSettings.optional(),
+  verify: Verify.optional(),
+});
+export type InventoryDoc = z.infer<typeof Inventory>;

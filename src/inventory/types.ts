@@ -1,0 +1,70 @@
+// Narrow value types for everything in an inventory. A value that passes one of these can reach a
+// shell or a config file only through the quoting helpers; most cannot hold a dangerous character
+// at all. Messages say what is expected, because operators read them.
+import { z } from 'zod';
+
+const re = (pattern: RegExp, what: string) =>
+  z.string({ error: `expected ${what}` }).regex(pattern, { error: (i) => `expected ${what}, got ${JSON.stringify(i.input)}` });
+
+export const Ipv4 = z.ipv4({ error: (i) => `expected an IPv4 address, got ${JSON.stringify(i.input)}` });
+export const Ipv6 = z.ipv6({ error: (i) => `expected an IPv6 address, got ${JSON.stringify(i.input)}` });
+export const IpAddress = z.union([z.ipv4(), z.ipv6()], {
+  error: (i) => `expected an IPv4 or IPv6 address, got ${JSON.stringify(i.input)}`,
+});
+
+/** Inventory names: hosts, groups, services, VRRP instances. Start with a letter or digit. */
+export const Name = re(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name of letters, digits, "_", "." or "-" (at most 63, not starting with "-")');
+
+/** Linux interface name: at most 15 bytes, no "/", ":", whitespace (dev_valid_name). */
+export const InterfaceName = re(/^(?!\.{1,2}$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/, 'an interface name (at most 15 of A-Z a-z 0-9 _ . -)');
+
+export const Port = z.int({ error: 'expected a port number' }).min(1, 'a port is at least 1').max(65535, 'a port is at most 65535');
+
+/** Where ssh connects: a DNS name or an address. Never starts with "-" (no option injection). */
+export const SshHost = z.union(
+  [z.ipv4(), z.ipv6(), z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/)],
+  { error: (i) => `expected a host name or an IP address, got ${JSON.stringify(i.input)}` },
+);
+
+export const UserName = re(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name (lower case, digits, "_" or "-", at most 32)');
+
+/** Environment variable that carries a secret. */
+export const EnvName = re(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
+
+/** A path on the control machine (key files, known_hosts, secret files); never sent to a host. */
+export const LocalPath = z
+  .string({ error: 'expected a file path' })
+  .min(1, 'expected a file path')
+  .max(4096, 'a path is at most 4096 characters')
+  .refine((s) => !/[\0\n\r]/.test(s), 'a path may not contain NUL or line breaks');
+
+/** Whole seconds, as keepalived and ipvsadm take them. */
+export const Seconds = (max = 86400) => z.int({ error: 'expected whole seconds' }).min(1, 'at least 1 second').max(max, `at most ${max} seconds`);
+
+export const Weight = z.int({ error: 'expected a weight (0-65535)' }).min(0, 'a weight is at least 0').max(65535, 'a weight is at most 65535');
+
+/** IPVS connection thresholds (-x/-y); 0 means no limit. */
+export const Threshold = z.int({ error: 'expected a connection count' }).min(0).max(2147483647);
+
+export const Fwmark = z.int({ error: 'expected a firewall mark' }).min(1, 'a firewall mark is at least 1').max(4294967295);
+
+/** An HTTP path for health checks: printable ASCII, starts with "/", no quote or backslash
+ * (it is written quoted into keepalived.conf). Query strings such as /check?a=1&b=2 are fine. */
+export const HttpPath = z
+  .string({ error: 'expected an HTTP path' })
+  .max(1024, 'an HTTP path is at most 1024 characters')
+  .regex(/^\/[\x21-\x7e]*$/, { error: (i) => `expected an HTTP path starting with "/" of printable ASCII without spaces, got ${JSON.stringify(i.input)}` })
+  .refine((s) => !/["\\]/.test(s), 'an HTTP path may not contain " or \\ (it is written quoted into keepalived.conf)');
+
+export const Schedulers = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] as const;
+export type Scheduler = (typeof Schedulers)[number];
+export const SchedulerFlags = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'] as const;
+
+export const Modes = ['nat', 'dr', 'tun'] as const;
+export type Mode = (typeof Modes)[number];
+export const Mode = z.enum(Modes, {
+  error: (i) =>
+    typeof i.input === 'string' && i.input.toLowerCase() === 'fullnat'
+      ? 'FULLNAT is not in mainline Linux kernels (it needs an out-of-tree IPVS patch); use nat, dr or tun'
+      : `expected one of nat, dr, tun, got ${JSON.stringify(i.input)}`,
+});
