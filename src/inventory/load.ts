@@ -9,6 +9,7 @@ import { formatPath, locate, type FieldPath } from './locate.js';
 import { buildCluster, type Cluster } from './model.js';
 import { checkRules } from './rules.js';
 import { Inventory } from './schema.js';
+import { resolveSecrets, type Secrets } from './secrets.js';
 
 export const MAX_INVENTORY_BYTES = 1024 * 1024;
 const MAX_ALIASES = 100;
@@ -30,8 +31,22 @@ function zodMessage(i: core.$ZodIssue): string {
   }
 }
 
+export interface LoadOptions {
+  /** The file's text, when it is not to be read from `file` (tests). */
+  text?: string;
+  /** A missing secret is a problem (every command but validate). */
+  requireSecrets?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Loaded {
+  cluster: Cluster;
+  secrets: Secrets;
+}
+
 /** Parse and validate; throws InventoryError listing every problem. */
-export function loadInventory(file: string, text?: string): Cluster {
+export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
+  let text = opts.text;
   const problem = (line: number, col: number, field: string, message: string): InventoryProblem => ({ file, line, col, field, message });
   if (text === undefined) {
     let size: number;
@@ -85,9 +100,10 @@ export function loadInventory(file: string, text?: string): Cluster {
     throw new InventoryError(sortProblems(problems));
   }
   const cluster = buildCluster(parsed.data, file);
-  const ruleProblems = checkRules(parsed.data, cluster).map((p) => at(doc, p.path, p.message));
+  const { secrets, problems: secretProblems } = resolveSecrets(cluster, opts.requireSecrets ?? true, opts.env);
+  const ruleProblems = [...checkRules(parsed.data, cluster), ...secretProblems].map((p) => at(doc, p.path, p.message));
   if (ruleProblems.length) throw new InventoryError(sortProblems(ruleProblems));
-  return cluster;
+  return { cluster, secrets };
 }
 
 const sortProblems = (ps: InventoryProblem[]) => ps.sort((a, b) => a.line - b.line || a.col - b.col);
