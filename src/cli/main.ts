@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, InventoryError, LvsctlError, NotImplementedError, UsageError } from '../errors.js';
+import { loadInventory } from '../inventory/load.js';
 import { packageRoot } from '../paths.js';
 import { runInit } from './commands/init.js';
 import { runValidate } from './commands/validate.js';
@@ -47,7 +48,14 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
   const later = (name: string, description: string, extra?: (c: Command) => Command) => {
     let c = addCommon(program.command(name).description(description));
     if (extra) c = extra(c);
-    c.action(() => run(async () => { throw new NotImplementedError(name); }));
+    // The inventory gate runs first even here, so exit 65 keeps its precedence.
+    c.action((...args: unknown[]) => {
+      const o = args.find((a): a is CommonOptions => typeof a === 'object' && a !== null && 'inventory' in a)!;
+      return run(async () => {
+        loadInventory(o.inventory);
+        throw new NotImplementedError(name);
+      });
+    });
   };
 
   addCommon(program.command('validate').description('check an inventory; report every mistake with file:line:col (contacts no host)')).action((o: CommonOptions) =>

@@ -62,14 +62,14 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
   if (text.includes('\0')) throw new InventoryError([problem(1, 1, '', 'the file contains a NUL byte; an inventory is YAML text')]);
 
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true, strict: true });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, merge: true, strict: true });
   const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => {
     const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
     const msg =
       e.code === 'TAG_RESOLVE_FAILED'
         ? `${e.message.replace(/ at line.*$/s, '')}: custom tags are not allowed`
         : e.code === 'DUPLICATE_KEY'
-          ? 'duplicate key: each key may appear once in a mapping'
+          ? `duplicate key ${JSON.stringify(/^[^\s:]+/.exec(text!.slice(e.pos[0]))?.[0] ?? '')}: each key may appear once in a mapping`
           : e.message.replace(/ at line \d+, column \d+.*$/s, '');
     return problem(pos.line, pos.col, '', `YAML: ${msg}`);
   });

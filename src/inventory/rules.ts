@@ -30,8 +30,11 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
   // Roles: a director is not a real server or a client (curl from a director is not balanced).
   for (const h of cluster.hosts.values()) {
     if (h.roles.has('director') && h.roles.has('real_server')) add(h.path, `host "${h.name}" is both a director and a real server; lvsctl does not support that`);
-    if (h.roles.has('client') && h.roles.size > 1)
-      add(['verify', 'from'], `verify client "${h.name}" is also a ${[...h.roles].find((r) => r !== 'client')!.replace('_', ' ')}; IPVS does not balance connections that start on a director, and a real server answers itself: use a separate client host`);
+    const from = ['verify', 'from', doc.verify?.from.indexOf(h.name) ?? 0];
+    if (h.roles.has('client') && h.roles.has('director'))
+      add(from, `verify client "${h.name}" is a director; IPVS does not balance connections that start on the director itself: use a separate client host`);
+    if (h.roles.has('client') && h.roles.has('real_server'))
+      add(from, `verify client "${h.name}" is a real server; it would answer its own requests: use a separate client host`);
   }
 
   // Directors: one standalone, or a keepalived pair.
@@ -124,8 +127,8 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
     checks.forEach((c, k) => {
       if (!c) return;
       const p = k === 0 ? [...s.path, 'health_check'] : [...s.path, 'real_servers', k - 1, 'health_check'];
-      if (s.protocol === 'udp' && c.type !== 'udp') add([...p, 'type'], `a ${c.type} check cannot test a UDP service; use type: udp`);
-      if (s.protocol === 'tcp' && c.type === 'udp') add([...p, 'type'], 'a udp check cannot test a TCP service');
+      if (s.protocol === 'udp' && c.type !== 'udp') add([...p, 'type'], `a health check of type ${c.type} cannot test a UDP service; use type: udp`);
+      if (s.protocol === 'tcp' && c.type === 'udp') add([...p, 'type'], 'a health check of type udp cannot test a TCP service');
       if (s.fwmark !== undefined && c.port === undefined) add(p, 'a check on a fwmark service needs port: which port to test');
     });
     if (s.sorryServer && familyOf(s.sorryServer.address) !== s.family) add([...s.path, 'sorry_server', 'address'], `the sorry server must be IPv${s.family} like the VIP`);
