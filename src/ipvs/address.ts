@@ -1,0 +1,82 @@
+// Addresses as ipvsadm prints them: IPv4 dotted quads, IPv6 in inet_ntop(3) form inside [ ],
+// and the 32-bit words its sort compares.
+import { isIPv4, isIPv6 } from 'node:net';
+
+/** The eight 16-bit groups of an IPv6 address (accepts "::", embedded IPv4, any case). */
+function groups6(addr: string): number[] {
+  let text = addr.toLowerCase();
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const o = v4[1]!.split('.').map(Number);
+    text = text.slice(0, v4.index) + `${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : Array(8 - h.length - t.length).fill('0');
+  return [...h, ...zeros, ...t].map((g) => parseInt(g, 16));
+}
+
+/** IPv6 text exactly as glibc's inet_ntop prints it (RFC 5952 rules, plus its IPv4 forms). */
+export function canonical6(addr: string): string {
+  const g = groups6(addr);
+  let best = { base: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > best.len) best = { base: i, len: j - i };
+    i = j;
+  }
+  if (best.len < 2) best = { base: -1, len: 0 };
+  // glibc keeps the dotted tail for ::a.b.c.d and ::ffff:a.b.c.d
+  if (best.base === 0 && (best.len === 6 || (best.len === 5 && g[5] === 0xffff))) {
+    const v4 = `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
+    return best.len === 6 ? `::${v4}` : `::ffff:${v4}`;
+  }
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best.base) {
+      out += i === 0 ? '::' : ':';
+      i += best.len - 1;
+      continue;
+    }
+    out += g[i]!.toString(16) + (i < 7 ? ':' : '');
+  }
+  return out;
+}
+
+/** An address in the form ipvsadm prints (IPv4 unchanged, IPv6 canonical, no brackets). */
+export function canonicalAddress(addr: string): string {
+  if (isIPv4(addr)) return addr;
+  if (isIPv6(addr)) return canonical6(addr);
+  throw new Error(`not an IP address: ${addr}`);
+}
+
+/** The address as 32-bit host-order words, the way libipvs compares them. */
+export function addressWords(addr: string): number[] {
+  if (isIPv4(addr)) return [addr.split('.').reduce((a, o) => a * 256 + Number(o), 0)];
+  const g = groups6(addr);
+  return [0, 1, 2, 3].map((i) => g[2 * i]! * 65536 + g[2 * i + 1]!);
+}
+
+/** "addr:port" or "[addr6]:port". */
+export const hostPort = (addr: string, port: number): string => (isIPv6(addr) ? `[${canonical6(addr)}]:${port}` : `${addr}:${port}`);
+
+/** An IPv4 dotted netmask to a prefix length, or undefined when it is not contiguous. */
+export function maskToPrefix(mask: string): number | undefined {
+  const n = addressWords(mask)[0]!;
+  const bits = n.toString(2).padStart(32, '0');
+  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+}
+
+/** The network address of addr/prefix (IPv4). */
+export function network4(addr: string, prefix: number): string {
+  const n = addressWords(addr)[0]!;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const v = (n & mask) >>> 0;
+  return [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
+}
