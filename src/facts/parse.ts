@@ -1,0 +1,134 @@
+// Parses the facts script's output into typed facts. Pure; tested on real output.
+import { FACT_SECTIONS, SECTION } from './script.js';
+
+export interface AddressFact {
+  dev: string;
+  family: 4 | 6;
+  address: string;
+  prefix: number;
+  label?: string;
+}
+
+export interface FileFact {
+  mode: number;
+  owner: string;
+  group: string;
+  sha256: string;
+}
+
+export interface HostFacts {
+  os: { id: string; idLike: string[]; family: 'debian' | 'rhel' | 'other'; pretty: string };
+  kernel: string;
+  init: 'systemd' | 'sysv';
+  pkgManager?: 'apt-get' | 'dnf' | 'yum';
+  packages: Set<string>;
+  modulesAvailable: Set<string>;
+  modulesLoaded: Set<string>;
+  /** Dotted keys: net.ipv4.conf.all.arp_ignore -> "0". */
+  sysctl: Map<string, string>;
+  links: Map<string, { up: boolean }>;
+  addresses: AddressFact[];
+  defaultRoute4?: { via?: string; dev?: string; raw: string };
+  files: Map<string, FileFact | null>;
+  /** `ipvsadm -Sn` text, or null when IPVS is not loaded or ipvsadm is absent. */
+  ipvs: string | null;
+  iptables: { mangle: string[]; nat: string[] };
+  keepalivedPids: number[];
+  state: string | null;
+}
+
+type Section = (typeof FACT_SECTIONS)[number];
+
+export function splitSections(out: string): Map<Section, string[]> {
+  const map = new Map<Section, string[]>();
+  let cur: Section | undefined;
+  for (const line of out.split('\n')) {
+    if (line.startsWith(SECTION)) {
+      const name = line.slice(SECTION.length).trim() as Section;
+      if (!FACT_SECTIONS.includes(name)) throw new Error(`facts: unknown section ${name}`);
+      cur = name;
+      map.set(cur, []);
+    } else if (cur) map.get(cur)!.push(line);
+  }
+  for (const s of FACT_SECTIONS) if (!map.has(s)) throw new Error(`facts: section ${s} missing (the facts script did not finish)`);
+  for (const [k, v] of map) {
+    while (v.length && v.at(-1) === '') v.pop();
+    map.set(k, v);
+  }
+  return map;
+}
+
+function osRelease(lines: string[]): HostFacts['os'] {
+  const kv = new Map(lines.map((l) => /^([A-Z_]+)=(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, m[2]!.replace(/^"(.*)"$/, '$1')]));
+  const id = kv.get('ID') ?? 'unknown';
+  const idLike = (kv.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean);
+  const all = [id, ...idLike];
+  const family = all.some((x) => x === 'debian' || x === 'ubuntu') ? 'debian' : all.some((x) => ['rhel', 'fedora', 'centos'].includes(x)) ? 'rhel' : 'other';
+  return { id, idLike, family, pretty: kv.get('PRETTY_NAME') ?? id };
+}
+
+/** `4: eth0    inet 192.0.2.2/24 brd … scope global secondary eth0:1\ …` */
+export function parseAddr(lines: string[]): AddressFact[] {
+  const out: AddressFact[] = [];
+  for (const l of lines) {
+    const m = /^\d+:\s+(\S+)\s+(inet6?)\s+([0-9a-fA-F.:]+)\/(\d+)(.*)$/.exec(l);
+    if (!m) continue;
+    const dev = m[1]!.replace(/@.*$/, '');
+    const rest = m[5]!.split('\\')[0]!.trim().split(/\s+/);
+    const family = m[2] === 'inet6' ? 6 : 4;
+    // For IPv4 the last word is the label when it differs from the device (ip prints it there).
+    const last = rest.at(-1);
+    const label = family === 4 && last && last !== dev && last.startsWith(dev + ':') ? last : undefined;
+    out.push({ dev, family, address: m[3]!, prefix: Number(m[4]), label });
+  }
+  return out;
+}
+
+export function parseFacts(out: string): HostFacts {
+  const s = splitSections(out);
+  const get = (k: Section) => s.get(k)!;
+  const sysctl = new Map<string, string>();
+  for (const l of get('sysctl')) {
+    const i = l.indexOf(':');
+    if (i > 0) sysctl.set(l.slice(0, i).replaceAll('/', '.'), l.slice(i + 1).trim());
+  }
+  const links = new Map<string, { up: boolean }>();
+  for (const l of get('links')) {
+    const m = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+<([^>]*)>/.exec(l);
+    if (m) links.set(m[1]!, { up: m[2]!.split(',').includes('UP') });
+  }
+  const files = new Map<string, FileFact | null>();
+  for (const l of get('files')) {
+    const m = /^(\S+) (\S+) (\S+) (\S+) +(.+)$/.exec(l);
+    if (!m) continue;
+    if (m[1] === 'absent') files.set(m[5]!, null);
+    else files.set(m[5]!, { mode: parseInt(m[1]!, 8), owner: m[2]!, group: m[3]!, sha256: m[4]! });
+  }
+  const route4 = get('route').find((l) => l.startsWith('default') && !l.includes(':'));
+  const ipt = { mangle: [] as string[], nat: [] as string[] };
+  let table: 'mangle' | 'nat' | undefined;
+  for (const l of get('iptables')) {
+    if (l.startsWith('*')) table = l === '*mangle' ? 'mangle' : l === '*nat' ? 'nat' : undefined;
+    else if (table) ipt[table].push(l);
+  }
+  const ipvs = get('ipvs');
+  const state = get('state').join('\n');
+  return {
+    os: osRelease(get('os')),
+    kernel: get('kernel')[0] ?? '',
+    init: get('init')[0] === 'systemd' ? 'systemd' : 'sysv',
+    pkgManager: (['apt-get', 'dnf', 'yum'] as const).find((p) => p === get('pkgmgr')[0]),
+    packages: new Set(get('packages').filter(Boolean)),
+    modulesAvailable: new Set(get('modules_available').filter(Boolean)),
+    modulesLoaded: new Set(get('modules_loaded').filter(Boolean)),
+    sysctl,
+    links,
+    addresses: parseAddr(get('addr')),
+    defaultRoute4: route4 ? { via: /\bvia (\S+)/.exec(route4)?.[1], dev: /\bdev (\S+)/.exec(route4)?.[1], raw: route4.trim() } : undefined,
+    files,
+    ipvs: ipvs[0] === '@@none' ? null : ipvs.join('\n'),
+    iptables: ipt,
+    keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),
+    state: state.trim() ? state : null,
+  };
+}

@@ -1,0 +1,61 @@
+// The small state file lvsctl keeps on each host (/var/lib/lvsctl/state.json): the original value of
+// every setting it changed, and what it owns. A mode switch or `down` restores and removes from it;
+// nothing lvsctl did not record is ever removed.
+
+export interface HostState {
+  version: 1;
+  /** Values before lvsctl first changed them. */
+  originals: {
+    sysctl: Record<string, string>;
+    /** `ip route show default` before lvsctl replaced it ("" when there was none). */
+    defaultRoute?: string;
+  };
+  owned: {
+    addresses: string[]; // addressKey()
+    links: string[]; // links lvsctl brought up
+    files: string[];
+    ipvs: string[]; // service keys of the virtual services lvsctl created with ipvsadm
+  };
+}
+
+export const emptyState = (): HostState => ({ version: 1, originals: { sysctl: {} }, owned: { addresses: [], links: [], files: [], ipvs: [] } });
+
+export function parseState(text: string | null): HostState {
+  if (!text) return emptyState();
+  try {
+    const s = JSON.parse(text) as Partial<HostState>;
+    if (s.version !== 1) throw new Error('version');
+    const e = emptyState();
+    return {
+      version: 1,
+      originals: { sysctl: { ...s.originals?.sysctl }, ...(s.originals?.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}) },
+      owned: {
+        addresses: s.owned?.addresses ?? e.owned.addresses,
+        links: s.owned?.links ?? e.owned.links,
+        files: s.owned?.files ?? e.owned.files,
+        ipvs: s.owned?.ipvs ?? e.owned.ipvs,
+      },
+    };
+  } catch {
+    throw new Error('the state file /var/lib/lvsctl/state.json is not lvsctl\'s (or is damaged); move it away to start over');
+  }
+}
+
+/** Stable JSON (sorted keys and lists), so an unchanged state is byte-identical and not rewritten. */
+export function formatState(s: HostState): string {
+  const sortObj = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+  const out: HostState = {
+    version: 1,
+    originals: { sysctl: sortObj(s.originals.sysctl), ...(s.originals.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}) },
+    owned: {
+      addresses: [...new Set(s.owned.addresses)].sort(),
+      links: [...new Set(s.owned.links)].sort(),
+      files: [...new Set(s.owned.files)].sort(),
+      ipvs: [...new Set(s.owned.ipvs)].sort(),
+    },
+  };
+  return JSON.stringify(out, null, 2) + '\n';
+}
+
+export const isEmptyState = (s: HostState) =>
+  !Object.keys(s.originals.sysctl).length && s.originals.defaultRoute === undefined && Object.values(s.owned).every((l) => !l.length);

@@ -1,0 +1,101 @@
+// A plan is data: per host, an ordered list of changes, each with a description and a diff. It can
+// be printed, serialised with --json (secrets masked), and applied exactly.
+import type { DesiredAddress } from '../desired/types.js';
+
+export interface DesiredFile {
+  path: string;
+  content: string;
+  mode: number;
+  owner?: string;
+  group?: string;
+  /** Holds a secret: the diff masks it, the file is written 0600. */
+  secret?: boolean;
+  /** keepalived.conf is checked with `keepalived -t` on the host before it replaces the old one. */
+  validate?: 'keepalived';
+}
+
+export type Change =
+  | { kind: 'packages'; manager: 'apt-get' | 'dnf' | 'yum'; install: string[] }
+  | { kind: 'state'; phase: 'before' | 'after'; content: string }
+  | { kind: 'file'; action: 'create' | 'update'; file: DesiredFile; diff: string }
+  | { kind: 'file'; action: 'delete'; path: string; diff: string }
+  | { kind: 'module'; name: string }
+  | { kind: 'sysctl'; key: string; from?: string; to: string; restore: boolean }
+  | { kind: 'link'; dev: string; up: boolean }
+  | { kind: 'address'; action: 'add' | 'del'; addr: DesiredAddress }
+  | { kind: 'route'; action: 'set'; via: string; from?: string }
+  | { kind: 'route'; action: 'restore'; to: string; from?: string }
+  | { kind: 'ipvs'; lines: string[]; owned: string[] }
+  | { kind: 'iptables'; table: 'mangle' | 'nat'; rules: string[]; from: string[] }
+  | { kind: 'keepalived'; action: 'start' | 'reload' }
+  | { kind: 'boot'; action: 'enable' };
+
+export interface HostPlan {
+  host: string;
+  changes: Change[];
+}
+
+export const fmtAddr = (a: DesiredAddress) => `${a.address}/${a.prefix} dev ${a.dev}${a.label ? ` label ${a.label}` : ''}`;
+
+/** One line for people. */
+export function describe(c: Change): string {
+  switch (c.kind) {
+    case 'packages':
+      return `install packages: ${c.install.join(' ')} (${c.manager})`;
+    case 'state':
+      return `record original settings and owned objects in the state file (${c.phase} changes)`;
+    case 'file':
+      return c.action === 'delete' ? `remove ${c.path}` : `${c.action} ${c.file.path} (mode ${c.file.mode.toString(8).padStart(4, '0')})`;
+    case 'module':
+      return `load kernel module ${c.name}`;
+    case 'sysctl':
+      return `${c.restore ? 'restore' : 'set'} ${c.key}: ${c.from ?? '(absent)'} -> ${c.to}`;
+    case 'link':
+      return `bring ${c.dev} ${c.up ? 'up' : 'down'}`;
+    case 'address':
+      return `${c.action === 'add' ? 'add' : 'remove'} address ${fmtAddr(c.addr)}`;
+    case 'route':
+      return c.action === 'set' ? `default route: ${c.from ?? '(none)'} -> via ${c.via}` : `restore default route: ${c.from ?? '(none)'} -> ${c.to || '(none)'}`;
+    case 'ipvs':
+      return `IPVS: ${c.lines.length} ipvsadm line${c.lines.length === 1 ? '' : 's'} (${summariseIpvs(c.lines)})`;
+    case 'iptables':
+      return `iptables ${c.table}: ${c.rules.length ? `${c.rules.length} rule${c.rules.length === 1 ? '' : 's'} in chain LVSCTL` : 'remove chain LVSCTL'}`;
+    case 'keepalived':
+      return c.action === 'reload' ? 'reload keepalived (SIGHUP: connections kept)' : 'start keepalived';
+    case 'boot':
+      return 'enable the lvsctl boot service';
+  }
+}
+
+function summariseIpvs(lines: string[]): string {
+  const n: Record<string, number> = {};
+  for (const l of lines) n[l.slice(0, 2)] = (n[l.slice(0, 2)] ?? 0) + 1;
+  const names: Record<string, string> = { '-A': 'add service', '-E': 'edit service', '-D': 'delete service', '-a': 'add server', '-e': 'edit server', '-d': 'delete server' };
+  return Object.entries(n).map(([k, v]) => `${v} ${names[k] ?? k}`).join(', ');
+}
+
+/** The diff shown for a change (files: unified diff; others: their lines). */
+export function changeDiff(c: Change): string {
+  switch (c.kind) {
+    case 'file':
+      return c.diff;
+    case 'ipvs':
+      return c.lines.join('\n');
+    case 'iptables':
+      return [...c.from.map((l) => `- ${l}`), ...c.rules.map((l) => `+ ${l}`)].join('\n');
+    default:
+      return '';
+  }
+}
+
+/** What --json shows of a plan: descriptions and diffs, never file contents (they may hold secrets;
+ * diffs of secret files are masked by the planner). */
+export function planToJson(plans: HostPlan[]): { host: string; changes: { kind: string; description: string; diff?: string }[] }[] {
+  return plans.map((p) => ({
+    host: p.host,
+    changes: p.changes.map((c) => {
+      const diff = changeDiff(c);
+      return { kind: c.kind, description: describe(c), ...(diff ? { diff } : {}) };
+    }),
+  }));
+}

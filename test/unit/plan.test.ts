@@ -1,0 +1,146 @@
+// The planner is pure: desired state + facts -> changes. These tests feed it facts in the shape
+// the facts script produces on a real host (parsed by the real parser).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { join } from 'node:path';
+import { desiredHost } from '../../src/desired/host.js';
+import { parseFacts } from '../../src/facts/parse.js';
+import { FACT_SECTIONS, SECTION } from '../../src/facts/script.js';
+import { loadInventory } from '../../src/inventory/load.js';
+import { planHost, PlanError } from '../../src/plan/host.js';
+import { parseState } from '../../src/plan/state.js';
+import { describe as describeChange, planToJson } from '../../src/plan/types.js';
+import { root } from './helpers.js';
+
+/** Facts text as a Debian host in the lab prints it before lvsctl ran. */
+function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?: string; state?: string; loaded?: string[]; links?: string[]; packages?: string[] } = {}): string {
+  const sysctl = {
+    'net/ipv4/ip_forward': '0',
+    ...Object.fromEntries(['all', 'default', 'eth0', 'lo'].flatMap((d) => [[`net/ipv4/conf/${d}/arp_ignore`, '0'], [`net/ipv4/conf/${d}/arp_announce`, '0'], [`net/ipv4/conf/${d}/rp_filter`, '1'], [`net/ipv4/conf/${d}/send_redirects`, '1']])),
+    ...o.sysctl,
+  };
+  const sections: Record<string, string[]> = {
+    os: ['PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"', 'ID=debian'],
+    kernel: ['6.1.0-56-amd64'],
+    init: ['sysv'],
+    pkgmgr: ['apt-get'],
+    packages: o.packages ?? [],
+    modules_available: ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_wlc', 'ip_vs_sh', 'ipip'],
+    modules_loaded: o.loaded ?? [],
+    sysctl: Object.entries(sysctl).map(([k, v]) => `${k}:${v}`),
+    links: (o.links ?? ['lo', 'eth0', 'mgmt0']).map((l, i) => `${i + 1}: ${l}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether 02:00:00:00:00:0${i} brd ff:ff:ff:ff:ff:ff`),
+    addr: ['1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever', '2: eth0    inet 10.99.2.11/24 brd 10.99.2.255 scope global eth0\\       valid_lft forever preferred_lft forever', ...(o.addr ?? [])],
+    route: [o.route ?? 'default via 10.99.2.254 dev eth0 '],
+    files: ['absent - - - /usr/local/sbin/lvsctl-realserver'],
+    ipvs: ['@@none'],
+    iptables: [],
+    keepalived: [],
+    state: o.state ? o.state.split('\n') : [],
+  };
+  return FACT_SECTIONS.map((s) => `\n${SECTION}${s}\n${sections[s]!.join('\n')}`).join('') + '\n';
+}
+
+const dr = loadInventory(join(root, 'inventories/lab-dr.yaml')).cluster;
+const nat = loadInventory(join(root, 'inventories/lab-nat.yaml')).cluster;
+const tun = loadInventory(join(root, 'inventories/lab-tun.yaml')).cluster;
+const kinds = (cs: { kind: string }[]) => cs.map((c) => c.kind);
+
+describe('planHost (DR real server)', () => {
+  const d = desiredHost(dr, 'rs1');
+  it('from a bare host: records originals first, then sets ARP sysctls on all and eth0 and the VIP on lo:0', () => {
+    const p = planHost({ desired: d, files: [], facts: parseFacts(factsText()) });
+    const text = p.changes.map(describeChange);
+    assert.equal(p.changes[0]!.kind, 'state');
+    assert.deepEqual(text.filter((t) => t.startsWith('set ')).sort(), [
+      'set net.ipv4.conf.all.arp_announce: 0 -> 2', 'set net.ipv4.conf.all.arp_ignore: 0 -> 1', 'set net.ipv4.conf.eth0.arp_announce: 0 -> 2', 'set net.ipv4.conf.eth0.arp_ignore: 0 -> 1',
+    ]);
+    assert.ok(text.includes('add address 10.99.2.100/32 dev lo label lo:0'));
+    const st = parseState((p.changes[0] as { content: string }).content);
+    assert.deepEqual(st.originals.sysctl, { 'net.ipv4.conf.all.arp_announce': '0', 'net.ipv4.conf.all.arp_ignore': '0', 'net.ipv4.conf.eth0.arp_announce': '0', 'net.ipv4.conf.eth0.arp_ignore': '0' });
+    assert.deepEqual(st.owned.addresses, ['10.99.2.100/32 lo lo:0']);
+  });
+  it('plans nothing when the host already matches and the state is recorded', () => {
+    const first = planHost({ desired: d, files: [], facts: parseFacts(factsText()) });
+    const state = (first.changes[0] as { content: string }).content;
+    const converged = factsText({
+      sysctl: { 'net/ipv4/conf/all/arp_ignore': '1', 'net/ipv4/conf/eth0/arp_ignore': '1', 'net/ipv4/conf/all/arp_announce': '2', 'net/ipv4/conf/eth0/arp_announce': '2' },
+      addr: ['1: lo    inet 10.99.2.100/32 scope global lo:0\\       valid_lft forever preferred_lft forever'],
+      state,
+    });
+    assert.deepEqual(planHost({ desired: d, files: [], facts: parseFacts(converged) }).changes, []);
+  });
+  it('restores recorded originals and removes owned addresses when the host is no longer a real server', () => {
+    const first = planHost({ desired: d, files: [], facts: parseFacts(factsText()) });
+    const state = (first.changes[0] as { content: string }).content;
+    const converged = factsText({
+      sysctl: { 'net/ipv4/conf/all/arp_ignore': '1', 'net/ipv4/conf/eth0/arp_ignore': '1', 'net/ipv4/conf/all/arp_announce': '2', 'net/ipv4/conf/eth0/arp_announce': '2' },
+      addr: ['1: lo    inet 10.99.2.100/32 scope global lo:0\\       valid_lft forever preferred_lft forever'],
+      state,
+    });
+    const bare = { ...d, sysctl: {}, addresses: [] };
+    const p = planHost({ desired: bare, files: [], facts: parseFacts(converged) });
+    const text = p.changes.map(describeChange);
+    assert.ok(text.includes('restore net.ipv4.conf.all.arp_ignore: 1 -> 0'));
+    assert.ok(text.includes('remove address 10.99.2.100/32 dev lo label lo:0'));
+    assert.equal(p.changes.at(-1)!.kind, 'state');
+    assert.deepEqual(parseState((p.changes.at(-1) as { content: string }).content).originals.sysctl, {});
+  });
+  it('fails before any change when the interface is absent', () => {
+    assert.throws(() => planHost({ desired: d, files: [], facts: parseFacts(factsText({ links: ['lo', 'ens3'] })) }), (e: Error) => e instanceof PlanError && /interface eth0 does not exist on this host \(it has: lo, ens3\)/.test(e.message));
+  });
+});
+
+describe('planHost (TUN real server, NAT real server, director)', () => {
+  it('TUN: loads ipip, brings tunl0 up, rp_filter 0 on all, default and tunl0', () => {
+    const p = planHost({ desired: desiredHost(tun, 'rs1'), files: [], facts: parseFacts(factsText()) });
+    const text = p.changes.map(describeChange);
+    assert.ok(text.includes('load kernel module ipip'));
+    assert.ok(text.includes('bring tunl0 up'));
+    for (const dev of ['all', 'default']) assert.ok(text.includes(`set net.ipv4.conf.${dev}.rp_filter: 1 -> 0`), dev);
+    assert.ok(text.includes('set net.ipv4.conf.tunl0.rp_filter: (absent) -> 0'));
+    assert.ok(text.includes('add address 10.99.1.101/32 dev tunl0'));
+    // tunl0 did not exist: its original is what a new device gets (conf/default).
+    assert.equal(parseState((p.changes[0] as { content: string }).content).originals.sysctl['net.ipv4.conf.tunl0.rp_filter'], '1');
+  });
+  it('NAT: the default route via the DIP, with the old route recorded', () => {
+    const p = planHost({ desired: desiredHost(nat, 'rs1'), files: [], facts: parseFacts(factsText()) });
+    assert.deepEqual(kinds(p.changes), ['state', 'route']);
+    assert.equal(describeChange(p.changes[1]!), 'default route: default via 10.99.2.254 dev eth0 -> via 10.99.2.1');
+    assert.equal(parseState((p.changes[0] as { content: string }).content).originals.defaultRoute, 'default via 10.99.2.254 dev eth0');
+  });
+  it('NAT director: packages, ip_vs and the scheduler modules, forwarding, no redirects, VIP and DIP', () => {
+    const facts = parseFacts(factsText({ links: ['lo', 'eth0', 'eth1', 'mgmt0'] }));
+    const p = planHost({ desired: desiredHost(nat, 'dir1'), files: [], facts });
+    const text = p.changes.map(describeChange);
+    assert.equal(text[1], 'install packages: ipvsadm (apt-get)');
+    for (const m of ['ip_vs', 'ip_vs_wrr', 'ip_vs_rr']) assert.ok(text.includes(`load kernel module ${m}`), m);
+    assert.ok(text.includes('set net.ipv4.ip_forward: 0 -> 1'));
+    assert.ok(text.includes('set net.ipv4.conf.all.send_redirects: 1 -> 0'));
+    assert.ok(text.includes('add address 10.99.1.100/24 dev eth0'));
+    assert.ok(text.includes('add address 10.99.2.1/24 dev eth1'));
+  });
+  it('a scheduler the kernel lacks fails the plan with the reason', () => {
+    const c = loadInventory('x.yaml', { text: `cluster: t\nmode: dr\nvars: { interface: eth0 }\nhosts:\n  d: { address: 10.0.0.2 }\n  r: { address: 10.0.0.3 }\ndirectors: { hosts: [d] }\nvips:\n  - { address: 10.0.0.100, interface: eth0, services: [{ port: 80, scheduler: twos, real_servers: [{ host: r }] }] }\n` }).cluster;
+    assert.throws(() => planHost({ desired: desiredHost(c, 'd'), files: [], facts: parseFacts(factsText()) }), /kernel module ip_vs_twos is not available in kernel 6\.1\.0-56-amd64 \(the twos scheduler is not built for it\)/);
+  });
+});
+
+describe('planHost (files)', () => {
+  const d = desiredHost(dr, 'rs1');
+  const file = { path: '/usr/local/sbin/lvsctl-realserver', content: '#!/bin/sh\necho hi\n', mode: 0o755 };
+  it('creates a missing file with a unified diff, and leaves an identical one alone', () => {
+    const p = planHost({ desired: { ...d, sysctl: {}, addresses: [] }, files: [file], facts: parseFacts(factsText()) });
+    const c = p.changes.find((x) => x.kind === 'file')!;
+    assert.equal(describeChange(c), 'create /usr/local/sbin/lvsctl-realserver (mode 0755)');
+    assert.match((c as { diff: string }).diff, /\+\+\+ \/usr\/local\/sbin\/lvsctl-realserver[\s\S]*\+echo hi/);
+  });
+  it('masks secrets in the diff of a secret file and writes it 0600', () => {
+    const secret = { path: '/etc/keepalived/keepalived.conf', content: 'auth_pass s3cr3t\n', mode: 0o644, secret: true };
+    const p = planHost({ desired: { ...d, sysctl: {}, addresses: [] }, files: [secret], facts: parseFacts(factsText()), secrets: ['s3cr3t'] });
+    const c = p.changes.find((x) => x.kind === 'file') as { diff: string; file: { mode: number } };
+    assert.doesNotMatch(JSON.stringify(planToJson([p])), /s3cr3t/);
+    assert.doesNotMatch(c.diff, /s3cr3t/);
+    assert.match(c.diff, /auth_pass \*\*\*\*\*\*\*\*/);
+    assert.equal(c.file.mode, 0o600);
+  });
+});
