@@ -1,0 +1,42 @@
+// The facts script runs here, on this machine's real /proc and ip(8), and its output is parsed:
+// the parser must agree with what the kernel reports directly.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseFacts } from '../../src/facts/parse.js';
+import { factsScript } from '../../src/facts/script.js';
+
+describe('facts script + parser on this machine', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsctl-facts-'));
+  const managed = join(dir, 'managed.conf');
+  writeFileSync(managed, 'x=1\n', { mode: 0o640 });
+  const script = factsScript({ packages: ['bash', 'no-such-package-lvsctl'], files: [managed, join(dir, 'absent')] });
+  const out = execFileSync('sh', ['-c', script.text], { encoding: 'utf8' });
+  const f = parseFacts(out);
+  it('reads sysctls as the kernel reports them', () => {
+    assert.equal(f.sysctl.get('net.ipv4.ip_forward'), readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim());
+    assert.equal(f.sysctl.get('net.ipv4.conf.all.arp_ignore'), readFileSync('/proc/sys/net/ipv4/conf/all/arp_ignore', 'utf8').trim());
+  });
+  it('lists links and addresses as ip(8) does', () => {
+    assert.ok(f.links.get('lo')?.up);
+    assert.ok(f.addresses.some((a) => a.dev === 'lo' && a.address === '127.0.0.1' && a.prefix === 8));
+  });
+  it('knows installed packages and the package manager', () => {
+    assert.ok(f.packages.has('bash'));
+    assert.ok(!f.packages.has('no-such-package-lvsctl'));
+    assert.equal(f.pkgManager, 'apt-get');
+    assert.equal(f.os.family, 'debian');
+  });
+  it('checksums managed files with mode and owner, and reports absent ones', () => {
+    const sha = execFileSync('sha256sum', [managed], { encoding: 'utf8' }).split(' ')[0];
+    assert.deepEqual(f.files.get(managed), { mode: 0o640, owner: 'root', group: 'root', sha256: sha });
+    assert.equal(f.files.get(join(dir, 'absent')), null);
+  });
+  it('does not touch IPVS when it is not loaded', () => {
+    assert.equal(existsSync('/proc/net/ip_vs'), false, 'this test expects a kernel without IPVS (the lab tier covers IPVS)');
+    assert.equal(f.ipvs, null);
+  });
+});
