@@ -1,0 +1,208 @@
+#!/bin/bash
+# The lvsctl test lab: one QEMU guest (TCG) holding every lab host (see README.md).
+#   lab.sh build              build the guest image, or find it in the cache
+#   lab.sh up                 start the lab: resume the RAM snapshot of a ready lab if one matches the
+#                             image and qemu command line, else boot and make that snapshot
+#   lab.sh down               stop the qemu that the lab started (pid file only)
+#   lab.sh snapshot           boot a fresh lab and save it as the ready snapshot (stays running)
+#   lab.sh restore            throw the running lab away and resume the ready snapshot (~seconds)
+#   lab.sh reboot HOST        reboot one host (new empty netns, same disk, boot path, sshd)
+#   lab.sh ssh [USER@]HOST [CMD...]   ssh with strict host-key checking (HOST: guest or a lab host)
+#   lab.sh state HOST [PATH...]       normalized state snapshot of a host (state.sh)
+#   lab.sh status
+# Run-time state: $LVSCTL_LAB_DIR (default <repo>/.lab). Images: $LVSCTL_LAB_CACHE/<key>/.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_DIR=${LVSCTL_LAB_DIR:-$(cd "$HERE/../.." && pwd)/.lab}
+MEM=${LVSCTL_LAB_MEM:-2048}
+# shellcheck source=guest/topology.sh
+. "$HERE/guest/topology.sh"
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f s", b - a}'; }
+say() { echo "lab: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+port_of() {
+  if [ "$1" = guest ]; then echo "$LAB_GUEST_PORT"; else topo_get "$1" && echo "$T_PORT"; fi
+}
+
+lab_ssh() { # [user@]host cmd...
+  local target=$1 user=root host port; shift
+  host=${target#*@}; [ "$host" = "$target" ] || user=${target%@*}
+  port=$(port_of "$host")
+  ssh -i "$LAB_DIR/id_ed25519" -p "$port" -o StrictHostKeyChecking=yes \
+    -o UserKnownHostsFile="$LAB_DIR/known_hosts" -o BatchMode=yes -o ConnectTimeout=30 \
+    -o LogLevel=ERROR -o ControlMaster=auto -o ControlPath="$LAB_DIR/cm-%r-%p" -o ControlPersist=60 \
+    -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "$user@127.0.0.1" "$@"
+}
+
+# An existing multiplexed connection to a host that is going away would hang the next command.
+drop_master() {
+  local port; port=$(port_of "$1")
+  rm -f "$LAB_DIR"/cm-*-"$port"
+}
+
+image_dir() { "$HERE/build-image.sh" build; }
+
+# Everything that defines the virtual machine (and so whether a RAM snapshot fits it).
+machine_args() { # image dir
+  local fwd="hostfwd=tcp:127.0.0.1:$LAB_GUEST_PORT-:22" h
+  for h in $(topo_hosts); do topo_get "$h"; fwd="$fwd,hostfwd=tcp:127.0.0.1:$T_PORT-:$T_PORT"; done
+  # shellcheck disable=SC2054 # commas belong to qemu's option syntax
+  MACHINE=(-accel tcg,thread=multi -cpu max -smp 2 -m "$MEM" -nodefaults -no-user-config
+    -display none -no-reboot -kernel "$1/vmlinuz" -initrd "$1/rootfs.cpio"
+    -append "console=ttyS0 quiet panic=-1"
+    -nic "user,model=virtio-net-pci,restrict=on,$fwd" -device virtio-rng-pci)
+}
+snapshot_file() { # image dir
+  machine_args "$1"
+  echo "$1/vmstate-$({ qemu-system-x86_64 --version; echo "${MACHINE[*]}"; } | sha256sum | cut -c1-16).zst"
+}
+
+qemu_pid() {
+  local p
+  p=$(cat "$LAB_DIR/qemu.pid" 2>/dev/null) || return 1
+  [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = qemu-system-x86 ] && echo "$p"
+}
+
+mon() { echo "$1" | nc -N -U "$LAB_DIR/monitor.sock" 2>/dev/null | tr -d '\r'; }
+
+qemu_start() { # image dir [extra qemu args...]
+  local img=$1; shift
+  machine_args "$img"
+  rm -f "$LAB_DIR/console.log" "$LAB_DIR/monitor.sock"
+  qemu-system-x86_64 "${MACHINE[@]}" -monitor "unix:$LAB_DIR/monitor.sock,server,nowait" \
+    -serial "file:$LAB_DIR/console.log" -daemonize -pidfile "$LAB_DIR/qemu.pid" "$@"
+  echo "$img" >"$LAB_DIR/image"
+}
+
+stop_qemu() {
+  local p
+  if p=$(qemu_pid); then
+    kill "$p"
+    for _ in $(seq 1 100); do [ -e "/proc/$p" ] || break; sleep 0.1; done
+    say "stopped qemu $p"
+  fi
+  rm -f "$LAB_DIR/qemu.pid" "$LAB_DIR/monitor.sock" "$LAB_DIR"/cm-*
+}
+
+install_keys() { # image dir: the client side of the keys baked into that image
+  mkdir -p "$LAB_DIR"
+  install -m600 "$1/id_ed25519" "$LAB_DIR/id_ed25519"
+  install -m644 "$1/id_ed25519.pub" "$LAB_DIR/id_ed25519.pub"
+  install -m644 "$1/known_hosts" "$LAB_DIR/known_hosts"
+}
+
+cold_boot() { # image dir
+  local t0; t0=$(now)
+  qemu_start "$1"
+  for _ in $(seq 1 1200); do
+    grep -q 'LAB-READY\|LAB-FAILED' "$LAB_DIR/console.log" 2>/dev/null && break
+    qemu_pid >/dev/null || break
+    sleep 0.5
+  done
+  grep -q LAB-READY "$LAB_DIR/console.log" 2>/dev/null ||
+    { tail -30 "$LAB_DIR/console.log" >&2 || true; stop_qemu; die "boot failed"; }
+  say "booted in $(since "$t0")"
+}
+
+save_snapshot() { # image dir: save the running (ready) guest, then let it run on
+  local f t0 s=""; f=$(snapshot_file "$1"); t0=$(now)
+  mon stop >/dev/null
+  mon "migrate \"exec:zstd -T2 -3 -q >$f.tmp\"" >/dev/null
+  for _ in $(seq 1 1500); do
+    s=$(mon "info migrate" | grep -o 'Migration status: [a-z-]*' | head -1 || true)
+    case $s in *completed|*failed|*cancelled) break;; esac
+    sleep 0.2
+  done
+  [ "$s" = "Migration status: completed" ] || { mon cont >/dev/null; die "snapshot failed: $s"; }
+  mv "$f.tmp" "$f"
+  mon cont >/dev/null
+  say "snapshot saved in $(since "$t0"): $f ($(du -m "$f" | cut -f1) MB)"
+}
+
+resume() { # image dir
+  local f t0 st=""; f=$(snapshot_file "$1"); t0=$(now)
+  qemu_start "$1" -incoming "exec:zstd -dc $f"
+  for _ in $(seq 1 1200); do
+    st=$(mon "info status" | grep -o 'VM status: .*' | head -1 || true)
+    case $st in "VM status: paused"|"VM status: running") break;; esac   # not "paused (inmigrate)"
+    qemu_pid >/dev/null || break
+    sleep 0.1
+  done
+  case $st in "VM status: paused"|"VM status: running") ;; *) stop_qemu; return 1;; esac
+  mon cont >/dev/null
+  # the guest's clock stopped when the snapshot was taken
+  lab_ssh guest "date -s @$(date +%s) >/dev/null" || { stop_qemu; return 1; }
+  say "restored in $(since "$t0")"
+}
+
+cmd_up() {
+  local img; img=$(image_dir)
+  install_keys "$img"
+  if qemu_pid >/dev/null; then
+    [ "$(cat "$LAB_DIR/image" 2>/dev/null)" = "$img" ] && { say "already up"; return; }
+    stop_qemu
+  fi
+  if [ -f "$(snapshot_file "$img")" ]; then
+    resume "$img" && return
+    say "snapshot did not resume; booting"; rm -f "$(snapshot_file "$img")"
+  fi
+  cold_boot "$img"
+  save_snapshot "$img"
+}
+
+cmd_snapshot() {
+  local img; img=$(image_dir)
+  install_keys "$img"; stop_qemu
+  cold_boot "$img"; save_snapshot "$img"
+}
+
+cmd_restore() {
+  local img; img=$(image_dir)
+  [ -f "$(snapshot_file "$img")" ] || die "no snapshot for this image: run lab.sh up"
+  install_keys "$img"; stop_qemu
+  resume "$img" || die "restore failed"
+}
+
+cmd_reboot() {
+  local h=${1:?usage: lab.sh reboot HOST} t0; t0=$(now)
+  topo_get "$h"
+  drop_master "$h"
+  lab_ssh guest "/etc/lab/topology.sh reboot $h"
+  say "rebooted $h in $(since "$t0")"
+}
+
+cmd_state() {
+  local h=${1:?usage: lab.sh state HOST [PATH...]}; shift
+  local args="" p
+  for p in "$@"; do args="$args $(printf %q "$p")"; done
+  lab_ssh "$h" "bash -s --$args" <"$HERE/state.sh"
+}
+
+cmd_status() {
+  local p h
+  if p=$(qemu_pid); then echo "qemu: running (pid $p), image $(cat "$LAB_DIR/image" 2>/dev/null)"
+  else echo "qemu: not running"; return 3; fi
+  for h in guest $(topo_hosts); do
+    if lab_ssh "$h" true 2>/dev/null; then echo "$h: ok"; else echo "$h: unreachable"; fi
+  done
+}
+
+main() {
+  local cmd=${1:-}; [ $# -eq 0 ] || shift
+  case $cmd in
+    build) image_dir;;
+    up) cmd_up;;
+    down) stop_qemu;;
+    snapshot) cmd_snapshot;;
+    restore) cmd_restore;;
+    reboot) cmd_reboot "$@";;
+    ssh) [ $# -gt 0 ] || die "usage: lab.sh ssh [USER@]HOST [CMD...]"; lab_ssh "$@";;
+    state) cmd_state "$@";;
+    status) cmd_status;;
+    *) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2;;
+  esac
+}
+main "$@"
