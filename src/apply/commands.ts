@@ -1,0 +1,68 @@
+// Changes become shell commands here, and only here. Every value goes through `sh` (quote.ts).
+// Pure: the engine runs what this returns.
+import type { HostFacts } from '../facts/parse.js';
+import type { Change } from '../plan/types.js';
+import { lines, sh, type Shell } from '../util/quote.js';
+
+/** /proc/sys path of a dotted key. Interface names may hold dots (eth0.100), so the device is
+ * everything between "conf." and the last dot. */
+export function sysctlPath(key: string): string {
+  const m = /^net\.ipv4\.conf\.(.+)\.([a-z_]+)$/.exec(key);
+  if (m) return `/proc/sys/net/ipv4/conf/${m[1]}/${m[2]}`;
+  return `/proc/sys/${key.replaceAll('.', '/')}`;
+}
+
+function installCommand(manager: 'apt-get' | 'dnf' | 'yum', pkgs: string[]): Shell {
+  if (manager === 'apt-get')
+    // policy-rc.d 101 keeps Debian's postinst from starting keepalived with no config; lvsctl
+    // starts it once its config is in place. Lists are refreshed only when the install needs it.
+    return sh`if [ -e /usr/sbin/policy-rc.d ]; then had=1; else had=0; printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; fi
+export DEBIAN_FRONTEND=noninteractive
+rc=0; apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ${pkgs} || { apt-get update -q && apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ${pkgs}; } || rc=$?
+[ "$had" = 1 ] || rm -f /usr/sbin/policy-rc.d
+exit $rc`;
+  return sh`${manager} install -y ${pkgs}`;
+}
+
+/** The command for one change (file writes are the transport's, not here). */
+export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Shell | undefined {
+  switch (c.kind) {
+    case 'packages':
+      return installCommand(c.manager, c.install);
+    case 'module':
+      return sh`modprobe ${c.name}`;
+    case 'sysctl':
+      return sh`printf '%s\n' ${c.to} > ${sysctlPath(c.key)}`;
+    case 'link':
+      return sh`ip link set dev ${c.dev} ${c.up ? 'up' : 'down'}`;
+    case 'address': {
+      const cidr = `${c.addr.address}/${c.addr.prefix}`;
+      if (c.action === 'del') return sh`ip addr del ${cidr} dev ${c.addr.dev}`;
+      return c.addr.label ? sh`ip addr add ${cidr} dev ${c.addr.dev} label ${c.addr.label}` : sh`ip addr add ${cidr} dev ${c.addr.dev}`;
+    }
+    case 'route':
+      if (c.action === 'set') return sh`ip route replace default via ${c.via}`;
+      return c.to ? sh`ip route replace ${c.to.trim().split(/\s+/)}` : sh`ip route del default`;
+    case 'keepalived':
+      if (facts.init === 'systemd') return sh`systemctl ${c.action === 'reload' ? 'reload' : 'start'} keepalived.service`;
+      return c.action === 'reload' ? sh`kill -HUP "$(cat /run/keepalived.pid)"` : sh`/etc/init.d/keepalived start`;
+    case 'boot':
+      if (facts.init === 'systemd') return sh`systemctl enable lvsctl.service`;
+      return facts.os.family === 'rhel' ? sh`chkconfig --add lvsctl` : sh`update-rc.d lvsctl defaults`;
+    case 'state':
+    case 'file':
+    case 'ipvs':
+    case 'iptables':
+      return undefined; // written or applied by the engine with their own protocol
+  }
+}
+
+/** Several commands as one script: each step announces itself, the first failure stops the rest
+ * and the engine reports the step that failed. */
+export function batch(steps: { label: string; cmd: Shell }[]): Shell {
+  return lines([
+    sh`set -u`,
+    ...steps.map((s, i) => sh`printf '@@step %s\n' ${String(i)}; ( ${s.cmd} ) || { rc=$?; printf '@@failed %s %s\n' ${String(i)} "$rc"; exit "$rc"; }`),
+    sh`printf '@@done\n'`,
+  ]);
+}

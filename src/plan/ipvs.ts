@@ -1,0 +1,56 @@
+// The IPVS delta for one director: live table -> desired table as ipvsadm -R lines. Services are
+// edited in place (-E/-e), never flushed; a live service is deleted only when lvsctl created it
+// (its key is in the host's state file). Services keepalived owns are not in the desired table and
+// not in the owned list, so they are never touched here.
+import { formatRules } from '../ipvs/format.js';
+import { destinationKey, serviceKey, type IpvsDestination, type IpvsService, type IpvsTable } from '../ipvs/table.js';
+
+const lineOf = (s: IpvsService, d?: IpvsDestination): string => {
+  const [svc, dest] = formatRules({ services: [{ ...s, destinations: d ? [d] : [] }] }).split('\n');
+  return (d ? dest : svc)!;
+};
+
+function sameService(a: IpvsService, b: IpvsService): boolean {
+  return lineOf(a) === lineOf(b);
+}
+
+function sameDestination(s: IpvsService, live: IpvsDestination, want: IpvsDestination): boolean {
+  // -S does not print thresholds: compare them only when the live table knows them.
+  const w = { ...want };
+  if (live.upperThreshold === undefined) delete w.upperThreshold;
+  if (live.lowerThreshold === undefined) delete w.lowerThreshold;
+  return lineOf(s, live) === lineOf(s, w);
+}
+
+export interface IpvsDelta {
+  lines: string[];
+  /** Keys of the services lvsctl owns after the change. */
+  owned: string[];
+}
+
+export function ipvsDelta(live: IpvsTable, desired: IpvsTable, owned: ReadonlyArray<string>): IpvsDelta {
+  const lines: string[] = [];
+  const liveBy = new Map(live.services.map((s) => [serviceKey(s), s]));
+  const wantKeys = new Set(desired.services.map(serviceKey));
+  // Deletions of servers first, then edits and additions, so a weight-0 server never lingers as
+  // the only destination while new ones are added.
+  for (const want of desired.services) {
+    const cur = liveBy.get(serviceKey(want));
+    if (!cur) {
+      lines.push(lineOf(want));
+      for (const d of want.destinations) lines.push(lineOf(want, d));
+      continue;
+    }
+    if (!sameService(cur, want)) lines.push(lineOf(want).replace(/^-A /, '-E '));
+    const curDests = new Map(cur.destinations.map((d) => [destinationKey(d), d]));
+    const wantDests = new Set(want.destinations.map(destinationKey));
+    for (const d of cur.destinations) if (!wantDests.has(destinationKey(d))) lines.push(lineOf(want, d).replace(/^-a /, '-d ').replace(/ -[mgi] -w .*$/, ''));
+    for (const d of want.destinations) {
+      const c = curDests.get(destinationKey(d));
+      if (!c) lines.push(lineOf(want, d));
+      else if (!sameDestination(want, c, d)) lines.push(lineOf(want, d).replace(/^-a /, '-e '));
+    }
+  }
+  for (const [key, s] of liveBy) if (!wantKeys.has(key) && owned.includes(key)) lines.push(lineOf(s).replace(/^-A (.*?) -s .*$/, '-D $1'));
+  return { lines, owned: [...wantKeys] };
+}
