@@ -1,0 +1,118 @@
+// keepalived.conf for a director: VRRP instances (pair), virtual servers with checkers for the
+// services keepalived owns, sorry server, sync daemon. Every value goes through {{kq}}.
+import { LvsctlError } from '../errors.js';
+import { canonicalAddress } from '../ipvs/address.js';
+import { FORWARD_OF_MODE } from '../ipvs/desired.js';
+import { familyOf, type Cluster, type ResolvedRealServer, type ResolvedService } from '../inventory/model.js';
+import type { HealthCheck } from '../inventory/schema.js';
+import { renderTemplate } from './engine.js';
+import { MANAGED_PATHS } from './paths.js';
+import type { BaseContext, HostFile, Secrets } from './types.js';
+
+export class MissingSecretError extends LvsctlError {}
+
+const METHOD = { masq: 'NAT', route: 'DR', tunnel: 'TUN' } as const;
+const CHECK_KIND = { tcp: 'TCP_CHECK', http: 'HTTP_GET', https: 'SSL_GET', udp: 'UDP_CHECK' } as const;
+const FLAG_ORDER = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'];
+
+interface VipEntry {
+  cidr: string;
+  dev: string;
+  family: 4 | 6;
+}
+
+function checkOf(h: HealthCheck | undefined) {
+  if (!h) return false;
+  const timing = (['connect_timeout', 'retry', 'delay_before_retry', 'delay_loop'] as const).filter((k) => h[k] !== undefined).map((k) => ({ key: k, value: h[k]! }));
+  const web = h.type === 'http' || h.type === 'https';
+  return {
+    kind: CHECK_KIND[h.type],
+    url: web ? { path: h.path, status: h.status } : false,
+    virtualhost: web && h.virtualhost !== undefined ? h.virtualhost : false,
+    port: h.port ?? false,
+    timing,
+  };
+}
+
+const realServer = (r: ResolvedRealServer) => ({
+  address: canonicalAddress(r.address),
+  port: r.port || false, // fwmark services: no port
+  weight: r.weight,
+  upperThreshold: r.upperThreshold ?? false,
+  lowerThreshold: r.lowerThreshold ?? false,
+  check: checkOf(r.healthCheck),
+});
+
+function virtualServer(c: Cluster, s: ResolvedService) {
+  return {
+    id: s.id,
+    name: s.name ?? false,
+    fwmark: s.fwmark ?? false,
+    address: canonicalAddress(s.vip.address),
+    port: s.port ?? false,
+    scheduler: s.scheduler,
+    schedFlags: FLAG_ORDER.filter((f) => s.schedulerFlags.includes(f as never)),
+    ops: s.ops,
+    method: METHOD[FORWARD_OF_MODE[c.mode]],
+    protocol: s.protocol.toUpperCase(),
+    ipFamily: s.fwmark !== undefined && s.family === 6 ? 'inet6' : false,
+    persistence: s.persistence ? { timeout: s.persistence.timeout, granularity: s.persistence.netmask ?? false } : false,
+    inhibitOnFailure: s.inhibitOnFailure,
+    sorryServer: s.sorryServer ? { address: canonicalAddress(s.sorryServer.address), port: s.sorryServer.port ?? false } : false,
+    realServers: s.realServers.map(realServer),
+  };
+}
+
+function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
+  const vrrp = c.directors.vrrp;
+  if (!vrrp) return [];
+  const first = vrrp.instances[0]!.name;
+  const entries = new Map<string, VipEntry[]>(vrrp.instances.map((i) => [i.name, []]));
+  const seen = new Set<string>();
+  for (const s of c.services) {
+    if (seen.has(s.vip.address)) continue;
+    seen.add(s.vip.address);
+    entries.get(s.vip.vrrpInstance ?? first)!.push({ cidr: `${canonicalAddress(s.vip.address)}/${s.vip.prefix}`, dev: s.vip.interface, family: s.family });
+  }
+  const dip = c.directors.dip;
+  if (dip) entries.get(dip.vrrp_instance ?? first)!.push({ cidr: `${dip.address}/${dip.prefix}`, dev: dip.interface, family: 4 });
+  const me = c.directors.members.find((m) => m.host === host)!;
+  const peer = c.directors.members.find((m) => m.host !== host);
+  if (vrrp.auth && secrets.vrrpPassword === undefined) throw new MissingSecretError('the VRRP password is needed to render keepalived.conf (directors.vrrp.auth)');
+  return vrrp.instances.map((inst) => {
+    const all = entries.get(inst.name)!;
+    const family = all[0]?.family ?? 4;
+    const addrOf = (h: string) => {
+      const rh = c.hosts.get(h)!;
+      return family === 6 ? (rh.address6 ?? rh.address) : familyOf(rh.address) === 4 ? rh.address : rh.address;
+    };
+    return {
+      name: inst.name,
+      state: me.state,
+      interface: inst.interface,
+      virtualRouterId: inst.virtual_router_id,
+      priority: me.priority,
+      advertInt: inst.advert_int ?? vrrp.advert_int,
+      nopreempt: vrrp.nopreempt,
+      unicast: vrrp.unicast && peer ? { src: addrOf(host), peer: addrOf(peer.host) } : false,
+      auth: vrrp.auth ? { type: vrrp.auth.type, pass: secrets.vrrpPassword! } : false,
+      addresses: all.filter((e) => e.family === family),
+      excluded: all.filter((e) => e.family !== family),
+    };
+  });
+}
+
+export function keepalivedFile(c: Cluster, host: string, base: BaseContext, secrets: Secrets): HostFile {
+  const instances = vrrpInstances(c, host, secrets);
+  const sync = c.directors.engine === 'keepalived' ? c.directors.sync_daemon : undefined;
+  const secret = instances.some((i) => i.auth !== false);
+  const content = renderTemplate('keepalived.conf', {
+    ...base,
+    secret,
+    syncDaemon: sync ? { interface: sync.interface, instance: instances[0]?.name ?? false, id: sync.id } : false,
+    syncGroup: instances.length > 1 ? { name: 'VG_LVSCTL', instances: instances.map((i) => i.name) } : false,
+    instances,
+    virtualServers: c.services.filter((s) => s.engine === 'keepalived').map((s) => virtualServer(c, s)),
+  });
+  return { path: MANAGED_PATHS.keepalived, mode: secret ? 0o600 : 0o644, kind: 'keepalived', content, ...(secret && { secret: true }) };
+}
