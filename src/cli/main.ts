@@ -6,6 +6,7 @@ import { ExitCode, InventoryError, LvsctlError, NotImplementedError, UsageError 
 import { loadInventory } from '../inventory/load.js';
 import { packageRoot } from '../paths.js';
 import { runInit } from './commands/init.js';
+import { runRender, type RenderOptions } from './commands/render.js';
 import { runValidate } from './commands/validate.js';
 import { Output } from './output.js';
 
@@ -61,7 +62,9 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
   addCommon(program.command('validate').description('check an inventory; report every mistake with file:line:col (contacts no host)')).action((o: CommonOptions) =>
     run(() => runValidate(o, new Output(o))),
   );
-  later('render', 'write every file lvsctl would put on each host into a directory, for reading', (c) => c.option('--out <dir>', 'output directory', 'rendered'));
+  addCommon(program.command('render').description('write every file lvsctl would put on each host into a directory, for reading (contacts no host)'))
+    .option('--out <dir>', 'output directory', 'rendered')
+    .action((o: RenderOptions) => run(() => runRender(o, new Output(o))));
   later('plan', 'show what `up` would change on each host, change nothing (exit 2 when changes are pending)');
   later('up', 'converge every host to the inventory, then verify');
   later('verify', 'send requests through each VIP from the client host(s) and check the balancing', (c) => c.option('--failover', 'also stop the MASTER and time the failover'));
