@@ -1,0 +1,593 @@
+// The SSH transport: one ssh2 connection per host, reused for every command; strict host-key
+// checking against OpenSSH known_hosts; key file, agent, password; a jump host; sudo; atomic
+// file writes through exec (no SFTP). Private keys are read here and only used to sign: they never
+// leave this machine (no agent forwarding).
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { constants as osConstants } from 'node:os';
+import { posix } from 'node:path';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
+import type { ResolvedHost, SshTarget } from '../inventory/model.js';
+import { lines, Shell, sh } from '../util/quote.js';
+import { planCommand, PreStartStderr } from './become.js';
+import {
+  BecomeError,
+  CommandTimeoutError,
+  ConnectError,
+  ConnectionCutError,
+  HostKeyChangedError,
+  HostKeyRevokedError,
+  HostKeyUnknownError,
+  redact,
+  RemoteCommandError,
+  SshError,
+} from './errors.js';
+import { appendKnownHost, checkHostKey, describeKey, fingerprint, loadKnownHosts, lookupName, preferredHostKeyAlgos, type KnownHostLine } from './known-hosts.js';
+import { Semaphore } from './pool.js';
+
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof Client>;
+
+export * from './errors.js';
+export { mapLimit } from './pool.js';
+
+export interface ExecResult {
+  code: number; // exit status; 128 + signal number when killed by a signal
+  stdout: string;
+  stderr: string;
+  signal?: string; // e.g. SIGKILL, when killed by a signal
+}
+
+export interface ExecOptions {
+  stdin?: string | Buffer;
+  timeoutSec?: number; // default: the host's command_timeout
+  become?: boolean; // default: the host's become setting
+}
+
+export interface WriteFileOptions {
+  mode: number;
+  owner?: string;
+  group?: string;
+}
+
+export interface HostConnection {
+  readonly name: string;
+  exec(cmd: Shell, opts?: ExecOptions): Promise<ExecResult>;
+  writeFile(path: string, content: string | Buffer, opts: WriteFileOptions): Promise<void>;
+  checkpoint(step: string): void;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  acceptNewHostKeys: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Channels in flight on one connection; sshd's default MaxSessions is 10. */
+const MAX_CHANNELS = 8;
+const KEEPALIVE_MS = 15_000;
+
+// ---------------------------------------------------------------------------------------------
+// Connecting
+
+interface Hop {
+  label: string; // for messages: user@host:port
+  host: string;
+  port: number;
+  user: string;
+  auth: AnyAuthMethod[];
+  authDesc: string;
+}
+
+function envValue(env: NodeJS.ProcessEnv, name: string | undefined, what: string, host: string): string | undefined {
+  if (name === undefined) return undefined;
+  const v = env[name];
+  if (v === undefined) throw new ConnectError(host, 'config', `environment variable ${name} (${what}) is not set`);
+  return v;
+}
+
+async function loadKey(host: string, file: string, passphrase: string | undefined, required: boolean): Promise<ParsedKey | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (e) {
+    if (!required) return undefined;
+    throw new ConnectError(host, 'config', `cannot read identity file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const key = utils.parseKey(data, passphrase);
+  if (key instanceof Error) {
+    if (!required) return undefined;
+    const encrypted = /encrypted|passphrase|decrypt/i.test(key.message);
+    const why = !encrypted
+      ? 'not a private key ssh2 can read'
+      : passphrase === undefined
+        ? 'it is encrypted and no passphrase is set (ssh.passphrase_env)'
+        : 'the passphrase does not decrypt it';
+    throw new ConnectError(host, 'auth', `cannot use identity file ${file}: ${why}`);
+  }
+  return Array.isArray(key) ? key[0] : key;
+}
+
+/** Auth methods in OpenSSH's order: key file, agent, password (then keyboard-interactive with it). */
+async function authMethods(
+  host: string,
+  user: string,
+  o: { identityFile?: string; agent: boolean; passwordEnv?: string; passphraseEnv?: string },
+  env: NodeJS.ProcessEnv,
+): Promise<{ auth: AnyAuthMethod[]; desc: string }> {
+  const auth: AnyAuthMethod[] = [];
+  const desc: string[] = [];
+  const passphrase = envValue(env, o.passphraseEnv, 'ssh.passphrase_env', host);
+  if (o.identityFile) {
+    auth.push({ type: 'publickey', username: user, key: (await loadKey(host, o.identityFile, passphrase, true))! });
+    desc.push(`key ${o.identityFile}`);
+  }
+  if (o.agent) {
+    const sock = env.SSH_AUTH_SOCK;
+    if (sock) {
+      auth.push({ type: 'agent', username: user, agent: sock });
+      desc.push('ssh-agent');
+    } else if (!o.identityFile && !o.passwordEnv) {
+      throw new ConnectError(host, 'config', 'ssh.agent is set but SSH_AUTH_SOCK is not');
+    }
+  }
+  const password = envValue(env, o.passwordEnv, 'ssh.password_env', host);
+  if (password !== undefined) {
+    auth.push({ type: 'password', username: user, password });
+    auth.push({
+      type: 'keyboard-interactive',
+      username: user,
+      prompt: (_name, _instr, _lang, prompts, finish) => finish(prompts.map(() => password)),
+    });
+    desc.push(`password from ${o.passwordEnv}`);
+  }
+  if (!auth.length) {
+    // Nothing configured: ssh's default identities, unencrypted ones only.
+    for (const f of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+      const file = posix.join(homedir(), '.ssh', f);
+      const key = await loadKey(host, file, passphrase, false);
+      if (key) {
+        auth.push({ type: 'publickey', username: user, key });
+        desc.push(`key ${file}`);
+      }
+    }
+    if (!auth.length) throw new ConnectError(host, 'config', 'no authentication method: set ssh.identity_file, ssh.agent or ssh.password_env');
+  }
+  return { auth, desc: desc.join(', ') };
+}
+
+const NET_UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
+
+function classify(name: string, hop: Hop, err: Error & { code?: string; level?: string }): ConnectError {
+  if (err.code === 'ECONNREFUSED') return new ConnectError(name, 'refused', `connection refused by ${hop.label}`);
+  if (err.code && NET_UNREACHABLE.has(err.code)) return new ConnectError(name, 'unreachable', `${hop.label} is unreachable (${err.code})`);
+  if (err.level === 'client-authentication')
+    return new ConnectError(name, 'auth', `authentication failed for ${hop.label} (tried: ${hop.authDesc})`);
+  if (err.level === 'client-timeout') return new ConnectError(name, 'timeout', `no SSH session with ${hop.label} in time (connect timeout)`);
+  return new ConnectError(name, 'handshake', `SSH handshake with ${hop.label} failed: ${err.message}`);
+}
+
+interface HostKeyPolicy {
+  files: string[];
+  lines: KnownHostLine[];
+  accept: boolean;
+}
+
+async function verifyHostKey(name: string, hop: Hop, blob: Buffer, policy: HostKeyPolicy): Promise<void> {
+  const lookup = lookupName(hop.host, hop.port);
+  const key = describeKey(blob);
+  let v = checkHostKey(policy.lines, lookup, blob);
+  if (v.status === 'unknown' && policy.accept) {
+    const file = policy.files[0];
+    if (!file) throw new ConnectError(name, 'config', `cannot record the host key of '${lookup}': no known_hosts file is configured`);
+    v = await appendKnownHost(file, lookup, blob);
+  }
+  switch (v.status) {
+    case 'known':
+      return;
+    case 'revoked':
+      throw new HostKeyRevokedError(name, lookup, key, `${v.entry.file}:${v.entry.line}`);
+    case 'changed':
+      throw new HostKeyChangedError(
+        name,
+        lookup,
+        key,
+        v.entries.map((e) => ({ file: e.file, line: e.line, type: e.type, fingerprint: fingerprint(e.blob) })),
+      );
+    case 'unknown':
+      throw new HostKeyUnknownError(name, lookup, key, policy.files);
+  }
+}
+
+/** One SSH session to `hop`, over `sock` (a jump channel) or TCP, done by `deadline`. */
+function openClient(name: string, hop: Hop, policy: HostKeyPolicy, deadline: number, timeoutSec: number, sock?: ClientChannel): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let hostKeyError: Error | undefined;
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.destroy();
+      sock?.destroy();
+      reject(e);
+    };
+    const timer = setTimeout(
+      () => fail(new ConnectError(name, 'timeout', `no SSH session with ${hop.label} within ${timeoutSec}s (connect timeout)`)),
+      Math.max(0, deadline - Date.now()),
+    );
+    client.on('ready', () => {
+      if (settled) return void client.end();
+      settled = true;
+      clearTimeout(timer);
+      resolve(client);
+    });
+    client.on('error', (err: Error) => fail(hostKeyError ?? classify(name, hop, err)));
+    client.on('close', () => fail(hostKeyError ?? new ConnectError(name, 'handshake', `${hop.label} closed the connection during the handshake`)));
+    const cfg: ConnectConfig = {
+      host: hop.host,
+      port: hop.port,
+      username: hop.user,
+      sock,
+      readyTimeout: 0, // our own timer bounds the whole connect, jump included
+      keepaliveInterval: KEEPALIVE_MS,
+      keepaliveCountMax: 3,
+      authHandler: hop.auth,
+      algorithms: { serverHostKey: preferredHostKeyAlgos(policy.lines, lookupName(hop.host, hop.port)) },
+      // Callback form (not async: ssh2 treats any returned value as the verdict).
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        verifyHostKey(name, hop, key, policy).then(
+          () => verify(true),
+          (e: Error) => {
+            hostKeyError = e;
+            verify(false);
+          },
+        );
+      },
+    };
+    try {
+      client.connect(cfg);
+    } catch (e) {
+      fail(new ConnectError(name, 'config', `cannot start SSH to ${hop.label}: ${(e as Error).message}`));
+    }
+  });
+}
+
+function forwardOut(name: string, jump: Client, jumpLabel: string, host: string, port: number, deadline: number, timeoutSec: number): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new ConnectError(name, 'timeout', `jump host ${jumpLabel} did not open a channel to ${host}:${port} within ${timeoutSec}s`)),
+      Math.max(0, deadline - Date.now()),
+    );
+    try {
+      jump.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+        clearTimeout(timer);
+        if (!err) return resolve(stream);
+        const refused = /refused/i.test(err.message);
+        reject(new ConnectError(name, refused ? 'refused' : 'unreachable', `jump host ${jumpLabel} cannot reach ${host}:${port}: ${err.message}`));
+      });
+    } catch (e) {
+      clearTimeout(timer);
+      reject(new ConnectError(name, 'lost', `jump host ${jumpLabel}: ${(e as Error).message}`));
+    }
+  });
+}
+
+// Jump connections are shared by every target behind the same jump host (one TCP connection and
+// one handshake instead of one per target), reference-counted, closed with their last user.
+interface JumpEntry {
+  client: Promise<Client>;
+  refs: number;
+}
+const jumps = new Map<string, JumpEntry>();
+
+interface JumpLease {
+  client: Client;
+  label: string;
+  release(): void;
+}
+
+async function leaseJump(name: string, target: SshTarget, policy: HostKeyPolicy, env: NodeJS.ProcessEnv, deadline: number): Promise<JumpLease> {
+  const j = target.jump!;
+  const hopId = JSON.stringify([j.user, j.host, j.port, j.identityFile, target.agent, target.passphraseEnv, target.knownHosts]);
+  let entry = jumps.get(hopId);
+  const label = `jump host ${j.user}@${j.host}:${j.port}`;
+  if (!entry) {
+    const { auth, desc } = await authMethods(name, j.user, { identityFile: j.identityFile, agent: target.agent, passphraseEnv: target.passphraseEnv }, env);
+    const hop: Hop = { label, host: j.host, port: j.port, user: j.user, auth, authDesc: desc };
+    const e: JumpEntry = { client: openClient(name, hop, policy, deadline, target.connectTimeout), refs: 0 };
+    jumps.set(hopId, e);
+    e.client.then(
+      (c) => {
+        c.on('error', () => undefined);
+        c.on('close', () => jumps.get(hopId) === e && jumps.delete(hopId));
+      },
+      () => jumps.get(hopId) === e && jumps.delete(hopId),
+    );
+    entry = e;
+  }
+  const e = entry;
+  e.refs++;
+  let client: Client;
+  try {
+    client = await e.client;
+  } catch (err) {
+    e.refs--;
+    throw err;
+  }
+  let released = false;
+  return {
+    client,
+    label,
+    release() {
+      if (released) return;
+      released = true;
+      if (--e.refs === 0) {
+        if (jumps.get(hopId) === e) jumps.delete(hopId);
+        client.end();
+      }
+    },
+  };
+}
+
+/** Connect to one inventory host. Rejects with a typed SshError; never with a secret in it. */
+export async function connect(name: string, target: SshTarget, become: ResolvedHost['become'], opts: ConnectOptions): Promise<HostConnection> {
+  const env = opts.env ?? process.env;
+  const secrets = [target.passwordEnv, target.passphraseEnv, become ? become.passwordEnv : undefined]
+    .map((n) => (n === undefined ? undefined : env[n]))
+    .filter((s): s is string => !!s);
+  const deadline = Date.now() + target.connectTimeout * 1000;
+  let lease: JumpLease | undefined;
+  try {
+    const sudoPassword = become && become.passwordEnv !== undefined ? envValue(env, become.passwordEnv, 'become.password_env', name) : undefined;
+    let lines: KnownHostLine[];
+    try {
+      lines = await loadKnownHosts(target.knownHosts);
+    } catch (e) {
+      throw new ConnectError(name, 'config', `cannot read known_hosts: ${(e as Error).message}`);
+    }
+    const policy: HostKeyPolicy = { files: target.knownHosts, lines, accept: opts.acceptNewHostKeys };
+    const { auth, desc } = await authMethods(name, target.user, target, env);
+    const hop: Hop = { label: `${target.user}@${target.host}:${target.port}`, host: target.host, port: target.port, user: target.user, auth, authDesc: desc };
+    let sock: ClientChannel | undefined;
+    if (target.jump) {
+      lease = await leaseJump(name, target, policy, env, deadline);
+      sock = await forwardOut(name, lease.client, lease.label, target.host, target.port, deadline, target.connectTimeout);
+      hop.label += ` via ${lease.label}`;
+    }
+    const client = await openClient(name, hop, policy, deadline, target.connectTimeout, sock);
+    return new SshConnection(name, client, target, become, sudoPassword, env, secrets, lease);
+  } catch (e) {
+    lease?.release();
+    throw scrub(name, e, secrets);
+  }
+}
+
+/** Any error, typed, with every secret removed from its message and stack. */
+function scrub(name: string, e: unknown, secrets: string[]): SshError {
+  const err = e instanceof SshError ? e : new ConnectError(name, 'handshake', e instanceof Error ? e.message : String(e));
+  err.message = redact(err.message, secrets);
+  if (err.stack) err.stack = redact(err.stack, secrets);
+  return err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The connection
+
+function signalNumber(sig: string | undefined): number {
+  const n = sig ? (osConstants.signals as Record<string, number>)[sig] : undefined;
+  return 128 + (n ?? 127);
+}
+
+/**
+ * Send a signal request on a session channel. ssh2's channel.signal() silently drops it once stdin
+ * was ended (it checks `writable`), which is always the case here, so use the protocol directly.
+ * sshd answers with killpg() of the command's process group, as the login user.
+ */
+function sendSignal(ch: ClientChannel, name: 'TERM' | 'KILL'): void {
+  const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
+  try {
+    if ((c.outgoing?.state === 'open' || c.outgoing?.state === 'eof') && c._client?._protocol) c._client._protocol.signal(c.outgoing.id, name);
+    else ch.signal(name);
+  } catch {
+    /* channel or connection already gone */
+  }
+}
+
+function octal(mode: number): string {
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new RangeError(`file mode out of range: ${mode}`);
+  return mode.toString(8).padStart(4, '0');
+}
+
+class SshConnection implements HostConnection {
+  private dead?: SshError; // set once the connection is closed, lost or cut
+  private readonly slots = new Semaphore(MAX_CHANNELS);
+  private readonly onDeath = new Set<(e: SshError) => void>();
+
+  constructor(
+    readonly name: string,
+    private readonly client: Client,
+    private readonly target: SshTarget,
+    private readonly become: ResolvedHost['become'],
+    private readonly sudoPassword: string | undefined,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly secrets: string[],
+    private readonly lease: JumpLease | undefined,
+  ) {
+    client.on('error', (e: Error) => this.die(new ConnectError(name, 'lost', `connection lost: ${redact(e.message, secrets)}`)));
+    client.on('close', () => this.die(new ConnectError(name, 'lost', 'connection closed')));
+  }
+
+  private die(e: SshError): void {
+    if (!this.dead) this.dead = e;
+    this.lease?.release();
+    for (const f of [...this.onDeath]) f(this.dead);
+  }
+
+  checkpoint(step: string): void {
+    const cut = (this.env.LVSCTL_TEST_CUT ?? '').split(',').map((s) => s.trim());
+    if (!cut.includes(`${this.name}:${step}`)) return;
+    const e = new ConnectionCutError(this.name, step);
+    this.die(e);
+    this.client.destroy();
+    throw e;
+  }
+
+  close(): void {
+    this.die(new ConnectError(this.name, 'lost', 'connection closed by lvsctl'));
+    this.client.end();
+  }
+
+  async exec(cmd: Shell, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (!(cmd instanceof Shell)) throw new TypeError('exec() takes a Shell built with sh``');
+    if (cmd.text.includes('\0')) throw new TypeError('a command cannot contain NUL (sshd rejects it and drops the connection)');
+    const useSudo = (opts.become ?? this.become !== false) && this.target.user !== 'root';
+    const timeoutSec = opts.timeoutSec ?? this.target.commandTimeout;
+    if (this.dead) throw this.dead;
+    const release = await this.slots.acquire();
+    return this.run(cmd.text, opts.stdin, timeoutSec, useSudo, release);
+  }
+
+  /** Kill a timed-out command's process group from another channel: TERM, then KILL. */
+  private killGroup(pgid: number, useSudo: boolean): void {
+    if (this.dead || !(pgid > 1)) return;
+    const cmd = sh`kill -TERM -- -${pgid} 2>/dev/null; sleep 1; kill -KILL -- -${pgid} 2>/dev/null; :`;
+    this.run(cmd.text, undefined, 10, useSudo, () => undefined).catch(() => undefined);
+  }
+
+  /**
+   * One command on its own channel. `release` frees the channel slot when the channel is really
+   * closed (a timed-out command still holds its session until it is killed).
+   */
+  private run(text: string, stdin: string | Buffer | undefined, timeoutSec: number, useSudo: boolean, release: () => void): Promise<ExecResult> {
+    return new Promise<ExecResult>((resolve, reject) => {
+      if (this.dead) {
+        release();
+        return reject(this.dead);
+      }
+      const plan = planCommand(text, useSudo && { password: this.sudoPassword !== undefined });
+      const pre = new PreStartStderr(plan);
+      let started = false;
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let code: number | null = null;
+      let signal: string | undefined;
+      let stream: ClientChannel | undefined;
+      let done = false;
+
+      const finish = (e: Error | undefined, r?: ExecResult) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.onDeath.delete(onDeath);
+        if (e) reject(e);
+        else resolve(r!);
+      };
+      const onDeath = (e: SshError) => {
+        release();
+        finish(e);
+      };
+      this.onDeath.add(onDeath);
+      const timer = setTimeout(() => {
+        finish(new CommandTimeoutError(this.name, timeoutSec));
+        const s = stream;
+        if (!s) return;
+        sendSignal(s, 'TERM'); // enough for a non-root login without sudo
+        if (pre.pgid !== undefined) this.killGroup(pre.pgid, plan.sudo);
+        setTimeout(() => {
+          sendSignal(s, 'KILL');
+          setTimeout(() => s.close(), 1000).unref();
+        }, 1000).unref();
+      }, timeoutSec * 1000);
+      const sendStdin = (s: ClientChannel) => {
+        if (stdin !== undefined && stdin.length > 0) s.end(stdin);
+        else s.end();
+      };
+
+      try {
+        this.client.exec(plan.text, (e, s) => {
+          if (e) {
+            release();
+            return finish(this.dead ?? new ConnectError(this.name, 'lost', `cannot open a channel: ${e.message}`));
+          }
+          stream = s;
+          if (done) return void s.close();
+          s.on('data', (d: Buffer) => out.push(d));
+          s.stderr.on('data', (d: Buffer) => {
+            if (started) return void err.push(d);
+            for (const ev of pre.feed(d)) {
+              if (ev.kind === 'prompt') {
+                if (pre.promptCount > 1) {
+                  // Refused: EOF on stdin ends sudo, which is still waiting for a password.
+                  s.end();
+                  s.close();
+                  finish(new BecomeError(this.name, `sudo refused the password from ${this.become ? this.become.passwordEnv : ''}`));
+                  return;
+                }
+                s.write(this.sudoPassword + '\n');
+              } else if (ev.kind === 'start') {
+                started = true;
+                if (ev.rest.length) err.push(ev.rest);
+                if (plan.prompt) sendStdin(s);
+              }
+            }
+          });
+          s.on('exit', (c: number | null, sig?: string) => {
+            code = c;
+            signal = sig ?? undefined;
+          });
+          s.on('close', () => {
+            release();
+            if (!started && plan.sudo) {
+              const said = redact(pre.text().trim(), this.secrets);
+              return finish(new BecomeError(this.name, said || `sudo exited with ${code ?? signal ?? 'no status'} before running the command`));
+            }
+            if (code === null && signal === undefined) return finish(this.dead ?? new ConnectError(this.name, 'lost', 'the command ended without an exit status'));
+            finish(undefined, {
+              code: code ?? signalNumber(signal),
+              stdout: Buffer.concat(out).toString('utf8'),
+              stderr: Buffer.concat(started ? err : [Buffer.from(pre.text())]).toString('utf8'),
+              ...(signal ? { signal } : {}),
+            });
+          });
+          if (!plan.prompt) sendStdin(s);
+        });
+      } catch (e) {
+        release();
+        finish(this.dead ?? new ConnectError(this.name, 'lost', `cannot run a command: ${(e as Error).message}`));
+      }
+    });
+  }
+
+  async writeFile(path: string, content: string | Buffer, opts: WriteFileOptions): Promise<void> {
+    if (!posix.isAbsolute(path) || path.endsWith('/')) throw new RangeError(`writeFile needs an absolute file path, got ${JSON.stringify(path)}`);
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    const dir = posix.dirname(path);
+    const template = `${dir === '/' ? '' : dir}/.${posix.basename(path)}.lvsctl-XXXXXX`;
+    const owner = opts.owner !== undefined ? `${opts.owner}${opts.group !== undefined ? `:${opts.group}` : ''}` : opts.group !== undefined ? `:${opts.group}` : undefined;
+    // Temp file beside the target (same file system, so mv is a rename), checked for length (a
+    // cut stream must not install a truncated file), owner before mode (chown clears set-id bits),
+    // flushed, renamed over the target; the trap removes the temp file on any failure.
+    const script = lines([
+      sh`set -eu`,
+      sh`t=`,
+      new Shell(`trap '[ -z "$t" ] || rm -f -- "$t"' EXIT`),
+      new Shell(`trap 'exit 129' HUP INT TERM PIPE`),
+      sh`t=$(mktemp ${template})`,
+      new Shell(`cat >"$t"`),
+      new Shell(`n=$(wc -c <"$t"); [ $n -eq ${data.length} ] || { echo "lvsctl: short write ($n of ${data.length} bytes)" >&2; exit 1; }`),
+      ...(owner !== undefined ? [sh`chown -- ${owner} "$t"`] : []),
+      sh`chmod -- ${octal(opts.mode)} "$t"`,
+      new Shell(`sync -- "$t" 2>/dev/null || :`),
+      sh`mv -f -- "$t" ${path}`,
+      sh`t=`,
+    ]);
+    const useSudo = this.become !== false && this.target.user !== 'root';
+    // With sudo the script already runs under `sh -c`; without, do not depend on the login shell.
+    const cmd = useSudo ? script : sh`sh -c ${script.text}`;
+    const r = await this.exec(cmd, { stdin: data });
+    if (r.code !== 0) throw new RemoteCommandError(this.name, `writing ${path}`, r.code, redact(r.stderr, this.secrets));
+  }
+}

@@ -1,0 +1,206 @@
+// OpenSSH known_hosts, read and appended the way ssh(1) does (hostfile.c, match.c):
+//   [@marker] patterns keytype base64 [comment]
+// patterns: comma list of names with * and ? wildcards and !negation, `[host]:port` for ports other
+// than 22, or one hashed name `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
+// @cert-authority lines are ignored (no certificates here); @revoked keys are refused for any host.
+// No npm package does this well (the only one, `known-hosts` 0.1.0, is a one-release parser without
+// hashed entries or markers), and it is small, so it lives here.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { OfferedKey } from './errors.js';
+
+export interface KnownHostLine {
+  file: string;
+  line: number; // 1-based
+  marker?: 'cert-authority' | 'revoked';
+  patterns: string; // as written
+  type: string;
+  blob: Buffer;
+}
+
+/** The name ssh looks up: `host` on port 22, `[host]:port` otherwise; lowercased like ssh does. */
+export function lookupName(host: string, port: number): string {
+  const h = host.toLowerCase();
+  return port === 22 ? h : `[${h}]:${port}`;
+}
+
+/** Key type written inside an SSH public key blob (string length-prefixed). */
+export function blobType(blob: Buffer): string | undefined {
+  if (blob.length < 4) return undefined;
+  const n = blob.readUInt32BE(0);
+  if (n === 0 || n > 64 || 4 + n > blob.length) return undefined;
+  return blob.subarray(4, 4 + n).toString('latin1');
+}
+
+/** `SHA256:` + unpadded base64 of the blob's SHA-256, exactly as `ssh-keygen -l` prints it. */
+export function fingerprint(blob: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+/** The label ssh-keygen -l shows in parentheses. */
+export function keyLabel(type: string): string {
+  if (type === 'ssh-ed25519') return 'ED25519';
+  if (type.startsWith('ecdsa-sha2-')) return 'ECDSA';
+  if (type === 'ssh-rsa') return 'RSA';
+  if (type === 'ssh-dss') return 'DSA';
+  if (type === 'sk-ssh-ed25519@openssh.com') return 'ED25519-SK';
+  if (type.startsWith('sk-ecdsa-sha2-')) return 'ECDSA-SK';
+  return type.toUpperCase();
+}
+
+export function describeKey(blob: Buffer): OfferedKey {
+  const type = blobType(blob) ?? 'unknown';
+  return { type, label: keyLabel(type), fingerprint: fingerprint(blob) };
+}
+
+export function parseKnownHosts(text: string, file: string): KnownHostLine[] {
+  const out: KnownHostLine[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const f = line.split(/[ \t]+/);
+    let marker: KnownHostLine['marker'];
+    if (f[0]!.startsWith('@')) {
+      const m = f.shift()!;
+      if (m === '@cert-authority') marker = 'cert-authority';
+      else if (m === '@revoked') marker = 'revoked';
+      else return; // unknown marker: ssh ignores the line
+    }
+    const [patterns, type, b64] = f;
+    if (!patterns || !type || !b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return;
+    const blob = Buffer.from(b64, 'base64');
+    if (blobType(blob) !== type) return; // malformed or truncated key
+    out.push({ file, line: i + 1, marker, patterns, type, blob });
+  });
+  return out;
+}
+
+/** OpenSSH match_pattern: `*` any run, `?` one character; whole-string match. */
+export function wildcardMatch(s: string, pattern: string): boolean {
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 's');
+  return re.test(s);
+}
+
+function hashedMatch(name: string, entry: string): boolean {
+  // |1|salt|hash
+  const parts = entry.split('|');
+  if (parts.length !== 4 || parts[0] !== '' || parts[1] !== '1') return false;
+  const salt = Buffer.from(parts[2]!, 'base64');
+  const want = Buffer.from(parts[3]!, 'base64');
+  if (salt.length !== 20 || want.length !== 20) return false;
+  const got = createHmac('sha1', salt).update(name).digest();
+  return timingSafeEqual(got, want);
+}
+
+/** Does a known_hosts pattern field name `name`? A matching negated pattern vetoes the line. */
+export function hostMatches(name: string, patterns: string): boolean {
+  if (patterns.startsWith('|')) return hashedMatch(name, patterns);
+  let positive = false;
+  for (const raw of patterns.split(',')) {
+    const neg = raw.startsWith('!');
+    const p = (neg ? raw.slice(1) : raw).toLowerCase();
+    if (!p) continue;
+    if (wildcardMatch(name, p)) {
+      if (neg) return false;
+      positive = true;
+    }
+  }
+  return positive;
+}
+
+export async function loadKnownHosts(files: readonly string[]): Promise<KnownHostLine[]> {
+  const all: KnownHostLine[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw e;
+    }
+    all.push(...parseKnownHosts(text, file));
+  }
+  return all;
+}
+
+export type HostKeyVerdict =
+  | { status: 'known'; entry: KnownHostLine }
+  | { status: 'revoked'; entry: KnownHostLine }
+  | { status: 'changed'; entries: KnownHostLine[] }
+  | { status: 'unknown' };
+
+/**
+ * The verdict for `blob` offered by `name`:
+ *  revoked - the key is @revoked anywhere (any host), refused;
+ *  known   - a line for this host has exactly this key;
+ *  changed - lines for this host exist, none with this key (of any type: a host known by one key
+ *            type that now offers another is treated as changed, since accepting it would let a
+ *            man in the middle pick a type we have not recorded);
+ *  unknown - no line names this host.
+ */
+export function checkHostKey(lines: readonly KnownHostLine[], name: string, blob: Buffer): HostKeyVerdict {
+  const revoked = lines.find((l) => l.marker === 'revoked' && l.blob.equals(blob));
+  if (revoked) return { status: 'revoked', entry: revoked };
+  const mine = lines.filter((l) => l.marker === undefined && hostMatches(name, l.patterns));
+  const same = mine.find((l) => l.blob.equals(blob));
+  if (same) return { status: 'known', entry: same };
+  if (mine.length) return { status: 'changed', entries: mine };
+  return { status: 'unknown' };
+}
+
+const ALL_HOST_KEY_ALGOS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+] as const;
+export type HostKeyAlgo = (typeof ALL_HOST_KEY_ALGOS)[number];
+
+/**
+ * Host key algorithms to offer, the ones already recorded for this host first (as ssh does), so a
+ * server with several host keys shows the one we know instead of a "changed" one.
+ */
+export function preferredHostKeyAlgos(lines: readonly KnownHostLine[], name: string): HostKeyAlgo[] {
+  const known = new Set(lines.filter((l) => l.marker === undefined && hostMatches(name, l.patterns)).map((l) => l.type));
+  const algoType = (a: HostKeyAlgo) => (a.startsWith('rsa-sha2-') ? 'ssh-rsa' : a);
+  const first = ALL_HOST_KEY_ALGOS.filter((a) => known.has(algoType(a)));
+  return [...first, ...ALL_HOST_KEY_ALGOS.filter((a) => !first.includes(a))];
+}
+
+const appendLocks = new Map<string, Promise<unknown>>();
+
+/**
+ * Record `blob` for `name` at the end of `file` (created 0600, its directory 0700, if missing).
+ * Appends to one file are serialised in this process, and each re-reads the file first: several
+ * connects to the same host record its key once, and a key recorded meanwhile is honoured
+ * (a different one yields 'changed').
+ */
+export function appendKnownHost(file: string, name: string, blob: Buffer): Promise<HostKeyVerdict> {
+  const prev = appendLocks.get(file) ?? Promise.resolve();
+  const run = prev.catch(() => undefined).then(async () => {
+    const lines = await loadKnownHosts([file]);
+    const verdict = checkHostKey(lines, name, blob);
+    if (verdict.status !== 'unknown') return verdict;
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    let existing = '';
+    try {
+      existing = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    const sep = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
+    const type = blobType(blob)!;
+    await appendFile(file, `${sep}${name} ${type} ${blob.toString('base64')}\n`, { mode: 0o600 });
+    const v: HostKeyVerdict = { status: 'known', entry: { file, line: 0, patterns: name, type, blob } };
+    return v;
+  });
+  appendLocks.set(file, run);
+  void run.finally(() => {
+    if (appendLocks.get(file) === run) appendLocks.delete(file);
+  }).catch(() => undefined);
+  return run;
+}
