@@ -46,9 +46,9 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
     case 'keepalived':
       if (facts.init === 'systemd') return sh`systemctl ${c.action === 'reload' ? 'reload' : 'start'} keepalived.service`;
       return c.action === 'reload' ? sh`kill -HUP "$(cat /run/keepalived.pid)"` : sh`/etc/init.d/keepalived start`;
-    case 'boot':
-      if (facts.init === 'systemd') return sh`systemctl enable lvsctl.service`;
-      return facts.os.family === 'rhel' ? sh`chkconfig --add lvsctl` : sh`update-rc.d lvsctl defaults`;
+    case 'bootlink':
+      // Links rather than systemctl/update-rc.d: the same on every init, and `down` removes them.
+      return c.action === 'create' ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}` : sh`rm -f ${c.path}`;
     case 'state':
     case 'file':
     case 'ipvs':

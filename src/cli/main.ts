@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { ExitCode, InventoryError, LvsctlError, NotImplementedError, UsageError } from '../errors.js';
 import { loadInventory } from '../inventory/load.js';
 import { packageRoot } from '../paths.js';
+import { runConverge, type ConvergeOptions } from './commands/converge.js';
 import { runInit } from './commands/init.js';
 import { runRender, type RenderOptions } from './commands/render.js';
+import { renderedFiles } from '../engine/files.js';
 import { runValidate } from './commands/validate.js';
 import { Output } from './output.js';
 
@@ -65,8 +67,13 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
   addCommon(program.command('render').description('write every file lvsctl would put on each host into a directory, for reading (contacts no host)'))
     .option('--out <dir>', 'output directory', 'rendered')
     .action((o: RenderOptions) => run(() => runRender(o, new Output(o))));
-  later('plan', 'show what `up` would change on each host, change nothing (exit 2 when changes are pending)');
-  later('up', 'converge every host to the inventory, then verify');
+  const hostKeys = (c: Command) => c.option('--accept-new-host-keys', 'record the key of a host not yet in known_hosts (a changed key is always refused)', false);
+  hostKeys(addCommon(program.command('plan').description('show what `up` would change on each host, change nothing (exit 2 when changes are pending)'))).action((o: ConvergeOptions) =>
+    run(() => runConverge(o, new Output(o), renderedFiles, false)),
+  );
+  hostKeys(addCommon(program.command('up').description('converge every host to the inventory, then verify')))
+    .option('--no-verify', 'skip the verify step')
+    .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true)));
   later('verify', 'send requests through each VIP from the client host(s) and check the balancing', (c) => c.option('--failover', 'also stop the MASTER and time the failover'));
   later('status', 'show roles, VIP holder, services, connections and drift (exit 3 on drift)');
   later('stop', 'take the service down (VIPs released, rules cleared) keeping everything installed');

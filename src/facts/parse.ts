@@ -34,6 +34,10 @@ export interface HostFacts {
   ipvs: string | null;
   iptables: { mangle: string[]; nat: string[] };
   keepalivedPids: number[];
+  /** Boot symlink path -> its target ("-" when absent). */
+  bootLinks: Map<string, string>;
+  /** Current content of managed files (small ones), for diffs. */
+  contents: Map<string, string>;
   state: string | null;
 }
 
@@ -128,6 +132,8 @@ export function parseFacts(out: string): HostFacts {
     files,
     ipvs: ipvs[0] === '@@none' ? null : ipvs.join('\n'),
     iptables: ipt,
+    bootLinks: new Map(get('bootlinks').map((l) => l.split(' ') as [string, string]).filter((x) => x.length === 2)),
+    contents: new Map(get('contents').map((l) => { const i = l.indexOf(' '); return [l.slice(0, i), Buffer.from(l.slice(i + 1), 'base64').toString('utf8')] as [string, string]; }).filter(([k]) => k)),
     keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),
     state: state.trim() ? state : null,
   };

@@ -7,9 +7,9 @@ export const STATE_FILE = '/var/lib/lvsctl/state.json';
 export const SECTION = '@@lvsctl ';
 
 /** Sections, in order. The parser relies on these names. */
-export const FACT_SECTIONS = ['os', 'kernel', 'init', 'pkgmgr', 'packages', 'modules_available', 'modules_loaded', 'sysctl', 'links', 'addr', 'route', 'files', 'ipvs', 'iptables', 'keepalived', 'state'] as const;
+export const FACT_SECTIONS = ['os', 'kernel', 'init', 'pkgmgr', 'packages', 'modules_available', 'modules_loaded', 'sysctl', 'links', 'addr', 'route', 'files', 'ipvs', 'iptables', 'keepalived', 'bootlinks', 'contents', 'state'] as const;
 
-export function factsScript(opts: { packages: string[]; files: string[] }): Shell {
+export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[] }): Shell {
   const body = String.raw`
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 s() { printf '\n${SECTION}%s\n' "$1"; }
@@ -37,8 +37,12 @@ if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then ipvsadm -S
 s iptables
 if command -v iptables-save >/dev/null 2>&1; then iptables-save 2>/dev/null | grep -E '^\*|LVSCTL' || true; fi
 s keepalived; pidof keepalived || true
+s bootlinks; for l in $BOOTLINKS; do printf '%s %s\n' "$l" "$(readlink "$l" 2>/dev/null || echo -)"; done
+s contents
+# Current content of small managed files, for the plan's diffs (base64: any bytes survive).
+for f in $FILES; do if [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 262144 ]; then printf '%s ' "$f"; base64 -w0 "$f"; echo; fi; done
 s state; cat ${STATE_FILE} 2>/dev/null || true
 `;
   // Values reach the script only as quoted positional arguments and one quoted variable.
-  return sh`FILES=${opts.files.join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
+  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
 }

@@ -15,8 +15,8 @@ export interface PlanInput {
   desired: DesiredHost;
   files: DesiredFile[];
   facts: HostFacts;
-  /** Current content of managed files, where the facts carried it (for diffs). */
-  contents?: Map<string, string>;
+  /** Boot symlinks per init system (the planner picks by the host's init). */
+  bootLinks?: { systemd: ReadonlyArray<{ path: string; target: string }>; sysv: ReadonlyArray<{ path: string; target: string }> };
   /** IPVS delta for a director, computed from the live table (plan/ipvs.ts). */
   ipvs?: { lines: string[]; owned: string[] };
   /** Secret values to mask in diffs. */
@@ -86,13 +86,20 @@ export function planHost(input: PlanInput): HostPlan {
     const mode = file.secret ? 0o600 : file.mode;
     const want = { ...file, mode, owner: file.owner ?? 'root', group: file.group ?? 'root' };
     if (cur && cur.sha256 === sha256(file.content) && cur.mode === mode && cur.owner === want.owner && cur.group === want.group) continue;
-    const before = cur ? input.contents?.get(file.path) : undefined;
+    const before = cur ? f.contents.get(file.path) : undefined;
     const diff = cur && cur.sha256 === sha256(file.content) ? `mode/owner: ${cur.mode.toString(8)} ${cur.owner}:${cur.group} -> ${mode.toString(8)} ${want.owner}:${want.group}` : fileDiff(file.path, before, file.content, file.secret ? secrets : []);
     adds.push({ kind: 'file', action: cur ? 'update' : 'create', file: want, diff });
   }
-  for (const p of old.owned.files) if (!wanted.has(p) && f.files.get(p)) removals.push({ kind: 'file', action: 'delete', path: p, diff: fileDiff(p, input.contents?.get(p), undefined, secrets) });
+  for (const p of old.owned.files) if (!wanted.has(p) && f.files.get(p)) removals.push({ kind: 'file', action: 'delete', path: p, diff: fileDiff(p, f.contents.get(p), undefined, secrets) });
   next.owned.files = [...wanted];
   pre.owned.files = [...new Set([...pre.owned.files, ...wanted])];
+
+  // Boot links (owned like files, so `down` and a role change remove them).
+  const links = input.bootLinks?.[f.init] ?? [];
+  for (const l of links) if (f.bootLinks.get(l.path) !== l.target) adds.push({ kind: 'bootlink', action: 'create', path: l.path, target: l.target });
+  for (const p of old.owned.files) if (!wanted.has(p) && !links.some((l) => l.path === p) && (f.bootLinks.get(p) ?? '-') !== '-') removals.push({ kind: 'bootlink', action: 'delete', path: p, target: f.bootLinks.get(p)! });
+  next.owned.files.push(...links.map((l) => l.path));
+  pre.owned.files.push(...links.map((l) => l.path));
 
   // Modules (never unloaded: other things may use them, and unloading ip_vs drops every table).
   for (const m of d.modules) if (!f.modulesLoaded.has(m)) adds.push({ kind: 'module', name: m });

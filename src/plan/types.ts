@@ -28,7 +28,7 @@ export type Change =
   | { kind: 'ipvs'; lines: string[]; owned: string[] }
   | { kind: 'iptables'; table: 'mangle' | 'nat'; rules: string[]; from: string[] }
   | { kind: 'keepalived'; action: 'start' | 'reload' }
-  | { kind: 'boot'; action: 'enable' };
+  | { kind: 'bootlink'; action: 'create' | 'delete'; path: string; target: string };
 
 export interface HostPlan {
   host: string;
@@ -62,8 +62,8 @@ export function describe(c: Change): string {
       return `iptables ${c.table}: ${c.rules.length ? `${c.rules.length} rule${c.rules.length === 1 ? '' : 's'} in chain LVSCTL` : 'remove chain LVSCTL'}`;
     case 'keepalived':
       return c.action === 'reload' ? 'reload keepalived (SIGHUP: connections kept)' : 'start keepalived';
-    case 'boot':
-      return 'enable the lvsctl boot service';
+    case 'bootlink':
+      return c.action === 'create' ? `boot: link ${c.path} -> ${c.target}` : `boot: remove ${c.path}`;
   }
 }
 

@@ -8,7 +8,7 @@ import { MANAGED_PATHS, scriptIdentity } from './paths.js';
 import { arpSettings, conf, type SysctlSetting } from './sysctl.js';
 import type { BaseContext, HostFile } from './types.js';
 
-interface RsAddress {
+export interface RsAddress {
   address: string;
   prefix: number;
   dev: string;
@@ -22,7 +22,16 @@ function vipsOf(c: Cluster, host: string): { address: string; family: 4 | 6 }[] 
   return [...seen].map(([address, family]) => ({ address, family }));
 }
 
-export function realServerFiles(c: Cluster, host: string, base: BaseContext): HostFile[] {
+export interface RealServerSettings {
+  modules: string[];
+  links: string[];
+  sysctls: SysctlSetting[];
+  addresses: RsAddress[];
+  route: string | false; // NAT: default route via the DIP
+}
+
+/** What a real server needs, per mode: one source for its script, its boot files and the engine. */
+export function realServerSettings(c: Cluster, host: string): RealServerSettings {
   const iface = c.hosts.get(host)!.interface;
   const vips = vipsOf(c, host);
   const has6 = vips.some((v) => v.family === 6);
@@ -42,6 +51,11 @@ export function realServerFiles(c: Cluster, host: string, base: BaseContext): Ho
     sysctls = [...arpSettings(iface!), ...['tunl0', 'all', 'default'].map((i) => conf(i, 'rp_filter', 0))];
     addresses = vips.map((v) => (v.family === 4 ? { address: v.address, prefix: 32, dev: 'tunl0', label: false } : { address: v.address, prefix: 128, dev: 'ip6tnl0', label: false }));
   }
+  return { modules, links, sysctls, addresses, route };
+}
+
+export function realServerFiles(c: Cluster, host: string, base: BaseContext): HostFile[] {
+  const { modules, links, sysctls, addresses, route } = realServerSettings(c, host);
   const script: HostFile = {
     path: MANAGED_PATHS.realServerScript,
     mode: 0o755,

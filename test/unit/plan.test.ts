@@ -35,6 +35,8 @@ function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?
     ipvs: ['@@none'],
     iptables: [],
     keepalived: [],
+    bootlinks: [],
+    contents: [],
     state: o.state ? o.state.split('\n') : [],
   };
   return FACT_SECTIONS.map((s) => `\n${SECTION}${s}\n${sections[s]!.join('\n')}`).join('') + '\n';

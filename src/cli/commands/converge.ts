@@ -1,0 +1,71 @@
+// `lvsctl plan` and `lvsctl up`: the same pipeline; plan stops before apply.
+import { converge, type HostResult } from '../../engine/cluster.js';
+import type { FilesFor } from '../../engine/host.js';
+import { ExitCode } from '../../errors.js';
+import { loadInventory } from '../../inventory/load.js';
+import { changeDiff, describe, planToJson } from '../../plan/types.js';
+import { connect } from '../../ssh/connection.js';
+import { verifyService, type ServiceVerdict } from '../../verify/verify.js';
+import type { CommonOptions } from '../main.js';
+import type { Output } from '../output.js';
+
+export interface ConvergeOptions extends CommonOptions {
+  acceptNewHostKeys: boolean;
+  verify?: boolean;
+}
+
+function recap(out: Output, results: HostResult[]): void {
+  out.info('\nRECAP');
+  for (const r of results) out.info(`  ${r.host.padEnd(16)} ${r.status.padEnd(11)} changes=${r.changes}${r.error ? `  ${r.step ? `[${r.step}] ` : ''}${r.error}` : ''}`);
+}
+
+export async function runConverge(o: ConvergeOptions, out: Output, filesFor: FilesFor, apply: boolean): Promise<number> {
+  const { cluster, secrets } = loadInventory(o.inventory);
+  const results = await converge(cluster, secrets, filesFor, {
+    limit: o.limit,
+    forks: o.forks,
+    acceptNewHostKeys: o.acceptNewHostKeys,
+    apply,
+    log: (h, line) => out.info(`[${h}] ${line}`),
+  });
+  const failed = results.some((r) => r.status === 'failed' || r.status === 'unreachable');
+  if (!apply) {
+    for (const r of results) {
+      if (r.error) continue;
+      out.info(`${r.host}: ${r.changes ? `${r.changes} change${r.changes > 1 ? 's' : ''}` : 'no changes'}`);
+      for (const c of r.plan?.changes ?? []) {
+        out.info(`  ~ ${describe(c)}`);
+        const d = changeDiff(c);
+        if (d && o.verbose) out.info(d.replace(/^/gm, '      '));
+      }
+    }
+    recap(out, results);
+    const pending = results.some((r) => r.changes > 0);
+    out.json({ hosts: results.map((r) => ({ host: r.host, status: r.status, error: r.error, step: r.step })), plan: planToJson(results.flatMap((r) => (r.plan ? [r.plan] : []))) });
+    return failed ? ExitCode.failed : pending ? ExitCode.changesPending : ExitCode.ok;
+  }
+  recap(out, results);
+  const total = results.reduce((n, r) => n + r.changes, 0);
+  out.info(total ? `${total} change${total > 1 ? 's' : ''} applied` : 'nothing to change: every host already matches the inventory');
+  let verdicts: ServiceVerdict[] = [];
+  if (!failed && o.verify !== false && cluster.verify) verdicts = await runVerify(o, out, cluster);
+  out.json({ hosts: results.map((r) => ({ host: r.host, status: r.status, changes: r.changes, error: r.error, step: r.step })), verify: verdicts });
+  return failed || verdicts.some((v) => !v.ok) ? ExitCode.failed : ExitCode.ok;
+}
+
+export async function runVerify(o: ConvergeOptions, out: Output, cluster: ReturnType<typeof loadInventory>['cluster']): Promise<ServiceVerdict[]> {
+  const verdicts: ServiceVerdict[] = [];
+  for (const name of cluster.verify?.from ?? []) {
+    const h = cluster.hosts.get(name)!;
+    const conn = await connect(name, h.ssh, h.become, { acceptNewHostKeys: o.acceptNewHostKeys });
+    try {
+      for (const s of cluster.services) verdicts.push(await verifyService(conn, cluster, s));
+    } finally {
+      conn.close();
+    }
+  }
+  out.info('\nVERIFY');
+  for (const v of verdicts)
+    out.info(`  ${v.ok ? 'PASS' : 'FAIL'} ${v.service} from ${v.from}: ${v.skipped ? `skipped (${v.skipped})` : Object.entries(v.hits).map(([k, n]) => `${k}=${n}`).join(' ')}${v.reason ? `  (${v.reason})` : ''}`);
+  return verdicts;
+}

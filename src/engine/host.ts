@@ -1,0 +1,115 @@
+// One host through the pipeline: facts -> plan -> apply -> read back. The SSH layer only runs
+// commands and moves files; everything decided here comes from pure functions.
+import { commandFor, batch } from '../apply/commands.js';
+import { desiredHost } from '../desired/host.js';
+import { LvsctlError } from '../errors.js';
+import { parseFacts, type HostFacts } from '../facts/parse.js';
+import { factsScript, STATE_FILE } from '../facts/script.js';
+import { BOOT_LINKS, MANAGED_PATHS } from '../render/paths.js';
+import type { Cluster } from '../inventory/model.js';
+import type { Secrets } from '../inventory/secrets.js';
+import { desiredTable } from '../ipvs/desired.js';
+import { formatRules } from '../ipvs/format.js';
+import { parseRules } from '../ipvs/parse.js';
+import { serviceKey, type IpvsTable } from '../ipvs/table.js';
+import { planHost } from '../plan/host.js';
+import { ipvsDelta } from '../plan/ipvs.js';
+import { parseState } from '../plan/state.js';
+import { describe, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
+import type { HostConnection } from '../ssh/connection.js';
+import { sh } from '../util/quote.js';
+
+export class ApplyError extends LvsctlError {
+  constructor(
+    readonly step: string,
+    message: string,
+  ) {
+    super(`${step}: ${message}`);
+  }
+}
+
+/** Files for a host: supplied by the renderer (src/render). */
+export type FilesFor = (cluster: Cluster, host: string, secrets: Secrets) => DesiredFile[];
+
+export interface HostRun {
+  facts: HostFacts;
+  plan: HostPlan;
+}
+
+const secretValues = (s: Secrets) => [s.vrrpPassword].filter((x): x is string => !!x);
+
+/** Gather facts (one command) and compute the plan (pure). */
+export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets: Secrets, filesFor: FilesFor): Promise<HostRun> {
+  const desired = desiredHost(cluster, conn.name);
+  const files = filesFor(cluster, conn.name, secrets);
+  // Every path lvsctl could own, whatever this host's role now: stale files from an earlier role or
+  // mode are found and removed.
+  const allLinks = [...BOOT_LINKS.systemd, ...BOOT_LINKS.sysv].map((l) => l.path);
+  const r = await conn.exec(factsScript({ packages: desired.packages, files: [...new Set([...Object.values(MANAGED_PATHS), ...files.map((f) => f.path)])], bootLinks: allLinks }));
+  if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
+  conn.checkpoint('after-facts');
+  const facts = parseFacts(r.stdout);
+  let ipvs: { lines: string[]; owned: string[] } | undefined;
+  if (desired.roles.includes('director')) {
+    const live: IpvsTable = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
+    ipvs = ipvsDelta(live, desiredTable(cluster, conn.name), parseState(facts.state).owned.ipvs);
+  }
+  const bootLinks = files.length ? BOOT_LINKS : undefined; // hosts with a boot script get it started at boot
+  const plan = planHost({ desired, files, facts, ipvs, bootLinks, secrets: secretValues(secrets) });
+  return { facts, plan };
+}
+
+/** Apply a plan: files atomically, system changes in one batch, IPVS in one `ipvsadm -R`, then
+ * read the table back and compare it exactly. Returns the number of changes applied. */
+export async function applyOnHost(conn: HostConnection, cluster: Cluster, run: HostRun, log: (line: string) => void): Promise<number> {
+  const pending: { label: string; cmd: ReturnType<typeof sh> }[] = [];
+  const flush = async () => {
+    if (!pending.length) return;
+    const steps = pending.splice(0);
+    const r = await conn.exec(batch(steps));
+    const failed = /@@failed (\d+) (\d+)/.exec(r.stdout);
+    if (r.code !== 0 || failed) {
+      const i = failed ? Number(failed[1]) : -1;
+      throw new ApplyError(i >= 0 ? steps[i]!.label : 'system', `failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+  };
+  for (const c of run.plan.changes) {
+    log(describe(c));
+    if (c.kind === 'state') {
+      await flush();
+      await conn.writeFile(STATE_FILE, c.content, { mode: 0o600 });
+    } else if (c.kind === 'file' && c.action !== 'delete') {
+      await flush();
+      conn.checkpoint('write-file');
+      await conn.writeFile(c.file.path, c.file.content, { mode: c.file.mode, owner: c.file.owner, group: c.file.group });
+    } else if (c.kind === 'file') {
+      pending.push({ label: describe(c), cmd: sh`rm -f ${c.path}` });
+    } else if (c.kind === 'ipvs') {
+      await flush();
+      await applyIpvs(conn, cluster, c);
+    } else {
+      const cmd = commandFor(c, run.facts);
+      if (cmd) pending.push({ label: describe(c), cmd });
+    }
+  }
+  await flush();
+  return run.plan.changes.filter((c) => c.kind !== 'state').length;
+}
+
+async function applyIpvs(conn: HostConnection, cluster: Cluster, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {
+  conn.checkpoint('ipvs-restore');
+  // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
+  const r = await conn.exec(sh`ipvsadm -R`, { stdin: c.lines.join('\n') + '\n' });
+  conn.checkpoint('before-readback');
+  const back = await conn.exec(sh`ipvsadm -Sn`);
+  if (back.code !== 0) throw new ApplyError('ipvs', `ipvsadm -Sn failed: ${back.stderr.trim()}`);
+  const want = desiredTable(cluster, conn.name);
+  const live = parseRules(back.stdout);
+  const mine = { services: live.services.filter((s) => c.owned.includes(serviceKey(s))) };
+  const got = formatRules(mine);
+  const exp = formatRules(want);
+  if (got !== exp) {
+    const missing = exp.split('\n').filter((l) => l && !got.split('\n').includes(l));
+    throw new ApplyError('ipvs', `the table read back differs from the inventory${r.stderr.trim() ? ` (ipvsadm said: ${r.stderr.trim()})` : ''}; missing or different: ${missing.join('; ')}`);
+  }
+}
