@@ -39,8 +39,12 @@ lab_ssh() { # [user@]host cmd...
 
 # An existing multiplexed connection to a host that is going away would hang the next command.
 drop_master() {
-  local port; port=$(port_of "$1")
-  rm -f "$LAB_DIR"/cm-*-"$port"
+  local port s; port=$(port_of "$1")
+  for s in "$LAB_DIR"/cm-*-"$port"; do
+    [ -S "$s" ] || continue
+    ssh -o ControlPath="$s" -O exit lab 2>/dev/null || true
+    rm -f "$s"
+  done
 }
 
 image_dir() { "$HERE/build-image.sh" build; }

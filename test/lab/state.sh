@@ -48,7 +48,7 @@ if command -v iptables-save >/dev/null; then
     { body = body $0 "\n"; if ($0 !~ /^:[A-Z]+ ACCEPT$/) used = 1 }'
 else echo "iptables: not installed"; fi
 echo "## daemons"
-ps -eo ppid=,comm= | awk '$1 == 1 { print $2 }' | sort -u
+ps -eo ppid=,comm= | awk '$1 == 1 && $2 != "sleep" { print $2 }' | sort -u   # not the reaper's sleep
 echo "## files"
 for p in "$@"; do
   if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo "absent $p"; continue; fi

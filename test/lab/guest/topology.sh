@@ -80,9 +80,13 @@ topo_switch_up() {
   fi
 }
 
+# A host's NIC keeps its MAC across reboots (02:00 + its IPv4 address), as real hardware does, so
+# neighbours' ARP caches stay valid and a rebooted host answers at once.
 attach() { # netns ifname bridge cidr
-  local ns=$1 ifn=$2 br=$3 cidr=$4 peer="$1-${2: -3}"
-  ip -n lab-sw link add "$peer" type veth peer name "$ifn" netns "$ns"
+  local ns=$1 ifn=$2 br=$3 cidr=$4 peer="$1-${2: -3}" mac o
+  IFS=. read -ra o <<<"${cidr%/*}"
+  mac=$(printf '02:00:%02x:%02x:%02x:%02x' "${o[@]}")
+  ip -n lab-sw link add "$peer" type veth peer name "$ifn" netns "$ns" address "$mac"
   ip -n lab-sw link set "$peer" master "$br" up
   ip -n "$ns" addr add "$cidr" dev "$ifn"
   ip -n "$ns" link set "$ifn" up
@@ -112,6 +116,7 @@ topo_provision() {
   [ -d "$up" ] && return
   mkdir -p "$up/etc/ssh" "$HD/$h/work" "$HD/$h/root"
   echo "$h" >"$up/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$h" >"$up/etc/hosts"
   install -m600 "$KEYS/$h" "$up/etc/ssh/ssh_host_ed25519_key"
   install -m644 "$KEYS/$h.pub" "$up/etc/ssh/ssh_host_ed25519_key.pub"
   if [ "$MODE" = host ]; then
@@ -122,6 +127,15 @@ topo_provision() {
     done
     install -d -m700 "$up/root/.ssh"
     install -m600 "$KEYS/authorized_keys" "$up/root/.ssh/authorized_keys"
+    # the non-root user (baked into the guest image) exists only on this host's disk
+    if ! getent passwd lvs >/dev/null; then
+      { cat /etc/passwd; echo "lvs:x:1990:1990::/home/lvs:/bin/bash"; } >"$up/etc/passwd"
+      { cat /etc/group; echo "lvs:x:1990:"; } >"$up/etc/group"
+      { cat /etc/shadow; echo "lvs:*:19000:0:99999:7:::"; } >"$up/etc/shadow"; chmod 640 "$up/etc/shadow"
+      mkdir -p "$up/etc/sudoers.d"; echo 'lvs ALL=(ALL) NOPASSWD:ALL' >"$up/etc/sudoers.d/lvs"; chmod 440 "$up/etc/sudoers.d/lvs"
+      install -d -m700 -o 1990 -g 1990 "$up/home/lvs" "$up/home/lvs/.ssh"
+      install -m600 -o 1990 -g 1990 "$KEYS/authorized_keys" "$up/home/lvs/.ssh/authorized_keys"
+    fi
   fi
 }
 

@@ -1,0 +1,122 @@
+// Test-side handle on the QEMU lab (test/lab/lab.sh): start/restore/stop it, run commands on its
+// hosts over OpenSSH with strict host-key checking, reboot a host, take a state snapshot.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, found from this file whether it runs from test/lab or dist/test/lab. */
+function findRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'test', 'lab', 'lab.sh'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('lab: repository root not found');
+    dir = up;
+  }
+  return dir;
+}
+
+export const ROOT = findRoot();
+export const LAB_SH = path.join(ROOT, 'test', 'lab', 'lab.sh');
+export const LAB_DIR = process.env.LVSCTL_LAB_DIR ?? path.join(ROOT, '.lab');
+export const KEY = path.join(LAB_DIR, 'id_ed25519');
+export const KNOWN_HOSTS = path.join(LAB_DIR, 'known_hosts');
+
+/** SSH ports on 127.0.0.1 (qemu hostfwd); "guest" is the VM itself. */
+export const PORTS = {
+  guest: 22000, client: 22001, dir1: 22002, dir2: 22003, rs1: 22004, rs2: 22005, router: 22006,
+} as const;
+export type Host = keyof typeof PORTS;
+export const LAB_HOSTS = ['client', 'dir1', 'dir2', 'rs1', 'rs2', 'router'] as const;
+
+export interface Result { code: number; stdout: string; stderr: string }
+
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+async function labSh(args: string[], timeoutMs = 20 * 60_000): Promise<string> {
+  const r = await run('bash', [LAB_SH, ...args], { timeoutMs });
+  if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Is a lab qemu (started from this LAB_DIR) running? */
+export function isRunning(): boolean {
+  try {
+    const pid = readFileSync(path.join(LAB_DIR, 'qemu.pid'), 'utf8').trim();
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'qemu-system-x86';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Brings up a clean lab: builds or reuses the image, resumes the ready snapshot (or boots and makes
+ * it). A lab that was already running is reset to the snapshot. `startedByUs` tells the caller
+ * whether stop() is theirs to call.
+ */
+export async function start(): Promise<{ startedByUs: boolean }> {
+  const wasRunning = isRunning();
+  await labSh(['up']);
+  if (wasRunning) await labSh(['restore']);
+  return { startedByUs: !wasRunning };
+}
+
+/** Throws the running lab away and resumes the ready snapshot (a clean lab in seconds). */
+export async function restore(): Promise<void> { await labSh(['restore']); }
+
+/** Stops the qemu that the lab started (by its pid file). */
+export async function stop(): Promise<void> { await labSh(['down']); }
+
+/** Reboots one host: new empty netns, same disk, boot path, sshd. */
+export async function reboot(host: Exclude<Host, 'guest'>): Promise<void> {
+  await labSh(['reboot', host], 5 * 60_000);
+}
+
+/** Normalized state of a host (see state.sh); `paths` are checksummed or reported absent. */
+export async function state(host: Exclude<Host, 'guest'>, paths: string[] = []): Promise<string> {
+  return labSh(['state', host, ...paths], 5 * 60_000);
+}
+
+export function sshArgs(host: Host, opts: { user?: string; knownHosts?: string } = {}): string[] {
+  return [
+    '-i', KEY, '-p', String(PORTS[host]),
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', `UserKnownHostsFile=${opts.knownHosts ?? KNOWN_HOSTS}`,
+    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', '-o', 'LogLevel=ERROR',
+    // Multiplexed (a fresh login costs ~1 s under TCG), with the same ControlPath as lab.sh so that
+    // `lab.sh reboot` drops the connection to the old host. Another known_hosts file gets its own
+    // connection: a shared one would skip the host-key check.
+    ...(opts.knownHosts
+      ? ['-o', 'ControlPath=none']
+      : ['-o', 'ControlMaster=auto', '-o', `ControlPath=${path.join(LAB_DIR, 'cm-%r-%p')}`, '-o', 'ControlPersist=60']),
+    '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=3',
+    `${opts.user ?? 'root'}@127.0.0.1`,
+  ];
+}
+
+/** Runs a shell command on a host; never throws on a non-zero exit. */
+export function ssh(host: Host, command: string, opts: { user?: string; input?: string; timeoutMs?: number; knownHosts?: string } = {}): Promise<Result> {
+  return run('ssh', [...sshArgs(host, opts), command], opts);
+}
+
+/** Runs a shell command on a host and returns its stdout; throws on a non-zero exit. */
+export async function sh(host: Host, command: string, opts: { user?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
+  const r = await ssh(host, command, opts);
+  if (r.code !== 0) throw new Error(`[${host}] ${command}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
