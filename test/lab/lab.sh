@@ -194,8 +194,12 @@ cmd_status() {
   done
 }
 
+# one life-cycle command at a time per lab directory
+lock() { mkdir -p "$LAB_DIR"; exec 9>"$LAB_DIR/lock"; flock 9; }
+
 main() {
   local cmd=${1:-}; [ $# -eq 0 ] || shift
+  case $cmd in build|up|down|snapshot|restore|reboot) lock;; esac
   case $cmd in
     build) image_dir;;
     up) cmd_up;;

@@ -7,9 +7,8 @@
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
 
-conf_of() { # iface -> "key=value" lines of net.ipv4.conf.<iface>
-  local f
-  for f in /proc/sys/net/ipv4/conf/"$1"/*; do echo "${f##*/}=$(cat "$f" 2>/dev/null)"; done
+conf_of() { # iface -> "key=value" lines of net.ipv4.conf.<iface> (one grep: forks are slow under TCG)
+  grep -H . /proc/sys/net/ipv4/conf/"$1"/* 2>/dev/null | sed 's|^.*/||; s|:|=|'
 }
 pristine_fallback() { # iface: is it a fallback tunnel device nobody touched?
   case $1 in tunl0|gre0|gretap0|erspan0|ip_vti0|sit0|ip6tnl0|ip6gre0|ip6_vti0) ;; *) return 1;; esac
