@@ -4,8 +4,9 @@
 import type { Cluster } from '../inventory/model.js';
 import type { Secrets } from '../inventory/secrets.js';
 import type { HostPlan } from '../plan/types.js';
-import { connect, type HostConnection } from '../ssh/connection.js';
-import { mapLimit } from '../ssh/pool.js';
+import { connect, ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError, type HostConnection } from '../ssh/connection.js';
+import { UsageError } from '../errors.js';
+import type { Progress } from '../cli/progress.js';
 import { applyOnHost, planOnHost, type FilesFor, type HostRun } from './host.js';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
@@ -24,7 +25,7 @@ export interface RunOptions {
   forks: number;
   acceptNewHostKeys: boolean;
   apply: boolean;
-  log: (host: string, line: string) => void;
+  progress: Progress;
 }
 
 const order = (c: Cluster, h: string) => {
@@ -38,9 +39,15 @@ export function selectHosts(c: Cluster, limit?: string[]): string[] {
 }
 
 function failure(host: string, e: unknown, fallback: HostStatus): HostResult {
-  const err = e as Error & { step?: string; name?: string };
-  const unreachable = /^(ConnectError|HostKey\w+Error)$/.test(err?.constructor?.name ?? '');
+  const err = e as Error & { step?: string };
+  const unreachable = e instanceof ConnectError || e instanceof HostKeyUnknownError || e instanceof HostKeyChangedError || e instanceof HostKeyRevokedError;
   return { host, status: unreachable ? 'unreachable' : fallback, changes: 0, error: err?.message ?? String(e), step: err?.step };
+}
+
+/** --limit names hosts of the inventory; anything else is a usage error (before any connection). */
+export function checkLimit(c: Cluster, limit?: string[]): void {
+  const unknown = (limit ?? []).filter((h) => !c.hosts.has(h));
+  if (unknown.length) throw new UsageError(`--limit: no host ${unknown.map((h) => JSON.stringify(h)).join(', ')} in the inventory (it has: ${[...c.hosts.keys()].join(', ')})`);
 }
 
 export async function converge(cluster: Cluster, secrets: Secrets, filesFor: FilesFor, o: RunOptions): Promise<HostResult[]> {
@@ -49,27 +56,35 @@ export async function converge(cluster: Cluster, secrets: Secrets, filesFor: Fil
   const results = new Map<string, HostResult>();
   const runs = new Map<string, HostRun>();
   try {
-    await mapLimit(hosts, o.forks, async (h) => {
+    await o.progress.phase('facts and plan', hosts, o.forks, async (h, say) => {
       try {
         const hh = cluster.hosts.get(h)!;
+        say('connecting');
         const conn = await connect(h, hh.ssh, hh.become, { acceptNewHostKeys: o.acceptNewHostKeys });
         conns.set(h, conn);
+        say('gathering facts');
         const run = await planOnHost(conn, cluster, secrets, filesFor);
         runs.set(h, run);
-        results.set(h, { host: h, status: run.plan.changes.length ? 'changed' : 'ok', changes: run.plan.changes.length, plan: run.plan });
+        const n = run.plan.changes.length;
+        results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan });
+        return n ? `${n} change${n > 1 ? 's' : ''} planned` : 'no changes';
       } catch (e) {
         results.set(h, failure(h, e, 'failed'));
+        return `${results.get(h)!.status}: ${results.get(h)!.error}`;
       }
     });
     if (o.apply) {
+      const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
       for (const tier of [0, 1, 2]) {
         const batch = hosts.filter((h) => order(cluster, h) === tier && runs.has(h) && runs.get(h)!.plan.changes.length);
-        await mapLimit(batch, o.forks, async (h) => {
+        await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
           try {
-            const n = await applyOnHost(conns.get(h)!, cluster, runs.get(h)!, (line) => o.log(h, line));
+            const n = await applyOnHost(conns.get(h)!, cluster, runs.get(h)!, say);
             results.set(h, { ...results.get(h)!, status: 'changed', changes: n });
+            return `changed (${n})`;
           } catch (e) {
             results.set(h, { ...failure(h, e, 'failed'), plan: runs.get(h)!.plan });
+            return `failed: ${results.get(h)!.error}`;
           }
         });
       }

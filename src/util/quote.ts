@@ -21,8 +21,10 @@ export class Shell {
 type Arg = string | number | Shell | ReadonlyArray<string | number | Shell>;
 const one = (v: string | number | Shell) => (v instanceof Shell ? v.text : shq(v));
 
-/** sh`ipvsadm -a -t ${vip}:${port}`: each value quoted; arrays become several arguments. */
+/** sh`ipvsadm -a -t ${vip}:${port}`: each value quoted; arrays become several arguments. The
+ * literal parts are taken raw, as a shell script would be written (`\n` stays for printf). */
 export function sh(strings: TemplateStringsArray, ...values: Arg[]): Shell {
+  strings = strings.raw as unknown as TemplateStringsArray;
   let out = strings[0]!;
   values.forEach((v, i) => {
     out += Array.isArray(v) ? v.map(one).join(' ') : one(v as string | number | Shell);

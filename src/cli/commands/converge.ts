@@ -1,5 +1,5 @@
 // `lvsctl plan` and `lvsctl up`: the same pipeline; plan stops before apply.
-import { converge, type HostResult } from '../../engine/cluster.js';
+import { checkLimit, converge, type HostResult } from '../../engine/cluster.js';
 import type { FilesFor } from '../../engine/host.js';
 import { ExitCode } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
@@ -8,6 +8,7 @@ import { connect } from '../../ssh/connection.js';
 import { verifyService, type ServiceVerdict } from '../../verify/verify.js';
 import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
+import { progressFor } from '../progress.js';
 
 export interface ConvergeOptions extends CommonOptions {
   acceptNewHostKeys: boolean;
@@ -21,12 +22,13 @@ function recap(out: Output, results: HostResult[]): void {
 
 export async function runConverge(o: ConvergeOptions, out: Output, filesFor: FilesFor, apply: boolean): Promise<number> {
   const { cluster, secrets } = loadInventory(o.inventory);
+  checkLimit(cluster, o.limit);
   const results = await converge(cluster, secrets, filesFor, {
     limit: o.limit,
     forks: o.forks,
     acceptNewHostKeys: o.acceptNewHostKeys,
     apply,
-    log: (h, line) => out.info(`[${h}] ${line}`),
+    progress: progressFor(o.json, (line) => out.info(line)),
   });
   const failed = results.some((r) => r.status === 'failed' || r.status === 'unreachable');
   if (!apply) {

@@ -1,0 +1,40 @@
+// Changes become exact shell commands; the commands run here in a real shell where they can
+// (sysctl paths, quoting), and are compared exactly where they need a host (packages, ip).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { batch, commandFor, sysctlPath } from '../../src/apply/commands.js';
+import { sh } from '../../src/util/quote.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+
+const debian = { init: 'sysv' as const, os: { id: 'debian', idLike: [], family: 'debian' as const, pretty: '' } };
+const rhel = { init: 'systemd' as const, os: { id: 'rocky', idLike: ['rhel', 'centos', 'fedora'], family: 'rhel' as const, pretty: '' } };
+
+describe('commandFor', () => {
+  it('dnf and yum install exactly the planned packages', () => {
+    assert.equal(commandFor({ kind: 'packages', manager: 'dnf', install: ['ipvsadm', 'keepalived'] }, rhel)!.text, 'dnf install -y ipvsadm keepalived');
+    assert.equal(commandFor({ kind: 'packages', manager: 'yum', install: ['ipvsadm'] }, rhel)!.text, 'yum install -y ipvsadm');
+  });
+  it('apt-get installs without starting daemons and refreshes lists only when needed', () => {
+    const t = commandFor({ kind: 'packages', manager: 'apt-get', install: ['ipvsadm'] }, debian)!.text;
+    assert.match(t, /exit 101/);
+    assert.match(t, /apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ipvsadm \|\| \{ apt-get update -q && apt-get install/);
+    execFileSync('bash', ['-n', '-c', t]);
+  });
+  it('sysctl keys map to /proc/sys paths, interface names with dots included', () => {
+    assert.equal(sysctlPath('net.ipv4.conf.eth0.100.arp_ignore'), '/proc/sys/net/ipv4/conf/eth0.100/arp_ignore');
+    assert.equal(sysctlPath('net.ipv4.ip_forward'), '/proc/sys/net/ipv4/ip_forward');
+    assert.equal(sysctlPath('net.ipv4.vs.expire_nodest_conn'), '/proc/sys/net/ipv4/vs/expire_nodest_conn');
+    assert.equal(commandFor({ kind: 'sysctl', key: 'net.ipv4.conf.all.arp_ignore', to: '1', restore: false }, debian)!.text, "printf '%s\\n' 1 > /proc/sys/net/ipv4/conf/all/arp_ignore");
+  });
+  it('addresses, routes and boot links', () => {
+    assert.equal(commandFor({ kind: 'address', action: 'add', addr: { address: '10.99.2.100', prefix: 32, dev: 'lo', label: 'lo:0' } }, debian)!.text, 'ip addr add 10.99.2.100/32 dev lo label lo:0');
+    assert.equal(commandFor({ kind: 'route', action: 'restore', to: 'default via 10.99.2.254 dev eth0', from: 'x' }, debian)!.text, 'ip route replace default via 10.99.2.254 dev eth0');
+    assert.equal(commandFor({ kind: 'route', action: 'restore', to: '' }, debian)!.text, 'ip route del default');
+    assert.equal(commandFor({ kind: 'bootlink', action: 'create', path: '/etc/rc2.d/S01lvsctl', target: '../init.d/lvsctl' }, debian)!.text, 'mkdir -p /etc/rc2.d && ln -sfn ../init.d/lvsctl /etc/rc2.d/S01lvsctl');
+  });
+  it('batch stops at the first failing step and names it', () => {
+    const r = spawnSync('bash', ['-c', batch([{ label: 'a', cmd: sh`true` }, { label: 'b', cmd: sh`exit 3` }, { label: 'c', cmd: sh`echo never` }]).text], { encoding: 'utf8' });
+    assert.equal(r.status, 3);
+    assert.equal(r.stdout, '@@step 0\n@@step 1\n@@failed 1 3\n');
+  });
+});
