@@ -49,6 +49,13 @@ const kinds = (cs: { kind: string }[]) => cs.map((c) => c.kind);
 
 describe('planHost (DR real server)', () => {
   const d = desiredHost(dr, 'rs1');
+  /** The facts of rs1 after the first plan was applied (state file written, settings in place). */
+  const convergedFacts = () =>
+    factsText({
+      sysctl: { 'net/ipv4/conf/all/arp_ignore': '1', 'net/ipv4/conf/eth0/arp_ignore': '1', 'net/ipv4/conf/all/arp_announce': '2', 'net/ipv4/conf/eth0/arp_announce': '2' },
+      addr: ['1: lo    inet 10.99.2.100/32 scope global lo:0\\       valid_lft forever preferred_lft forever'],
+      state: (planHost({ desired: d, files: [], facts: parseFacts(factsText()) }).changes[0] as { content: string }).content,
+    });
   it('from a bare host: records originals first, then sets ARP sysctls on all and eth0 and the VIP on lo:0', () => {
     const p = planHost({ desired: d, files: [], facts: parseFacts(factsText()) });
     const text = p.changes.map(describeChange);
@@ -62,23 +69,11 @@ describe('planHost (DR real server)', () => {
     assert.deepEqual(st.owned.addresses, ['10.99.2.100/32 lo lo:0']);
   });
   it('plans nothing when the host already matches and the state is recorded', () => {
-    const first = planHost({ desired: d, files: [], facts: parseFacts(factsText()) });
-    const state = (first.changes[0] as { content: string }).content;
-    const converged = factsText({
-      sysctl: { 'net/ipv4/conf/all/arp_ignore': '1', 'net/ipv4/conf/eth0/arp_ignore': '1', 'net/ipv4/conf/all/arp_announce': '2', 'net/ipv4/conf/eth0/arp_announce': '2' },
-      addr: ['1: lo    inet 10.99.2.100/32 scope global lo:0\\       valid_lft forever preferred_lft forever'],
-      state,
-    });
+    const converged = convergedFacts();
     assert.deepEqual(planHost({ desired: d, files: [], facts: parseFacts(converged) }).changes, []);
   });
   it('restores recorded originals and removes owned addresses when the host is no longer a real server', () => {
-    const first = planHost({ desired: d, files: [], facts: parseFacts(factsText()) });
-    const state = (first.changes[0] as { content: string }).content;
-    const converged = factsText({
-      sysctl: { 'net/ipv4/conf/all/arp_ignore': '1', 'net/ipv4/conf/eth0/arp_ignore': '1', 'net/ipv4/conf/all/arp_announce': '2', 'net/ipv4/conf/eth0/arp_announce': '2' },
-      addr: ['1: lo    inet 10.99.2.100/32 scope global lo:0\\       valid_lft forever preferred_lft forever'],
-      state,
-    });
+    const converged = convergedFacts();
     const bare = { ...d, sysctl: {}, addresses: [] };
     const p = planHost({ desired: bare, files: [], facts: parseFacts(converged) });
     const text = p.changes.map(describeChange);
