@@ -453,7 +453,7 @@ class SshConnection implements HostConnection {
   /** Kill a timed-out command's process group from another channel: TERM, then KILL. */
   private killGroup(pgid: number, useSudo: boolean): void {
     if (this.dead || !(pgid > 1)) return;
-    const cmd = sh`kill -TERM -- -${pgid} 2>/dev/null; sleep 1; kill -KILL -- -${pgid} 2>/dev/null; :`;
+    const cmd = sh`kill -s TERM -- -${pgid} 2>/dev/null; sleep 1; kill -s KILL -- -${pgid} 2>/dev/null; :`; // POSIX form: dash rejects `kill -TERM --`
     this.run(cmd.text, undefined, 10, useSudo, () => undefined).catch(() => undefined);
   }
 
