@@ -249,6 +249,9 @@ function openClient(name: string, hop: Hop, policy: HostKeyPolicy, deadline: num
     };
     try {
       client.connect(cfg);
+      // Nagle + delayed ACK cost 40 ms per handshake (NEWKEYS and SERVICE_REQUEST go as two small
+      // writes); ssh(1) sets TCP_NODELAY too.
+      client.setNoDelay(true);
     } catch (e) {
       fail(new ConnectError(name, 'config', `cannot start SSH to ${hop.label}: ${(e as Error).message}`));
     }
@@ -315,7 +318,7 @@ async function leaseJump(name: string, target: SshTarget, policy: HostKeyPolicy,
     client = await e.client;
   } catch (err) {
     e.refs--;
-    throw err;
+    throw relabel(err, name); // the jump was opened for another target
   }
   let released = false;
   return {
@@ -363,6 +366,15 @@ export async function connect(name: string, target: SshTarget, become: ResolvedH
     lease?.release();
     throw scrub(name, e, secrets);
   }
+}
+
+/** The same typed error, told about host `name` (errors of a shared jump reach several hosts). */
+function relabel(err: unknown, name: string): unknown {
+  if (!(err instanceof SshError) || err.host === name) return err;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(err) as object) as SshError, err, { host: name });
+  copy.message = `${name}: ${err.message.slice(err.host.length + 2)}`;
+  copy.stack = `${copy.constructor.name}: ${copy.message}`;
+  return copy;
 }
 
 /** Any error, typed, with every secret removed from its message and stack. */
