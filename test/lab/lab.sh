@@ -34,7 +34,7 @@ lab_ssh() { # [user@]host cmd...
   ssh -i "$LAB_DIR/id_ed25519" -p "$port" -o StrictHostKeyChecking=yes \
     -o UserKnownHostsFile="$LAB_DIR/known_hosts" -o BatchMode=yes -o ConnectTimeout=30 \
     -o LogLevel=ERROR -o ControlMaster=auto -o ControlPath="$LAB_DIR/cm-%r-%p" -o ControlPersist=60 \
-    -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "$user@127.0.0.1" "$@"
+    -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "$user@127.0.0.1" "$@" 9>&-
 }
 
 # An existing multiplexed connection to a host that is going away would hang the next command.
@@ -77,7 +77,7 @@ qemu_start() { # image dir [extra qemu args...]
   machine_args "$img"
   rm -f "$LAB_DIR/console.log" "$LAB_DIR/monitor.sock"
   qemu-system-x86_64 "${MACHINE[@]}" -monitor "unix:$LAB_DIR/monitor.sock,server,nowait" \
-    -serial "file:$LAB_DIR/console.log" -daemonize -pidfile "$LAB_DIR/qemu.pid" "$@"
+    -serial "file:$LAB_DIR/console.log" -daemonize -pidfile "$LAB_DIR/qemu.pid" "$@" 9>&-
   echo "$img" >"$LAB_DIR/image"
 }
 
@@ -194,7 +194,8 @@ cmd_status() {
   done
 }
 
-# one life-cycle command at a time per lab directory
+# One life-cycle command at a time per lab directory. Daemons started under the lock (qemu, ssh
+# control masters) must not inherit fd 9, or they would hold the lock for their whole life.
 lock() { mkdir -p "$LAB_DIR"; exec 9>"$LAB_DIR/lock"; flock 9; }
 
 main() {

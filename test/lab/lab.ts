@@ -31,26 +31,27 @@ export const LAB_HOSTS = ['client', 'dir1', 'dir2', 'rs1', 'rs2', 'router'] as c
 
 export interface Result { code: number; stdout: string; stderr: string }
 
-export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; showStderr?: boolean } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', opts.showStderr ? 'inherit' : 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
-    child.stdin.end(opts.input ?? '');
+    child.stdin?.end(opts.input ?? '');
   });
 }
 
 async function labSh(args: string[], timeoutMs = 20 * 60_000): Promise<string> {
-  const r = await run('bash', [LAB_SH, ...args], { timeoutMs });
-  if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+  // progress and timings (build, boot, snapshot, restore) go straight to the test log
+  const r = await run('bash', [LAB_SH, ...args], { timeoutMs, showStderr: true });
+  if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} exited ${r.code} (its messages are in the log above)`);
   return r.stdout;
 }
 

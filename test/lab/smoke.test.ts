@@ -19,10 +19,9 @@ after(async () => {
 }, { timeout: 5 * 60_000 });
 
 test('every host answers ssh with strict host-key checking, each with its own host key', async () => {
-  for (const h of ['guest', ...lab.LAB_HOSTS] as const) {
-    const name = (await lab.sh(h, 'hostname')).trim();
-    assert.equal(name, h === 'guest' ? 'lvs-guest' : h);
-  }
+  const hosts = ['guest', ...lab.LAB_HOSTS] as const;
+  const names = await Promise.all(hosts.map(async (h) => (await lab.sh(h, 'hostname')).trim()));
+  assert.deepEqual(names, hosts.map((h) => (h === 'guest' ? 'lvs-guest' : h)));
   const lines = readFileSync(lab.KNOWN_HOSTS, 'utf8').trim().split('\n');
   for (const [h, port] of Object.entries(lab.PORTS)) {
     assert.ok(lines.some((l) => l.startsWith(`[127.0.0.1]:${port} ssh-ed25519 `)), `known_hosts has ${h}`);
@@ -46,15 +45,17 @@ test('start state: nothing of lvsctl is done', async () => {
   assert.equal(guestFwd, '1', 'the guest root namespace forwards (SSH DNAT) ...');
   assert.doesNotMatch(guest, /^(ip_vs|ipip) /m, 'the lab does not preload ip_vs/ipip');
 
-  for (const h of lab.LAB_HOSTS) {
-    const out = await lab.sh(h, [
-      'echo "ip_forward $(cat /proc/sys/net/ipv4/ip_forward)"',
-      'for f in /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce; do echo "$f $(cat $f)"; done',
-      'ip -o -4 addr show | awk \'{print "addr", $2, $4}\'',
-      'echo "gw $(ip route show default)"',
-      'for p in ipvsadm keepalived; do command -v $p >/dev/null && echo "cmd $p"; dpkg-query -W -f=\'${Status}\' $p 2>/dev/null | grep -q "ok installed" && echo "pkg $p"; done',
-      'cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -v "^#" | grep . | sed "s/^/apt /"',
-    ].join('; '));
+  const script = [
+    'echo "ip_forward $(cat /proc/sys/net/ipv4/ip_forward)"',
+    'for f in /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce; do echo "$f $(cat $f)"; done',
+    'ip -o -4 addr show | awk \'{print "addr", $2, $4}\'',
+    'echo "gw $(ip route show default)"',
+    'for p in ipvsadm keepalived; do command -v $p >/dev/null && echo "cmd $p"; dpkg-query -W -f=\'${Status}\' $p 2>/dev/null | grep -q "ok installed" && echo "pkg $p"; done',
+    'cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -v "^#" | grep . | sed "s/^/apt /"',
+  ].join('; ');
+  const outs = await Promise.all(lab.LAB_HOSTS.map((h) => lab.sh(h, script)));
+  for (const [i, h] of lab.LAB_HOSTS.entries()) {
+    const out = outs[i] ?? '';
     const get = (prefix: string) => out.split('\n').filter((l) => l.startsWith(prefix));
     // ... but the hosts' namespaces start at kernel defaults (devconf_inherit_init_net=2)
     assert.deepEqual(get('ip_forward'), [`ip_forward ${h === 'router' ? 1 : 0}`], `${h} ip_forward`);
@@ -83,16 +84,19 @@ test('ipvsadm and keepalived are installable offline from the guest repository',
 });
 
 test('real servers answer HTTP 80/8080, TCP 443 and UDP 5353, naming themselves', async () => {
-  for (const rs of ['rs1', 'rs2']) {
+  const checks = (['rs1', 'rs2'] as const).flatMap((rs) => {
     const ip = rs === 'rs1' ? '10.99.2.11' : '10.99.2.12';
-    for (const port of [80, 8080]) {
-      const r = await lab.sh('client', `curl -sS -i -m 10 http://${ip}:${port}/`);
-      assert.match(r, new RegExp(`^X-Real-Server: ${rs}\\r$`, 'm'));
-      assert.equal(r.split('\r\n\r\n')[1], `${rs}\n`);
-    }
-    assert.equal(await lab.sh('client', `nc -w 5 ${ip} 443 </dev/null`), `${rs}\n`);
-    assert.equal(await lab.sh('client', `echo q | socat -t 5 - UDP:${ip}:5353`), `${rs}\n`);
-  }
+    return [
+      ...[80, 8080].map(async (port) => {
+        const r = await lab.sh('client', `curl -sS -i -m 10 http://${ip}:${port}/`);
+        assert.match(r, new RegExp(`^X-Real-Server: ${rs}\\r$`, 'm'));
+        assert.equal(r.split('\r\n\r\n')[1], `${rs}\n`);
+      }),
+      (async () => assert.equal(await lab.sh('client', `nc -w 5 ${ip} 443 </dev/null`), `${rs}\n`))(),
+      (async () => assert.equal(await lab.sh('client', `echo q | socat -t 5 - UDP:${ip}:5353`), `${rs}\n`))(),
+    ];
+  });
+  await Promise.all(checks);
 });
 
 test('with default ARP settings a real server answers ARP for an address on its lo', async () => {
