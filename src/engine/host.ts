@@ -73,6 +73,9 @@ export async function applyOnHost(conn: HostConnection, cluster: Cluster, run: H
       throw new ApplyError(i >= 0 ? steps[i]!.label : 'system', `failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     }
   };
+  // Parent directories of new files, in one command (the transport writes into existing ones).
+  const dirs = [...new Set(run.plan.changes.flatMap((c) => (c.kind === 'state' ? [STATE_FILE] : c.kind === 'file' && c.action === 'create' ? [c.file.path] : [])).map((p) => p.replace(/\/[^/]+$/, '')))];
+  if (dirs.length) pending.push({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
   for (const c of run.plan.changes) {
     log(describe(c));
     if (c.kind === 'state') {

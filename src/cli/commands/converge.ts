@@ -48,7 +48,8 @@ export async function runConverge(o: ConvergeOptions, out: Output, filesFor: Fil
   }
   recap(out, results);
   const total = results.reduce((n, r) => n + r.changes, 0);
-  out.info(total ? `${total} change${total > 1 ? 's' : ''} applied` : 'nothing to change: every host already matches the inventory');
+  if (total) out.info(`${total} change${total > 1 ? 's' : ''} applied`);
+  else if (!failed) out.info('nothing to change: every host already matches the inventory');
   let verdicts: ServiceVerdict[] = [];
   if (!failed && o.verify !== false && cluster.verify) verdicts = await runVerify(o, out, cluster);
   out.json({ hosts: results.map((r) => ({ host: r.host, status: r.status, changes: r.changes, error: r.error, step: r.step })), verify: verdicts });
