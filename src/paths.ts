@@ -1,4 +1,4 @@
-// Where the package's own files are, whether running from dist/ (built) or src/ (tsx).
+// Where the package's own files are (templates/, package.json), found by walking up from this module.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

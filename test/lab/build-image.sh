@@ -48,7 +48,8 @@ build_base() { # $1 = output dir, $2 = kernel package
   kv=${kpkg#linux-image-}; r=$out/rootfs
   mkdir -p "$out/debs"
   log "kernel $kpkg"
-  (cd "$out/debs" && apt-get download -q "$kpkg" >/dev/null)
+  # -o APT::Sandbox::User=root: the _apt user may not write to the cache directory
+  (cd "$out/debs" && apt-get download -q -o APT::Sandbox::User=root "$kpkg" >/dev/null)
   dpkg-deb -x "$out"/debs/"${kpkg}"_*.deb "$out/kern"
   cp "$out/kern/boot/vmlinuz-$kv" "$out/vmlinuz"
 
@@ -65,7 +66,7 @@ build_base() { # $1 = output dir, $2 = kernel package
   # shellcheck disable=SC2086 # one word per package
   debs=$(chroot "$r" apt-get install -s -y $REPO_PKGS | awk '/^Inst /{printf "%s ", $2}')
   mkdir -p "$r/srv/lab-repo"
-  chroot "$r" sh -c "cd /srv/lab-repo && apt-get download -q $debs" >/dev/null
+  chroot "$r" sh -c "cd /srv/lab-repo && apt-get download -q -o APT::Sandbox::User=root $debs" >/dev/null
   (cd "$r/srv/lab-repo" && apt-ftparchive packages . >Packages && apt-ftparchive release . >Release)
   chmod -R a+rX "$r/srv/lab-repo"
   echo 'deb [trusted=yes] file:/srv/lab-repo ./' >"$r/etc/apt/sources.list"
@@ -151,7 +152,7 @@ main() {
     *) echo "usage: $0 key|build" >&2; return 2;;
   esac
   out=$CACHE/$ik; base=$CACHE/base-$bk
-  if [ -f "$out/rootfs.cpio" ]; then echo "$out"; return; fi
+  if [ -f "$out/rootfs.cpio" ]; then touch "$out" "$base" 2>/dev/null || true; echo "$out"; return; fi
   host_packages
   t0=$(date +%s)
   mkdir -p "$CACHE"
@@ -162,6 +163,8 @@ main() {
   build_image "$out.tmp" "$base"
   mv "$out.tmp" "$out"
   log "image $ik ready in $(( $(date +%s) - t0 )) s"
+  # images (with their snapshots) and bases nobody used for a week go
+  find "$CACHE" -mindepth 1 -maxdepth 1 -type d -mtime +7 ! -name "$ik" ! -name "base-$bk" -exec rm -rf {} +
   echo "$out"
 }
 

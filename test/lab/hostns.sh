@@ -3,7 +3,7 @@
 # No IPVS and no ipip here (this kernel has neither and cannot load modules); everything else is
 # real: per-host sshd, sysctls, addresses, iptables, keepalived VRRP. Hosts' root overlays this
 # machine's /, so their packages are this machine's (ipvsadm/keepalived are installed here).
-#   hostns.sh up | down | reboot HOST | ssh [USER@]HOST [CMD...]
+#   hostns.sh up | down | reboot HOST | ssh [USER@]HOST [CMD...] | state HOST [PATH...]
 # Hosts answer at their management addresses: ssh root@10.99.255.X (key and known_hosts in
 # $LVSCTL_LAB_DIR/hostns/).
 set -euo pipefail
@@ -40,6 +40,10 @@ case ${1:-} in
     echo "hostns: up in $(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 )) ms" >&2;;
   down) topo_down;;
   reboot) topo_get "${2:?usage: hostns.sh reboot HOST}"; topo_reboot "$2";;
+  state) # same snapshot as lab.sh state
+    h=${2:?usage: hostns.sh state HOST [PATH...]}; shift 2
+    args=""; for p in "$@"; do args="$args $(printf %q "$p")"; done
+    exec "$0" ssh "$h" "bash -s --$args" <"$HERE/state.sh";;
   ssh)
     target=${2:?usage: hostns.sh ssh [USER@]HOST [CMD...]}; shift 2
     user=root; host=${target#*@}; [ "$host" = "$target" ] || user=${target%@*}
