@@ -15,6 +15,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_DIR=${LVSCTL_LAB_DIR:-$(cd "$HERE/../.." && pwd)/.lab}
 MEM=${LVSCTL_LAB_MEM:-2048}
+# Host-side SSH ports are PORT_BASE + 0..6 (default 22000..22006, as the inventories expect); another
+# base lets a second lab run next to the first (with its own LVSCTL_LAB_DIR).
+PORT_BASE=${LVSCTL_LAB_PORT_BASE:-22000}
 # shellcheck source=guest/topology.sh
 . "$HERE/guest/topology.sh"
 
@@ -23,8 +26,8 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f s", b - a}'; }
 say() { echo "lab: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-port_of() {
-  if [ "$1" = guest ]; then echo "$LAB_GUEST_PORT"; else topo_get "$1" && echo "$T_PORT"; fi
+port_of() { # host -> port on 127.0.0.1
+  if [ "$1" = guest ]; then echo "$PORT_BASE"; else topo_get "$1" && echo $((PORT_BASE + T_PORT - LAB_GUEST_PORT)); fi
 }
 
 lab_ssh() { # [user@]host cmd...
@@ -51,8 +54,8 @@ image_dir() { "$HERE/build-image.sh" build; }
 
 # Everything that defines the virtual machine (and so whether a RAM snapshot fits it).
 machine_args() { # image dir
-  local fwd="hostfwd=tcp:127.0.0.1:$LAB_GUEST_PORT-:22" h
-  for h in $(topo_hosts); do topo_get "$h"; fwd="$fwd,hostfwd=tcp:127.0.0.1:$T_PORT-:$T_PORT"; done
+  local fwd="hostfwd=tcp:127.0.0.1:$PORT_BASE-:22" h
+  for h in $(topo_hosts); do topo_get "$h"; fwd="$fwd,hostfwd=tcp:127.0.0.1:$(port_of "$h")-:$T_PORT"; done
   # shellcheck disable=SC2054 # commas belong to qemu's option syntax
   MACHINE=(-accel tcg,thread=multi -cpu max -smp 2 -m "$MEM" -nodefaults -no-user-config
     -display none -no-reboot -kernel "$1/vmlinuz" -initrd "$1/rootfs.cpio"
@@ -95,7 +98,9 @@ install_keys() { # image dir: the client side of the keys baked into that image
   mkdir -p "$LAB_DIR"
   install -m600 "$1/id_ed25519" "$LAB_DIR/id_ed25519"
   install -m644 "$1/id_ed25519.pub" "$LAB_DIR/id_ed25519.pub"
-  install -m644 "$1/known_hosts" "$LAB_DIR/known_hosts"
+  # the image knows the default ports; shift them to PORT_BASE
+  awk -v d=$((PORT_BASE - LAB_GUEST_PORT)) '{ split($1, a, /[]:]+/); $1 = "[127.0.0.1]:" (a[2] + d); print }' \
+    "$1/known_hosts" >"$LAB_DIR/known_hosts"
 }
 
 cold_boot() { # image dir

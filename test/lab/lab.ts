@@ -22,9 +22,10 @@ export const LAB_DIR = process.env.LVSCTL_LAB_DIR ?? path.join(ROOT, '.lab');
 export const KEY = path.join(LAB_DIR, 'id_ed25519');
 export const KNOWN_HOSTS = path.join(LAB_DIR, 'known_hosts');
 
-/** SSH ports on 127.0.0.1 (qemu hostfwd); "guest" is the VM itself. */
+/** SSH ports on 127.0.0.1 (qemu hostfwd); "guest" is the VM itself. LVSCTL_LAB_PORT_BASE as in lab.sh. */
+const BASE = Number(process.env.LVSCTL_LAB_PORT_BASE ?? 22000);
 export const PORTS = {
-  guest: 22000, client: 22001, dir1: 22002, dir2: 22003, rs1: 22004, rs2: 22005, router: 22006,
+  guest: BASE, client: BASE + 1, dir1: BASE + 2, dir2: BASE + 3, rs1: BASE + 4, rs2: BASE + 5, router: BASE + 6,
 } as const;
 export type Host = keyof typeof PORTS;
 export const LAB_HOSTS = ['client', 'dir1', 'dir2', 'rs1', 'rs2', 'router'] as const;
