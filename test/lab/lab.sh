@@ -76,7 +76,12 @@ qemu_pid() {
 mon() { echo "$1" | nc -N -U "$LAB_DIR/monitor.sock" 2>/dev/null | tr -d '\r'; }
 
 qemu_start() { # image dir [extra qemu args...]
-  local img=$1; shift
+  local img=$1 h p; shift
+  for h in guest $(topo_hosts); do
+    p=$(port_of "$h")
+    [ -z "$(ss -Hltn "sport = :$p")" ] ||
+      die "127.0.0.1:$p is taken (another lab? see LVSCTL_LAB_PORT_BASE): $(ss -Hltnp "sport = :$p" | grep -o 'users:.*')"
+  done
   machine_args "$img"
   rm -f "$LAB_DIR/console.log" "$LAB_DIR/monitor.sock"
   qemu-system-x86_64 "${MACHINE[@]}" -monitor "unix:$LAB_DIR/monitor.sock,server,nowait" \
