@@ -6,6 +6,7 @@
 #   base-<key>/  kernel + debootstrap rootfs + local apt repo (slow: network; changes rarely)
 #   <key>/       base + lab scripts + per-build SSH keys, packed as an uncompressed initramfs
 # The kernel is Debian's linux-image-amd64, unpacked only (never installed on this machine).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${LVSCTL_LAB_CACHE:-/var/tmp/lvsctl-lab}

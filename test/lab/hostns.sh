@@ -6,6 +6,7 @@
 #   hostns.sh up | down | reboot HOST | ssh [USER@]HOST [CMD...] | state HOST [PATH...]
 # Hosts answer at their management addresses: ssh root@10.99.255.X (key and known_hosts in
 # $LVSCTL_LAB_DIR/hostns/).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_DIR=${LVSCTL_LAB_DIR:-$(cd "$HERE/../.." && pwd)/.lab}

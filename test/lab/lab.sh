@@ -11,6 +11,7 @@
 #   lab.sh state HOST [PATH...]       normalized state snapshot of a host (state.sh)
 #   lab.sh status
 # Run-time state: $LVSCTL_LAB_DIR (default <repo>/.lab). Images: $LVSCTL_LAB_CACHE/<key>/.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_DIR=${LVSCTL_LAB_DIR:-$(cd "$HERE/../.." && pwd)/.lab}
