@@ -29,6 +29,11 @@ export function directorSysctls(c: Cluster): SysctlSetting[] {
     // telling real servers to bypass it.
     for (const i of [...new Set(['all', 'default', c.directors.dip?.interface].filter((x): x is string => !!x))]) out.push(conf(i, 'send_redirects', 0));
   }
+  // Clients reach the VIP through a router; when the director's own route back to them leaves by
+  // another interface (a director on both segments), strict reverse-path filtering drops every
+  // packet before IPVS sees it. Loose mode (2) on the VIP interfaces keeps spoofed sources out; the
+  // kernel uses the maximum of all and the interface, so all=1 stays as it is.
+  for (const i of [...new Set(c.services.map((s) => s.vip.interface))].sort()) out.push(conf(i, 'rp_filter', 2));
   // net.ipv4.vs.* exist only once ip_vs is loaded: modules-load.d runs before sysctl.d at boot,
   // and the script loads the modules before setting them.
   const vs = c.ipvs.sysctl ?? {};
