@@ -164,7 +164,7 @@ export function planHost(input: PlanInput): HostPlan {
   const nextText = formatState(next);
   if (adds.length || removals.length || preText !== formatState(old)) {
     if (f.state === null && !adds.length && !removals.length && formatState(pre) === formatState(emptyState())) return { host: d.name, changes: [] };
-    if (preText !== (f.state ?? '')) changes.push({ kind: 'state', phase: 'before', content: preText });
+    if (f.state === null || preText !== formatState(old)) changes.push({ kind: 'state', phase: 'before', content: preText });
     changes.push(...adds.filter((c) => c.kind === 'packages'), ...adds.filter((c) => c.kind !== 'packages'), ...removals);
     if (nextText !== preText) changes.push({ kind: 'state', phase: 'after', content: nextText });
   }

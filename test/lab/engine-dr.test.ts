@@ -59,13 +59,13 @@ test('up from bare hosts: packages from the lab repository, VIP answers from eve
   const out = json<UpJson>(r);
   assert.equal(r.code, 0, `${r.stderr}\n${JSON.stringify(out.hosts)}`);
   for (const h of out.hosts) assert.ok(['changed', 'ok'].includes(h.status), `${h.host}: ${h.status} ${h.error ?? ''}`);
-  assert.ok((await lab.sh('dir1', 'dpkg-query -W -f "${Status}" ipvsadm')).includes('install ok installed'));
+  assert.ok((await lab.sh('dir1', "dpkg-query -W -f '${Status}' ipvsadm")).includes('install ok installed'));
   // verify inside up: every real server answered through the VIP on port 80
   const http = out.verify.find((v) => v.service.includes(':80'))!;
   assert.ok(http.ok && http.hits.rs1! > 0 && http.hits.rs2! > 0, JSON.stringify(http));
   // and independently of lvsctl's verify: the client sees both
   const seen = await lab.sh('client', 'for i in 1 2 3 4 5 6; do curl -s -m 3 http://10.99.2.100/; echo; done');
-  assert.deepEqual(new Set(seen.trim().split('\n')), new Set(['rs1', 'rs2']));
+  assert.deepEqual(new Set(seen.split('\n').filter(Boolean)), new Set(['rs1', 'rs2']));
   // the director's live table equals the desired one exactly
   const { cluster } = loadInventory(INV);
   const live = parseRules(await lab.sh('dir1', 'ipvsadm -Sn'));
@@ -107,6 +107,10 @@ test('a weight change: plan shows exactly it (exit 2); up applies one -e line; a
   assert.match(loopOut.stdout, /failures=0/);
   assert.match(await lab.sh('dir1', 'ipvsadm -Sn'), /-a -t 10\.99\.2\.100:80 -r 10\.99\.2\.12:80 -g -w 2/);
   assert.equal((await lvsctl(['plan', '-i', inv])).code, 0);
+  // and back: the inventory's weight again, with one -e line
+  const back = await lvsctl(['up', '-i', INV, '--no-verify']);
+  assert.equal(back.code, 0, back.stderr);
+  assert.equal((await lvsctl(['plan', '-i', INV])).code, 0);
 });
 
 test('an unknown host key is refused with its fingerprint; --accept-new-host-keys records it and it is used', { timeout: 10 * 60_000 }, async () => {
@@ -114,7 +118,10 @@ test('an unknown host key is refused with its fingerprint; --accept-new-host-key
   const kh = path.join(lab.LAB_DIR, 'kh', 'known_hosts');
   writeFileSync(kh, readFileSync(lab.KNOWN_HOSTS, 'utf8').split('\n').filter((l) => !l.startsWith('[127.0.0.1]:22004 ')).join('\n'));
   const inv = variant('lab-dr-kh', (t) => t.replace('known_hosts: ../.lab/known_hosts', 'known_hosts: ../.lab/kh/known_hosts'));
-  const fp = (await lab.run('ssh-keygen', ['-lf', '/dev/stdin'], { input: readFileSync(lab.KNOWN_HOSTS, 'utf8').split('\n').find((l) => l.startsWith('[127.0.0.1]:22004 '))! })).stdout.split(' ')[1]!;
+  const rs1Line = path.join(lab.LAB_DIR, 'kh', 'rs1.pub');
+  writeFileSync(rs1Line, readFileSync(lab.KNOWN_HOSTS, 'utf8').split('\n').find((l) => l.startsWith('[127.0.0.1]:22004 '))! + '\n');
+  const fp = (await lab.run('ssh-keygen', ['-lf', rs1Line])).stdout.split(' ')[1]!;
+  assert.match(fp, /^SHA256:/);
   const refused = await lvsctl(['plan', '-i', inv]);
   assert.equal(refused.code, 1);
   assert.ok((refused.stdout + refused.stderr).includes(fp), `fingerprint ${fp} shown:\n${refused.stdout}${refused.stderr}`);
