@@ -76,6 +76,8 @@ test('up from bare hosts: packages from the lab repository, VIP answers from eve
   const macs = new Set([...arp.stdout.matchAll(/\[([0-9a-f:]{17})\]/gi)].map((m) => m[1]!.toLowerCase()));
   assert.deepEqual(macs, new Set([dirMac]), arp.stdout);
   for (const rs of ['rs1', 'rs2'] as const) assert.match(await lab.sh(rs, 'ip -o addr show dev lo'), /10\.99\.2\.100\/32 .* lo:0/);
+  // rs2 is reached as the non-root user lvs with become: its files were written through sudo
+  assert.equal((await lab.sh('rs2', 'stat -c "%U %a" /var/lib/lvsctl/state.json /usr/local/sbin/lvsctl-realserver')).trim(), 'root 600\nroot 755');
 });
 
 test('a second up changes nothing: 0 changes, plan exits 0, no file rewritten', { timeout: 10 * 60_000 }, async () => {
