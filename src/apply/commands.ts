@@ -2,7 +2,7 @@
 // Pure: the engine runs what this returns.
 import type { HostFacts } from '../facts/parse.js';
 import type { Change } from '../plan/types.js';
-import { lines, sh, type Shell } from '../util/quote.js';
+import { lines, sh, Shell } from '../util/quote.js';
 
 /** /proc/sys path of a dotted key. Interface names may hold dots (eth0.100), so the device is
  * everything between "conf." and the last dot. */
@@ -49,10 +49,22 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
     case 'bootlink':
       // Links rather than systemctl/update-rc.d: the same on every init, and `down` removes them.
       return c.action === 'create' ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}` : sh`rm -f ${c.path}`;
+    case 'netfilter': {
+      const jumps = c.hooks.map((th) => {
+        const [table, hook] = th.split(':') as [string, string];
+        return c.action === 'apply'
+          ? sh`${c.cmd} -t ${table} -C ${hook} -j LVSCTL 2>/dev/null || ${c.cmd} -t ${table} -I ${hook} -j LVSCTL`
+          : sh`while ${c.cmd} -t ${table} -D ${hook} -j LVSCTL 2>/dev/null; do :; done; ${c.cmd} -t ${table} -F LVSCTL 2>/dev/null; ${c.cmd} -t ${table} -X LVSCTL 2>/dev/null; :`;
+      });
+      // Applying must fail as a whole when any part fails; removing goes as far as it can.
+      const parts = c.action === 'apply' ? [sh`${`${c.cmd}-restore`} --noflush < ${c.file}`, ...jumps] : jumps;
+      return new Shell(parts.map((p) => `{ ${p.text}; }`).join(c.action === 'apply' ? ' && ' : '; '));
+    }
+    case 'timeouts':
+      return sh`ipvsadm --set ${c.to}`;
     case 'state':
     case 'file':
     case 'ipvs':
-    case 'iptables':
       return undefined; // written or applied by the engine with their own protocol
   }
 }

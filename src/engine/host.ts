@@ -6,6 +6,7 @@ import { LvsctlError } from '../errors.js';
 import { parseFacts, type HostFacts } from '../facts/parse.js';
 import { factsScript, STATE_FILE } from '../facts/script.js';
 import { BOOT_LINKS, MANAGED_PATHS } from '../render/paths.js';
+import { netfilterFiles } from '../render/netfilter.js';
 import type { Cluster } from '../inventory/model.js';
 import type { Secrets } from '../inventory/secrets.js';
 import { desiredTable } from '../ipvs/desired.js';
@@ -55,7 +56,18 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
     ipvs = ipvsDelta(live, desiredTable(cluster, conn.name), parseState(facts.state).owned.ipvs);
   }
   const bootLinks = files.length ? BOOT_LINKS : undefined; // hosts with a boot script get it started at boot
-  const plan = planHost({ desired, files, facts, ipvs, bootLinks, secrets: secretValues(secrets) });
+  const director = desired.roles.includes('director');
+  const t = cluster.ipvs.timeouts;
+  const plan = planHost({
+    desired,
+    files,
+    facts,
+    ipvs,
+    bootLinks,
+    ...(director ? { netfilter: netfilterFiles(cluster) } : {}),
+    ...(director && t ? { timeouts: [t.tcp, t.tcpfin, t.udp] as [number, number, number] } : {}),
+    secrets: secretValues(secrets),
+  });
   return { facts, plan };
 }
 

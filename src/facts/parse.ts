@@ -32,7 +32,10 @@ export interface HostFacts {
   files: Map<string, FileFact | null>;
   /** `ipvsadm -Sn` text, or null when IPVS is not loaded or ipvsadm is absent. */
   ipvs: string | null;
-  iptables: { mangle: string[]; nat: string[] };
+  /** LVSCTL lines of iptables-save / ip6tables-save, per family and table. */
+  netfilter: Record<'iptables' | 'ip6tables', Record<string, string[]>>;
+  /** `ipvsadm --set` values now (tcp tcpfin udp), when IPVS is loaded. */
+  ipvsTimeouts?: [number, number, number];
   keepalivedPids: number[];
   /** Boot symlink path -> its target ("-" when absent). */
   bootLinks: Map<string, string>;
@@ -109,13 +112,17 @@ export function parseFacts(out: string): HostFacts {
     else files.set(m[5]!, { mode: parseInt(m[1]!, 8), owner: m[2]!, group: m[3]!, sha256: m[4]! });
   }
   const route4 = get('route').find((l) => l.startsWith('default') && !l.includes(':'));
-  const ipt = { mangle: [] as string[], nat: [] as string[] };
-  let table: 'mangle' | 'nat' | undefined;
-  for (const l of get('iptables')) {
-    if (l.startsWith('*')) table = l === '*mangle' ? 'mangle' : l === '*nat' ? 'nat' : undefined;
-    else if (table) ipt[table].push(l);
+  const netfilter: HostFacts['netfilter'] = { iptables: {}, ip6tables: {} };
+  let table = '';
+  for (const raw of get('iptables')) {
+    const cmd = raw.startsWith('6 ') ? 'ip6tables' : 'iptables';
+    const l = cmd === 'ip6tables' ? raw.slice(2) : raw;
+    if (l.startsWith('*')) table = l.slice(1);
+    else if (table) (netfilter[cmd][table] ??= []).push(l);
   }
-  const ipvs = get('ipvs');
+  const ipvsAll = get('ipvs');
+  const tline = ipvsAll.find((l) => l.startsWith('@@timeouts '));
+  const ipvs = ipvsAll.filter((l) => !l.startsWith('@@timeouts '));
   const state = get('state').join('\n');
   return {
     os: osRelease(get('os')),
@@ -131,7 +138,8 @@ export function parseFacts(out: string): HostFacts {
     defaultRoute4: route4 ? { via: /\bvia (\S+)/.exec(route4)?.[1], dev: /\bdev (\S+)/.exec(route4)?.[1], raw: route4.trim() } : undefined,
     files,
     ipvs: ipvs[0] === '@@none' ? null : ipvs.join('\n'),
-    iptables: ipt,
+    netfilter,
+    ...(tline ? { ipvsTimeouts: tline.split(' ').slice(1, 4).map(Number) as [number, number, number] } : {}),
     bootLinks: new Map(get('bootlinks').map((l) => l.split(' ') as [string, string]).filter((x) => x.length === 2)),
     contents: new Map(get('contents').map((l) => { const i = l.indexOf(' '); return [l.slice(0, i), Buffer.from(l.slice(i + 1), 'base64').toString('utf8')] as [string, string]; }).filter(([k]) => k)),
     keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),

@@ -19,6 +19,10 @@ export interface PlanInput {
   bootLinks?: { systemd: ReadonlyArray<{ path: string; target: string }>; sysv: ReadonlyArray<{ path: string; target: string }> };
   /** IPVS delta for a director, computed from the live table (plan/ipvs.ts). */
   ipvs?: { lines: string[]; owned: string[] };
+  /** Netfilter files a director loads (src/render/netfilter.ts); absent: none wanted. */
+  netfilter?: ReadonlyArray<{ cmd: 'iptables' | 'ip6tables'; file: string; hooks: string[]; tables: { name: string; rules: string[] }[] }>;
+  /** IPVS timeouts a director should have (tcp tcpfin udp). */
+  timeouts?: [number, number, number];
   /** Secret values to mask in diffs. */
   secrets?: string[];
 }
@@ -157,6 +161,37 @@ export function planHost(input: PlanInput): HostPlan {
     if (input.ipvs.lines.length) adds.push({ kind: 'ipvs', lines: input.ipvs.lines, owned: input.ipvs.owned });
     next.owned.ipvs = input.ipvs.owned;
     pre.owned.ipvs = [...new Set([...pre.owned.ipvs, ...input.ipvs.owned])];
+  }
+
+  // Netfilter: lvsctl's own LVSCTL chains. iptables-save rewrites rules in its own words, so the
+  // live chain is compared by its jumps and rule count; a changed rules file reloads it anyway.
+  const changedFiles = new Set(adds.flatMap((c) => (c.kind === 'file' && c.action !== 'delete' ? [c.file.path] : [])));
+  for (const cmd of ['iptables', 'ip6tables'] as const) {
+    const want = input.netfilter?.find((n) => n.cmd === cmd);
+    const live = f.netfilter[cmd];
+    const liveTables = Object.entries(live).filter(([, lines]) => lines.some((l) => l.startsWith(':LVSCTL ') || l.includes('-j LVSCTL')));
+    if (want) {
+      const drift = want.tables.some((t) => {
+        const lines = live[t.name] ?? [];
+        const hook = want.hooks.find((h) => h.startsWith(`${t.name}:`))!.split(':')[1]!;
+        return lines.filter((l) => l.startsWith('-A LVSCTL ')).length !== t.rules.length || !lines.some((l) => l.startsWith(`-A ${hook} `) && l.endsWith('-j LVSCTL'));
+      });
+      if (drift || changedFiles.has(want.file)) adds.push({ kind: 'netfilter', action: 'apply', cmd, file: want.file, hooks: want.hooks, rules: want.tables.flatMap((t) => t.rules) });
+    }
+    const stale = liveTables.filter(([t]) => !want?.tables.some((w) => w.name === t));
+    if (stale.length)
+      removals.push({ kind: 'netfilter', action: 'remove', cmd, hooks: stale.map(([t, lines]) => `${t}:${/^-A (\S+) .*-j LVSCTL$/m.exec(lines.join('\n'))?.[1] ?? (t === 'nat' ? 'POSTROUTING' : 'PREROUTING')}`) });
+  }
+
+  // IPVS timeouts (ipvsadm --set): per network namespace, lost at reboot (the director script sets them).
+  const KERNEL_TIMEOUTS: [number, number, number] = [900, 120, 300];
+  const liveT = f.ipvsTimeouts;
+  if (input.timeouts) {
+    if (!old.originals.ipvsTimeouts) pre.originals.ipvsTimeouts = next.originals.ipvsTimeouts = liveT ?? KERNEL_TIMEOUTS;
+    if (liveT?.join(' ') !== input.timeouts.join(' ')) adds.push({ kind: 'timeouts', to: input.timeouts, from: liveT, restore: false });
+  } else if (old.originals.ipvsTimeouts) {
+    delete next.originals.ipvsTimeouts;
+    if (liveT && liveT.join(' ') !== old.originals.ipvsTimeouts.join(' ')) removals.push({ kind: 'timeouts', to: old.originals.ipvsTimeouts, from: liveT, restore: true });
   }
 
   const changes: Change[] = [];

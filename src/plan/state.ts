@@ -9,6 +9,8 @@ export interface HostState {
     sysctl: Record<string, string>;
     /** `ip route show default` before lvsctl replaced it ("" when there was none). */
     defaultRoute?: string;
+    /** ipvsadm --set values before lvsctl set them (tcp tcpfin udp). */
+    ipvsTimeouts?: [number, number, number];
   };
   owned: {
     addresses: string[]; // addressKey()
@@ -28,7 +30,11 @@ export function parseState(text: string | null): HostState {
     const e = emptyState();
     return {
       version: 1,
-      originals: { sysctl: { ...s.originals?.sysctl }, ...(s.originals?.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}) },
+      originals: {
+        sysctl: { ...s.originals?.sysctl },
+        ...(s.originals?.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
+        ...(s.originals?.ipvsTimeouts ? { ipvsTimeouts: s.originals.ipvsTimeouts } : {}),
+      },
       owned: {
         addresses: s.owned?.addresses ?? e.owned.addresses,
         links: s.owned?.links ?? e.owned.links,
@@ -46,7 +52,11 @@ export function formatState(s: HostState): string {
   const sortObj = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
   const out: HostState = {
     version: 1,
-    originals: { sysctl: sortObj(s.originals.sysctl), ...(s.originals.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}) },
+    originals: {
+      sysctl: sortObj(s.originals.sysctl),
+      ...(s.originals.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
+      ...(s.originals.ipvsTimeouts ? { ipvsTimeouts: s.originals.ipvsTimeouts } : {}),
+    },
     owned: {
       addresses: [...new Set(s.owned.addresses)].sort(),
       links: [...new Set(s.owned.links)].sort(),
@@ -58,4 +68,4 @@ export function formatState(s: HostState): string {
 }
 
 export const isEmptyState = (s: HostState) =>
-  !Object.keys(s.originals.sysctl).length && s.originals.defaultRoute === undefined && Object.values(s.owned).every((l) => !l.length);
+  !Object.keys(s.originals.sysctl).length && s.originals.defaultRoute === undefined && !s.originals.ipvsTimeouts && Object.values(s.owned).every((l) => !l.length);

@@ -26,7 +26,9 @@ export type Change =
   | { kind: 'route'; action: 'set'; via: string; from?: string }
   | { kind: 'route'; action: 'restore'; to: string; from?: string }
   | { kind: 'ipvs'; lines: string[]; owned: string[] }
-  | { kind: 'iptables'; table: 'mangle' | 'nat'; rules: string[]; from: string[] }
+  | { kind: 'netfilter'; action: 'apply'; cmd: 'iptables' | 'ip6tables'; file: string; hooks: string[]; rules: string[] }
+  | { kind: 'netfilter'; action: 'remove'; cmd: 'iptables' | 'ip6tables'; hooks: string[] }
+  | { kind: 'timeouts'; to: [number, number, number]; from?: [number, number, number]; restore: boolean }
   | { kind: 'keepalived'; action: 'start' | 'reload' }
   | { kind: 'bootlink'; action: 'create' | 'delete'; path: string; target: string };
 
@@ -58,8 +60,10 @@ export function describe(c: Change): string {
       return c.action === 'set' ? `default route: ${c.from ?? '(none)'} -> via ${c.via}` : `restore default route: ${c.from ?? '(none)'} -> ${c.to || '(none)'}`;
     case 'ipvs':
       return `IPVS: ${c.lines.length} ipvsadm line${c.lines.length === 1 ? '' : 's'} (${summariseIpvs(c.lines)})`;
-    case 'iptables':
-      return `iptables ${c.table}: ${c.rules.length ? `${c.rules.length} rule${c.rules.length === 1 ? '' : 's'} in chain LVSCTL` : 'remove chain LVSCTL'}`;
+    case 'netfilter':
+      return c.action === 'apply' ? `${c.cmd}: load ${c.file} (${c.rules.length} rule${c.rules.length === 1 ? '' : 's'} in chain LVSCTL; jumps from ${c.hooks.join(', ')})` : `${c.cmd}: remove chain LVSCTL and its jumps from ${c.hooks.join(', ')}`;
+    case 'timeouts':
+      return `${c.restore ? 'restore' : 'set'} IPVS timeouts (tcp tcpfin udp): ${c.from?.join(' ') ?? '(unknown)'} -> ${c.to.join(' ')}`;
     case 'keepalived':
       return c.action === 'reload' ? 'reload keepalived (SIGHUP: connections kept)' : 'start keepalived';
     case 'bootlink':
@@ -81,8 +85,8 @@ export function changeDiff(c: Change): string {
       return c.diff;
     case 'ipvs':
       return c.lines.join('\n');
-    case 'iptables':
-      return [...c.from.map((l) => `- ${l}`), ...c.rules.map((l) => `+ ${l}`)].join('\n');
+    case 'netfilter':
+      return c.action === 'apply' ? c.rules.map((l) => `+ ${l}`).join('\n') : '';
     default:
       return '';
   }

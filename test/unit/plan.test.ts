@@ -11,9 +11,10 @@ import { planHost, PlanError } from '../../src/plan/host.js';
 import { parseState } from '../../src/plan/state.js';
 import { describe as describeChange, planToJson } from '../../src/plan/types.js';
 import { root } from './helpers.js';
+import { netfilterFiles } from '../../src/render/netfilter.js';
 
 /** Facts text as a Debian host in the lab prints it before lvsctl ran. */
-function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?: string; state?: string; loaded?: string[]; links?: string[]; packages?: string[] } = {}): string {
+function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?: string; state?: string; loaded?: string[]; links?: string[]; packages?: string[]; iptables?: string[]; ipvs?: string[] } = {}): string {
   const sysctl = {
     'net/ipv4/ip_forward': '0',
     ...Object.fromEntries(['all', 'default', 'eth0', 'lo'].flatMap((d) => [[`net/ipv4/conf/${d}/arp_ignore`, '0'], [`net/ipv4/conf/${d}/arp_announce`, '0'], [`net/ipv4/conf/${d}/rp_filter`, '1'], [`net/ipv4/conf/${d}/send_redirects`, '1']])),
@@ -32,8 +33,8 @@ function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?
     addr: ['1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever', '2: eth0    inet 10.99.2.11/24 brd 10.99.2.255 scope global eth0\\       valid_lft forever preferred_lft forever', ...(o.addr ?? [])],
     route: [o.route ?? 'default via 10.99.2.254 dev eth0 '],
     files: ['absent - - - /usr/local/sbin/lvsctl-realserver'],
-    ipvs: ['@@none'],
-    iptables: [],
+    ipvs: o.ipvs ?? ['@@none'],
+    iptables: o.iptables ?? [],
     keepalived: [],
     bootlinks: [],
     contents: [],
@@ -139,5 +140,32 @@ describe('planHost (files)', () => {
     assert.doesNotMatch(c.diff, /s3cr3t/);
     assert.match(c.diff, /auth_pass \*\*\*\*\*\*\*\*/);
     assert.equal(c.file.mode, 0o600);
+  });
+});
+
+describe('planHost (netfilter and IPVS timeouts on a director)', () => {
+  const d = desiredHost(nat, 'dir1');
+  const nf = netfilterFiles(nat);
+  const links = ['lo', 'eth0', 'eth1', 'mgmt0'];
+  it('loads the LVSCTL chain when it is missing, and not again when it is in place', () => {
+    const p = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links })), netfilter: nf });
+    assert.ok(p.changes.map(describeChange).includes('iptables: load /etc/lvsctl/iptables.rules (1 rule in chain LVSCTL; jumps from nat:POSTROUTING)'));
+    const live = ['*nat', ':LVSCTL - [0:0]', '-A POSTROUTING -j LVSCTL', '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'];
+    const q = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links, iptables: live })), netfilter: nf });
+    assert.ok(!q.changes.some((c) => c.kind === 'netfilter'));
+  });
+  it('removes a chain lvsctl no longer wants (mode switch away from NAT)', () => {
+    const live = ['*nat', ':LVSCTL - [0:0]', '-A POSTROUTING -j LVSCTL', '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'];
+    const p = planHost({ desired: desiredHost(dr, 'dir1'), files: [], facts: parseFacts(factsText({ links, iptables: live })), netfilter: [] });
+    assert.ok(p.changes.map(describeChange).includes('iptables: remove chain LVSCTL and its jumps from nat:POSTROUTING'));
+  });
+  it('sets IPVS timeouts, recording the kernel\'s, and restores them when no longer asked', () => {
+    const ipvs = ['@@timeouts 900 120 300'];
+    const p = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links, ipvs })), timeouts: [600, 60, 120] });
+    assert.ok(p.changes.map(describeChange).includes('set IPVS timeouts (tcp tcpfin udp): 900 120 300 -> 600 60 120'));
+    const state = (p.changes[0] as { content: string }).content;
+    assert.deepEqual(parseState(state).originals.ipvsTimeouts, [900, 120, 300]);
+    const q = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links, ipvs: ['@@timeouts 600 60 120'], state })) });
+    assert.ok(q.changes.map(describeChange).includes('restore IPVS timeouts (tcp tcpfin udp): 600 60 120 -> 900 120 300'));
   });
 });
