@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ExitCode, InventoryError, LvsctlError, NotImplementedError, UsageError } from '../errors.js';
 import { loadInventory } from '../inventory/load.js';
 import { packageRoot } from '../paths.js';
-import { runConverge, type ConvergeOptions } from './commands/converge.js';
+import { runConverge, runVerifyCommand, type ConvergeOptions } from './commands/converge.js';
 import { runInit } from './commands/init.js';
 import { runRender, type RenderOptions } from './commands/render.js';
 import { renderedFiles } from '../engine/files.js';
@@ -74,7 +74,9 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
   hostKeys(addCommon(program.command('up').description('converge every host to the inventory, then verify')))
     .option('--no-verify', 'skip the verify step')
     .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true)));
-  later('verify', 'send requests through each VIP from the client host(s) and check the balancing', (c) => c.option('--failover', 'also stop the MASTER and time the failover'));
+  hostKeys(addCommon(program.command('verify').description('send requests through each VIP from the client host(s) and check the balancing'))).action((o: ConvergeOptions) =>
+    run(() => runVerifyCommand(o, new Output(o))),
+  );
   later('status', 'show roles, VIP holder, services, connections and drift (exit 3 on drift)');
   later('stop', 'take the service down (VIPs released, rules cleared) keeping everything installed');
   later('start', 'bring a stopped cluster back to the inventory\'s state');

@@ -1,58 +1,71 @@
-// Verify: requests through each VIP from the client host(s), the answering real server identified
-// from the response (body, or a header named in the inventory). This is the basic check (every
-// real server with weight > 0 answers, weight 0 gets nothing); spread and affinity checks build on
-// the same counts.
+// Verify: requests through each VIP from the client host(s), in one command per service; the
+// answering real server is identified from the answer (HTTP: the body's last line, or a header
+// named in the inventory; TCP/UDP: the first line). The counts are judged in judge.ts.
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
-import { sh } from '../util/quote.js';
+import { lines, sh, type Shell } from '../util/quote.js';
+import { hasAffinity, judge, type Counts } from './judge.js';
 
 export interface ServiceVerdict {
   service: string;
   from: string;
-  hits: Record<string, number>; // real server host (or "unknown:<answer>", "failed") -> count
+  probe: string;
+  hits: Record<string, number>;
+  bySource?: Record<string, Record<string, number>>;
   ok: boolean;
-  reason?: string;
+  problems: string[];
   skipped?: string;
 }
 
-const url = (s: ResolvedService, path = '/') => `http://${s.family === 6 ? `[${s.vip.address}]` : s.vip.address}:${s.port}${path}`;
+const hostOf = (s: ResolvedService) => (s.family === 6 ? `[${s.vip.address}]` : s.vip.address);
 
-/** Parses `@@req` blocks of `curl -i` output into answers (header value or last body line). */
-export function answers(out: string, header?: string): string[] {
+/** One request from `src` (or the default address), printing the answer after a marker line. */
+function probeCommand(s: ResolvedService, probe: 'http' | 'tcp' | 'udp', src: string | undefined): Shell {
+  const port = s.port ?? s.ports?.[0] ?? 80;
+  if (probe === 'http') {
+    const url = `http://${hostOf(s)}:${port}${s.verify.path ?? '/'}`;
+    return src ? sh`curl -s -i -m 3 --interface ${src} ${url}` : sh`curl -s -i -m 3 ${url}`;
+  }
+  const udp = probe === 'udp' ? ['-u'] : [];
+  const from = src ? ['-s', src] : [];
+  return sh`printf 'lvsctl-verify\n' | nc ${udp} -w 2 ${from} ${s.vip.address} ${String(port)} | head -n 1`;
+}
+
+/** Splits `@@req SRC` blocks into [source, answer] pairs. */
+export function answers(out: string, probe: 'http' | 'tcp' | 'udp', header?: string): [string, string][] {
   return out
-    .split('@@req\n')
+    .split('@@req ')
     .slice(1)
     .map((block) => {
-      if (block.startsWith('@@fail')) return '';
-      const [head, ...body] = block.split(/\r?\n\r?\n/);
-      if (header) {
-        const m = new RegExp(`^${header}:\\s*(.*?)\\s*$`, 'im').exec(head ?? '');
-        return m?.[1] ?? '';
-      }
-      return body.join('\n').trim().split('\n').at(-1)?.trim() ?? '';
+      const nl = block.indexOf('\n');
+      const src = block.slice(0, nl).trim();
+      const body = block.slice(nl + 1);
+      if (probe !== 'http') return [src, body.trim().split('\n')[0]?.trim() ?? ''];
+      const [head, ...rest] = body.split(/\r?\n\r?\n/);
+      if (!head?.startsWith('HTTP/')) return [src, ''];
+      if (header) return [src, new RegExp(`^${header}:\\s*(.*?)\\s*$`, 'im').exec(head)?.[1] ?? ''];
+      return [src, rest.join('\n').trim().split('\n').at(-1)?.trim() ?? ''];
     });
 }
 
 export async function verifyService(client: HostConnection, cluster: Cluster, s: ResolvedService): Promise<ServiceVerdict> {
-  const base = { service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name };
   const probe = s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
-  if (s.verify.skip || probe !== 'http' || s.fwmark !== undefined) return { ...base, hits: {}, ok: true, skipped: `${probe} probe not implemented yet` };
+  const base = { service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe };
+  if (s.verify.skip) return { ...base, hits: {}, ok: true, problems: [], skipped: 'verify.skip in the inventory' };
   const n = s.verify.requests ?? cluster.verify?.requests ?? 60;
+  const sources = hasAffinity(s) && cluster.verify?.sources?.length ? cluster.verify.sources : [undefined];
+  const per = Math.max(3, Math.ceil(n / sources.length));
+  const loops = sources.map((src) => sh`i=0; while [ "$i" -lt ${per} ]; do i=$((i+1)); printf '@@req %s\n' ${src ?? '-'}; ${probeCommand(s, probe, src)} || true; done`);
+  const r = await client.exec(lines(loops));
   const header = cluster.verify?.identify.by === 'header' ? cluster.verify.identify.name : undefined;
-  const r = await client.exec(sh`i=0; while [ "$i" -lt ${n} ]; do i=$((i+1)); printf '@@req\n'; curl -s -i -m 3 ${url(s, s.verify.path)} || printf '@@fail\n'; done`);
   const names = new Set(s.realServers.map((x) => x.host));
-  const hits: Record<string, number> = {};
-  for (const a of answers(r.stdout, header)) {
+  const counts: Counts = { hits: {}, bySource: {} };
+  for (const [src, a] of answers(r.stdout, probe, header)) {
     const k = a === '' ? 'failed' : names.has(a) ? a : `unknown:${a.slice(0, 40)}`;
-    hits[k] = (hits[k] ?? 0) + 1;
+    counts.hits[k] = (counts.hits[k] ?? 0) + 1;
+    const bs = (counts.bySource![src] ??= {});
+    bs[k] = (bs[k] ?? 0) + 1;
   }
-  const silent = s.realServers.filter((x) => x.weight > 0 && !hits[x.host]).map((x) => x.host);
-  const zeroHit = s.realServers.filter((x) => x.weight === 0 && hits[x.host]).map((x) => x.host);
-  const reason = [
-    hits.failed ? `${hits.failed} of ${n} requests failed` : '',
-    silent.length ? `no answer from ${silent.join(', ')}` : '',
-    zeroHit.length ? `weight-0 server answered: ${zeroHit.join(', ')}` : '',
-    Object.keys(hits).some((k) => k.startsWith('unknown:')) ? 'answers that name no real server' : '',
-  ].filter(Boolean).join('; ');
-  return { ...base, hits, ok: !reason, ...(reason ? { reason } : {}) };
+  const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2);
+  return { ...base, hits: counts.hits, ...(sources.length > 1 ? { bySource: counts.bySource } : {}), ok: !problems.length, problems };
 }

@@ -1,7 +1,7 @@
 // `lvsctl plan` and `lvsctl up`: the same pipeline; plan stops before apply.
 import { checkLimit, converge, type HostResult } from '../../engine/cluster.js';
 import type { FilesFor } from '../../engine/host.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import { changeDiff, describe, planToJson } from '../../plan/types.js';
 import { connect } from '../../ssh/connection.js';
@@ -68,7 +68,20 @@ export async function runVerify(o: ConvergeOptions, out: Output, cluster: Return
     }
   }
   out.info('\nVERIFY');
-  for (const v of verdicts)
-    out.info(`  ${v.ok ? 'PASS' : 'FAIL'} ${v.service} from ${v.from}: ${v.skipped ? `skipped (${v.skipped})` : Object.entries(v.hits).map(([k, n]) => `${k}=${n}`).join(' ')}${v.reason ? `  (${v.reason})` : ''}`);
+  for (const v of verdicts) {
+    const hits = Object.entries(v.hits).map(([k, n]) => `${k}=${n}`).join(' ');
+    out.info(`  ${v.ok ? 'PASS' : 'FAIL'}  ${v.service}  from ${v.from} (${v.probe})  ${v.skipped ? `skipped: ${v.skipped}` : hits}`);
+    for (const [src, per] of Object.entries(v.bySource ?? {})) out.info(`        source ${src}: ${Object.entries(per).map(([k, n]) => `${k}=${n}`).join(' ')}`);
+    for (const p of v.problems) out.info(`        ${p}`);
+  }
   return verdicts;
+}
+
+/** `lvsctl verify`: the verify step on its own (exit 1 when any service fails). */
+export async function runVerifyCommand(o: ConvergeOptions, out: Output): Promise<number> {
+  const { cluster } = loadInventory(o.inventory);
+  if (!cluster.verify) throw new UsageError('the inventory has no verify section (verify.from names the client hosts)');
+  const verdicts = await runVerify(o, out, cluster);
+  out.json({ verify: verdicts });
+  return verdicts.every((v) => v.ok) ? ExitCode.ok : ExitCode.failed;
 }

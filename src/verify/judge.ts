@@ -1,0 +1,49 @@
+// Judging verify counts against the inventory: pure, so each rule is unit-tested.
+//  - every real server with weight > 0 answers; a weight-0 server gets nothing;
+//  - rr/wrr: each server's share of the answers within `tolerance` (relative) of its weight share;
+//  - affinity (sh, persistence): every client source sticks to one server, and with several
+//    sources more than one server answers.
+import type { ResolvedService } from '../inventory/model.js';
+
+export interface Counts {
+  /** answers per real server name, plus "failed" and "unknown:…" keys */
+  hits: Record<string, number>;
+  /** per client source address: answers per real server (affinity checks) */
+  bySource?: Record<string, Record<string, number>>;
+}
+
+export const hasAffinity = (s: ResolvedService) => s.scheduler === 'sh' || s.persistence !== undefined;
+
+export function judge(s: ResolvedService, c: Counts, tolerance: number): string[] {
+  const problems: string[] = [];
+  const total = Object.values(c.hits).reduce((a, b) => a + b, 0);
+  if (c.hits.failed) problems.push(`${c.hits.failed} of ${total} requests failed`);
+  const unknown = Object.keys(c.hits).filter((k) => k.startsWith('unknown:'));
+  if (unknown.length) problems.push(`answers that name no real server: ${unknown.map((k) => k.slice(8)).join(', ')}`);
+  const live = s.realServers.filter((r) => r.weight > 0);
+  const zero = s.realServers.filter((r) => r.weight === 0 && c.hits[r.host]);
+  if (zero.length) problems.push(`weight-0 server answered: ${zero.map((r) => `${r.host} (${c.hits[r.host]})`).join(', ')}`);
+  if (hasAffinity(s)) {
+    for (const [src, per] of Object.entries(c.bySource ?? {})) {
+      const servers = Object.keys(per).filter((k) => k !== 'failed');
+      if (servers.length > 1) problems.push(`source ${src} was not sticky: ${servers.map((k) => `${k}=${per[k]}`).join(' ')}`);
+    }
+    const sources = Object.keys(c.bySource ?? {}).length;
+    const answered = live.filter((r) => c.hits[r.host]).length;
+    if (sources > 1 && live.length > 1 && answered < 2) problems.push(`all ${sources} client sources went to one server: affinity, but no spread`);
+    return problems;
+  }
+  const silent = live.filter((r) => !c.hits[r.host]).map((r) => r.host);
+  if (silent.length) problems.push(`no answer from ${silent.join(', ')}`);
+  if (s.scheduler === 'rr' || s.scheduler === 'wrr') {
+    const ok = live.reduce((a, r) => a + (c.hits[r.host] ?? 0), 0);
+    const wsum = live.reduce((a, r) => a + (s.scheduler === 'rr' ? 1 : r.weight), 0);
+    for (const r of live) {
+      const want = (s.scheduler === 'rr' ? 1 : r.weight) / wsum;
+      const got = ok ? (c.hits[r.host] ?? 0) / ok : 0;
+      if (Math.abs(got - want) > tolerance * want)
+        problems.push(`${r.host} got ${(got * 100).toFixed(0)}% of the answers, its weight share is ${(want * 100).toFixed(0)}% (tolerance ${Math.round(tolerance * 100)}%)`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,48 @@
+// Verify's parsing of answers and its judgement of the counts.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadInventory } from '../../src/inventory/load.js';
+import { judge } from '../../src/verify/judge.js';
+import { answers } from '../../src/verify/verify.js';
+import { root } from './helpers.js';
+
+const nat = loadInventory(join(root, 'inventories/lab-nat.yaml')).cluster; // wrr 3:1 on port 80
+const tun = loadInventory(join(root, 'inventories/lab-tun.yaml')).cluster; // sh
+const wrr = nat.services[0]!;
+const sh = tun.services[0]!;
+
+describe('answers', () => {
+  it('takes the body, or a header, of each HTTP answer; a failed request is empty', () => {
+    const out = '@@req -\nHTTP/1.1 200 OK\r\nX-Real-Server: rs1\r\n\r\nrs1\n@@req -\n@@req -\nHTTP/1.1 200 OK\r\nX-Real-Server: rs2\r\n\r\nrs2\n';
+    assert.deepEqual(answers(out, 'http'), [['-', 'rs1'], ['-', ''], ['-', 'rs2']]);
+    assert.deepEqual(answers(out, 'http', 'X-Real-Server'), [['-', 'rs1'], ['-', ''], ['-', 'rs2']]);
+  });
+  it('takes the first line of a TCP or UDP answer, per source', () => {
+    assert.deepEqual(answers('@@req 10.99.1.20\nrs2\n@@req 10.99.1.21\n', 'udp'), [['10.99.1.20', 'rs2'], ['10.99.1.21', '']]);
+  });
+});
+
+describe('judge', () => {
+  it('wrr 3:1 passes at 30/10 and fails at 20/20', () => {
+    assert.deepEqual(judge(wrr, { hits: { rs1: 30, rs2: 10 } }, 0.2), []);
+    assert.match(judge(wrr, { hits: { rs1: 20, rs2: 20 } }, 0.2).join('\n'), /rs1 got 50% of the answers, its weight share is 75%/);
+  });
+  it('fails on failed requests, silent servers, unknown answers', () => {
+    const p = judge(wrr, { hits: { rs1: 39, failed: 1, 'unknown:x': 1 } }, 0.2).join('\n');
+    assert.match(p, /1 of 41 requests failed/);
+    assert.match(p, /no answer from rs2/);
+    assert.match(p, /answers that name no real server: x/);
+  });
+  it('a weight-0 server must get nothing', () => {
+    const zero = { ...wrr, realServers: wrr.realServers.map((r, i) => (i === 1 ? { ...r, weight: 0 } : r)) };
+    assert.deepEqual(judge(zero, { hits: { rs1: 40 } }, 0.2), []);
+    assert.match(judge(zero, { hits: { rs1: 39, rs2: 1 } }, 0.2).join(), /weight-0 server answered: rs2 \(1\)/);
+  });
+  it('affinity: each source sticks to one server, and the sources spread', () => {
+    const ok = { hits: { rs1: 6, rs2: 6 }, bySource: { a: { rs1: 3 }, b: { rs2: 3 }, c: { rs1: 3 }, d: { rs2: 3 } } };
+    assert.deepEqual(judge(sh, ok, 0.2), []);
+    assert.match(judge(sh, { hits: { rs1: 6 }, bySource: { a: { rs1: 2, rs2: 1 } } }, 0.2).join(), /source a was not sticky/);
+    assert.match(judge(sh, { hits: { rs1: 6 }, bySource: { a: { rs1: 3 }, b: { rs1: 3 } } }, 0.2).join(), /went to one server/);
+  });
+});
