@@ -5,11 +5,12 @@
 #   udp/5353          one datagram "<host>\n" back, sent FROM the address the request was sent TO
 #                     (so DR/TUN replies come from the VIP, as a real UDP service must do)
 # socat forks one handler per connection/datagram (light enough under TCG).
-#   svc.sh start [PORT...] | stop [PORT...] | http | tcp | udp   (the last three are handlers)
+#   svc.sh start [PORT...] | stop [PORT...] | http | tcp | udp | udp-serve PORT   (internal: the last four)
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ME=$(hostname)
 PORTS="80 8080 443 5353"
+LAB_VIPS="10.99.2.100 10.99.1.100 10.99.1.101"   # the lab inventories' VIPs (UDP binds them ahead)
 BIG=$((50 * 1024 * 1024))
 
 case ${1:-} in
@@ -19,15 +20,20 @@ case ${1:-} in
     [ ${#ports[@]} -gt 0 ] || ports=($PORTS)
     for p in "${ports[@]}"; do
       if [ "$cmd" = stop ]; then
-        [ -f "/run/svc-$p.pid" ] && kill "$(cat "/run/svc-$p.pid")" 2>/dev/null; rm -f "/run/svc-$p.pid"; continue
+        # setsid made each service a process group: stop the whole group (all UDP listeners too)
+        [ -f "/run/svc-$p.pid" ] && kill -- "-$(cat "/run/svc-$p.pid")" 2>/dev/null; rm -f "/run/svc-$p.pid"; continue
       fi
       case $p in
         80|8080) a=TCP-LISTEN:$p,fork,reuseaddr; x=http;;
         443) a=TCP-LISTEN:$p,fork,reuseaddr; x=tcp;;
-        5353) a=UDP-RECVFROM:$p,fork,reuseaddr,ip-pktinfo; x=udp;;
+        5353) a=; x=udp;;
         *) echo "svc.sh: no service on port $p" >&2; exit 2;;
       esac
-      setsid socat "$a" "EXEC:/etc/lab/svc.sh $x" </dev/null >/dev/null 2>&1 &
+      if [ "$x" = udp ]; then
+        setsid /etc/lab/svc.sh udp-serve "$p" </dev/null >/dev/null 2>&1 &
+      else
+        setsid socat "$a" "EXEC:/etc/lab/svc.sh $x" </dev/null >/dev/null 2>&1 &
+      fi
       echo $! >"/run/svc-$p.pid"
     done
     true;;
@@ -40,7 +46,14 @@ case ${1:-} in
     [ "$method" = HEAD ] && exit 0
     if [ "$len" = "$BIG" ]; then head -c "$BIG" /dev/zero; else printf '%s' "$body"; fi;;
   tcp) echo "$ME";;
-  udp)
-    echo "$ME" | socat - "UDP-DATAGRAM:$SOCAT_PEERADDR:$SOCAT_PEERPORT,bind=$SOCAT_IP_DSTADDR:5353,reuseaddr";;
+  udp-serve)
+    # UDP answers must leave from the address asked (DR/TUN: the VIP). One listener per address,
+    # bound with freebind (the VIPs appear later), each answering through its own socket: a second
+    # socket bound to the address would catch the next datagram while it lingers.
+    for addr in 127.0.0.1 $(ip -o -4 addr show | awk '{print $4}' | cut -d/ -f1) $LAB_VIPS; do
+      socat "UDP-RECVFROM:$2,bind=$addr,freebind,reuseaddr,fork" "EXEC:/etc/lab/svc.sh udp" &
+    done
+    wait;;
+  udp) echo "$ME";;
   *) echo "usage: $0 start|stop [PORT...]" >&2; exit 2;;
 esac
