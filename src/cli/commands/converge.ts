@@ -58,22 +58,28 @@ export async function runConverge(o: ConvergeOptions, out: Output, filesFor: Fil
 
 export async function runVerify(o: ConvergeOptions, out: Output, cluster: ReturnType<typeof loadInventory>['cluster']): Promise<ServiceVerdict[]> {
   const verdicts: ServiceVerdict[] = [];
+  const rows: string[][] = [['', 'service', 'from', 'probe', 'answers per real server (share, weight)']];
   for (const name of cluster.verify?.from ?? []) {
     const h = cluster.hosts.get(name)!;
     const conn = await connect(name, h.ssh, h.become, { acceptNewHostKeys: o.acceptNewHostKeys });
     try {
-      for (const s of cluster.services) verdicts.push(await verifyService(conn, cluster, s));
+      for (const s of cluster.services) {
+        const v = await verifyService(conn, cluster, s);
+        verdicts.push(v);
+        const total = Object.values(v.hits).reduce((a, b) => a + b, 0) || 1;
+        const cells = s.realServers.map((r) => `${r.host} ${v.hits[r.host] ?? 0} (${Math.round(((v.hits[r.host] ?? 0) / total) * 100)}%, w${r.weight})`);
+        const extra = Object.entries(v.hits).filter(([k]) => !s.realServers.some((r) => r.host === k)).map(([k, n]) => `${k} ${n}`);
+        rows.push([v.ok ? 'PASS' : 'FAIL', v.service, v.from, v.probe, v.skipped ? `skipped: ${v.skipped}` : [...cells, ...extra].join('   ')]);
+        for (const [src, per] of Object.entries(v.bySource ?? {})) rows.push(['', '', '', '', `  from ${src}: ${Object.entries(per).map(([k, n]) => `${k} ${n}`).join(', ')}`]);
+        for (const p of v.problems) rows.push(['', '', '', '', `  ! ${p}`]);
+      }
     } finally {
       conn.close();
     }
   }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   out.info('\nVERIFY');
-  for (const v of verdicts) {
-    const hits = Object.entries(v.hits).map(([k, n]) => `${k}=${n}`).join(' ');
-    out.info(`  ${v.ok ? 'PASS' : 'FAIL'}  ${v.service}  from ${v.from} (${v.probe})  ${v.skipped ? `skipped: ${v.skipped}` : hits}`);
-    for (const [src, per] of Object.entries(v.bySource ?? {})) out.info(`        source ${src}: ${Object.entries(per).map(([k, n]) => `${k}=${n}`).join(' ')}`);
-    for (const p of v.problems) out.info(`        ${p}`);
-  }
+  for (const r of rows) out.info('  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
   return verdicts;
 }
 
