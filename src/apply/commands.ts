@@ -44,8 +44,8 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
       if (c.action === 'set') return sh`ip route replace default via ${c.via}`;
       return c.to ? sh`ip route replace ${c.to.trim().split(/\s+/)}` : sh`ip route del default`;
     case 'keepalived':
-      if (facts.init === 'systemd') return sh`systemctl ${c.action === 'reload' ? 'reload' : 'start'} keepalived.service`;
-      return c.action === 'reload' ? sh`kill -HUP "$(cat /run/keepalived.pid)"` : sh`/etc/init.d/keepalived start`;
+      // The distribution's service (Debian's unit reloads with SIGHUP; its init script too).
+      return facts.init === 'systemd' ? sh`systemctl ${c.action} keepalived.service` : sh`/etc/init.d/keepalived ${c.action}`;
     case 'bootlink':
       // Links rather than systemctl/update-rc.d: the same on every init, and `down` removes them.
       return c.action === 'create' ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}` : sh`rm -f ${c.path}`;

@@ -17,7 +17,7 @@ import { planHost } from '../plan/host.js';
 import { ipvsDelta } from '../plan/ipvs.js';
 import { parseState } from '../plan/state.js';
 import { describe, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
-import type { HostConnection } from '../ssh/connection.js';
+import { redact, type HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
 
 export class ApplyError extends LvsctlError {
@@ -35,6 +35,8 @@ export type FilesFor = (cluster: Cluster, host: string, secrets: Secrets) => Des
 export interface HostRun {
   facts: HostFacts;
   plan: HostPlan;
+  /** Secret values, scrubbed from any remote output that an error repeats. */
+  secrets: string[];
 }
 
 const secretValues = (s: Secrets) => [s.vrrpPassword].filter((x): x is string => !!x);
@@ -68,7 +70,7 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
     ...(director && t ? { timeouts: [t.tcp, t.tcpfin, t.udp] as [number, number, number] } : {}),
     secrets: secretValues(secrets),
   });
-  return { facts, plan };
+  return { facts, plan, secrets: secretValues(secrets) };
 }
 
 /** Apply a plan: files atomically, system changes in one batch, IPVS in one `ipvsadm -R`, then
@@ -93,6 +95,9 @@ export async function applyOnHost(conn: HostConnection, cluster: Cluster, run: H
     if (c.kind === 'state') {
       await flush();
       await conn.writeFile(STATE_FILE, c.content, { mode: 0o600 });
+    } else if (c.kind === 'file' && c.action !== 'delete' && c.file.validate === 'keepalived') {
+      await flush();
+      await installKeepalivedConf(conn, c.file, run.secrets);
     } else if (c.kind === 'file' && c.action !== 'delete') {
       await flush();
       conn.checkpoint('write-file');
@@ -109,6 +114,17 @@ export async function applyOnHost(conn: HostConnection, cluster: Cluster, run: H
   }
   await flush();
   return run.plan.changes.filter((c) => c.kind !== 'state').length;
+}
+
+/** keepalived.conf replaces the old one only after keepalived's own config test passed on the
+ * host (it knows the host's interfaces); a rejected config is never installed, so a running
+ * keepalived keeps its config. */
+async function installKeepalivedConf(conn: HostConnection, file: DesiredFile, secrets: string[]): Promise<void> {
+  const stage = file.path.replace(/[^/]+$/, '.keepalived.conf.lvsctl-check');
+  conn.checkpoint('write-file');
+  await conn.writeFile(stage, file.content, { mode: file.mode, owner: file.owner, group: file.group });
+  const r = await conn.exec(sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${file.path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`);
+  if (r.code !== 0) throw new ApplyError('keepalived config test', `keepalived -t rejected the new ${file.path} (exit ${r.code}); it was not installed: ${redact(r.stderr.trim().split('\n').slice(-3).join(' | '), secrets)}`);
 }
 
 async function applyIpvs(conn: HostConnection, cluster: Cluster, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {

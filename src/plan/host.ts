@@ -8,6 +8,7 @@ import { LvsctlError } from '../errors.js';
 import type { HostFacts } from '../facts/parse.js';
 import { emptyState, formatState, parseState, type HostState } from './state.js';
 import type { Change, DesiredFile, HostPlan } from './types.js';
+import { redact } from '../util/redact.js';
 
 export class PlanError extends LvsctlError {}
 
@@ -45,15 +46,9 @@ const IPVS_SYSCTL_DEFAULTS: Record<string, string> = {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-function mask(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('********');
-  return out;
-}
-
 function fileDiff(path: string, before: string | undefined, after: string | undefined, secrets: string[]): string {
   if (before === undefined && after !== undefined && !secrets.length) return createTwoFilesPatch('/dev/null', path, '', after, '', '', { context: 3 });
-  return createTwoFilesPatch(before === undefined ? '/dev/null' : path, after === undefined ? '/dev/null' : path, mask(before ?? '', secrets), mask(after ?? '', secrets), '', '', { context: 3 });
+  return createTwoFilesPatch(before === undefined ? '/dev/null' : path, after === undefined ? '/dev/null' : path, redact(before ?? '', secrets), redact(after ?? '', secrets), '', '', { context: 3 });
 }
 
 function checkPossible(d: DesiredHost, f: HostFacts, files: DesiredFile[]): void {
@@ -193,6 +188,15 @@ export function planHost(input: PlanInput): HostPlan {
     delete next.originals.ipvsTimeouts;
     if (liveT && liveT.join(' ') !== old.originals.ipvsTimeouts.join(' ')) removals.push({ kind: 'timeouts', to: old.originals.ipvsTimeouts, from: liveT, restore: true });
   }
+
+  // keepalived: started once its config is in place, reloaded (SIGHUP, not restarted) when only
+  // the config changed, stopped when this host no longer needs it.
+  const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
+  const running = f.keepalivedPids.length > 0;
+  if (d.keepalived) {
+    if (!running) adds.push({ kind: 'keepalived', action: 'start' });
+    else if (changedFiles.has(KEEPALIVED_CONF)) adds.push({ kind: 'keepalived', action: 'reload' });
+  } else if (running && old.owned.files.includes(KEEPALIVED_CONF)) removals.unshift({ kind: 'keepalived', action: 'stop' });
 
   const changes: Change[] = [];
   const preText = formatState(pre);

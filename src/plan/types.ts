@@ -29,7 +29,7 @@ export type Change =
   | { kind: 'netfilter'; action: 'apply'; cmd: 'iptables' | 'ip6tables'; file: string; hooks: string[]; rules: string[] }
   | { kind: 'netfilter'; action: 'remove'; cmd: 'iptables' | 'ip6tables'; hooks: string[] }
   | { kind: 'timeouts'; to: [number, number, number]; from?: [number, number, number]; restore: boolean }
-  | { kind: 'keepalived'; action: 'start' | 'reload' }
+  | { kind: 'keepalived'; action: 'start' | 'reload' | 'stop' }
   | { kind: 'bootlink'; action: 'create' | 'delete'; path: string; target: string };
 
 export interface HostPlan {
@@ -65,7 +65,7 @@ export function describe(c: Change): string {
     case 'timeouts':
       return `${c.restore ? 'restore' : 'set'} IPVS timeouts (tcp tcpfin udp): ${c.from?.join(' ') ?? '(unknown)'} -> ${c.to.join(' ')}`;
     case 'keepalived':
-      return c.action === 'reload' ? 'reload keepalived (SIGHUP: connections kept)' : 'start keepalived';
+      return c.action === 'reload' ? 'reload keepalived (SIGHUP: connections kept)' : `${c.action} keepalived`;
     case 'bootlink':
       return c.action === 'create' ? `boot: link ${c.path} -> ${c.target}` : `boot: remove ${c.path}`;
   }

@@ -117,8 +117,4 @@ export class RemoteCommandError extends SshError {
 }
 
 /** Replace every secret by '***' (longest first, so a secret inside another cannot survive). */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of [...secrets].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
-  return out;
-}
+export { redact } from '../util/redact.js';

@@ -2,6 +2,7 @@
 // the facts script produces on a real host (parsed by the real parser).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { desiredHost } from '../../src/desired/host.js';
 import { parseFacts } from '../../src/facts/parse.js';
@@ -9,12 +10,12 @@ import { FACT_SECTIONS, SECTION } from '../../src/facts/script.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { planHost, PlanError } from '../../src/plan/host.js';
 import { parseState } from '../../src/plan/state.js';
-import { describe as describeChange, planToJson } from '../../src/plan/types.js';
+import { describe as describeChange, planToJson, type HostPlan } from '../../src/plan/types.js';
 import { root } from './helpers.js';
 import { netfilterFiles } from '../../src/render/netfilter.js';
 
 /** Facts text as a Debian host in the lab prints it before lvsctl ran. */
-function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?: string; state?: string; loaded?: string[]; links?: string[]; packages?: string[]; iptables?: string[]; ipvs?: string[] } = {}): string {
+function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?: string; state?: string; loaded?: string[]; links?: string[]; packages?: string[]; iptables?: string[]; ipvs?: string[]; keepalived?: string[]; files?: string[] } = {}): string {
   const sysctl = {
     'net/ipv4/ip_forward': '0',
     ...Object.fromEntries(['all', 'default', 'eth0', 'lo'].flatMap((d) => [[`net/ipv4/conf/${d}/arp_ignore`, '0'], [`net/ipv4/conf/${d}/arp_announce`, '0'], [`net/ipv4/conf/${d}/rp_filter`, '1'], [`net/ipv4/conf/${d}/send_redirects`, '1']])),
@@ -32,10 +33,10 @@ function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?
     links: (o.links ?? ['lo', 'eth0', 'mgmt0']).map((l, i) => `${i + 1}: ${l}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether 02:00:00:00:00:0${i} brd ff:ff:ff:ff:ff:ff`),
     addr: ['1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever', '2: eth0    inet 10.99.2.11/24 brd 10.99.2.255 scope global eth0\\       valid_lft forever preferred_lft forever', ...(o.addr ?? [])],
     route: [o.route ?? 'default via 10.99.2.254 dev eth0 '],
-    files: ['absent - - - /usr/local/sbin/lvsctl-realserver'],
+    files: o.files ?? ['absent - - - /usr/local/sbin/lvsctl-realserver'],
     ipvs: o.ipvs ?? ['@@none'],
     iptables: o.iptables ?? [],
-    keepalived: [],
+    keepalived: o.keepalived ?? [],
     bootlinks: [],
     contents: [],
     state: o.state ? o.state.split('\n') : [],
@@ -167,5 +168,32 @@ describe('planHost (netfilter and IPVS timeouts on a director)', () => {
     assert.deepEqual(parseState(state).originals.ipvsTimeouts, [900, 120, 300]);
     const q = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links, ipvs: ['@@timeouts 600 60 120'], state })) });
     assert.ok(q.changes.map(describeChange).includes('restore IPVS timeouts (tcp tcpfin udp): 600 60 120 -> 900 120 300'));
+  });
+});
+
+describe('planHost (keepalived)', () => {
+  const ha = loadInventory(join(root, 'inventories/lab-ha.yaml')).cluster;
+  const d = desiredHost(ha, 'dir1');
+  const links = ['lo', 'eth0', 'eth1', 'mgmt0'];
+  const conf = { path: '/etc/keepalived/keepalived.conf', content: 'global_defs {}\n', mode: 0o600, validate: 'keepalived' as const };
+  const sha = createHash('sha256').update(conf.content).digest('hex');
+  const actions = (p: HostPlan) => p.changes.flatMap((c) => (c.kind === 'keepalived' ? [c.action] : []));
+  it('starts keepalived when it is not running, once its config is in place', () => {
+    const p = planHost({ desired: d, files: [conf], facts: parseFacts(factsText({ links })) });
+    assert.deepEqual(actions(p), ['start']);
+    const kinds = p.changes.map((c) => c.kind);
+    assert.ok(kinds.indexOf('file') < kinds.indexOf('keepalived'));
+  });
+  it('reloads (not restarts) a running keepalived when only its config changed, and leaves it alone otherwise', () => {
+    const changed = planHost({ desired: d, files: [conf], facts: parseFacts(factsText({ links, keepalived: ['123'], files: ['600 root root 0000 /etc/keepalived/keepalived.conf'] })) });
+    assert.deepEqual(actions(changed), ['reload']);
+    const same = planHost({ desired: d, files: [conf], facts: parseFacts(factsText({ links, keepalived: ['123'], files: [`600 root root ${sha} /etc/keepalived/keepalived.conf`] })) });
+    assert.deepEqual(actions(same), []);
+  });
+  it('stops the keepalived lvsctl started when the host no longer needs it', () => {
+    const state = JSON.stringify({ version: 1, originals: { sysctl: {} }, owned: { addresses: [], links: [], files: ['/etc/keepalived/keepalived.conf'], ipvs: [] } });
+    const p = planHost({ desired: { ...d, keepalived: false }, files: [], facts: parseFacts(factsText({ links, keepalived: ['123'], state, files: [`600 root root ${sha} /etc/keepalived/keepalived.conf`] })) });
+    assert.deepEqual(actions(p), ['stop']);
+    assert.ok(p.changes.some((c) => c.kind === 'file' && c.action === 'delete'));
   });
 });
