@@ -74,7 +74,9 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
   hostKeys(addCommon(program.command('up').description('converge every host to the inventory, then verify')))
     .option('--no-verify', 'skip the verify step')
     .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true)));
-  hostKeys(addCommon(program.command('verify').description('send requests through each VIP from the client host(s) and check the balancing'))).action((o: ConvergeOptions) =>
+  hostKeys(addCommon(program.command('verify').description('send requests through each VIP from the client host(s) and check the balancing')))
+    .option('--failover', 'also stop keepalived on the VIP holder, time the takeover and count failed requests', false)
+    .action((o: ConvergeOptions) =>
     run(() => runVerifyCommand(o, new Output(o))),
   );
   later('status', 'show roles, VIP holder, services, connections and drift (exit 3 on drift)');

@@ -4,7 +4,9 @@ import type { FilesFor } from '../../engine/host.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import { changeDiff, describe, planToJson } from '../../plan/types.js';
-import { connect } from '../../ssh/connection.js';
+import { connect, type HostConnection } from '../../ssh/connection.js';
+import { failover, type FailoverResult } from '../../verify/failover.js';
+import { sh } from '../../util/quote.js';
 import { verifyService, type ServiceVerdict } from '../../verify/verify.js';
 import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
@@ -13,6 +15,7 @@ import { progressFor } from '../progress.js';
 export interface ConvergeOptions extends CommonOptions {
   acceptNewHostKeys: boolean;
   verify?: boolean;
+  failover?: boolean;
 }
 
 function recap(out: Output, results: HostResult[]): void {
@@ -88,6 +91,34 @@ export async function runVerifyCommand(o: ConvergeOptions, out: Output): Promise
   const { cluster } = loadInventory(o.inventory);
   if (!cluster.verify) throw new UsageError('the inventory has no verify section (verify.from names the client hosts)');
   const verdicts = await runVerify(o, out, cluster);
-  out.json({ verify: verdicts });
-  return verdicts.every((v) => v.ok) ? ExitCode.ok : ExitCode.failed;
+  const fo = o.failover ? await runFailover(o, out, cluster) : undefined;
+  out.json({ verify: verdicts, ...(fo ? { failover: fo } : {}) });
+  return verdicts.every((v) => v.ok) && (fo?.ok ?? true) ? ExitCode.ok : ExitCode.failed;
+}
+
+async function runFailover(o: ConvergeOptions, out: Output, cluster: ReturnType<typeof loadInventory>['cluster']): Promise<FailoverResult> {
+  if (cluster.directors.members.length !== 2 || !cluster.directors.vrrp) throw new UsageError('--failover needs a keepalived pair (two directors with vrrp)');
+  const connectTo = (name: string) => {
+    const h = cluster.hosts.get(name)!;
+    return connect(name, h.ssh, h.become, { acceptNewHostKeys: o.acceptNewHostKeys });
+  };
+  const client = await connectTo(cluster.verify!.from[0]!);
+  const dirs = new Map<string, HostConnection>();
+  const init = new Map<string, 'systemd' | 'sysv'>();
+  try {
+    for (const m of cluster.directors.members) {
+      const c = await connectTo(m.host);
+      dirs.set(m.host, c);
+      init.set(m.host, (await c.exec(sh`if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi`)).stdout.trim() === 'systemd' ? 'systemd' : 'sysv');
+    }
+    const s = cluster.services.find((x) => x.protocol === 'tcp' && x.port !== undefined) ?? cluster.services[0]!;
+    const r = await failover(cluster, client, dirs, init, s);
+    out.info('\nFAILOVER');
+    out.info(`  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: keepalived stopped on ${r.stopped}; ${r.takeover ?? 'no director'} took over in ${r.takeoverSeconds?.toFixed(2) ?? '-'} s; ${r.failed} of ${r.requests} requests (every 0.2 s) failed; after restart the VIP is on ${r.endHolder ?? 'no director'} (expected ${r.expectedEndHolder})`);
+    for (const p of r.problems) out.info(`        ! ${p}`);
+    return r;
+  } finally {
+    client.close();
+    for (const c of dirs.values()) c.close();
+  }
 }

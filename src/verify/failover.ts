@@ -1,0 +1,76 @@
+// verify --failover: stop keepalived on the director holding the VIP while a client polls the VIP
+// every 0.2 s, time how long until the other director holds it, count the failed requests, start
+// keepalived again and see where the VIP ends up (back on the MASTER with preemption, on the
+// BACKUP with nopreempt).
+import type { Cluster, ResolvedService } from '../inventory/model.js';
+import type { HostConnection } from '../ssh/connection.js';
+import { sh } from '../util/quote.js';
+
+export interface FailoverResult {
+  vip: string;
+  stopped: string; // the director that held the VIP
+  takeover: string | null; // the director that took it
+  takeoverSeconds: number | null;
+  requests: number;
+  failed: number;
+  endHolder: string | null;
+  expectedEndHolder: string;
+  ok: boolean;
+  problems: string[];
+}
+
+export const FAILOVER_LIMITS = { seconds: 3, failed: 3 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function holds(conn: HostConnection, vip: string): Promise<boolean> {
+  const r = await conn.exec(sh`ip -o addr show to ${vip}`);
+  return r.stdout.trim() !== '';
+}
+
+async function holder(dirs: Map<string, HostConnection>, vip: string): Promise<string | null> {
+  for (const [name, c] of dirs) if (await holds(c, vip)) return name;
+  return null;
+}
+
+async function waitFor(dirs: Map<string, HostConnection>, vip: string, want: (h: string | null) => boolean, timeoutMs: number): Promise<string | null> {
+  const end = Date.now() + timeoutMs;
+  let h = await holder(dirs, vip);
+  while (!want(h) && Date.now() < end) {
+    await sleep(100);
+    h = await holder(dirs, vip);
+  }
+  return h;
+}
+
+function keepalivedCmd(init: 'systemd' | 'sysv', action: 'start' | 'stop') {
+  return init === 'systemd' ? sh`systemctl ${action} keepalived.service` : sh`/etc/init.d/keepalived ${action}`;
+}
+
+export async function failover(cluster: Cluster, client: HostConnection, dirs: Map<string, HostConnection>, init: Map<string, 'systemd' | 'sysv'>, s: ResolvedService): Promise<FailoverResult> {
+  const vip = s.vip.address;
+  const problems: string[] = [];
+  const start = await waitFor(dirs, vip, (h) => h !== null, 10_000);
+  if (!start) throw new Error(`no director holds the VIP ${vip}`);
+  const other = [...dirs.keys()].find((d) => d !== start)!;
+  const url = `http://${s.family === 6 ? `[${vip}]` : vip}:${s.port ?? 80}/`;
+  // The client polls for about 8 s in the background, one line per request.
+  const polling = client.exec(sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`, { timeoutSec: 120 });
+  await sleep(1500);
+  const t0 = Date.now();
+  await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'stop'));
+  const took = await waitFor(dirs, vip, (h) => h === other, 10_000);
+  const takeoverSeconds = took === other ? (Date.now() - t0) / 1000 : null;
+  const lines = (await polling).stdout.trim().split('\n');
+  await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'start'));
+  const nopreempt = cluster.directors.vrrp?.nopreempt ?? false;
+  const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
+  const expectedEndHolder = nopreempt ? other : master;
+  const endHolder = await waitFor(dirs, vip, (h) => h === expectedEndHolder, 15_000);
+  const failed = lines.filter((l) => l === 'FAIL').length;
+  if (takeoverSeconds === null) problems.push(`${other} never took the VIP over`);
+  else if (takeoverSeconds > FAILOVER_LIMITS.seconds) problems.push(`takeover took ${takeoverSeconds.toFixed(1)} s (limit ${FAILOVER_LIMITS.seconds} s)`);
+  if (failed > FAILOVER_LIMITS.failed) problems.push(`${failed} of ${lines.length} requests failed (limit ${FAILOVER_LIMITS.failed})`);
+  if (endHolder !== expectedEndHolder) problems.push(`after ${start} came back the VIP is on ${endHolder ?? 'no director'}, expected ${expectedEndHolder}${nopreempt ? ' (nopreempt)' : ' (preemption)'}`);
+  return { vip, stopped: start, takeover: took, takeoverSeconds, requests: lines.length, failed, endHolder, expectedEndHolder, ok: !problems.length, problems };
+}
