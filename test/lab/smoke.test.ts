@@ -92,8 +92,8 @@ test('real servers answer HTTP 80/8080, TCP 443 and UDP 5353, naming themselves'
         assert.match(r, new RegExp(`^X-Real-Server: ${rs}\\r$`, 'm'));
         assert.equal(r.split('\r\n\r\n')[1], `${rs}\n`);
       }),
-      (async () => assert.equal(await lab.sh('client', `nc -w 5 ${ip} 443 </dev/null`), `${rs}\n`))(),
-      (async () => assert.equal(await lab.sh('client', `echo q | socat -t 5 - UDP:${ip}:5353`), `${rs}\n`))(),
+      (async () => assert.equal(await lab.sh('client', `nc -w 10 ${ip} 443 </dev/null`), `${rs}\n`))(),
+      (async () => assert.equal(await lab.sh('client', `echo q | socat -t 10 - UDP:${ip}:5353`), `${rs}\n`))(),
     ];
   });
   await Promise.all(checks);

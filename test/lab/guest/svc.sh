@@ -50,7 +50,7 @@ case ${1:-} in
     # UDP answers must leave from the address asked (DR/TUN: the VIP). One listener per address,
     # bound with freebind (the VIPs appear later), each answering through its own socket: a second
     # socket bound to the address would catch the next datagram while it lingers.
-    for addr in 127.0.0.1 $(ip -o -4 addr show | awk '{print $4}' | cut -d/ -f1) $LAB_VIPS; do
+    for addr in $(ip -o -4 addr show | awk '{print $4}' | cut -d/ -f1) $LAB_VIPS; do
       socat "UDP-RECVFROM:$2,bind=$addr,freebind,reuseaddr,fork" "EXEC:/etc/lab/svc.sh udp" &
     done
     wait;;
