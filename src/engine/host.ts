@@ -25,7 +25,7 @@ export class ApplyError extends LvsctlError {
     readonly step: string,
     message: string,
   ) {
-    super(`${step}: ${message}`);
+    super(message); // the recap shows the step beside it
   }
 }
 
