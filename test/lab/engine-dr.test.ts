@@ -2,7 +2,6 @@
 // idempotence, a weight change under load, and host-key handling. lvsctl runs as a child process,
 // exactly as an operator runs it.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,20 +9,13 @@ import { parseRules } from '../../src/ipvs/parse.js';
 import { formatRules } from '../../src/ipvs/format.js';
 import { desiredTable } from '../../src/ipvs/desired.js';
 import { loadInventory } from '../../src/inventory/load.js';
+import { STATE_FILE } from '../../src/facts/script.js';
+import { MANAGED_PATHS } from '../../src/render/paths.js';
 import * as lab from './lab.js';
 
 const INV = path.join(lab.ROOT, 'inventories', 'lab-dr.yaml');
-let startedByUs = false;
 
-interface Cli { code: number; stdout: string; stderr: string }
-function lvsctl(args: string[], timeoutMs = 15 * 60_000): Promise<Cli> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(lab.ROOT, 'bin/lvsctl.js'), ...args], { cwd: lab.ROOT, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-const json = <T>(r: Cli): T => {
+const json = <T>(r: lab.Result): T => {
   try {
     return JSON.parse(r.stdout) as T;
   } catch {
@@ -40,22 +32,14 @@ function variant(name: string, edit: (text: string) => string): string {
   return file;
 }
 
-const MANAGED = ['/usr/local/sbin/lvsctl-director', '/usr/local/sbin/lvsctl-realserver', '/etc/lvsctl/ipvs.rules', '/etc/sysctl.d/90-lvsctl.conf', '/etc/modules-load.d/lvsctl.conf', '/etc/init.d/lvsctl', '/var/lib/lvsctl/state.json'];
+const MANAGED = [...Object.values(MANAGED_PATHS), STATE_FILE];
 const mtimes = (h: lab.Host) => lab.sh(h, `stat -c '%Y %s %n' ${MANAGED.join(' ')} 2>/dev/null || true`);
 
-before(async () => {
-  ({ startedByUs } = await lab.start());
-  await lab.restore(); // bare hosts: no ipvsadm, default sysctls
-}, { timeout: 25 * 60_000 });
-
-after(async () => {
-  if (startedByUs) await lab.stop();
-  else await lab.restore();
-}, { timeout: 5 * 60_000 });
+lab.useLab({ before, after });
 
 test('up from bare hosts: packages from the lab repository, VIP answers from every real server, exact IPVS table', { timeout: 15 * 60_000 }, async () => {
   assert.notEqual((await lab.ssh('dir1', 'command -v ipvsadm')).code, 0, 'starts without ipvsadm');
-  const r = await lvsctl(['up', '-i', INV, '--json']);
+  const r = await lab.lvsctl(['up', '-i', INV, '--json']);
   const out = json<UpJson>(r);
   assert.equal(r.code, 0, `${r.stderr}\n${JSON.stringify(out.hosts)}`);
   for (const h of out.hosts) assert.ok(['changed', 'ok'].includes(h.status), `${h.host}: ${h.status} ${h.error ?? ''}`);
@@ -82,17 +66,17 @@ test('up from bare hosts: packages from the lab repository, VIP answers from eve
 
 test('a second up changes nothing: 0 changes, plan exits 0, no file rewritten', { timeout: 10 * 60_000 }, async () => {
   const before = await Promise.all((['dir1', 'rs1', 'rs2'] as const).map(mtimes));
-  const r = await lvsctl(['up', '-i', INV, '--json', '--no-verify']);
+  const r = await lab.lvsctl(['up', '-i', INV, '--json', '--no-verify']);
   assert.equal(r.code, 0, r.stderr);
   for (const h of json<UpJson>(r).hosts) assert.deepEqual([h.host, h.status, h.changes], [h.host, 'ok', 0]);
-  const p = await lvsctl(['plan', '-i', INV]);
+  const p = await lab.lvsctl(['plan', '-i', INV]);
   assert.equal(p.code, 0, p.stdout + p.stderr);
   assert.deepEqual(await Promise.all((['dir1', 'rs1', 'rs2'] as const).map(mtimes)), before);
 });
 
 test('a weight change: plan shows exactly it (exit 2); up applies one -e line; a 0.1 s curl loop sees no failure', { timeout: 10 * 60_000 }, async () => {
   const inv = variant('lab-dr-weight', (t) => t.replace('          - group: web', '          - { host: rs1, weight: 1 }\n          - { host: rs2, weight: 2 }'));
-  const p = await lvsctl(['plan', '-i', inv, '--json']);
+  const p = await lab.lvsctl(['plan', '-i', inv, '--json']);
   assert.equal(p.code, 2, p.stderr);
   const plan = json<PlanJson>(p).plan;
   for (const h of plan) if (h.host !== 'dir1') assert.deepEqual(h.changes, [], h.host);
@@ -103,16 +87,16 @@ test('a weight change: plan shows exactly it (exit 2); up applies one -e line; a
 
   const loop = lab.ssh('client', "n=0; f=0; while [ $n -lt 80 ]; do n=$((n+1)); curl -s -m 2 -o /dev/null -w '%{http_code}\\n' http://10.99.2.100/ | grep -q '^200$' || f=$((f+1)); sleep 0.1; done; echo failures=$f", { timeoutMs: 5 * 60_000 });
   await new Promise((r) => setTimeout(r, 1000));
-  const up = await lvsctl(['up', '-i', inv, '--json', '--no-verify']);
+  const up = await lab.lvsctl(['up', '-i', inv, '--json', '--no-verify']);
   assert.equal(up.code, 0, up.stderr);
   const loopOut = await loop;
   assert.match(loopOut.stdout, /failures=0/);
   assert.match(await lab.sh('dir1', 'ipvsadm -Sn'), /-a -t 10\.99\.2\.100:80 -r 10\.99\.2\.12:80 -g -w 2/);
-  assert.equal((await lvsctl(['plan', '-i', inv])).code, 0);
+  assert.equal((await lab.lvsctl(['plan', '-i', inv])).code, 0);
   // and back: the inventory's weight again, with one -e line
-  const back = await lvsctl(['up', '-i', INV, '--no-verify']);
+  const back = await lab.lvsctl(['up', '-i', INV, '--no-verify']);
   assert.equal(back.code, 0, back.stderr);
-  assert.equal((await lvsctl(['plan', '-i', INV])).code, 0);
+  assert.equal((await lab.lvsctl(['plan', '-i', INV])).code, 0);
 });
 
 test('an unknown host key is refused with its fingerprint; --accept-new-host-keys records it and it is used', { timeout: 10 * 60_000 }, async () => {
@@ -124,13 +108,13 @@ test('an unknown host key is refused with its fingerprint; --accept-new-host-key
   writeFileSync(rs1Line, readFileSync(lab.KNOWN_HOSTS, 'utf8').split('\n').find((l) => l.startsWith('[127.0.0.1]:22004 '))! + '\n');
   const fp = (await lab.run('ssh-keygen', ['-lf', rs1Line])).stdout.split(' ')[1]!;
   assert.match(fp, /^SHA256:/);
-  const refused = await lvsctl(['plan', '-i', inv]);
+  const refused = await lab.lvsctl(['plan', '-i', inv]);
   assert.equal(refused.code, 1);
   assert.ok((refused.stdout + refused.stderr).includes(fp), `fingerprint ${fp} shown:\n${refused.stdout}${refused.stderr}`);
   assert.match(refused.stdout + refused.stderr, /--accept-new-host-keys/);
-  const accepted = await lvsctl(['plan', '-i', inv, '--accept-new-host-keys']);
+  const accepted = await lab.lvsctl(['plan', '-i', inv, '--accept-new-host-keys']);
   assert.equal(accepted.code, 0, accepted.stdout + accepted.stderr);
   assert.match(readFileSync(kh, 'utf8'), /^\[127\.0\.0\.1\]:22004 ssh-ed25519 /m);
-  assert.equal((await lvsctl(['plan', '-i', inv])).code, 0, 'recorded key is used');
+  assert.equal((await lab.lvsctl(['plan', '-i', inv])).code, 0, 'recorded key is used');
   copyFileSync(lab.KNOWN_HOSTS, kh);
 });

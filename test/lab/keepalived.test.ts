@@ -3,7 +3,6 @@
 // real server, a single director with checkers and no VRRP, and a config keepalived rejects never
 // replacing the running one.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,16 +10,7 @@ import * as lab from './lab.js';
 
 const HA = path.join(lab.ROOT, 'inventories', 'lab-ha.yaml');
 const CHECKS = path.join(lab.ROOT, 'inventories', 'lab-checks.yaml');
-let startedByUs = false;
 
-interface Cli { code: number; stdout: string; stderr: string }
-function lvsctl(args: string[]): Promise<Cli> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(lab.ROOT, 'bin/lvsctl.js'), ...args], { cwd: lab.ROOT, timeout: 15 * 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /** Polls a director's IPVS table until `want` holds (the checkers act every delay_loop). */
 async function tableUntil(dir: lab.Host, want: (table: string) => boolean, timeoutMs = 20_000): Promise<string> {
@@ -34,18 +24,10 @@ async function tableUntil(dir: lab.Host, want: (table: string) => boolean, timeo
 }
 const RS2 = / -r 10\.99\.2\.12:80 /;
 
-before(async () => {
-  ({ startedByUs } = await lab.start());
-  await lab.restore();
-}, { timeout: 25 * 60_000 });
-
-after(async () => {
-  if (startedByUs) await lab.stop();
-  else await lab.restore();
-}, { timeout: 5 * 60_000 });
+lab.useLab({ before, after });
 
 test('up of the keepalived pair verifies; a second run changes nothing', { timeout: 15 * 60_000 }, async () => {
-  const r = await lvsctl(['up', '-i', HA]);
+  const r = await lab.lvsctl(['up', '-i', HA]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /PASS {2}http \(tcp 10\.99\.1\.100:80\)/);
   for (const d of ['dir1', 'dir2'] as const) {
@@ -55,11 +37,11 @@ test('up of the keepalived pair verifies; a second run changes nothing', { timeo
   assert.match(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100\/24 .*eth0[\s\S]*10\.99\.2\.1\/24 .*eth1/);
   assert.doesNotMatch(await lab.sh('dir2', 'ip -o addr'), /10\.99\.1\.100/);
   assert.doesNotMatch(r.stdout + r.stderr, new RegExp(readFileSync(path.join(lab.ROOT, 'test/fixtures/lab-vrrp-password'), 'utf8').trim()));
-  assert.equal((await lvsctl(['plan', '-i', HA])).code, 0);
+  assert.equal((await lab.lvsctl(['plan', '-i', HA])).code, 0);
 });
 
 test('verify --failover: the BACKUP serves within 3 s with at most 3 failed requests, and the MASTER takes the VIP back', { timeout: 10 * 60_000 }, async () => {
-  const r = await lvsctl(['verify', '-i', HA, '--failover', '--json']);
+  const r = await lab.lvsctl(['verify', '-i', HA, '--failover', '--json']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const fo = (JSON.parse(r.stdout) as { failover: { stopped: string; takeover: string; takeoverSeconds: number; failed: number; requests: number; endHolder: string } }).failover;
   assert.equal(fo.stopped, 'dir1');
@@ -74,28 +56,28 @@ test('a changed weight only reloads keepalived (SIGHUP): same process, new table
   const pids = await Promise.all((['dir1', 'dir2'] as const).map((d) => lab.sh(d, 'pidof keepalived')));
   const heavier = path.join(lab.LAB_DIR, 'lab-ha-weight.yaml');
   writeFileSync(heavier, readFileSync(HA, 'utf8').replace('real_servers: [{ host: rs1 }, { host: rs2 }]', 'real_servers: [{ host: rs1 }, { host: rs2, weight: 2 }]'));
-  const r = await lvsctl(['up', '-i', heavier, '--no-verify']);
+  const r = await lab.lvsctl(['up', '-i', heavier, '--no-verify']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /reload keepalived/);
   assert.match(await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 2/.test(t)), / -r 10\.99\.2\.12:80 -m -w 2/);
   assert.deepEqual(await Promise.all((['dir1', 'dir2'] as const).map((d) => lab.sh(d, 'pidof keepalived'))), pids);
-  assert.equal((await lvsctl(['up', '-i', HA, '--no-verify'])).code, 0);
+  assert.equal((await lab.lvsctl(['up', '-i', HA, '--no-verify'])).code, 0);
 });
 
 test('a real server whose web server stops leaves the pool, verify reports it, and it comes back', { timeout: 10 * 60_000 }, async () => {
   await lab.sh('rs2', '/etc/lab/svc.sh stop 80');
   try {
     assert.doesNotMatch(await tableUntil('dir1', (t) => !RS2.test(t)), RS2, 'removed by the HTTP check');
-    const v = await lvsctl(['verify', '-i', HA]);
+    const v = await lab.lvsctl(['verify', '-i', HA]);
     assert.equal(v.code, 1);
     assert.match(v.stdout, /no answer from rs2/);
     // keepalived's own removal is its business, not a change for lvsctl to undo
-    assert.equal((await lvsctl(['plan', '-i', HA])).code, 0);
+    assert.equal((await lab.lvsctl(['plan', '-i', HA])).code, 0);
   } finally {
     await lab.sh('rs2', '/etc/lab/svc.sh start 80');
   }
   assert.match(await tableUntil('dir1', (t) => RS2.test(t)), RS2, 'back once it answers');
-  assert.equal((await lvsctl(['verify', '-i', HA])).code, 0);
+  assert.equal((await lab.lvsctl(['verify', '-i', HA])).code, 0);
 });
 
 test('a config keepalived rejects is never installed, and the running keepalived keeps serving', { timeout: 10 * 60_000 }, async () => {
@@ -103,26 +85,26 @@ test('a config keepalived rejects is never installed, and the running keepalived
   const bad = path.join(lab.LAB_DIR, 'lab-ha-bad.yaml');
   // eth7 exists on no director: keepalived's own config test fails on it
   writeFileSync(bad, readFileSync(HA, 'utf8').replace('{ name: VI_1, interface: eth0, virtual_router_id: 51 }', '{ name: VI_1, interface: eth7, virtual_router_id: 51 }'));
-  const r = await lvsctl(['up', '-i', bad, '--no-verify']);
+  const r = await lab.lvsctl(['up', '-i', bad, '--no-verify']);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /dir1 +failed .*keepalived -t rejected the new \/etc\/keepalived\/keepalived\.conf/);
   assert.equal(await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived'), before);
   assert.equal((await lab.sh('dir1', 'ls -a /etc/keepalived')).includes('lvsctl-check'), false, 'no staged file left');
-  assert.equal((await lvsctl(['verify', '-i', HA])).code, 0);
+  assert.equal((await lab.lvsctl(['verify', '-i', HA])).code, 0);
 });
 
 test('one director with keepalived checkers and no VRRP removes and restores a dead real server', { timeout: 15 * 60_000 }, async () => {
   await lab.restore();
-  const r = await lvsctl(['up', '-i', CHECKS]);
+  const r = await lab.lvsctl(['up', '-i', CHECKS]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.doesNotMatch(await lab.sh('dir1', 'cat /etc/keepalived/keepalived.conf'), /vrrp_instance/);
   await lab.sh('rs2', '/etc/lab/svc.sh stop 80');
   try {
     assert.doesNotMatch(await tableUntil('dir1', (t) => !RS2.test(t)), RS2);
-    assert.equal((await lvsctl(['verify', '-i', CHECKS])).code, 1);
+    assert.equal((await lab.lvsctl(['verify', '-i', CHECKS])).code, 1);
   } finally {
     await lab.sh('rs2', '/etc/lab/svc.sh start 80');
   }
   assert.match(await tableUntil('dir1', (t) => RS2.test(t)), RS2);
-  assert.equal((await lvsctl(['verify', '-i', CHECKS])).code, 0);
+  assert.equal((await lab.lvsctl(['verify', '-i', CHECKS])).code, 0);
 });

@@ -1,6 +1,6 @@
 // Test-side handle on the QEMU lab (test/lab/lab.sh): start/restore/stop it, run commands on its
 // hosts over OpenSSH with strict host-key checking, reboot a host, take a state snapshot.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,4 +121,29 @@ export async function sh(host: Host, command: string, opts: { user?: string; inp
   const r = await ssh(host, command, opts);
   if (r.code !== 0) throw new Error(`[${host}] ${command}: exit ${r.code}\n${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * Registers the test file's lab hooks: before, a clean lab (restored from the ready snapshot: bare
+ * hosts); after, the lab stopped if this file started it, else restored for whoever did.
+ */
+export function useLab(hooks: { before: (fn: () => Promise<void>, o: { timeout: number }) => void; after: (fn: () => Promise<void>, o: { timeout: number }) => void }): void {
+  let startedByUs = false;
+  hooks.before(async () => {
+    ({ startedByUs } = await start());
+    await restore();
+  }, { timeout: 25 * 60_000 });
+  hooks.after(async () => {
+    if (startedByUs) await stop();
+    else await restore();
+  }, { timeout: 5 * 60_000 });
+}
+
+/** Runs lvsctl itself (bin/lvsctl.js) as a child process, as an operator would. Never throws. */
+export function lvsctl(args: string[], timeoutMs = 15 * 60_000): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, 'bin/lvsctl.js'), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
 }

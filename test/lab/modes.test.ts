@@ -3,7 +3,6 @@
 // switched NAT -> DR -> TUN -> NAT and after each switch every host's state snapshot equals the
 // snapshot of that mode brought up on bare hosts: nothing of the old mode is left.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { BOOT_LINKS, MANAGED_PATHS } from '../../src/render/paths.js';
@@ -14,15 +13,11 @@ type Mode = 'nat' | 'dr' | 'tun';
 const HOSTS = ['client', 'dir1', 'rs1', 'rs2'] as const;
 const PATHS = [...Object.values(MANAGED_PATHS), STATE_FILE, ...BOOT_LINKS.sysv.map((l) => l.path)];
 const inv = (m: Mode) => path.join(lab.ROOT, 'inventories', `lab-${m}.yaml`);
-let startedByUs = false;
 
 interface Verdict { service: string; ok: boolean; probe: string; hits: Record<string, number>; bySource?: Record<string, Record<string, number>>; problems: string[] }
-function up(m: Mode): Promise<{ code: number; out: { hosts: { host: string; status: string; error?: string }[]; verify: Verdict[] }; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(lab.ROOT, 'bin/lvsctl.js'), 'up', '-i', inv(m), '--json'], { cwd: lab.ROOT, timeout: 15 * 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: JSON.parse(stdout || '{"hosts":[],"verify":[]}'), stderr }),
-    );
-  });
+async function up(m: Mode): Promise<{ code: number; out: { hosts: { host: string; status: string; error?: string }[]; verify: Verdict[] }; stderr: string }> {
+  const r = await lab.lvsctl(['up', '-i', inv(m), '--json']);
+  return { code: r.code, out: JSON.parse(r.stdout || '{"hosts":[],"verify":[]}'), stderr: r.stderr };
 }
 
 /** Every host's snapshot. Fallback tunnel devices (tunl0…) exist in every namespace once any host
@@ -45,14 +40,7 @@ async function upAndVerify(m: Mode): Promise<Verdict[]> {
 
 const ref: Partial<Record<Mode, Record<string, string>>> = {};
 
-before(async () => {
-  ({ startedByUs } = await lab.start());
-}, { timeout: 25 * 60_000 });
-
-after(async () => {
-  if (startedByUs) await lab.stop();
-  else await lab.restore();
-}, { timeout: 5 * 60_000 });
+lab.useLab({ before, after });
 
 test('NAT from bare hosts: 80 -> 8080 with wrr 3:1, and a UDP service', { timeout: 15 * 60_000 }, async () => {
   await lab.restore();
