@@ -1,9 +1,11 @@
-// Verify: requests through each VIP from the client host(s), in one command per service; the
-// answering real server is identified from the answer (HTTP: the body's last line, or a header
-// named in the inventory; TCP/UDP: the first line). The counts are judged in judge.ts.
+// Verify: requests through each VIP from the client host(s), in one command per client source.
+// HTTP: the answering real server is named by the answer (the body's last line, or a header named
+// in the inventory). TCP and UDP services say nothing of who answered, so the directors' own IPVS
+// counters name it (counters.ts). The counts are judged in judge.ts.
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
-import { lines, sh, type Shell } from '../util/quote.js';
+import { sh, type Shell } from '../util/quote.js';
+import { countByDirectors } from './counters.js';
 import { hasAffinity, judge, type Counts } from './judge.js';
 
 export interface ServiceVerdict {
@@ -26,9 +28,10 @@ function probeCommand(s: ResolvedService, probe: 'http' | 'tcp' | 'udp', src: st
     const url = `http://${hostOf(s)}:${port}${s.verify.path ?? '/'}`;
     return src ? sh`curl -s -i -m 3 --interface ${src} ${url}` : sh`curl -s -i -m 3 ${url}`;
   }
-  const udp = probe === 'udp' ? ['-u'] : [];
   const from = src ? ['-s', src] : [];
-  return sh`printf 'lvsctl-verify\n' | nc ${udp} -w 2 ${from} ${s.vip.address} ${String(port)} | head -n 1`;
+  // TCP: a completed handshake is an answer. UDP: a datagram back is.
+  if (probe === 'tcp') return sh`nc -z -w 2 ${from} ${s.vip.address} ${String(port)} && echo @@ok`;
+  return sh`printf 'lvsctl-verify\n' | nc -u -w 2 ${from} ${s.vip.address} ${String(port)} | head -n 1`;
 }
 
 /** Splits `@@req SRC` blocks into [source, answer] pairs. */
@@ -48,23 +51,34 @@ export function answers(out: string, probe: 'http' | 'tcp' | 'udp', header?: str
     });
 }
 
-export async function verifyService(client: HostConnection, cluster: Cluster, s: ResolvedService): Promise<ServiceVerdict> {
+export async function verifyService(client: HostConnection, cluster: Cluster, s: ResolvedService, directors: HostConnection[]): Promise<ServiceVerdict> {
   const probe = s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
   const base = { service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe };
   if (s.verify.skip) return { ...base, hits: {}, ok: true, problems: [], skipped: 'verify.skip in the inventory' };
   const n = s.verify.requests ?? cluster.verify?.requests ?? 60;
   const sources = hasAffinity(s) && cluster.verify?.sources?.length ? cluster.verify.sources : [undefined];
   const per = Math.max(3, Math.ceil(n / sources.length));
-  const loops = sources.map((src) => sh`i=0; while [ "$i" -lt ${per} ]; do i=$((i+1)); printf '@@req %s\n' ${src ?? '-'}; ${probeCommand(s, probe, src)} || true; done`);
-  const r = await client.exec(lines(loops));
   const header = cluster.verify?.identify.by === 'header' ? cluster.verify.identify.name : undefined;
   const names = new Set(s.realServers.map((x) => x.host));
   const counts: Counts = { hits: {}, bySource: {} };
-  for (const [src, a] of answers(r.stdout, probe, header)) {
-    const k = a === '' ? 'failed' : names.has(a) ? a : `unknown:${a.slice(0, 40)}`;
-    counts.hits[k] = (counts.hits[k] ?? 0) + 1;
+  const add = (src: string, k: string, by = 1) => {
+    counts.hits[k] = (counts.hits[k] ?? 0) + by;
     const bs = (counts.bySource![src] ??= {});
-    bs[k] = (bs[k] ?? 0) + 1;
+    bs[k] = (bs[k] ?? 0) + by;
+  };
+  for (const src of sources) {
+    const loop = sh`i=0; while [ "$i" -lt ${per} ]; do i=$((i+1)); printf '@@req %s\n' ${src ?? '-'}; ${probeCommand(s, probe, src)} || true; done`;
+    let out = '';
+    const run = async () => void (out = (await client.exec(loop)).stdout);
+    if (probe === 'http') {
+      await run();
+      for (const [from, a] of answers(out, probe, header)) add(from, a === '' ? 'failed' : names.has(a) ? a : `unknown:${a.slice(0, 40)}`);
+    } else {
+      const byServer = await countByDirectors(directors, s, run);
+      for (const [host, k] of Object.entries(byServer)) add(src ?? '-', host, k);
+      const failed = answers(out, probe).filter(([, a]) => a === '').length;
+      if (failed) add(src ?? '-', 'failed', failed);
+    }
   }
   const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2);
   return { ...base, hits: counts.hits, ...(sources.length > 1 ? { bySource: counts.bySource } : {}), ok: !problems.length, problems };

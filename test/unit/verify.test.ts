@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { loadInventory } from '../../src/inventory/load.js';
 import { judge } from '../../src/verify/judge.js';
 import { answers } from '../../src/verify/verify.js';
+import { parseStats } from '../../src/verify/counters.js';
 import { root } from './helpers.js';
 
 const nat = loadInventory(join(root, 'inventories/lab-nat.yaml')).cluster; // wrr 3:1 on port 80
@@ -44,5 +45,18 @@ describe('judge', () => {
     assert.deepEqual(judge(sh, ok, 0.2), []);
     assert.match(judge(sh, { hits: { rs1: 6 }, bySource: { a: { rs1: 2, rs2: 1 } } }, 0.2).join(), /source a was not sticky/);
     assert.match(judge(sh, { hits: { rs1: 6 }, bySource: { a: { rs1: 3 }, b: { rs1: 3 } } }, 0.2).join(), /went to one server/);
+  });
+});
+
+describe('parseStats', () => {
+  it('reads connections per destination from ipvsadm -Ln --stats --exact', () => {
+    const text = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
+  -> RemoteAddress:Port
+UDP  10.99.1.100:5353                   40       40        0     1120        0
+  -> 10.99.2.11:5353                    21       21        0      588        0
+  -> 10.99.2.12:5353                    19       19        0      532        0
+`;
+    assert.deepEqual([...parseStats(text)], [['10.99.2.11:5353', 21], ['10.99.2.12:5353', 19]]);
   });
 });

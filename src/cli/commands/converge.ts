@@ -62,12 +62,18 @@ export async function runConverge(o: ConvergeOptions, out: Output, filesFor: Fil
 export async function runVerify(o: ConvergeOptions, out: Output, cluster: ReturnType<typeof loadInventory>['cluster']): Promise<ServiceVerdict[]> {
   const verdicts: ServiceVerdict[] = [];
   const rows: string[][] = [['', 'service', 'from', 'probe', 'answers per real server (share, weight)']];
-  for (const name of cluster.verify?.from ?? []) {
+  const open = (name: string) => {
     const h = cluster.hosts.get(name)!;
-    const conn = await connect(name, h.ssh, h.become, { acceptNewHostKeys: o.acceptNewHostKeys });
+    return connect(name, h.ssh, h.become, { acceptNewHostKeys: o.acceptNewHostKeys });
+  };
+  // The directors' IPVS counters identify who answered a TCP or UDP probe.
+  const needCounters = cluster.services.some((s) => !s.verify.skip && (s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http')) !== 'http');
+  const directors = needCounters ? await Promise.all(cluster.directors.members.map((m) => open(m.host))) : [];
+  for (const name of cluster.verify?.from ?? []) {
+    const conn = await open(name);
     try {
       for (const s of cluster.services) {
-        const v = await verifyService(conn, cluster, s);
+        const v = await verifyService(conn, cluster, s, directors);
         verdicts.push(v);
         const total = Object.values(v.hits).reduce((a, b) => a + b, 0) || 1;
         const cells = s.realServers.map((r) => `${r.host} ${v.hits[r.host] ?? 0} (${Math.round(((v.hits[r.host] ?? 0) / total) * 100)}%, w${r.weight})`);
@@ -80,6 +86,7 @@ export async function runVerify(o: ConvergeOptions, out: Output, cluster: Return
       conn.close();
     }
   }
+  for (const d of directors) d.close();
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   out.info('\nVERIFY');
   for (const r of rows) out.info('  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
