@@ -14,7 +14,7 @@ export function desiredHost(c: Cluster, name: string): DesiredHost {
   const h = c.hosts.get(name);
   if (!h) throw new Error(`unknown host ${name}`);
   const roles = [...h.roles].sort();
-  const none = { packages: [], modules: [], sysctl: {}, addresses: [], links: [], iptables: { mangle: [], nat: [] }, keepalived: false };
+  const none = { packages: [], modules: [], sysctl: {}, addresses: [], links: [], keepalived: false };
   if (h.roles.has('director')) {
     const keepalived = runsKeepalived(c);
     return {

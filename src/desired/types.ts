@@ -23,8 +23,6 @@ export interface DesiredHost {
   addresses: DesiredAddress[]; // static addresses lvsctl owns (VRRP-managed ones are keepalived's)
   links: string[]; // links that must be up (tunl0)
   route?: DesiredRoute;
-  /** fwmark / masquerade rules, as iptables-restore lines for lvsctl's own chains. */
-  iptables: { mangle: string[]; nat: string[] };
   /** keepalived runs on this host (it owns its virtual services and VRRP addresses). */
   keepalived: boolean;
 }

@@ -9,6 +9,7 @@ import type { HostFacts } from '../facts/parse.js';
 import { emptyState, formatState, parseState, type HostState } from './state.js';
 import type { Change, DesiredFile, HostPlan } from './types.js';
 import { redact } from '../util/redact.js';
+import type { NetfilterFile } from '../render/netfilter.js';
 
 export class PlanError extends LvsctlError {}
 
@@ -20,8 +21,8 @@ export interface PlanInput {
   bootLinks?: { systemd: ReadonlyArray<{ path: string; target: string }>; sysv: ReadonlyArray<{ path: string; target: string }> };
   /** IPVS delta for a director, computed from the live table (plan/ipvs.ts). */
   ipvs?: { lines: string[]; owned: string[] };
-  /** Netfilter files a director loads (src/render/netfilter.ts); absent: none wanted. */
-  netfilter?: ReadonlyArray<{ cmd: 'iptables' | 'ip6tables'; file: string; hooks: string[]; tables: { name: string; rules: string[] }[] }>;
+  /** Netfilter files a director loads (render/netfilter.ts); absent: none wanted. */
+  netfilter?: ReadonlyArray<NetfilterFile>;
   /** IPVS timeouts a director should have (tcp tcpfin udp). */
   timeouts?: [number, number, number];
   /** Secret values to mask in diffs. */
