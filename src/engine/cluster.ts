@@ -4,7 +4,8 @@
 import type { Cluster } from '../inventory/model.js';
 import type { Secrets } from '../inventory/secrets.js';
 import type { HostPlan } from '../plan/types.js';
-import { connect, ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError, type HostConnection } from '../ssh/connection.js';
+import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError } from '../ssh/connection.js';
+import type { Connections } from './connections.js';
 import { UsageError } from '../errors.js';
 import type { Progress } from '../cli/progress.js';
 import { applyOnHost, planOnHost, type FilesFor, type HostRun } from './host.js';
@@ -23,9 +24,10 @@ export interface HostResult {
 export interface RunOptions {
   limit?: string[];
   forks: number;
-  acceptNewHostKeys: boolean;
   apply: boolean;
   progress: Progress;
+  /** The command's connections (the caller closes them, after verify). */
+  conns: Connections;
 }
 
 const order = (c: Cluster, h: string) => {
@@ -52,45 +54,38 @@ export function checkLimit(c: Cluster, limit?: string[]): void {
 
 export async function converge(cluster: Cluster, secrets: Secrets, filesFor: FilesFor, o: RunOptions): Promise<HostResult[]> {
   const hosts = selectHosts(cluster, o.limit);
-  const conns = new Map<string, HostConnection>();
   const results = new Map<string, HostResult>();
   const runs = new Map<string, HostRun>();
-  try {
-    await o.progress.phase('facts and plan', hosts, o.forks, async (h, say) => {
-      try {
-        const hh = cluster.hosts.get(h)!;
-        say('connecting');
-        const conn = await connect(h, hh.ssh, hh.become, { acceptNewHostKeys: o.acceptNewHostKeys });
-        conns.set(h, conn);
-        say('gathering facts');
-        const run = await planOnHost(conn, cluster, secrets, filesFor);
-        runs.set(h, run);
-        const n = run.plan.changes.length;
-        results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan });
-        return n ? `${n} change${n > 1 ? 's' : ''} planned` : 'no changes';
-      } catch (e) {
-        results.set(h, failure(h, e, 'failed'));
-        return `${results.get(h)!.status}: ${results.get(h)!.error}`;
-      }
-    });
-    if (o.apply) {
-      const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
-      for (const tier of [0, 1, 2]) {
-        const batch = hosts.filter((h) => order(cluster, h) === tier && runs.has(h) && runs.get(h)!.plan.changes.length);
-        await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
-          try {
-            const n = await applyOnHost(conns.get(h)!, cluster, runs.get(h)!, say);
-            results.set(h, { ...results.get(h)!, status: 'changed', changes: n });
-            return `changed (${n})`;
-          } catch (e) {
-            results.set(h, { ...failure(h, e, 'failed'), plan: runs.get(h)!.plan });
-            return `failed: ${results.get(h)!.error}`;
-          }
-        });
-      }
+  await o.progress.phase('facts and plan', hosts, o.forks, async (h, say) => {
+    try {
+      say('connecting');
+      const conn = await o.conns.get(h);
+      say('gathering facts');
+      const run = await planOnHost(conn, cluster, secrets, filesFor);
+      runs.set(h, run);
+      const n = run.plan.changes.length;
+      results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan });
+      return n ? `${n} change${n > 1 ? 's' : ''} planned` : 'no changes';
+    } catch (e) {
+      results.set(h, failure(h, e, 'failed'));
+      return `${results.get(h)!.status}: ${results.get(h)!.error}`;
     }
-  } finally {
-    for (const c of conns.values()) c.close();
+  });
+  if (o.apply) {
+    const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
+    for (const tier of [0, 1, 2]) {
+      const batch = hosts.filter((h) => order(cluster, h) === tier && runs.has(h) && runs.get(h)!.plan.changes.length);
+      await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
+        try {
+          const n = await applyOnHost(await o.conns.get(h), cluster, runs.get(h)!, say);
+          results.set(h, { ...results.get(h)!, status: 'changed', changes: n });
+          return `changed (${n})`;
+        } catch (e) {
+          results.set(h, { ...failure(h, e, 'failed'), plan: runs.get(h)!.plan });
+          return `failed: ${results.get(h)!.error}`;
+        }
+      });
+    }
   }
   return hosts.map((h) => results.get(h)!);
 }

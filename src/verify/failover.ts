@@ -5,6 +5,7 @@
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
+import { hostPort } from '../ipvs/address.js';
 
 export interface FailoverResult {
   vip: string;
@@ -33,7 +34,7 @@ async function holder(dirs: Map<string, HostConnection>, vip: string): Promise<s
   return null;
 }
 
-async function waitFor(dirs: Map<string, HostConnection>, vip: string, want: (h: string | null) => boolean, timeoutMs: number): Promise<string | null> {
+export async function waitFor(dirs: Map<string, HostConnection>, vip: string, want: (h: string | null) => boolean, timeoutMs: number): Promise<string | null> {
   const end = Date.now() + timeoutMs;
   let h = await holder(dirs, vip);
   while (!want(h) && Date.now() < end) {
@@ -73,4 +74,22 @@ export async function failover(cluster: Cluster, client: HostConnection, dirs: M
   if (failed > FAILOVER_LIMITS.failed) problems.push(`${failed} of ${lines.length} requests failed (limit ${FAILOVER_LIMITS.failed})`);
   if (endHolder !== expectedEndHolder) problems.push(`after ${start} came back the VIP is on ${endHolder ?? 'no director'}, expected ${expectedEndHolder}${nopreempt ? ' (nopreempt)' : ' (preemption)'}`);
   return { vip, stopped: start, takeover: took, takeoverSeconds, requests: lines.length, failed, endHolder, expectedEndHolder, ok: !problems.length, problems };
+}
+
+/** After keepalived (re)started, let it settle before anything is measured: the expected director
+ * holds every VIP (VRRP) and the IPVS table holds a destination for every keepalived service. */
+export async function settleKeepalived(cluster: Cluster, dirs: Map<string, HostConnection>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  const vips = [...new Set(cluster.services.map((s) => s.vip.address))];
+  const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
+  const want = cluster.directors.vrrp ? (cluster.directors.vrrp.nopreempt ? (h: string | null) => h !== null : (h: string | null) => h === master) : () => true;
+  let holderName: string | null = cluster.directors.members[0]!.host;
+  for (const vip of vips) if (cluster.directors.vrrp) holderName = await waitFor(dirs, vip, want, Math.max(0, end - Date.now()));
+  const conn = holderName ? dirs.get(holderName) : undefined;
+  const ports = cluster.services.filter((s) => s.engine === 'keepalived').map((s) => (s.fwmark !== undefined ? `-f ${s.fwmark} ` : `${hostPort(s.vip.address, s.port!)} `));
+  while (conn && ports.length && Date.now() < end) {
+    const t = (await conn.exec(sh`ipvsadm -Sn`)).stdout;
+    if (ports.every((p) => t.split('\n').some((l) => l.startsWith('-a ') && l.includes(p)))) return;
+    await sleep(300);
+  }
 }

@@ -4,8 +4,11 @@ import type { FilesFor } from '../../engine/host.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import { changeDiff, describe, planToJson } from '../../plan/types.js';
-import { connect, type HostConnection } from '../../ssh/connection.js';
-import { failover, type FailoverResult } from '../../verify/failover.js';
+import type { HostConnection } from '../../ssh/connection.js';
+import { Connections } from '../../engine/connections.js';
+import type { Cluster } from '../../inventory/model.js';
+import type { Secrets } from '../../inventory/secrets.js';
+import { failover, settleKeepalived, type FailoverResult } from '../../verify/failover.js';
 import { sh } from '../../util/quote.js';
 import { verifyService, type ServiceVerdict } from '../../verify/verify.js';
 import type { CommonOptions } from '../main.js';
@@ -26,12 +29,21 @@ function recap(out: Output, results: HostResult[]): void {
 export async function runConverge(o: ConvergeOptions, out: Output, filesFor: FilesFor, apply: boolean): Promise<number> {
   const { cluster, secrets } = loadInventory(o.inventory);
   checkLimit(cluster, o.limit);
+  const conns = new Connections(cluster, o.acceptNewHostKeys);
+  try {
+    return await convergeWith(o, out, filesFor, apply, cluster, secrets, conns);
+  } finally {
+    await conns.closeAll();
+  }
+}
+
+async function convergeWith(o: ConvergeOptions, out: Output, filesFor: FilesFor, apply: boolean, cluster: Cluster, secrets: Secrets, conns: Connections): Promise<number> {
   const results = await converge(cluster, secrets, filesFor, {
     limit: o.limit,
     forks: o.forks,
-    acceptNewHostKeys: o.acceptNewHostKeys,
     apply,
     progress: progressFor(o.json, (line) => out.info(line)),
+    conns,
   });
   const failed = results.some((r) => r.status === 'failed' || r.status === 'unreachable');
   if (!apply) {
@@ -54,39 +66,37 @@ export async function runConverge(o: ConvergeOptions, out: Output, filesFor: Fil
   if (total) out.info(`${total} change${total > 1 ? 's' : ''} applied`);
   else if (!failed) out.info('nothing to change: every host already matches the inventory');
   let verdicts: ServiceVerdict[] = [];
-  if (!failed && o.verify !== false && cluster.verify) verdicts = await runVerify(o, out, cluster);
+  if (!failed && o.verify !== false && cluster.verify) {
+    // keepalived was started or reloaded: VRRP elects and checkers program IPVS asynchronously.
+    if (results.some((r) => r.plan?.changes.some((c) => c.kind === 'keepalived'))) {
+      const dirs = new Map(await Promise.all(cluster.directors.members.map(async (m) => [m.host, await conns.get(m.host)] as const)));
+      await settleKeepalived(cluster, dirs);
+    }
+    verdicts = await runVerify(out, cluster, conns);
+  }
   out.json({ hosts: results.map((r) => ({ host: r.host, status: r.status, changes: r.changes, error: r.error, step: r.step })), verify: verdicts });
   return failed || verdicts.some((v) => !v.ok) ? ExitCode.failed : ExitCode.ok;
 }
 
-export async function runVerify(o: ConvergeOptions, out: Output, cluster: ReturnType<typeof loadInventory>['cluster']): Promise<ServiceVerdict[]> {
+export async function runVerify(out: Output, cluster: Cluster, conns: Connections): Promise<ServiceVerdict[]> {
   const verdicts: ServiceVerdict[] = [];
   const rows: string[][] = [['', 'service', 'from', 'probe', 'answers per real server (share, weight)']];
-  const open = (name: string) => {
-    const h = cluster.hosts.get(name)!;
-    return connect(name, h.ssh, h.become, { acceptNewHostKeys: o.acceptNewHostKeys });
-  };
   // The directors' IPVS counters identify who answered a TCP or UDP probe.
   const needCounters = cluster.services.some((s) => !s.verify.skip && (s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http')) !== 'http');
-  const directors = needCounters ? await Promise.all(cluster.directors.members.map((m) => open(m.host))) : [];
+  const directors = needCounters ? await Promise.all(cluster.directors.members.map((m) => conns.get(m.host))) : [];
   for (const name of cluster.verify?.from ?? []) {
-    const conn = await open(name);
-    try {
-      for (const s of cluster.services) {
-        const v = await verifyService(conn, cluster, s, directors);
-        verdicts.push(v);
-        const total = Object.values(v.hits).reduce((a, b) => a + b, 0) || 1;
-        const cells = s.realServers.map((r) => `${r.host} ${v.hits[r.host] ?? 0} (${Math.round(((v.hits[r.host] ?? 0) / total) * 100)}%, w${r.weight})`);
-        const extra = Object.entries(v.hits).filter(([k]) => !s.realServers.some((r) => r.host === k)).map(([k, n]) => `${k} ${n}`);
-        rows.push([v.ok ? 'PASS' : 'FAIL', v.service, v.from, v.probe, v.skipped ? `skipped: ${v.skipped}` : [...cells, ...extra].join('   ')]);
-        for (const [src, per] of Object.entries(v.bySource ?? {})) rows.push(['', '', '', '', `  from ${src}: ${Object.entries(per).map(([k, n]) => `${k} ${n}`).join(', ')}`]);
-        for (const p of v.problems) rows.push(['', '', '', '', `  ! ${p}`]);
-      }
-    } finally {
-      conn.close();
+    const conn = await conns.get(name);
+    for (const s of cluster.services) {
+      const v = await verifyService(conn, cluster, s, directors);
+      verdicts.push(v);
+      const total = Object.values(v.hits).reduce((a, b) => a + b, 0) || 1;
+      const cells = s.realServers.map((r) => `${r.host} ${v.hits[r.host] ?? 0} (${Math.round(((v.hits[r.host] ?? 0) / total) * 100)}%, w${r.weight})`);
+      const extra = Object.entries(v.hits).filter(([k]) => !s.realServers.some((r) => r.host === k)).map(([k, n]) => `${k} ${n}`);
+      rows.push([v.ok ? 'PASS' : 'FAIL', v.service, v.from, v.probe, v.skipped ? `skipped: ${v.skipped}` : [...cells, ...extra].join('   ')]);
+      for (const [src, per] of Object.entries(v.bySource ?? {})) rows.push(['', '', '', '', `  from ${src}: ${Object.entries(per).map(([k, n]) => `${k} ${n}`).join(', ')}`]);
+      for (const p of v.problems) rows.push(['', '', '', '', `  ! ${p}`]);
     }
   }
-  for (const d of directors) d.close();
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   out.info('\nVERIFY');
   for (const r of rows) out.info('  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
@@ -97,35 +107,31 @@ export async function runVerify(o: ConvergeOptions, out: Output, cluster: Return
 export async function runVerifyCommand(o: ConvergeOptions, out: Output): Promise<number> {
   const { cluster } = loadInventory(o.inventory);
   if (!cluster.verify) throw new UsageError('the inventory has no verify section (verify.from names the client hosts)');
-  const verdicts = await runVerify(o, out, cluster);
-  const fo = o.failover ? await runFailover(o, out, cluster) : undefined;
-  out.json({ verify: verdicts, ...(fo ? { failover: fo } : {}) });
-  return verdicts.every((v) => v.ok) && (fo?.ok ?? true) ? ExitCode.ok : ExitCode.failed;
+  const conns = new Connections(cluster, o.acceptNewHostKeys);
+  try {
+    const verdicts = await runVerify(out, cluster, conns);
+    const fo = o.failover ? await runFailover(out, cluster, conns) : undefined;
+    out.json({ verify: verdicts, ...(fo ? { failover: fo } : {}) });
+    return verdicts.every((v) => v.ok) && (fo?.ok ?? true) ? ExitCode.ok : ExitCode.failed;
+  } finally {
+    await conns.closeAll();
+  }
 }
 
-async function runFailover(o: ConvergeOptions, out: Output, cluster: ReturnType<typeof loadInventory>['cluster']): Promise<FailoverResult> {
+async function runFailover(out: Output, cluster: Cluster, conns: Connections): Promise<FailoverResult> {
   if (cluster.directors.members.length !== 2 || !cluster.directors.vrrp) throw new UsageError('--failover needs a keepalived pair (two directors with vrrp)');
-  const connectTo = (name: string) => {
-    const h = cluster.hosts.get(name)!;
-    return connect(name, h.ssh, h.become, { acceptNewHostKeys: o.acceptNewHostKeys });
-  };
-  const client = await connectTo(cluster.verify!.from[0]!);
+  const client = await conns.get(cluster.verify!.from[0]!);
   const dirs = new Map<string, HostConnection>();
   const init = new Map<string, 'systemd' | 'sysv'>();
-  try {
-    for (const m of cluster.directors.members) {
-      const c = await connectTo(m.host);
-      dirs.set(m.host, c);
-      init.set(m.host, (await c.exec(sh`if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi`)).stdout.trim() === 'systemd' ? 'systemd' : 'sysv');
-    }
-    const s = cluster.services.find((x) => x.protocol === 'tcp' && x.port !== undefined) ?? cluster.services[0]!;
-    const r = await failover(cluster, client, dirs, init, s);
-    out.info('\nFAILOVER');
-    out.info(`  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: keepalived stopped on ${r.stopped}; ${r.takeover ?? 'no director'} took over in ${r.takeoverSeconds?.toFixed(2) ?? '-'} s; ${r.failed} of ${r.requests} requests (every 0.2 s) failed; after restart the VIP is on ${r.endHolder ?? 'no director'} (expected ${r.expectedEndHolder})`);
-    for (const p of r.problems) out.info(`        ! ${p}`);
-    return r;
-  } finally {
-    client.close();
-    for (const c of dirs.values()) c.close();
+  for (const m of cluster.directors.members) {
+    const c = await conns.get(m.host);
+    dirs.set(m.host, c);
+    init.set(m.host, (await c.exec(sh`if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi`)).stdout.trim() === 'systemd' ? 'systemd' : 'sysv');
   }
+  const s = cluster.services.find((x) => x.protocol === 'tcp' && x.port !== undefined) ?? cluster.services[0]!;
+  const r = await failover(cluster, client, dirs, init, s);
+  out.info('\nFAILOVER');
+  out.info(`  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: keepalived stopped on ${r.stopped}; ${r.takeover ?? 'no director'} took over in ${r.takeoverSeconds?.toFixed(2) ?? '-'} s; ${r.failed} of ${r.requests} requests (every 0.2 s) failed; after restart the VIP is on ${r.endHolder ?? 'no director'} (expected ${r.expectedEndHolder})`);
+  for (const p of r.problems) out.info(`        ! ${p}`);
+  return r;
 }
