@@ -93,7 +93,9 @@ test('real servers answer HTTP 80/8080, TCP 443 and UDP 5353, naming themselves'
         assert.equal(r.split('\r\n\r\n')[1], `${rs}\n`);
       }),
       (async () => assert.equal(await lab.sh('client', `nc -w 10 ${ip} 443 </dev/null`), `${rs}\n`))(),
-      (async () => assert.equal(await lab.sh('client', `echo q | socat -t 10 - UDP:${ip}:5353`), `${rs}\n`))(),
+      // UDP may lose a datagram (seen once in a while on the first one after the lab resumes):
+      // up to three tries; the answer must still name the host.
+      (async () => assert.equal(await lab.sh('client', `for i in 1 2 3; do r=$(echo q | socat -t 3 - UDP:${ip}:5353); if [ -n "$r" ]; then echo "$r"; break; fi; done`), `${rs}\n`))(),
     ];
   });
   await Promise.all(checks);
