@@ -24,11 +24,16 @@ exit $rc`;
   return sh`${manager} install -y ${pkgs}`;
 }
 
+function purgeCommand(manager: 'apt-get' | 'dnf' | 'yum', pkgs: string[]): Shell {
+  if (manager === 'apt-get') return sh`DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ${pkgs}`;
+  return sh`${manager} remove -y ${pkgs}`;
+}
+
 /** The command for one change (file writes are the transport's, not here). */
 export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Shell | undefined {
   switch (c.kind) {
     case 'packages':
-      return installCommand(c.manager, c.install);
+      return c.action === 'install' ? installCommand(c.manager, c.packages) : purgeCommand(c.manager, c.packages);
     case 'module':
       return sh`modprobe ${c.name}`;
     case 'sysctl':

@@ -4,6 +4,7 @@
 import type { Cluster } from '../inventory/model.js';
 import type { Secrets } from '../inventory/secrets.js';
 import type { HostPlan } from '../plan/types.js';
+import type { Intent } from '../desired/intent.js';
 import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError } from '../ssh/connection.js';
 import type { Connections } from './connections.js';
 import { UsageError } from '../errors.js';
@@ -17,6 +18,8 @@ export interface HostResult {
   status: HostStatus;
   changes: number;
   plan?: HostPlan;
+  /** Facts, plan and the host's view of the cluster (status reads these). */
+  run?: HostRun;
   error?: string;
   step?: string;
 }
@@ -28,6 +31,8 @@ export interface RunOptions {
   progress: Progress;
   /** The command's connections (the caller closes them, after verify). */
   conns: Connections;
+  /** What the command asks beyond the inventory (stop, down, drain...); default: the inventory running. */
+  intent?: Intent;
 }
 
 const order = (c: Cluster, h: string) => {
@@ -61,10 +66,10 @@ export async function converge(cluster: Cluster, secrets: Secrets, filesFor: Fil
       say('connecting');
       const conn = await o.conns.get(h);
       say('gathering facts');
-      const run = await planOnHost(conn, cluster, secrets, filesFor);
+      const run = await planOnHost(conn, cluster, secrets, filesFor, o.intent);
       runs.set(h, run);
       const n = run.plan.changes.length;
-      results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan });
+      results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan, run });
       return n ? `${n} change${n > 1 ? 's' : ''} planned` : 'no changes';
     } catch (e) {
       results.set(h, failure(h, e, 'failed'));
@@ -73,15 +78,17 @@ export async function converge(cluster: Cluster, secrets: Secrets, filesFor: Fil
   });
   if (o.apply) {
     const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
-    for (const tier of [0, 1, 2]) {
+    // Taking a service down goes the other way: directors stop sending before real servers lose the VIP.
+    const tiers = o.intent?.kind === 'stop' || o.intent?.kind === 'down' ? [1, 0, 2] : [0, 1, 2];
+    for (const tier of tiers) {
       const batch = hosts.filter((h) => order(cluster, h) === tier && runs.has(h) && runs.get(h)!.plan.changes.length);
       await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
         try {
-          const n = await applyOnHost(await o.conns.get(h), cluster, runs.get(h)!, say);
+          const n = await applyOnHost(await o.conns.get(h), runs.get(h)!, say);
           results.set(h, { ...results.get(h)!, status: 'changed', changes: n });
           return `changed (${n})`;
         } catch (e) {
-          results.set(h, { ...failure(h, e, 'failed'), plan: runs.get(h)!.plan });
+          results.set(h, { ...failure(h, e, 'failed'), plan: runs.get(h)!.plan, run: runs.get(h) });
           return `failed: ${results.get(h)!.error}`;
         }
       });

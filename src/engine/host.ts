@@ -5,7 +5,7 @@ import { desiredHost } from '../desired/host.js';
 import { LvsctlError } from '../errors.js';
 import { parseFacts, type HostFacts } from '../facts/parse.js';
 import { factsScript, STATE_FILE } from '../facts/script.js';
-import { BOOT_LINKS, MANAGED_PATHS } from '../render/paths.js';
+import { BOOT_LINKS, LVSCTL_ETC, MANAGED_PATHS } from '../render/paths.js';
 import { netfilterFiles } from '../render/netfilter.js';
 import type { Cluster } from '../inventory/model.js';
 import type { Secrets } from '../inventory/secrets.js';
@@ -16,6 +16,7 @@ import { serviceKey, type IpvsTable } from '../ipvs/table.js';
 import { planHost } from '../plan/host.js';
 import { ipvsDelta } from '../plan/ipvs.js';
 import { parseState } from '../plan/state.js';
+import { drainedCluster, nothing, recordFor, stoppedHost, type Drained, type Intent } from '../desired/intent.js';
 import { describe, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
 import { redact, type HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
@@ -35,47 +36,63 @@ export type FilesFor = (cluster: Cluster, host: string, secrets: Secrets) => Des
 export interface HostRun {
   facts: HostFacts;
   plan: HostPlan;
+  /** The cluster as this host should serve it (the inventory with the host's recorded drains). */
+  cluster: Cluster;
+  /** The IPVS table lvsctl should own on this host afterwards (read back after `ipvsadm -R`). */
+  table: IpvsTable;
+  /** Stopped and drained, as recorded after this command. */
+  record: { stopped: boolean; drained: Drained };
   /** Secret values, scrubbed from any remote output that an error repeats. */
   secrets: string[];
 }
 
 const secretValues = (s: Secrets) => [s.vrrpPassword].filter((x): x is string => !!x);
 
-/** Gather facts (one command) and compute the plan (pure). */
-export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets: Secrets, filesFor: FilesFor): Promise<HostRun> {
-  const desired = desiredHost(cluster, conn.name);
-  const files = filesFor(cluster, conn.name, secrets);
+/** Every package lvsctl may install: queried on every host, so `down --purge` finds them whatever the role. */
+const ALL_PACKAGES = ['curl', 'ipvsadm', 'keepalived'];
+
+/** Gather facts (one command) and compute the plan (pure) for what `intent` asks of this host. */
+export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets: Secrets, filesFor: FilesFor, intent: Intent = { kind: 'up' }): Promise<HostRun> {
+  const name = conn.name;
   // Every path lvsctl could own, whatever this host's role now: stale files from an earlier role or
-  // mode are found and removed.
+  // mode are found and removed. (Drains change contents, never paths.)
   const allLinks = [...BOOT_LINKS.systemd, ...BOOT_LINKS.sysv].map((l) => l.path);
-  const r = await conn.exec(factsScript({ packages: desired.packages, files: [...new Set([...Object.values(MANAGED_PATHS), ...files.map((f) => f.path)])], bootLinks: allLinks }));
+  const paths = filesFor(cluster, name, secrets).map((f) => f.path);
+  const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...paths])], bootLinks: allLinks }));
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
   const facts = parseFacts(r.stdout);
-  let ipvs: { lines: string[]; owned: string[] } | undefined;
-  if (desired.roles.includes('director')) {
-    const live: IpvsTable = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
-    ipvs = ipvsDelta(live, desiredTable(cluster, conn.name), parseState(facts.state).owned.ipvs);
-  }
-  const bootLinks = files.length ? BOOT_LINKS : undefined; // hosts with a boot script get it started at boot
-  const director = desired.roles.includes('director');
-  const t = cluster.ipvs.timeouts;
+  const old = parseState(facts.state);
+  const record = recordFor(intent, old);
+  const director = cluster.hosts.get(name)!.roles.has('director');
+  const down = intent.kind === 'down';
+  const c = director ? drainedCluster(cluster, record.drained) : cluster;
+  let desired = desiredHost(c, name);
+  if (down) desired = nothing(desired);
+  else if (record.stopped) desired = stoppedHost(desired, c);
+  const files = down ? [] : filesFor(c, name, secrets);
+  // A host that is no director (now, or any more) owns no virtual services: earlier ones are deleted.
+  const table: IpvsTable = director && !down && !record.stopped ? desiredTable(c, name) : { services: [] };
+  const live: IpvsTable = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
+  const ipvs = ipvsDelta(live, table, old.owned.ipvs);
+  const t = c.ipvs.timeouts;
   const plan = planHost({
     desired,
     files,
     facts,
     ipvs,
-    bootLinks,
-    ...(director ? { netfilter: netfilterFiles(cluster) } : {}),
-    ...(director && t ? { timeouts: [t.tcp, t.tcpfin, t.udp] as [number, number, number] } : {}),
+    bootLinks: files.length ? BOOT_LINKS : undefined, // hosts with a boot script get it started at boot
+    ...(director && !down ? { netfilter: netfilterFiles(c) } : {}),
+    ...(director && !down && t ? { timeouts: [t.tcp, t.tcpfin, t.udp] as [number, number, number] } : {}),
     secrets: secretValues(secrets),
+    ...(down ? { forget: { purge: intent.purge } } : { record }),
   });
-  return { facts, plan, secrets: secretValues(secrets) };
+  return { facts, plan, cluster: c, table, record, secrets: secretValues(secrets) };
 }
 
 /** Apply a plan: files atomically, system changes in one batch, IPVS in one `ipvsadm -R`, then
  * read the table back and compare it exactly. Returns the number of changes applied. */
-export async function applyOnHost(conn: HostConnection, cluster: Cluster, run: HostRun, log: (line: string) => void): Promise<number> {
+export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line: string) => void): Promise<number> {
   const pending: { label: string; cmd: ReturnType<typeof sh> }[] = [];
   const flush = async () => {
     if (!pending.length) return;
@@ -92,7 +109,9 @@ export async function applyOnHost(conn: HostConnection, cluster: Cluster, run: H
   if (dirs.length) pending.push({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
   for (const c of run.plan.changes) {
     log(describe(c));
-    if (c.kind === 'state') {
+    if (c.kind === 'state' && c.phase === 'remove') {
+      pending.push({ label: describe(c), cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }` });
+    } else if (c.kind === 'state') {
       await flush();
       await conn.writeFile(STATE_FILE, c.content, { mode: 0o600 });
     } else if (c.kind === 'file' && c.action !== 'delete' && c.file.validate === 'keepalived') {
@@ -106,7 +125,7 @@ export async function applyOnHost(conn: HostConnection, cluster: Cluster, run: H
       pending.push({ label: describe(c), cmd: sh`rm -f ${c.path}` });
     } else if (c.kind === 'ipvs') {
       await flush();
-      await applyIpvs(conn, cluster, c);
+      await applyIpvs(conn, run.table, c);
     } else {
       const cmd = commandFor(c, run.facts);
       if (cmd) pending.push({ label: describe(c), cmd });
@@ -127,14 +146,13 @@ async function installKeepalivedConf(conn: HostConnection, file: DesiredFile, se
   if (r.code !== 0) throw new ApplyError('keepalived config test', `keepalived -t rejected the new ${file.path} (exit ${r.code}); it was not installed: ${redact(r.stderr.trim().split('\n').slice(-3).join(' | '), secrets)}`);
 }
 
-async function applyIpvs(conn: HostConnection, cluster: Cluster, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {
+async function applyIpvs(conn: HostConnection, want: IpvsTable, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {
   conn.checkpoint('ipvs-restore');
   // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
   const r = await conn.exec(sh`ipvsadm -R`, { stdin: c.lines.join('\n') + '\n' });
   conn.checkpoint('before-readback');
   const back = await conn.exec(sh`ipvsadm -Sn`);
   if (back.code !== 0) throw new ApplyError('ipvs', `ipvsadm -Sn failed: ${back.stderr.trim()}`);
-  const want = desiredTable(cluster, conn.name);
   const live = parseRules(back.stdout);
   const mine = { services: live.services.filter((s) => c.owned.includes(serviceKey(s))) };
   const got = formatRules(mine);

@@ -10,6 +10,7 @@ import { emptyState, formatState, parseState, type HostState } from './state.js'
 import type { Change, DesiredFile, HostPlan } from './types.js';
 import { redact } from '../util/redact.js';
 import type { NetfilterFile } from '../render/netfilter.js';
+import type { Drained } from '../desired/intent.js';
 
 export class PlanError extends LvsctlError {}
 
@@ -27,6 +28,10 @@ export interface PlanInput {
   timeouts?: [number, number, number];
   /** Secret values to mask in diffs. */
   secrets?: string[];
+  /** What the state file records beyond the inventory (intent.ts: recordFor). */
+  record?: { stopped: boolean; drained: Drained };
+  /** `down`: the desired state is empty; the state file goes too, and with purge the packages lvsctl installed. */
+  forget?: { purge: boolean };
 }
 
 export const addressKey = (a: DesiredAddress) => `${a.address}/${a.prefix} ${a.dev}${a.label ? ` ${a.label}` : ''}`;
@@ -75,9 +80,10 @@ export function planHost(input: PlanInput): HostPlan {
   const adds: Change[] = [];
   const removals: Change[] = [];
 
-  // Packages.
+  // Packages: those lvsctl installs are recorded, so `down --purge` removes exactly those.
   const missing = d.packages.filter((p) => !f.packages.has(p));
-  if (missing.length) adds.push({ kind: 'packages', manager: f.pkgManager!, install: missing });
+  if (missing.length) adds.push({ kind: 'packages', action: 'install', manager: f.pkgManager!, packages: missing });
+  pre.owned.packages = next.owned.packages = [...new Set([...old.owned.packages, ...missing])];
 
   // Files.
   const wanted = new Set(input.files.map((x) => x.path));
@@ -199,7 +205,21 @@ export function planHost(input: PlanInput): HostPlan {
     else if (changedFiles.has(KEEPALIVED_CONF)) adds.push({ kind: 'keepalived', action: 'reload' });
   } else if (running && old.owned.files.includes(KEEPALIVED_CONF)) removals.unshift({ kind: 'keepalived', action: 'stop' });
 
+  if (input.record) {
+    for (const s of [pre, next]) {
+      s.stopped = input.record.stopped;
+      s.drained = input.record.drained;
+    }
+  }
+
   const changes: Change[] = [];
+  if (input.forget) {
+    // `down`: undo everything recorded, then forget the host (no state file, no lvsctl directories).
+    const purge = input.forget.purge ? old.owned.packages.filter((p) => f.packages.has(p)) : [];
+    if (purge.length && f.pkgManager) removals.push({ kind: 'packages', action: 'purge', manager: f.pkgManager, packages: purge });
+    if (adds.length || removals.length || f.state !== null) changes.push(...adds, ...removals, { kind: 'state', phase: 'remove', content: '' });
+    return { host: d.name, changes };
+  }
   const preText = formatState(pre);
   const nextText = formatState(next);
   if (adds.length || removals.length || preText !== formatState(old)) {

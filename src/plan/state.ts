@@ -1,6 +1,8 @@
 // The small state file lvsctl keeps on each host (/var/lib/lvsctl/state.json): the original value of
 // every setting it changed, and what it owns. A mode switch or `down` restores and removes from it;
-// nothing lvsctl did not record is ever removed.
+// nothing lvsctl did not record is ever removed. It also records what the operator asked of the
+// host beyond the inventory (stopped, drained real servers), so later commands keep to it.
+import type { Drained } from '../desired/intent.js';
 
 export interface HostState {
   version: 1;
@@ -17,10 +19,15 @@ export interface HostState {
     links: string[]; // links lvsctl brought up
     files: string[];
     ipvs: string[]; // service keys of the virtual services lvsctl created with ipvsadm
+    packages: string[]; // packages lvsctl installed (`down --purge` removes exactly these)
   };
+  /** `lvsctl stop` took the service down here (`start`/`up` bring it back). */
+  stopped?: boolean;
+  /** On a director: real servers drained (weight 0) or removed by `lvsctl drain`. */
+  drained?: Drained;
 }
 
-export const emptyState = (): HostState => ({ version: 1, originals: { sysctl: {} }, owned: { addresses: [], links: [], files: [], ipvs: [] } });
+export const emptyState = (): HostState => ({ version: 1, originals: { sysctl: {} }, owned: { addresses: [], links: [], files: [], ipvs: [], packages: [] } });
 
 export function parseState(text: string | null): HostState {
   if (!text) return emptyState();
@@ -40,7 +47,10 @@ export function parseState(text: string | null): HostState {
         links: s.owned?.links ?? e.owned.links,
         files: s.owned?.files ?? e.owned.files,
         ipvs: s.owned?.ipvs ?? e.owned.ipvs,
+        packages: s.owned?.packages ?? e.owned.packages,
       },
+      ...(s.stopped ? { stopped: true } : {}),
+      ...(s.drained && Object.keys(s.drained).length ? { drained: { ...s.drained } } : {}),
     };
   } catch {
     throw new Error('the state file /var/lib/lvsctl/state.json is not lvsctl\'s (or is damaged); move it away to start over');
@@ -62,10 +72,13 @@ export function formatState(s: HostState): string {
       links: [...new Set(s.owned.links)].sort(),
       files: [...new Set(s.owned.files)].sort(),
       ipvs: [...new Set(s.owned.ipvs)].sort(),
+      packages: [...new Set(s.owned.packages)].sort(),
     },
+    ...(s.stopped ? { stopped: true } : {}),
+    ...(s.drained && Object.keys(s.drained).length ? { drained: Object.fromEntries(Object.entries(s.drained).sort(([a], [b]) => a.localeCompare(b))) } : {}),
   };
   return JSON.stringify(out, null, 2) + '\n';
 }
 
 export const isEmptyState = (s: HostState) =>
-  !Object.keys(s.originals.sysctl).length && s.originals.defaultRoute === undefined && !s.originals.ipvsTimeouts && Object.values(s.owned).every((l) => !l.length);
+  !Object.keys(s.originals.sysctl).length && s.originals.defaultRoute === undefined && !s.originals.ipvsTimeouts && Object.values(s.owned).every((l) => !l.length) && !s.stopped && !Object.keys(s.drained ?? {}).length;

@@ -15,8 +15,8 @@ export interface DesiredFile {
 }
 
 export type Change =
-  | { kind: 'packages'; manager: 'apt-get' | 'dnf' | 'yum'; install: string[] }
-  | { kind: 'state'; phase: 'before' | 'after'; content: string }
+  | { kind: 'packages'; action: 'install' | 'purge'; manager: 'apt-get' | 'dnf' | 'yum'; packages: string[] }
+  | { kind: 'state'; phase: 'before' | 'after' | 'remove'; content: string }
   | { kind: 'file'; action: 'create' | 'update'; file: DesiredFile; diff: string }
   | { kind: 'file'; action: 'delete'; path: string; diff: string }
   | { kind: 'module'; name: string }
@@ -43,9 +43,9 @@ export const fmtAddr = (a: DesiredAddress) => `${a.address}/${a.prefix} dev ${a.
 export function describe(c: Change): string {
   switch (c.kind) {
     case 'packages':
-      return `install packages: ${c.install.join(' ')} (${c.manager})`;
+      return `${c.action} packages: ${c.packages.join(' ')} (${c.manager})`;
     case 'state':
-      return `record original settings and owned objects in the state file (${c.phase} changes)`;
+      return c.phase === 'remove' ? 'remove the state file (nothing of lvsctl\'s is left here)' : `record original settings and owned objects in the state file (${c.phase} changes)`;
     case 'file':
       return c.action === 'delete' ? `remove ${c.path}` : `${c.action} ${c.file.path} (mode ${c.file.mode.toString(8).padStart(4, '0')})`;
     case 'module':

@@ -24,6 +24,9 @@ export const MANAGED_PATHS = {
   /** keepalived's own config (directors with engine keepalived or a VRRP pair). */
   keepalived: '/etc/keepalived/keepalived.conf',
 } as const;
+/** The directory of lvsctl's rules files (removed by `down` once empty). */
+export const LVSCTL_ETC = '/etc/lvsctl';
+
 export type ManagedPath = (typeof MANAGED_PATHS)[keyof typeof MANAGED_PATHS];
 
 /** Runtime state the scripts keep (what `start` changed, so `stop` undoes only that). tmpfs: gone after reboot. */

@@ -11,11 +11,11 @@ const rhel = { init: 'systemd' as const, os: { id: 'rocky', idLike: ['rhel', 'ce
 
 describe('commandFor', () => {
   it('dnf and yum install exactly the planned packages', () => {
-    assert.equal(commandFor({ kind: 'packages', manager: 'dnf', install: ['ipvsadm', 'keepalived'] }, rhel)!.text, 'dnf install -y ipvsadm keepalived');
-    assert.equal(commandFor({ kind: 'packages', manager: 'yum', install: ['ipvsadm'] }, rhel)!.text, 'yum install -y ipvsadm');
+    assert.equal(commandFor({ kind: 'packages', action: 'install', manager: 'dnf', packages: ['ipvsadm', 'keepalived'] }, rhel)!.text, 'dnf install -y ipvsadm keepalived');
+    assert.equal(commandFor({ kind: 'packages', action: 'install', manager: 'yum', packages: ['ipvsadm'] }, rhel)!.text, 'yum install -y ipvsadm');
   });
   it('apt-get installs without starting daemons and refreshes lists only when needed', () => {
-    const t = commandFor({ kind: 'packages', manager: 'apt-get', install: ['ipvsadm'] }, debian)!.text;
+    const t = commandFor({ kind: 'packages', action: 'install', manager: 'apt-get', packages: ['ipvsadm'] }, debian)!.text;
     assert.match(t, /exit 101/);
     assert.match(t, /apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ipvsadm \|\| \{ apt-get update -q && apt-get install/);
     execFileSync('bash', ['-n', '-c', t]);

@@ -1,0 +1,60 @@
+// What a command asks of a host beyond the inventory. `up`/`start` want the inventory running;
+// `stop` wants the service down with everything kept; `down` wants nothing of lvsctl's left;
+// `drain`/`undrain` change one real server's weight on the directors. Stopped and drained are
+// recorded in each host's state file, so every later command (status, up, plan) keeps to them
+// instead of calling them drift. Pure.
+import type { Cluster } from '../inventory/model.js';
+import type { DesiredHost } from './types.js';
+
+export type Intent =
+  | { kind: 'up' } // up, start, plan: the inventory, running; drains are kept
+  | { kind: 'status' } // as recorded: a stopped host is compared with its stopped state
+  | { kind: 'stop' }
+  | { kind: 'down'; purge: boolean }
+  | { kind: 'drain'; host: string; remove: boolean }
+  | { kind: 'undrain'; host: string };
+
+/** Real server host -> drained to weight 0 ("quiesce") or taken out of the services ("remove"). */
+export type Drained = Record<string, 'quiesce' | 'remove'>;
+
+export interface Recorded {
+  stopped?: boolean;
+  drained?: Drained;
+}
+
+/** What the host should record after this command (ignored by `down`, which forgets everything). */
+export function recordFor(intent: Intent, old: Recorded): { stopped: boolean; drained: Drained } {
+  const drained: Drained = { ...old.drained };
+  if (intent.kind === 'drain') drained[intent.host] = intent.remove ? 'remove' : 'quiesce';
+  if (intent.kind === 'undrain') delete drained[intent.host];
+  const stopped = intent.kind === 'stop' ? true : intent.kind === 'status' ? !!old.stopped : intent.kind === 'up' ? false : !!old.stopped;
+  return { stopped, drained };
+}
+
+/**
+ * The cluster as the directors should serve it with these drains: a quiesced real server keeps its
+ * place with weight 0 (established connections go on, no new ones), a removed one is left out.
+ * While any server is drained, expire_quiescent_template=1 makes persistent clients leave a
+ * quiesced server too (unless the inventory sets that sysctl itself).
+ */
+export function drainedCluster(c: Cluster, drained: Drained): Cluster {
+  const hosts = Object.keys(drained);
+  if (!hosts.length) return c;
+  const services = c.services.map((s) => ({
+    ...s,
+    realServers: s.realServers.filter((r) => drained[r.host] !== 'remove').map((r) => (drained[r.host] === 'quiesce' ? { ...r, weight: 0 } : r)),
+  }));
+  const sysctl = c.ipvs.sysctl ?? {};
+  const ipvs = 'expire_quiescent_template' in sysctl ? c.ipvs : { ...c.ipvs, sysctl: { ...sysctl, expire_quiescent_template: 1 as const } };
+  return { ...c, services, ipvs };
+}
+
+/** A stopped host: its VIPs released and keepalived stopped; files, sysctls, modules, routes and
+ * the director's own addresses (the DIP) stay. */
+export function stoppedHost(d: DesiredHost, c: Cluster): DesiredHost {
+  const vips = new Set(c.services.map((s) => s.vip.address));
+  return { ...d, addresses: d.addresses.filter((a) => !vips.has(a.address)), keepalived: false };
+}
+
+/** A host with nothing of lvsctl's on it. */
+export const nothing = (d: DesiredHost): DesiredHost => ({ ...d, packages: [], modules: [], sysctl: {}, addresses: [], links: [], keepalived: false, route: undefined });
