@@ -43,9 +43,3 @@ export class InventoryError extends LvsctlError {
   }
 }
 
-/** A command that the code base does not implement yet. */
-export class NotImplementedError extends LvsctlError {
-  constructor(command: string) {
-    super(`'${command}' is not implemented yet`);
-  }
-}

@@ -2,14 +2,15 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, InventoryError, LvsctlError, NotImplementedError, UsageError } from '../errors.js';
-import { loadInventory } from '../inventory/load.js';
+import { ExitCode, InventoryError, LvsctlError, UsageError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { runConverge, runVerifyCommand, type ConvergeOptions } from './commands/converge.js';
 import { runInit } from './commands/init.js';
 import { runRender, type RenderOptions } from './commands/render.js';
 import { renderedFiles } from '../engine/files.js';
 import { runValidate } from './commands/validate.js';
+import { runStatus } from './commands/status.js';
+import { runDrain, type DrainOptions } from './commands/drain.js';
 import { Output } from './output.js';
 
 export interface CommonOptions {
@@ -48,19 +49,6 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  const later = (name: string, description: string, extra?: (c: Command) => Command) => {
-    let c = addCommon(program.command(name).description(description));
-    if (extra) c = extra(c);
-    // The inventory gate runs first even here, so exit 65 keeps its precedence.
-    c.action((...args: unknown[]) => {
-      const o = args.find((a): a is CommonOptions => typeof a === 'object' && a !== null && 'inventory' in a)!;
-      return run(async () => {
-        loadInventory(o.inventory);
-        throw new NotImplementedError(name);
-      });
-    });
-  };
-
   addCommon(program.command('validate').description('check an inventory; report every mistake with file:line:col (contacts no host)')).action((o: CommonOptions) =>
     run(() => runValidate(o, new Output(o))),
   );
@@ -79,12 +67,26 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .action((o: ConvergeOptions) =>
     run(() => runVerifyCommand(o, new Output(o))),
   );
-  later('status', 'show roles, VIP holder, services, connections and drift (exit 3 on drift)');
-  later('stop', 'take the service down (VIPs released, rules cleared) keeping everything installed');
-  later('start', 'bring a stopped cluster back to the inventory\'s state');
-  later('down', 'remove everything lvsctl put on the hosts and restore the original settings', (c) => c.option('--purge', 'also remove the packages lvsctl installed'));
-  later('drain', 'set a real server\'s weight to 0 and wait until its connections end', (c) => c.argument('<host>').option('--remove', 'delete it from the services once drained').option('--timeout <seconds>', 'give up after this long', positiveInt, 300));
-  later('undrain', 'give a drained real server its inventory weight back', (c) => c.argument('<host>'));
+  hostKeys(addCommon(program.command('status').description('show roles, VIP holders, services with weights, connections and health, and drift (exit 3 on drift)'))).action((o: ConvergeOptions) =>
+    run(() => runStatus(o, new Output(o), renderedFiles)),
+  );
+  hostKeys(addCommon(program.command('stop').description('take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed'))).action((o: ConvergeOptions) =>
+    run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'stop' })),
+  );
+  hostKeys(addCommon(program.command('start').description('bring a stopped cluster back to the inventory\'s state, then verify')))
+    .option('--no-verify', 'skip the verify step')
+    .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'up' })));
+  hostKeys(addCommon(program.command('down').description('remove everything lvsctl put on the hosts and restore the original settings')))
+    .option('--purge', 'also remove the packages lvsctl installed', false)
+    .action((o: ConvergeOptions & { purge: boolean }) => run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'down', purge: o.purge })));
+  hostKeys(addCommon(program.command('drain').description('set a real server\'s weight to 0 on its directors and wait until its active connections end')))
+    .argument('<host>', 'the real server (inventory name)')
+    .option('--remove', 'once drained, take it out of the services', false)
+    .option('--timeout <seconds>', 'give up waiting after this long (it stays drained)', positiveInt, 300)
+    .action((host: string, o: DrainOptions) => run(() => runDrain(host, o, new Output(o), renderedFiles, false)));
+  hostKeys(addCommon(program.command('undrain').description('give a drained real server its inventory weight back')))
+    .argument('<host>', 'the real server (inventory name)')
+    .action((host: string, o: DrainOptions) => run(() => runDrain(host, o, new Output(o), renderedFiles, true)));
 
   program
     .command('init')

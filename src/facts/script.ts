@@ -33,7 +33,7 @@ s route; ip -4 route show default; ip -6 route show default 2>/dev/null
 s files
 for f in $FILES; do if [ -f "$f" ]; then printf '%s %s\n' "$(stat -c '%a %U %G' "$f")" "$(sha256sum "$f")"; else echo "absent - - - $f"; fi; done
 s ipvs
-if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then ipvsadm -Sn; ipvsadm -L --timeout | sed -n 's/^Timeout (tcp tcpfin udp): /@@timeouts /p'; else echo '@@none'; fi
+if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then ipvsadm -Sn; ipvsadm -L --timeout | sed -n 's/^Timeout (tcp tcpfin udp): /@@timeouts /p'; ipvsadm -Ln | sed 's/^/@@list /'; else echo '@@none'; fi
 s iptables
 if command -v iptables-save >/dev/null 2>&1; then iptables-save 2>/dev/null | grep -E '^\*|LVSCTL' || true; fi
 if command -v ip6tables-save >/dev/null 2>&1; then ip6tables-save 2>/dev/null | grep -E '^\*|LVSCTL' | sed 's/^/6 /' || true; fi

@@ -14,6 +14,8 @@ import { verifyService, type ServiceVerdict } from '../../verify/verify.js';
 import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
 import { progressFor } from '../progress.js';
+import { formatTable } from '../table.js';
+import type { Intent } from '../../desired/intent.js';
 
 export interface ConvergeOptions extends CommonOptions {
   acceptNewHostKeys: boolean;
@@ -26,24 +28,35 @@ function recap(out: Output, results: HostResult[]): void {
   for (const r of results) out.info(`  ${r.host.padEnd(16)} ${r.status.padEnd(11)} changes=${r.changes}${r.error ? `  ${r.step ? `[${r.step}] ` : ''}${r.error}` : ''}`);
 }
 
-export async function runConverge(o: ConvergeOptions, out: Output, filesFor: FilesFor, apply: boolean): Promise<number> {
+/** plan, up, start, stop and down: one pipeline; `intent` says what the hosts should become. */
+export async function runConverge(o: ConvergeOptions, out: Output, filesFor: FilesFor, apply: boolean, intent: Intent = { kind: 'up' }): Promise<number> {
   const { cluster, secrets } = loadInventory(o.inventory);
   checkLimit(cluster, o.limit);
   const conns = new Connections(cluster, o.acceptNewHostKeys);
   try {
-    return await convergeWith(o, out, filesFor, apply, cluster, secrets, conns);
+    return await convergeWith(o, out, filesFor, apply, cluster, secrets, conns, intent);
   } finally {
     await conns.closeAll();
   }
 }
 
-async function convergeWith(o: ConvergeOptions, out: Output, filesFor: FilesFor, apply: boolean, cluster: Cluster, secrets: Secrets, conns: Connections): Promise<number> {
+const ALREADY: Record<Intent['kind'], string> = {
+  up: 'nothing to change: every host already matches the inventory',
+  status: 'nothing to change: every host already matches the inventory',
+  stop: 'nothing to change: the service is already stopped on every host',
+  down: 'nothing to change: nothing of lvsctl\'s is left on any host',
+  drain: 'nothing to change: already drained',
+  undrain: 'nothing to change: not drained',
+};
+
+async function convergeWith(o: ConvergeOptions, out: Output, filesFor: FilesFor, apply: boolean, cluster: Cluster, secrets: Secrets, conns: Connections, intent: Intent): Promise<number> {
   const results = await converge(cluster, secrets, filesFor, {
     limit: o.limit,
     forks: o.forks,
     apply,
     progress: progressFor(o.json, (line) => out.info(line)),
     conns,
+    intent,
   });
   const failed = results.some((r) => r.status === 'failed' || r.status === 'unreachable');
   if (!apply) {
@@ -64,9 +77,9 @@ async function convergeWith(o: ConvergeOptions, out: Output, filesFor: FilesFor,
   recap(out, results);
   const total = results.reduce((n, r) => n + r.changes, 0);
   if (total) out.info(`${total} change${total > 1 ? 's' : ''} applied`);
-  else if (!failed) out.info('nothing to change: every host already matches the inventory');
+  else if (!failed) out.info(ALREADY[intent.kind]);
   let verdicts: ServiceVerdict[] = [];
-  if (!failed && o.verify !== false && cluster.verify) {
+  if (!failed && o.verify !== false && intent.kind === 'up' && cluster.verify) {
     // keepalived was started or reloaded: VRRP elects and checkers program IPVS asynchronously.
     if (results.some((r) => r.plan?.changes.some((c) => c.kind === 'keepalived'))) {
       const dirs = new Map(await Promise.all(cluster.directors.members.map(async (m) => [m.host, await conns.get(m.host)] as const)));
@@ -97,9 +110,8 @@ export async function runVerify(out: Output, cluster: Cluster, conns: Connection
       for (const p of v.problems) rows.push(['', '', '', '', `  ! ${p}`]);
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   out.info('\nVERIFY');
-  for (const r of rows) out.info('  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const l of formatTable(rows)) out.info(l);
   return verdicts;
 }
 

@@ -1,0 +1,36 @@
+// `ipvsadm -Ln`: the live table with weights and connection counts, which `-S` does not print.
+// Keys are the ones table.ts uses (serviceKey, destinationKey), so status and drain can match the
+// inventory's services and real servers.
+
+export interface LiveDestination {
+  forward: string; // Masq, Route, Tunnel, Local
+  weight: number;
+  active: number;
+  inactive: number;
+}
+
+/** serviceKey -> destinationKey -> counts. */
+export type LiveList = Map<string, Map<string, LiveDestination>>;
+
+const PROTO: Record<string, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
+export function parseList(text: string): LiveList {
+  const out: LiveList = new Map();
+  let cur: Map<string, LiveDestination> | undefined;
+  for (const line of text.split('\n')) {
+    const svc = /^(TCP|UDP|SCTP)\s+(\S+)\s/.exec(line + ' ');
+    const fwm = /^FWM\s+(\d+)\s+(IPv6\s+)?/.exec(line);
+    const dest = /^\s+->\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    if (svc) out.set(`${PROTO[svc[1]!]} ${svc[2]}`, (cur = new Map()));
+    else if (fwm) out.set(`fwmark ${fwm[1]}${fwm[2] ? ' ipv6' : ''}`, (cur = new Map()));
+    else if (dest && cur && dest[1] !== 'RemoteAddress:Port') cur.set(dest[1]!, { forward: dest[2]!, weight: Number(dest[3]), active: Number(dest[4]), inactive: Number(dest[5]) });
+  }
+  return out;
+}
+
+/** Active connections to one destination across every service of a table. */
+export function activeTo(list: LiveList, destination: string): number {
+  let n = 0;
+  for (const dests of list.values()) n += dests.get(destination)?.active ?? 0;
+  return n;
+}
