@@ -7,6 +7,9 @@
 #   lab.sh snapshot           boot a fresh lab and save it as the ready snapshot (stays running)
 #   lab.sh restore            throw the running lab away and resume the ready snapshot (~seconds)
 #   lab.sh reboot HOST        reboot one host (new empty netns, same disk, boot path, sshd)
+#   lab.sh reboot HOST --hold stop after the new netns: nothing of the disk applied, no sshd
+#   lab.sh boot HOST          run the boot path of a held host (up to sshd)
+#   lab.sh netns HOST CMD...  sh -c CMD in the host's netns, from the guest (works while held)
 #   lab.sh ssh [USER@]HOST [CMD...]   ssh with strict host-key checking (HOST: guest or a lab host)
 #   lab.sh state HOST [PATH...]       normalized state snapshot of a host (state.sh)
 #   lab.sh status
@@ -182,11 +185,34 @@ cmd_restore() {
 }
 
 cmd_reboot() {
-  local h=${1:?usage: lab.sh reboot HOST} t0; t0=$(now)
+  local h=${1:-} hold=${2:-} t0; t0=$(now)
+  case $#:$hold in 1:|2:--hold) ;; *) die "usage: lab.sh reboot HOST [--hold]";; esac
   topo_get "$h"
   drop_master "$h"
-  lab_ssh guest "/etc/lab/topology.sh reboot $h"
-  say "rebooted $h in $(since "$t0")"
+  if [ -n "$hold" ]; then
+    lab_ssh guest "/etc/lab/topology.sh reboot $h --hold"
+    say "$h powered on and held before its boot path in $(since "$t0") (lab.sh boot $h)"
+  else
+    lab_ssh guest "/etc/lab/topology.sh reboot $h"
+    say "rebooted $h in $(since "$t0")"
+  fi
+}
+
+cmd_boot() {
+  local h=${1:?usage: lab.sh boot HOST} t0; t0=$(now)
+  topo_get "$h"
+  drop_master "$h"
+  lab_ssh guest "/etc/lab/topology.sh boot $h"
+  say "booted $h in $(since "$t0")"
+}
+
+# The host's netns as the guest sees it: no sshd needed (a held host has none). The process sees
+# that netns's /proc/net (e.g. /proc/net/ip_vs) and /proc/sys/net, but the guest's files.
+cmd_netns() {
+  local h=${1:-}; [ $# -ge 2 ] || die "usage: lab.sh netns HOST CMD..."
+  shift
+  topo_get "$h"
+  lab_ssh guest "ip netns exec $h sh -c $(printf %q "$*")"
 }
 
 cmd_state() {
@@ -211,7 +237,7 @@ lock() { mkdir -p "$LAB_DIR"; exec 9>"$LAB_DIR/lock"; flock 9; }
 
 main() {
   local cmd=${1:-}; [ $# -eq 0 ] || shift
-  case $cmd in build|up|down|snapshot|restore|reboot) lock;; esac
+  case $cmd in build|up|down|snapshot|restore|reboot|boot) lock;; esac
   case $cmd in
     build) image_dir;;
     up) cmd_up;;
@@ -219,10 +245,12 @@ main() {
     snapshot) cmd_snapshot;;
     restore) cmd_restore;;
     reboot) cmd_reboot "$@";;
+    boot) cmd_boot "$@";;
+    netns) cmd_netns "$@";;
     ssh) [ $# -gt 0 ] || die "usage: lab.sh ssh [USER@]HOST [CMD...]"; lab_ssh "$@";;
     state) cmd_state "$@";;
     status) cmd_status;;
-    *) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2;;
+    *) sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2;;
   esac
 }
 main "$@"

@@ -1,5 +1,6 @@
 // Test-side handle on the QEMU lab (test/lab/lab.sh): start/restore/stop it, run commands on its
-// hosts over OpenSSH with strict host-key checking, reboot a host, take a state snapshot.
+// hosts over OpenSSH with strict host-key checking, reboot a host (or hold it before its boot path
+// and look into its netns), take a state snapshot.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -84,9 +85,29 @@ export async function restore(): Promise<void> { await labSh(['restore']); }
 /** Stops the qemu that the lab started (by its pid file). */
 export async function stop(): Promise<void> { await labSh(['down']); }
 
-/** Reboots one host: new empty netns, same disk, boot path, sshd. */
-export async function reboot(host: Exclude<Host, 'guest'>): Promise<void> {
-  await labSh(['reboot', host], 5 * 60_000);
+/**
+ * Reboots one host: new empty netns, same disk, boot path, sshd. With `hold`, stops before the
+ * boot path (the host's fresh netns exists, nothing of its disk is applied, no sshd): look at it
+ * with netns(), then boot() it.
+ */
+export async function reboot(host: Exclude<Host, 'guest'>, opts: { hold?: boolean } = {}): Promise<void> {
+  await labSh(['reboot', host, ...(opts.hold ? ['--hold'] : [])], 5 * 60_000);
+}
+
+/** Runs the boot path of a host held by reboot(host, { hold: true }), up to its sshd answering. */
+export async function boot(host: Exclude<Host, 'guest'>): Promise<void> {
+  await labSh(['boot', host], 5 * 60_000);
+}
+
+/**
+ * Runs `sh -c command` in a host's netns from the guest (no sshd needed: works while the host is
+ * held). It sees that netns's /proc/net (/proc/net/ip_vs: its IPVS table), /proc/sys/net and
+ * interfaces, but the guest's files. Returns stdout; throws on a non-zero exit.
+ */
+export async function netns(host: Exclude<Host, 'guest'>, command: string): Promise<string> {
+  const r = await run('bash', [LAB_SH, 'netns', host, command], { timeoutMs: 2 * 60_000 });
+  if (r.code !== 0) throw new Error(`[netns ${host}] ${command}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
 }
 
 /** Normalized state of a host (see state.sh); `paths` are checksummed or reported absent. */

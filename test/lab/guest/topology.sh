@@ -2,7 +2,10 @@
 # The one definition of the lab topology and of a host's life cycle (create, boot, reboot, destroy).
 # Used by the guest at boot and for `reboot` (LAB_MODE=guest, scripts in /etc/lab), by hostns.sh on
 # this machine (LAB_MODE=host) and, sourced, by build-image.sh and lab.sh (for names and ports).
-#   topology.sh up | down | reboot HOST | hosts
+#   topology.sh up | down | reboot HOST [--hold] | boot HOST | hosts
+# `reboot HOST --hold` stops after the power cycle (new empty netns with the host's "hardware",
+# nothing of its disk applied, no sshd) so a test can look at that state; `boot HOST` then runs
+# the boot path. `reboot HOST` alone does both.
 # A host = its own netns + mount/UTS/IPC/PID namespaces + an overlay root whose upper layer is the
 # host's "disk" (kept across reboots) + the boot path of host-boot.sh. Bridges live in netns lab-sw.
 #
@@ -190,11 +193,25 @@ topo_up() {
   topo_wait_ssh $hosts
 }
 
-topo_reboot() {
+# Power cycle up to the boot path: the host's processes gone, its netns recreated as at power-on.
+topo_reboot_hold() {
   topo_host_stop "$1"
   topo_net_up "$1"
+}
+
+# The boot path of a held host (powered on by topo_reboot_hold), up to its sshd answering.
+topo_boot() {
+  local u
+  ip netns pids "$1" >/dev/null 2>&1 || { echo "topology: $1 has no netns (not held)" >&2; return 1; }
+  u=$(cat "$RUNDIR/$1.unshare.pid" 2>/dev/null || true)
+  [ -z "$u" ] || [ ! -e "/proc/$u" ] || { echo "topology: $1 is running (not held)" >&2; return 1; }
   topo_host_start "$1"
   topo_wait_ssh "$1"
+}
+
+topo_reboot() {
+  topo_reboot_hold "$1"
+  topo_boot "$1"
 }
 
 topo_down() {
@@ -212,8 +229,12 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   case ${1:-} in
     up) topo_up;;
     down) topo_down;;
-    reboot) [ -n "${2:-}" ] || { echo "usage: $0 reboot HOST" >&2; exit 2; }; topo_get "$2"; topo_reboot "$2";;
+    reboot)
+      case $#:${3:-} in 2:|3:--hold) ;; *) echo "usage: $0 reboot HOST [--hold]" >&2; exit 2;; esac
+      topo_get "$2"
+      if [ $# -eq 3 ]; then topo_reboot_hold "$2"; else topo_reboot "$2"; fi;;
+    boot) [ -n "${2:-}" ] || { echo "usage: $0 boot HOST" >&2; exit 2; }; topo_get "$2"; topo_boot "$2";;
     hosts) topo_hosts;;
-    *) echo "usage: $0 up|down|reboot HOST|hosts" >&2; exit 2;;
+    *) echo "usage: $0 up|down|reboot HOST [--hold]|boot HOST|hosts" >&2; exit 2;;
   esac
 fi
