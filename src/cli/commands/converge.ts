@@ -75,6 +75,8 @@ async function convergeWith(o: ConvergeOptions, out: Output, filesFor: FilesFor,
     return failed ? ExitCode.failed : pending ? ExitCode.changesPending : ExitCode.ok;
   }
   recap(out, results);
+  // Drains are the operator's, recorded on the directors: say that they were kept.
+  for (const r of results) for (const [h, how] of Object.entries(r.run?.record.drained ?? {})) if (intent.kind !== 'down') out.info(`note: ${h} stays ${how === 'remove' ? 'removed' : 'drained (weight 0)'} on ${r.host} (lvsctl undrain ${h} gives it back)`);
   const total = results.reduce((n, r) => n + r.changes, 0);
   if (total) out.info(`${total} change${total > 1 ? 's' : ''} applied`);
   else if (!failed) out.info(ALREADY[intent.kind]);
