@@ -1,8 +1,12 @@
-// Shared by the unit tests: the repository root, and the real CLI run as a child process.
+// Shared by the unit tests: the repository root, the real CLI run as a child process, and fake
+// facts of lab hosts.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FACT_SECTIONS, SECTION } from '../../src/facts/script.js';
+import type { Change } from '../../src/plan/types.js';
 
 function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -25,4 +29,142 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts of a Debian lab host, as the facts script (src/facts/script.ts) prints them, and a fake
+// "apply" that changes those facts the way the engine's commands change a real host. The fake
+// lets the pure planner be driven through whole life cycles (up, stop, start, down) without SSH.
+
+/** What a host looks like, as inputs of factsText (every field optional; defaults: a bare lab host). */
+export interface FactsOptions {
+  sysctl?: Record<string, string>; // slash keys (net/ipv4/ip_forward), merged over the defaults
+  addr?: string[]; // `ip -o addr show` lines beyond lo's 127.0.0.1 and eth0's 10.99.2.11
+  route?: string; // `ip -4 route show default` ("" for none)
+  state?: string; // /var/lib/lvsctl/state.json
+  loaded?: string[];
+  links?: string[]; // names; "name DOWN" for a link that is down
+  packages?: string[];
+  iptables?: string[];
+  ipvs?: string[]; // ipvsadm -Sn lines, @@timeouts, @@list lines; ['@@none'] when IPVS is not loaded
+  keepalived?: string[];
+  files?: string[]; // `mode owner group sha256 path` or `absent - - - path`
+  bootlinks?: string[]; // `path target`
+  contents?: string[]; // `path base64`
+}
+
+/** Facts text as a Debian host in the lab prints it before lvsctl ran. */
+export function factsText(o: FactsOptions = {}): string {
+  const sysctl = {
+    'net/ipv4/ip_forward': '0',
+    ...Object.fromEntries(['all', 'default', 'eth0', 'lo'].flatMap((d) => [[`net/ipv4/conf/${d}/arp_ignore`, '0'], [`net/ipv4/conf/${d}/arp_announce`, '0'], [`net/ipv4/conf/${d}/rp_filter`, '1'], [`net/ipv4/conf/${d}/send_redirects`, '1']])),
+    ...o.sysctl,
+  };
+  const sections: Record<string, string[]> = {
+    os: ['PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"', 'ID=debian'],
+    kernel: ['6.1.0-56-amd64'],
+    init: ['sysv'],
+    pkgmgr: ['apt-get'],
+    packages: o.packages ?? [],
+    modules_available: ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_wlc', 'ip_vs_sh', 'ipip'],
+    modules_loaded: o.loaded ?? [],
+    sysctl: Object.entries(sysctl).map(([k, v]) => `${k}:${v}`),
+    links: (o.links ?? ['lo', 'eth0', 'mgmt0']).map((l, i) => {
+      const [name, down] = l.split(' ');
+      return `${i + 1}: ${name}: <${down === 'DOWN' ? 'NOARP' : 'BROADCAST,MULTICAST,UP,LOWER_UP'}> mtu 1500 qdisc noqueue state ${down === 'DOWN' ? 'DOWN' : 'UP'} mode DEFAULT group default qlen 1000\\    link/ether 02:00:00:00:00:0${i} brd ff:ff:ff:ff:ff:ff`;
+    }),
+    addr: ['1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever', '2: eth0    inet 10.99.2.11/24 brd 10.99.2.255 scope global eth0\\       valid_lft forever preferred_lft forever', ...(o.addr ?? [])],
+    route: [o.route ?? 'default via 10.99.2.254 dev eth0 '],
+    files: o.files ?? ['absent - - - /usr/local/sbin/lvsctl-realserver'],
+    ipvs: o.ipvs ?? ['@@none'],
+    iptables: o.iptables ?? [],
+    keepalived: o.keepalived ?? [],
+    bootlinks: o.bootlinks ?? [],
+    contents: o.contents ?? [],
+    state: o.state ? o.state.split('\n') : [],
+  };
+  return FACT_SECTIONS.map((s) => `\n${SECTION}${s}\n${sections[s]!.join('\n')}`).join('') + '\n';
+}
+
+/** An `ip -o addr show` line. */
+export function addrLine(a: { address: string; prefix: number; dev: string; label?: string }, index = 9): string {
+  const family = a.address.includes(':') ? 'inet6' : 'inet';
+  return `${index}: ${a.dev}    ${family} ${a.address}/${a.prefix} scope global ${a.label ?? a.dev}\\       valid_lft forever preferred_lft forever`;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const lastWord = (l: string) => l.trim().split(/\s+/).at(-1)!;
+
+/**
+ * The host after the engine applied `changes` (what src/apply/commands.ts and applyOnHost do),
+ * as new facts options. `ipvsTable` is the `ipvsadm -Sn` text the director has after an `ipvs`
+ * change (the engine reads the table back and requires exactly the desired one).
+ */
+export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string): FactsOptions {
+  const n: FactsOptions = JSON.parse(JSON.stringify(o)) as FactsOptions;
+  n.files ??= ['absent - - - /usr/local/sbin/lvsctl-realserver'];
+  n.links ??= ['lo', 'eth0', 'mgmt0'];
+  const setFile = (path: string, line: string | undefined, content?: string) => {
+    n.files = [...n.files!.filter((l) => lastWord(l) !== path), ...(line ? [line] : [])];
+    n.contents = [...(n.contents ?? []).filter((l) => l.split(' ')[0] !== path), ...(content !== undefined ? [`${path} ${Buffer.from(content).toString('base64')}`] : [])];
+  };
+  const ipvsRest = () => (n.ipvs ?? []).filter((l) => l.startsWith('@@timeouts ') || l.startsWith('@@list '));
+  for (const c of changes) {
+    switch (c.kind) {
+      case 'packages':
+        n.packages = c.action === 'install' ? [...new Set([...(n.packages ?? []), ...c.packages])] : (n.packages ?? []).filter((p) => !c.packages.includes(p));
+        break;
+      case 'state':
+        if (c.phase === 'remove') delete n.state;
+        else n.state = c.content;
+        break;
+      case 'file':
+        if (c.action === 'delete') setFile(c.path, `absent - - - ${c.path}`);
+        else setFile(c.file.path, `${c.file.mode.toString(8)} ${c.file.owner ?? 'root'} ${c.file.group ?? 'root'} ${sha256(c.file.content)} ${c.file.path}`, c.file.content);
+        break;
+      case 'module':
+        n.loaded = [...(n.loaded ?? []), c.name];
+        if (c.name === 'ip_vs' && (n.ipvs ?? ['@@none'])[0] === '@@none') n.ipvs = ['@@timeouts 900 120 300'];
+        if (c.name === 'ipip' && !n.links.some((l) => l.split(' ')[0] === 'tunl0')) n.links.push('tunl0 DOWN');
+        break;
+      case 'sysctl':
+        n.sysctl = { ...n.sysctl, [c.key.replaceAll('.', '/')]: c.to };
+        break;
+      case 'link':
+        n.links = n.links.map((l) => (l.split(' ')[0] === c.dev ? (c.up ? c.dev : `${c.dev} DOWN`) : l));
+        break;
+      case 'address': {
+        const other = (l: string) => !new RegExp(`^\\d+: ${c.addr.dev}\\s+inet6? ${c.addr.address.replaceAll('.', '\\.')}/${c.addr.prefix} `).test(l);
+        n.addr = [...(n.addr ?? []).filter(other), ...(c.action === 'add' ? [addrLine(c.addr)] : [])];
+        break;
+      }
+      case 'route':
+        n.route = c.action === 'set' ? `default via ${c.via} dev eth0 ` : c.to;
+        break;
+      case 'ipvs':
+        n.ipvs = [...(ipvsTable ?? '').split('\n').filter(Boolean), ...ipvsRest()];
+        break;
+      case 'netfilter': {
+        const lines = n.iptables ?? [];
+        if (c.action === 'remove') n.iptables = lines.filter((l) => !l.includes('LVSCTL'));
+        else {
+          // One table per family in the lab inventories (nat:POSTROUTING); the change's rules are
+          // flat, so a file with mangle and nat tables would need the NetfilterFile itself.
+          const [table, hook] = c.hooks[0]!.split(':');
+          n.iptables = [...lines.filter((l) => !l.includes('LVSCTL') && l !== `*${table}`), `*${table}`, ':LVSCTL - [0:0]', `-A ${hook} -j LVSCTL`, ...c.rules.map((r) => `-A LVSCTL ${r}`)];
+        }
+        break;
+      }
+      case 'timeouts':
+        n.ipvs = [...(n.ipvs ?? []).filter((l) => !l.startsWith('@@timeouts ')), `@@timeouts ${c.to.join(' ')}`];
+        break;
+      case 'keepalived':
+        n.keepalived = c.action === 'stop' ? [] : ['4242'];
+        break;
+      case 'bootlink':
+        n.bootlinks = [...(n.bootlinks ?? []).filter((l) => l.split(' ')[0] !== c.path), `${c.path} ${c.action === 'create' ? c.target : '-'}`];
+        break;
+    }
+  }
+  return n;
 }

@@ -6,43 +6,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { desiredHost } from '../../src/desired/host.js';
 import { parseFacts } from '../../src/facts/parse.js';
-import { FACT_SECTIONS, SECTION } from '../../src/facts/script.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { planHost, PlanError } from '../../src/plan/host.js';
 import { parseState } from '../../src/plan/state.js';
 import { describe as describeChange, planToJson, type HostPlan } from '../../src/plan/types.js';
-import { root } from './helpers.js';
+import { factsText, root } from './helpers.js';
 import { netfilterFiles } from '../../src/render/netfilter.js';
-
-/** Facts text as a Debian host in the lab prints it before lvsctl ran. */
-function factsText(o: { sysctl?: Record<string, string>; addr?: string[]; route?: string; state?: string; loaded?: string[]; links?: string[]; packages?: string[]; iptables?: string[]; ipvs?: string[]; keepalived?: string[]; files?: string[] } = {}): string {
-  const sysctl = {
-    'net/ipv4/ip_forward': '0',
-    ...Object.fromEntries(['all', 'default', 'eth0', 'lo'].flatMap((d) => [[`net/ipv4/conf/${d}/arp_ignore`, '0'], [`net/ipv4/conf/${d}/arp_announce`, '0'], [`net/ipv4/conf/${d}/rp_filter`, '1'], [`net/ipv4/conf/${d}/send_redirects`, '1']])),
-    ...o.sysctl,
-  };
-  const sections: Record<string, string[]> = {
-    os: ['PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"', 'ID=debian'],
-    kernel: ['6.1.0-56-amd64'],
-    init: ['sysv'],
-    pkgmgr: ['apt-get'],
-    packages: o.packages ?? [],
-    modules_available: ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_wlc', 'ip_vs_sh', 'ipip'],
-    modules_loaded: o.loaded ?? [],
-    sysctl: Object.entries(sysctl).map(([k, v]) => `${k}:${v}`),
-    links: (o.links ?? ['lo', 'eth0', 'mgmt0']).map((l, i) => `${i + 1}: ${l}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether 02:00:00:00:00:0${i} brd ff:ff:ff:ff:ff:ff`),
-    addr: ['1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever', '2: eth0    inet 10.99.2.11/24 brd 10.99.2.255 scope global eth0\\       valid_lft forever preferred_lft forever', ...(o.addr ?? [])],
-    route: [o.route ?? 'default via 10.99.2.254 dev eth0 '],
-    files: o.files ?? ['absent - - - /usr/local/sbin/lvsctl-realserver'],
-    ipvs: o.ipvs ?? ['@@none'],
-    iptables: o.iptables ?? [],
-    keepalived: o.keepalived ?? [],
-    bootlinks: [],
-    contents: [],
-    state: o.state ? o.state.split('\n') : [],
-  };
-  return FACT_SECTIONS.map((s) => `\n${SECTION}${s}\n${sections[s]!.join('\n')}`).join('') + '\n';
-}
 
 const dr = loadInventory(join(root, 'inventories/lab-dr.yaml')).cluster;
 const nat = loadInventory(join(root, 'inventories/lab-nat.yaml')).cluster;
