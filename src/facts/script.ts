@@ -3,7 +3,9 @@
 // would load the module).
 import { sh, Shell } from '../util/quote.js';
 
-export const STATE_FILE = '/var/lib/lvsctl/state.json';
+import { STATE_FILE } from '../render/paths.js';
+
+export { STATE_FILE };
 export const SECTION = '@@lvsctl ';
 
 /** Sections, in order. The parser relies on these names. */

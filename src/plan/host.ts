@@ -11,6 +11,7 @@ import type { Change, DesiredFile, HostPlan } from './types.js';
 import { redact } from '../util/redact.js';
 import type { NetfilterFile } from '../render/netfilter.js';
 import type { Drained } from '../desired/intent.js';
+import { canonicalAddress } from '../ipvs/address.js';
 
 export class PlanError extends LvsctlError {}
 
@@ -135,7 +136,8 @@ export function planHost(input: PlanInput): HostPlan {
   for (const dev of old.owned.links) if (!d.links.includes(dev) && f.links.get(dev)?.up) removals.push({ kind: 'link', dev, up: false });
 
   // Addresses.
-  const has = (a: DesiredAddress) => f.addresses.some((x) => x.address === a.address && x.prefix === a.prefix && x.dev === a.dev && (a.label === undefined || x.label === a.label));
+  // Compared in canonical form: an inventory may write fd00:0::1 for what `ip` shows as fd00::1.
+  const has = (a: DesiredAddress) => f.addresses.some((x) => canonicalAddress(x.address) === canonicalAddress(a.address) && x.prefix === a.prefix && x.dev === a.dev && (a.label === undefined || x.label === a.label));
   const wantKeys = new Set(d.addresses.map(addressKey));
   for (const a of d.addresses) if (!has(a)) adds.push({ kind: 'address', action: 'add', addr: a });
   for (const k of old.owned.addresses) {

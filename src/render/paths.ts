@@ -32,8 +32,11 @@ export type ManagedPath = (typeof MANAGED_PATHS)[keyof typeof MANAGED_PATHS];
 /** Runtime state the scripts keep (what `start` changed, so `stop` undoes only that). tmpfs: gone after reboot. */
 export const STATE_DIR = '/run/lvsctl';
 
+/** lvsctl's own record on the host (plan/state.ts): originals, owned objects, stopped, drains. */
+export const STATE_FILE = '/var/lib/lvsctl/state.json';
+
 /** The name a script logs with and where it keeps its state (sh-common partial). */
-export const scriptIdentity = (self: 'lvsctl-director' | 'lvsctl-realserver') => ({ self, statePath: `${STATE_DIR}/${self}.state` });
+export const scriptIdentity = (self: 'lvsctl-director' | 'lvsctl-realserver') => ({ self, statePath: `${STATE_DIR}/${self}.state`, lvsctlState: STATE_FILE });
 
 /** The netfilter chain lvsctl owns in each table it touches; stop flushes and deletes only this chain. */
 export const NETFILTER_CHAIN = 'LVSCTL';

@@ -3,8 +3,8 @@
 // servers with weights, connections and health. Pure: built from the hosts' facts and plans.
 // keepalived's own health-check removals are reported as health, never as drift.
 import type { HostResult } from '../engine/cluster.js';
-import type { Cluster, ResolvedService } from '../inventory/model.js';
-import { hostPort } from '../ipvs/address.js';
+import type { Cluster } from '../inventory/model.js';
+import { canonicalAddress, hostPort } from '../ipvs/address.js';
 import { parseList } from '../ipvs/list.js';
 import { ipvsService } from '../ipvs/desired.js';
 import { serviceKey } from '../ipvs/table.js';
@@ -32,7 +32,6 @@ export interface StatusReport {
   failed: boolean;
 }
 
-const hasCheck = (s: ResolvedService) => s.engine === 'keepalived' && s.realServers.some((r) => r.healthCheck);
 
 export function statusReport(cluster: Cluster, results: HostResult[]): StatusReport {
   const by = new Map(results.map((r) => [r.host, r]));
@@ -48,7 +47,8 @@ export function statusReport(cluster: Cluster, results: HostResult[]): StatusRep
   for (const s of cluster.services) {
     if (vips.some((v) => v.address === s.vip.address)) continue;
     const read = directors.filter((d) => by.get(d)?.run);
-    const holders = read.filter((d) => by.get(d)!.run!.facts.addresses.some((a) => a.address === s.vip.address));
+    const vip = canonicalAddress(s.vip.address);
+    const holders = read.filter((d) => by.get(d)!.run!.facts.addresses.some((a) => canonicalAddress(a.address) === vip));
     const stopped = read.length > 0 && read.every((d) => by.get(d)!.run!.record.stopped);
     const problem = stopped ? undefined : read.length < directors.length ? undefined : holders.length === 0 ? 'no director holds it' : holders.length > 1 ? `held by ${holders.length} directors at once` : undefined;
     vips.push({ address: s.vip.address, interface: s.vip.interface, holders, ...(problem ? { problem } : {}) });
@@ -73,7 +73,7 @@ export function statusReport(cluster: Cluster, results: HostResult[]): StatusRep
               : drained[r.host] === 'quiesce'
                 ? 'drained'
                 : !l
-                  ? hasCheck(s) ? 'removed by health check' : 'missing'
+                  ? s.engine === 'keepalived' && r.healthCheck ? 'removed by health check' : 'missing'
                   : l.weight === 0 && r.weight > 0 && s.inhibitOnFailure
                     ? 'weight 0 (health check failing)'
                     : 'serving';

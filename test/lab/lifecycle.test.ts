@@ -102,17 +102,23 @@ test('stop takes the service down (twice: the second changes nothing); start bri
   assert.equal(s.code, 0, `a stopped cluster is not drift: ${s.stdout}`);
   assert.deepEqual(json<StatusJson>(s).hosts.filter((h) => h.host !== 'client').map((h) => h.state), ['stopped', 'stopped', 'stopped']);
 
+  // The stop holds across a reboot: the boot path sees lvsctl's stopped mark.
+  await lab.reboot('rs1');
+  assert.doesNotMatch(await lab.sh('rs1', 'ip -o addr'), /10\.99\.2\.100/, 'rs1 stays stopped after a reboot');
+  assert.match(await lab.sh('rs1', 'cat /var/log/boot.log'), /stopped by 'lvsctl stop': not started at boot/);
+  assert.equal((await status()).code, 0, 'still no drift');
+
   const start = await lab.lvsctl(['start', '-i', INV]);
   assert.equal(start.code, 0, start.stdout + start.stderr);
-  assert.match(start.stdout, /VERIFY[\s\S]*PASS +tcp 10\.99\.2\.100:80/);
+  assert.match(start.stdout, /VERIFY[\s\S]*PASS +http \(tcp 10\.99\.2\.100:80\)/);
   assert.equal((await status()).code, 0);
   const twice = await lab.lvsctl(['start', '-i', INV, '--json', '--no-verify']);
   assert.equal(changes(twice), 0, 'a second start changes nothing');
 });
 
 test('drain: a running download completes, no new requests reach the server, drain returns at ActiveConn 0; undrain; --remove', { timeout: 15 * 60_000 }, async () => {
-  // A 50 MiB download at 4 MiB/s (~12 s) through the VIP; its server is the one to drain.
-  await lab.sh('client', `rm -f /tmp/dl.done; (curl -s -m 120 --limit-rate 4M -o /tmp/dl.bin -D /tmp/dl.hdr http://${VIP}/big && echo ok > /tmp/dl.done || echo "fail $?" > /tmp/dl.done) >/dev/null 2>&1 &`);
+  // A 50 MiB download at 2 MiB/s (~25 s) through the VIP; its server is the one to drain.
+  await lab.sh('client', `rm -f /tmp/dl.done; (curl -s -m 120 --limit-rate 2M -o /tmp/dl.bin -D /tmp/dl.hdr http://${VIP}/big && echo ok > /tmp/dl.done || echo "fail $?" > /tmp/dl.done) >/dev/null 2>&1 &`);
   let target = '';
   for (let i = 0; i < 50 && !target; i++) {
     await new Promise((r) => setTimeout(r, 200));
@@ -122,8 +128,14 @@ test('drain: a running download completes, no new requests reach the server, dra
   const other = target === 'rs1' ? 'rs2' : 'rs1';
 
   const drain = lab.lvsctl(['drain', target, '-i', INV, '--timeout', '120']);
-  // While drain waits: new requests all go to the other server.
-  await new Promise((r) => setTimeout(r, 3000));
+  // While drain waits (the director shows weight 0 and the download still runs): new requests all
+  // go to the other server.
+  const rip = target === 'rs1' ? '10.99.2.11' : '10.99.2.12';
+  const weight0 = new RegExp(`-> ${rip.replaceAll('.', '\\.')}:80 +Route +0 +1 `);
+  for (let i = 0; !weight0.test(await lab.sh('dir1', 'ipvsadm -Ln')); i++) {
+    assert.ok(i < 100, 'the drain set weight 0 within 30 s, the download still running');
+    await new Promise((r) => setTimeout(r, 300));
+  }
   const during = await answers(10);
   assert.deepEqual(new Set(during), new Set([other]), `requests during the drain: ${during.join(' ')}`);
   const d = await drain;
@@ -132,7 +144,6 @@ test('drain: a running download completes, no new requests reach the server, dra
   assert.equal((await lab.sh('client', 'cat /tmp/dl.done')).trim(), 'ok', 'the download finished before drain returned');
   assert.equal((await lab.sh('client', 'stat -c %s /tmp/dl.bin')).trim(), String(50 << 20), 'and completely');
   const list = await lab.sh('dir1', 'ipvsadm -Ln');
-  const rip = target === 'rs1' ? '10.99.2.11' : '10.99.2.12';
   for (const m of list.matchAll(new RegExp(`-> ${rip.replaceAll('.', '\\.')}:\\d+ +Route +(\\d+) +(\\d+)`, 'g'))) assert.deepEqual([m[1], m[2]], ['0', '0'], list);
 
   // Drained is recorded: status is clean and shows it; up keeps it (nothing to change).
@@ -166,6 +177,9 @@ test('down restores every host to its state before up (packages apart); a second
   assert.equal(again.code, 0, again.stderr);
   assert.equal(changes(again), 0, 'a second down changes nothing');
 
+  // --purge removes the packages lvsctl installed, known from the state file that `down` removes:
+  // from bare hosts again, up then down --purge.
+  await lab.restore();
   await up();
   const purge = await lab.lvsctl(['down', '--purge', '-i', INV]);
   assert.equal(purge.code, 0, purge.stdout + purge.stderr);
