@@ -61,7 +61,11 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
   const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...paths])], bootLinks: allLinks }));
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
-  const facts = parseFacts(r.stdout);
+  return planFromFacts(cluster, name, secrets, filesFor, parseFacts(r.stdout), intent);
+}
+
+/** The pure part: the host's facts and the command's intent -> desired state -> plan. */
+export function planFromFacts(cluster: Cluster, name: string, secrets: Secrets, filesFor: FilesFor, facts: HostFacts, intent: Intent = { kind: 'up' }): HostRun {
   const old = parseState(facts.state);
   const record = recordFor(intent, old);
   const director = cluster.hosts.get(name)!.roles.has('director');

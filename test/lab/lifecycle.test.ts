@@ -140,6 +140,7 @@ test('drain: a running download completes, no new requests reach the server, dra
   assert.deepEqual(new Set(during), new Set([other]), `requests during the drain: ${during.join(' ')}`);
   const d = await drain;
   assert.equal(d.code, 0, d.stdout + d.stderr);
+  assert.match(d.stdout, new RegExp(`waiting for ${target}: dir1 1 active`), 'progress while waiting');
   assert.match(d.stdout, new RegExp(`${target}: drained on dir1 in`));
   assert.equal((await lab.sh('client', 'cat /tmp/dl.done')).trim(), 'ok', 'the download finished before drain returned');
   assert.equal((await lab.sh('client', 'stat -c %s /tmp/dl.bin')).trim(), String(50 << 20), 'and completely');
@@ -165,6 +166,20 @@ test('drain: a running download completes, no new requests reach the server, dra
   assert.equal((await lab.lvsctl(['undrain', target, '-i', INV])).code, 0);
   assert.equal((await status()).code, 0);
   assert.deepEqual(new Set(await answers(6)), new Set(['rs1', 'rs2']));
+
+  // A connection that outlasts --timeout: exit 1, the server stays drained.
+  await lab.sh('client', `(curl -s -m 60 --limit-rate 2M -o /dev/null -D /tmp/dl2.hdr http://${VIP}/big; rm -f /tmp/dl2.hdr) >/dev/null 2>&1 &`);
+  let busy = '';
+  for (let i = 0; i < 50 && !busy; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    busy = /X-Real-Server: (\S+)/i.exec(await lab.sh('client', 'cat /tmp/dl2.hdr 2>/dev/null || true'))?.[1] ?? '';
+  }
+  const late = await lab.lvsctl(['drain', busy, '-i', INV, '--timeout', '2']);
+  assert.equal(late.code, 1, late.stdout + late.stderr);
+  assert.match(late.stderr, new RegExp(`${busy} still has 1 active connection on dir1 after \\d+ s; it stays drained`));
+  assert.equal((await status()).code, 0, 'drained, not drift');
+  assert.equal((await lab.lvsctl(['undrain', busy, '-i', INV])).code, 0);
+  await lab.sh('client', 'pkill -f "curl -s -m 60" || true');
 });
 
 test('down restores every host to its state before up (packages apart); a second down changes nothing; down --purge removes the packages too', { timeout: 20 * 60_000 }, async () => {

@@ -12,24 +12,23 @@ import { desiredHost } from '../../src/desired/host.js';
 import { drainedCluster, nothing, recordFor, stoppedHost, type Intent } from '../../src/desired/intent.js';
 import type { HostResult } from '../../src/engine/cluster.js';
 import { renderedFiles } from '../../src/engine/files.js';
-import type { HostRun } from '../../src/engine/host.js';
+import { planFromFacts, type HostRun } from '../../src/engine/host.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import type { Cluster } from '../../src/inventory/model.js';
 import type { Secrets } from '../../src/inventory/secrets.js';
 import { hostPort } from '../../src/ipvs/address.js';
-import { desiredTable, ipvsService } from '../../src/ipvs/desired.js';
+import { ipvsService } from '../../src/ipvs/desired.js';
 import { formatRules } from '../../src/ipvs/format.js';
 import { activeTo, parseList } from '../../src/ipvs/list.js';
 import { parseRules } from '../../src/ipvs/parse.js';
-import { serviceKey, type IpvsTable } from '../../src/ipvs/table.js';
+import { serviceKey } from '../../src/ipvs/table.js';
 import { planHost } from '../../src/plan/host.js';
 import { ipvsDelta } from '../../src/plan/ipvs.js';
 import { parseState, type HostState } from '../../src/plan/state.js';
 import { describe as describeChange, type Change, type HostPlan } from '../../src/plan/types.js';
 import { renderHost } from '../../src/render/host.js';
 import { BOOT_LINKS } from '../../src/render/paths.js';
-import { netfilterFiles } from '../../src/render/netfilter.js';
 import { statusReport } from '../../src/status/report.js';
 import { addrLine, applied, factsText, root, type FactsOptions } from './helpers.js';
 
@@ -58,39 +57,9 @@ const stateOf = (c: Change | undefined): HostState => {
 const eth1Sysctls = { 'net/ipv4/conf/eth1/arp_ignore': '0', 'net/ipv4/conf/eth1/arp_announce': '0', 'net/ipv4/conf/eth1/rp_filter': '1', 'net/ipv4/conf/eth1/send_redirects': '1' };
 const bare = (cluster: Cluster, host: string): FactsOptions => (cluster.hosts.get(host)!.roles.has('director') ? { links: ['lo', 'eth0', 'eth1', 'mgmt0'], sysctl: eth1Sysctls } : {});
 
-/**
- * Facts -> plan for one host, as src/engine/host.ts planOnHost does it after the facts script
- * returned (that function needs SSH; this is its pure part, kept line for line).
- */
+/** Facts -> plan for one host: the engine's own pure part (planFromFacts), on faked facts. */
 function hostRun(cluster: Cluster, name: string, o: FactsOptions, intent: Intent = { kind: 'up' }): HostRun {
-  const secrets = secretsOf.get(cluster)!;
-  const facts = parseFacts(factsText(o));
-  const old = parseState(facts.state);
-  const record = recordFor(intent, old);
-  const director = cluster.hosts.get(name)!.roles.has('director');
-  const down = intent.kind === 'down';
-  const c = director ? drainedCluster(cluster, record.drained) : cluster;
-  let desired = desiredHost(c, name);
-  if (down) desired = nothing(desired);
-  else if (record.stopped) desired = stoppedHost(desired, c);
-  const files = down ? [] : renderedFiles(c, name, secrets);
-  const table: IpvsTable = director && !down && !record.stopped ? desiredTable(c, name) : { services: [] };
-  const live: IpvsTable = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
-  const ipvs = ipvsDelta(live, table, old.owned.ipvs);
-  const t = c.ipvs.timeouts;
-  const secretValues = [secrets.vrrpPassword].filter((x): x is string => !!x);
-  const plan = planHost({
-    desired,
-    files,
-    facts,
-    ipvs,
-    bootLinks: files.length ? BOOT_LINKS : undefined,
-    ...(director && !down ? { netfilter: netfilterFiles(c) } : {}),
-    ...(director && !down && t ? { timeouts: [t.tcp, t.tcpfin, t.udp] as [number, number, number] } : {}),
-    secrets: secretValues,
-    ...(down ? { forget: { purge: intent.purge } } : { record }),
-  });
-  return { facts, plan, cluster: c, table, record, secrets: secretValues };
+  return planFromFacts(cluster, name, secretsOf.get(cluster)!, renderedFiles, parseFacts(factsText(o)), intent);
 }
 
 /** Plan and (fake) apply: the run and the host's facts afterwards. */
