@@ -1,0 +1,344 @@
+// `npm run bench` (issue 9): lvsctl against Ansible and against bare SSH on N sshd hosts in network
+// namespaces on this machine (bench/hosts.sh), job = the DR real-server role.
+//   npm run bench [-- --n 5,20,100] [--runs 5] [--out bench/results.json]   (or BENCH_N, BENCH_RUNS)
+// For each N and each of 1 warm-up + RUNS rounds: fresh hosts; the parallel `ssh true` and facts-read
+// floors; lvsctl first run and no-op re-run (peak RSS of each); fresh hosts; Ansible's first run and
+// no-op re-run; then the hosts' state snapshots after both tools are compared host by host.
+// Figures are medians over the rounds after the warm-up; ratios are of figures measured in the same
+// rounds. Prints a table with PASS/FAIL per target and writes bench/results.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { factsScript } from '../src/facts/script.js';
+import { BOOT_LINKS, MANAGED_PATHS, STATE_FILE } from '../src/render/paths.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..'); // dist/bench/run.js -> repo
+const BENCH = join(ROOT, 'bench');
+const RUN = process.env.BENCH_RUN ?? join(BENCH, '.run');
+const LVSCTL = join(ROOT, 'bin/lvsctl.js');
+const VIP = '10.98.0.100';
+const IFACE = 'eth0';
+/** Every package lvsctl's facts query (src/engine/host.ts ALL_PACKAGES). */
+const FACT_PACKAGES = ['curl', 'ipvsadm', 'keepalived'];
+/** What the state snapshots cover: everything either tool writes, plus the directories around it. */
+const SNAPSHOT_PATHS = [
+  '/etc/sysctl.d', '/etc/modules-load.d', '/etc/systemd/system', '/etc/init.d/lvsctl',
+  ...[0, 1, 2, 3, 4, 5, 6].map((n) => `/etc/rc${n}.d`), '/usr/local/sbin',
+];
+/** Modes and owners of the files both tools write (state.sh shows contents only). */
+const MODE_PATHS = ['/usr/local/sbin/lvsctl-realserver', '/etc/systemd/system/lvsctl.service', '/etc/init.d/lvsctl', '/etc/sysctl.d/90-lvsctl.conf', MANAGED_PATHS.modules];
+
+// ---------------------------------------------------------------------------------------------
+interface Proc { code: number; stdout: string; stderr: string; ms: number }
+
+function run(cmd: string, args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
+  return new Promise((res, rej) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => err.push(b));
+    p.on('error', rej);
+    p.on('close', (code) => res({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+    p.stdin.end(o.input ?? '');
+  });
+}
+
+async function must(cmd: string, args: string[], what: string, o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
+  const r = await run(cmd, args, o);
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+  return r;
+}
+
+/** All in parallel; wall time from the first spawn to the last exit. */
+async function parallel(items: string[], f: (x: string) => Promise<Proc>, what: string): Promise<{ ms: number; results: Proc[] }> {
+  const t0 = process.hrtime.bigint();
+  const results = await Promise.all(items.map(f));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const bad = results.findIndex((r) => r.code !== 0);
+  if (bad >= 0) throw new Error(`${what} on ${items[bad]} failed (exit ${results[bad]!.code}): ${results[bad]!.stderr.trim()}`);
+  return { ms, results };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+// ---------------------------------------------------------------------------------------------
+interface Host { name: string; ip: string }
+
+const sshArgs = (ip: string) => [
+  '-i', join(RUN, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(RUN, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes',
+  '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'LogLevel=ERROR', `root@${ip}`,
+];
+const ssh = (h: Host, cmd: string, input?: string) => run('ssh', [...sshArgs(h.ip), cmd], { input });
+
+async function hostsUp(n: number): Promise<{ hosts: Host[]; ms: number }> {
+  const r = await must('bash', [join(BENCH, 'hosts.sh'), 'up', String(n)], `hosts.sh up ${n}`);
+  const hosts = readFileSync(join(RUN, 'hosts.list'), 'utf8').trim().split('\n').map((l) => {
+    const [name, ip] = l.split(' ');
+    return { name: name!, ip: ip! };
+  });
+  return { hosts, ms: r.ms };
+}
+
+async function snapshots(hosts: Host[]): Promise<Map<string, string>> {
+  const script = readFileSync(join(ROOT, 'test/lab/state.sh'), 'utf8') + `\necho "## modes"\nfor f in ${MODE_PATHS.join(' ')}; do stat -c '%a %U %G %n' "$f" 2>/dev/null || echo "absent $f"; done\n`;
+  const { results } = await parallel(hosts.map((h) => h.name), (name) => ssh(hosts.find((h) => h.name === name)!, `bash -s -- ${SNAPSHOT_PATHS.join(' ')}`, script), 'state snapshot');
+  return new Map(hosts.map((h, i) => [h.name, results[i]!.stdout]));
+}
+
+interface LvsctlRun { ms: number; rssKB: number; changes: number }
+
+async function lvsctl(hosts: Host[], what: string): Promise<LvsctlRun> {
+  const rss = join(RUN, 'lvsctl.rss');
+  const args = ['-f', '%M', '-o', rss, process.execPath, LVSCTL, 'up', '-i', join(RUN, 'inventory.yaml'), '--limit', hosts.map((h) => h.name).join(','), '--no-verify', '--json', '--forks', String(hosts.length)];
+  const r = await must('/usr/bin/time', args, `lvsctl ${what}`);
+  const doc = JSON.parse(r.stdout) as { hosts: { host: string; status: string; changes: number; error?: string }[] };
+  const bad = doc.hosts.filter((h) => h.status === 'failed' || h.status === 'unreachable');
+  if (bad.length || doc.hosts.length !== hosts.length) throw new Error(`lvsctl ${what}: ${JSON.stringify(bad)}`);
+  return { ms: r.ms, rssKB: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()), changes: doc.hosts.reduce((a, h) => a + h.changes, 0) };
+}
+
+function ansibleInventory(hosts: Host[]): string {
+  const inv = join(RUN, 'ansible-hosts');
+  writeFileSync(inv, [
+    ...hosts.map((h) => `${h.name} ansible_host=${h.ip}`),
+    '[all:vars]',
+    'ansible_user=root',
+    `ansible_ssh_private_key_file=${join(RUN, 'id_ed25519')}`,
+    `ansible_ssh_common_args=-o UserKnownHostsFile=${join(RUN, 'known_hosts')} -o StrictHostKeyChecking=yes`,
+    '',
+  ].join('\n'));
+  return inv;
+}
+
+async function ansible(hosts: Host[], inv: string, what: string): Promise<{ ms: number; changed: number }> {
+  const env = { ...process.env, ANSIBLE_CONFIG: join(BENCH, 'ansible/ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR: join(RUN, 'cp'), ANSIBLE_FORCE_COLOR: '0', ANSIBLE_NOCOLOR: '1' };
+  const args = ['-i', inv, '-f', String(hosts.length), '-e', `render_dir=${join(RUN, 'rendered')}`, '-e', `vip=${VIP}`, '-e', `iface=${IFACE}`, join(BENCH, 'ansible/realserver.yml')];
+  const r = await must('ansible-playbook', args, `ansible ${what}`, { env });
+  let changed = 0;
+  let seen = 0;
+  for (const m of r.stdout.matchAll(/^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm)) {
+    seen++;
+    changed += Number(m[2]);
+    if (m[3] !== '0' || m[4] !== '0') throw new Error(`ansible ${what}: ${m[0]}`);
+  }
+  if (seen !== hosts.length) throw new Error(`ansible ${what}: recap for ${seen} of ${hosts.length} hosts`);
+  return { ms: r.ms, changed };
+}
+
+// ---------------------------------------------------------------------------------------------
+interface Round {
+  hostsUpMs: number;
+  sshTrueMs: number;
+  factsMs: number;
+  lvsctlFirstMs: number;
+  lvsctlNoopMs: number;
+  ansibleFirstMs: number;
+  ansibleNoopMs: number;
+  lvsctlRssKB: number;
+  lvsctlStartupMs: number;
+  stateEqual: boolean;
+}
+
+interface PerN {
+  n: number;
+  rounds: Round[];
+  warmup: Round;
+  median: Omit<Round, 'stateEqual'>;
+  ratios: Record<string, number>;
+  stateDiffs: string[];
+  stateNote: string;
+}
+
+async function benchN(n: number, runs: number, log: (l: string) => void): Promise<PerN> {
+  const rounds: Round[] = [];
+  const diffs: string[] = [];
+  let onlyLvsctl = '';
+  let warmup: Round | undefined;
+  // the files Ansible copies: lvsctl's own rendering of them (contacts no host)
+  let hosts = (await hostsUp(n)).hosts;
+  rmSync(join(RUN, 'rendered'), { recursive: true, force: true });
+  await must(process.execPath, [LVSCTL, 'render', '-i', join(RUN, 'inventory.yaml'), '--out', join(RUN, 'rendered'), '--limit', hosts.map((h) => h.name).join(',')], 'lvsctl render');
+  const facts = factsScript({ packages: FACT_PACKAGES, files: [...new Set(Object.values(MANAGED_PATHS))], bootLinks: [...BOOT_LINKS.systemd, ...BOOT_LINKS.sysv].map((l) => l.path) }).text;
+  for (let i = 0; i <= runs; i++) {
+    const tag = i === 0 ? 'warm-up' : `run ${i}/${runs}`;
+    const up1 = await hostsUp(n);
+    hosts = up1.hosts;
+    const names = hosts.map((h) => h.name);
+    const byName = (x: string) => hosts.find((h) => h.name === x)!;
+    const sshTrue = await parallel(names, (x) => ssh(byName(x), 'true'), 'ssh true');
+    const factsRead = await parallel(names, (x) => ssh(byName(x), facts), 'facts read');
+    const startup = await must(process.execPath, [LVSCTL, 'validate', '-i', join(RUN, 'inventory.yaml')], 'lvsctl validate');
+    const l1 = await lvsctl(hosts, 'first run');
+    const l2 = await lvsctl(hosts, 'no-op re-run');
+    if (l1.changes === 0) throw new Error('lvsctl first run changed nothing on fresh hosts');
+    if (l2.changes !== 0) throw new Error(`lvsctl no-op re-run made ${l2.changes} changes`);
+    const snapL = await snapshots(hosts);
+    const stateFiles = await parallel(names, (x) => ssh(byName(x), `test -f ${STATE_FILE} && echo yes || echo no`), 'state file');
+    onlyLvsctl = stateFiles.results.every((r) => r.stdout.trim() === 'yes') ? `lvsctl's own record ${STATE_FILE} (present after lvsctl only) is not compared` : `${STATE_FILE} missing after lvsctl`;
+
+    const up2 = await hostsUp(n);
+    hosts = up2.hosts;
+    const inv = ansibleInventory(hosts);
+    const a1 = await ansible(hosts, inv, 'first run');
+    const a2 = await ansible(hosts, inv, 'no-op re-run');
+    if (a1.changed === 0) throw new Error('ansible first run changed nothing on fresh hosts');
+    if (a2.changed !== 0) throw new Error(`ansible no-op re-run reported ${a2.changed} changes`);
+    const snapA = await snapshots(hosts);
+    let equal = true;
+    for (const h of names) {
+      if (snapL.get(h) === snapA.get(h)) continue;
+      equal = false;
+      const a = snapA.get(h)!.split('\n');
+      const l = snapL.get(h)!.split('\n');
+      diffs.push(`${tag} ${h}: after lvsctl only: ${l.filter((x) => !a.includes(x)).join(' | ')}; after ansible only: ${a.filter((x) => !l.includes(x)).join(' | ')}`);
+    }
+    const r: Round = {
+      hostsUpMs: (up1.ms + up2.ms) / 2,
+      sshTrueMs: sshTrue.ms,
+      factsMs: factsRead.ms,
+      lvsctlFirstMs: l1.ms,
+      lvsctlNoopMs: l2.ms,
+      ansibleFirstMs: a1.ms,
+      ansibleNoopMs: a2.ms,
+      lvsctlRssKB: Math.max(l1.rssKB, l2.rssKB),
+      lvsctlStartupMs: startup.ms,
+      stateEqual: equal,
+    };
+    log(`  N=${n} ${tag.padEnd(9)} ssh-true ${s(r.sshTrueMs)}  facts ${s(r.factsMs)}  lvsctl ${s(r.lvsctlFirstMs)} / no-op ${s(r.lvsctlNoopMs)}  ansible ${s(r.ansibleFirstMs)} / no-op ${s(r.ansibleNoopMs)}  rss ${(r.lvsctlRssKB / 1024).toFixed(0)} MB  state ${equal ? 'equal' : 'DIFFERENT'}`);
+    if (i > 0) rounds.push(r);
+    else warmup = r;
+  }
+  const med = (k: keyof Omit<Round, 'stateEqual'>) => median(rounds.map((r) => r[k]));
+  const m = {
+    hostsUpMs: med('hostsUpMs'), sshTrueMs: med('sshTrueMs'), factsMs: med('factsMs'),
+    lvsctlFirstMs: med('lvsctlFirstMs'), lvsctlNoopMs: med('lvsctlNoopMs'),
+    ansibleFirstMs: med('ansibleFirstMs'), ansibleNoopMs: med('ansibleNoopMs'),
+    lvsctlRssKB: Math.max(...rounds.map((r) => r.lvsctlRssKB)), lvsctlStartupMs: med('lvsctlStartupMs'),
+  };
+  return {
+    n,
+    rounds,
+    warmup: warmup!,
+    median: m,
+    // ratio of the medians; each pair was measured in the same rounds
+    ratios: {
+      ansibleFirstOverLvsctlFirst: m.ansibleFirstMs / m.lvsctlFirstMs,
+      ansibleNoopOverLvsctlNoop: m.ansibleNoopMs / m.lvsctlNoopMs,
+      lvsctlNoopOverSshTrue: m.lvsctlNoopMs / m.sshTrueMs,
+      lvsctlNoopOverFacts: m.lvsctlNoopMs / m.factsMs,
+    },
+    stateDiffs: diffs,
+    stateNote: onlyLvsctl,
+  };
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const x = (r: number) => `${r.toFixed(1)}×`;
+
+interface Target { id: string; target: string; verdict: 'PASS' | 'FAIL' | 'SKIP' | 'TODO'; measured: string }
+
+function targets(per: Map<number, PerN>): Target[] {
+  const t: Target[] = [];
+  const at = (n: number, id: string, target: string, f: (p: PerN) => [boolean, string]) => {
+    const p = per.get(n);
+    if (!p) return t.push({ id, target, verdict: 'SKIP', measured: `N=${n} not run` });
+    const [ok, measured] = f(p);
+    t.push({ id, target, verdict: ok ? 'PASS' : 'FAIL', measured });
+  };
+  const noop10 = (p: PerN): [boolean, string] => [p.ratios.ansibleNoopOverLvsctlNoop! >= 10, `${x(p.ratios.ansibleNoopOverLvsctlNoop!)} (ansible ${s(p.median.ansibleNoopMs)}, lvsctl ${s(p.median.lvsctlNoopMs)})`];
+  at(5, 'noop-vs-ansible-5', 'no-op re-run ≥ 10× faster than Ansible\'s no-op at N=5', noop10);
+  at(100, 'noop-vs-ansible-100', 'no-op re-run ≥ 10× faster than Ansible\'s no-op at N=100', noop10);
+  at(100, 'noop-vs-ssh-100', 'no-op re-run ≤ 2× the parallel `ssh true` floor at N=100', (p) => [p.ratios.lvsctlNoopOverSshTrue! <= 2, `${x(p.ratios.lvsctlNoopOverSshTrue!)} (lvsctl ${s(p.median.lvsctlNoopMs)}, ssh true ${s(p.median.sshTrueMs)})`]);
+  at(100, 'first-vs-ansible-100', 'first run ≥ 5× faster than Ansible\'s at N=100', (p) => [p.ratios.ansibleFirstOverLvsctlFirst! >= 5, `${x(p.ratios.ansibleFirstOverLvsctlFirst!)} (ansible ${s(p.median.ansibleFirstMs)}, lvsctl ${s(p.median.lvsctlFirstMs)})`]);
+  const p5 = per.get(5);
+  const p100 = per.get(100);
+  if (p5 && p100) {
+    const r = p100.median.lvsctlNoopMs / p5.median.lvsctlNoopMs;
+    t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: r < 5 ? 'PASS' : 'FAIL', measured: `${x(r)} (${s(p100.median.lvsctlNoopMs)} vs ${s(p5.median.lvsctlNoopMs)})` });
+  } else t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: 'SKIP', measured: 'needs N=5 and N=100' });
+  at(100, 'rss-100', 'peak RSS of lvsctl ≤ 200 MB at N=100', (p) => [p.median.lvsctlRssKB <= 200 * 1024, `${(p.median.lvsctlRssKB / 1024).toFixed(0)} MB`]);
+  const vm = 'TODO: 1,000 services × 10 real servers in the VM lab (issue 9 part 3), not implemented yet';
+  t.push({ id: 'rules-weight', target: '10,000 rules: a weight change sends exactly one -e line', verdict: 'TODO', measured: vm });
+  t.push({ id: 'rules-noop', target: '10,000 rules: no-op sends no ipvsadm line', verdict: 'TODO', measured: vm });
+  t.push({ id: 'rules-first', target: '10,000 rules: first apply ≤ 2× the raw `ipvsadm -R` floor', verdict: 'TODO', measured: vm });
+  t.push({ id: 'rss-rules', target: 'peak RSS of lvsctl for the 10,000-rule inventory (reported; ≤ 200 MB)', verdict: 'TODO', measured: vm });
+  for (const p of per.values())
+    t.push({ id: `state-${p.n}`, target: `N=${p.n}: hosts in the same state after lvsctl and after Ansible`, verdict: p.stateDiffs.length ? 'FAIL' : 'PASS', measured: p.stateDiffs.length ? `${p.stateDiffs.length} host snapshots differ` : `${p.n} hosts × ${p.rounds.length + 1} rounds equal` });
+  return t;
+}
+
+function table(per: Map<number, PerN>, runs: number, ts: Target[]): string[] {
+  const out: string[] = [];
+  const row = (cells: string[], w: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  for (const p of per.values()) {
+    const m = p.median;
+    const w = [34, 10, 10, 22];
+    out.push(`N = ${p.n}: median of ${runs} runs after 1 warm-up (wall time)`);
+    out.push(row(['', 'lvsctl', 'ansible', 'ansible / lvsctl'], w));
+    out.push(row(['first run (fresh hosts)', s(m.lvsctlFirstMs), s(m.ansibleFirstMs), x(p.ratios.ansibleFirstOverLvsctlFirst!)], w));
+    out.push(row(['no-op re-run', s(m.lvsctlNoopMs), s(m.ansibleNoopMs), x(p.ratios.ansibleNoopOverLvsctlNoop!)], w));
+    out.push(row(['floor: parallel `ssh true`', s(m.sshTrueMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverSshTrue!)}`], w));
+    out.push(row(['floor: parallel facts read (ssh)', s(m.factsMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverFacts!)}`], w));
+    out.push(row(['lvsctl start-up (validate, no SSH)', s(m.lvsctlStartupMs), '', ''], w));
+    out.push(row(['lvsctl peak RSS', `${(m.lvsctlRssKB / 1024).toFixed(0)} MB`, '', ''], w));
+    out.push(`state after lvsctl = after Ansible: ${p.stateDiffs.length ? 'NO' : 'yes'} (snapshots of test/lab/state.sh + file modes; ${p.stateNote})`);
+    for (const d of p.stateDiffs.slice(0, 5)) out.push(`  ! ${d}`);
+    out.push('');
+  }
+  out.push('TARGETS (issue 9)');
+  for (const t of ts) out.push(`  ${t.verdict.padEnd(4)}  ${t.target.padEnd(72)} ${t.measured}`);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const opt = (name: string, env: string, dflt: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1]! : (process.env[env] ?? dflt);
+  };
+  const ns = opt('n', 'BENCH_N', '5,20,100').split(/[ ,]+/).filter(Boolean).map(Number);
+  const runs = Number(opt('runs', 'BENCH_RUNS', '5'));
+  const outFile = resolve(opt('out', 'BENCH_OUT', join(BENCH, 'results.json')));
+  if (!ns.length || ns.some((n) => !Number.isInteger(n) || n < 1 || n > 1000) || !Number.isInteger(runs) || runs < 1) throw new Error('usage: run.js [--n 5,20,100] [--runs 5] [--out FILE]');
+  if (process.getuid?.() !== 0) throw new Error('the bench makes network namespaces: run it as root');
+  mkdirSync(RUN, { recursive: true });
+  const log = (l: string) => process.stderr.write(l + '\n');
+  const started = new Date();
+  log(`bench: N = ${ns.join(', ')}; ${runs} runs + 1 warm-up each; load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  const per = new Map<number, PerN>();
+  try {
+    for (const n of ns) per.set(n, await benchN(n, runs, log));
+  } finally {
+    await run('bash', [join(BENCH, 'hosts.sh'), 'down']);
+  }
+  const ts = targets(per);
+  const lines = table(per, runs, ts);
+  process.stdout.write('\n' + lines.join('\n') + '\n');
+  const ansibleVersion = (await run('ansible-playbook', ['--version'])).stdout.split('\n')[0];
+  writeFileSync(outFile, JSON.stringify({
+    issue: 9,
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    machine: { cpus: cpus().length, loadavgAtEnd: loadavg() },
+    versions: { node: process.version, ansible: ansibleVersion },
+    runs,
+    job: 'DR real-server role (VIP /32 on lo:0, ARP sysctls live + sysctl.d, real-server script, boot unit + SysV links)',
+    perN: Object.fromEntries([...per].map(([n, p]) => [n, p])),
+    targets: ts,
+    table: lines,
+  }, null, 2) + '\n');
+  log(`bench: wrote ${outFile}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
