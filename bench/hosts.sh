@@ -123,7 +123,9 @@ YAML
 down() {
   local f p kids=() cp
   # Ansible's ControlPersist masters to these hosts (bench/ansible/ansible.cfg puts them here)
-  for cp in "$RUN"/cp/*; do [ -S "$cp" ] && ssh -o ControlPath="$cp" -O exit lvb-bench 2>/dev/null || true; done
+  for cp in "$RUN"/cp/*; do
+    if [ -S "$cp" ]; then ssh -o ControlPath="$cp" -O exit lvb-bench 2>/dev/null || true; fi
+  done
   # power off: SIGKILL to each PID namespace's init kills every process of that host
   local pids=()
   for f in "$PIDS"/lvb*.pid; do
@@ -136,7 +138,7 @@ down() {
   done
   for p in "${pids[@]}"; do # unshare exits once its child is gone (a zombie counts as gone)
     for _ in $(seq 1 50); do
-      [ -e "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] || break
+      if [ ! -e "/proc/$p" ] || [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ]; then break; fi
       sleep 0.05
     done
     kill -9 "$p" 2>/dev/null || true
@@ -152,7 +154,7 @@ down() {
 
 up() {
   local n=$1 k t0=$EPOCHREALTIME
-  [[ $n =~ ^[1-9][0-9]*$ ]] && [ "$n" -le 1000 ] || { echo "hosts: N must be 1..1000" >&2; exit 2; }
+  if ! [[ $n =~ ^[1-9][0-9]*$ ]] || [ "$n" -gt 1000 ]; then echo "hosts: N must be 1..1000" >&2; exit 2; fi
   packages
   keys
   down
