@@ -93,6 +93,21 @@ async function snapshots(hosts: Host[]): Promise<Map<string, string>> {
   return new Map(hosts.map((h, i) => [h.name, results[i]!.stdout]));
 }
 
+/** The job's result, checked on every host after each tool (so both cannot be equally wrong). */
+const JOB_CHECK = [
+  'set -e; fail() { echo "$*" >&2; exit 1; }',
+  `ip -o -4 addr show dev lo | grep -q 'inet ${VIP}/32 .* lo:0' || fail "no ${VIP}/32 on lo label lo:0"`,
+  ...[`all`, IFACE].flatMap((i) => [`[ "$(cat /proc/sys/net/ipv4/conf/${i}/arp_ignore)" = 1 ] || fail "arp_ignore ${i}"`, `[ "$(cat /proc/sys/net/ipv4/conf/${i}/arp_announce)" = 2 ] || fail "arp_announce ${i}"`]),
+  `grep -q '^net.ipv4.conf.${IFACE}.arp_announce = 2$' ${MANAGED_PATHS.sysctl} || fail "sysctl.d file"`,
+  `[ -x ${MANAGED_PATHS.realServerScript} ] && [ -x ${MANAGED_PATHS.sysvInit} ] && [ -f ${MANAGED_PATHS.systemdUnit} ] || fail "script or boot unit missing"`,
+  `[ "$(readlink /etc/rc2.d/S01lvsctl)" = ../init.d/lvsctl ] || fail "rc2.d link"`,
+  `[ ! -e ${MANAGED_PATHS.modules} ] || fail "unexpected ${MANAGED_PATHS.modules} (a DR real server loads no module)"`,
+].join('\n');
+
+async function checkJob(hosts: Host[], tool: string): Promise<void> {
+  await parallel(hosts.map((h) => h.name), (name) => ssh(hosts.find((h) => h.name === name)!, 'sh -s', JOB_CHECK), `${tool}: job check`);
+}
+
 interface LvsctlRun { ms: number; rssKB: number; changes: number }
 
 async function lvsctl(hosts: Host[], what: string): Promise<LvsctlRun> {
@@ -153,6 +168,7 @@ interface PerN {
   warmup: Round;
   median: Omit<Round, 'stateEqual'>;
   ratios: Record<string, number>;
+  roundRatios: Record<string, number>;
   stateDiffs: string[];
   stateNote: string;
 }
@@ -180,6 +196,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     const l2 = await lvsctl(hosts, 'no-op re-run');
     if (l1.changes === 0) throw new Error('lvsctl first run changed nothing on fresh hosts');
     if (l2.changes !== 0) throw new Error(`lvsctl no-op re-run made ${l2.changes} changes`);
+    await checkJob(hosts, 'lvsctl');
     const snapL = await snapshots(hosts);
     const stateFiles = await parallel(names, (x) => ssh(byName(x), `test -f ${STATE_FILE} && echo yes || echo no`), 'state file');
     onlyLvsctl = stateFiles.results.every((r) => r.stdout.trim() === 'yes') ? `lvsctl's own record ${STATE_FILE} (present after lvsctl only) is not compared` : `${STATE_FILE} missing after lvsctl`;
@@ -191,6 +208,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     const a2 = await ansible(hosts, inv, 'no-op re-run');
     if (a1.changed === 0) throw new Error('ansible first run changed nothing on fresh hosts');
     if (a2.changed !== 0) throw new Error(`ansible no-op re-run reported ${a2.changed} changes`);
+    await checkJob(hosts, 'ansible');
     const snapA = await snapshots(hosts);
     let equal = true;
     for (const h of names) {
@@ -228,7 +246,14 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     rounds,
     warmup: warmup!,
     median: m,
-    // ratio of the medians; each pair was measured in the same rounds
+    // ratio of the medians; each pair was measured in the same rounds (roundRatios: median of the
+    // per-round ratios, for comparison)
+    roundRatios: {
+      ansibleFirstOverLvsctlFirst: median(rounds.map((r) => r.ansibleFirstMs / r.lvsctlFirstMs)),
+      ansibleNoopOverLvsctlNoop: median(rounds.map((r) => r.ansibleNoopMs / r.lvsctlNoopMs)),
+      lvsctlNoopOverSshTrue: median(rounds.map((r) => r.lvsctlNoopMs / r.sshTrueMs)),
+      lvsctlNoopOverFacts: median(rounds.map((r) => r.lvsctlNoopMs / r.factsMs)),
+    },
     ratios: {
       ansibleFirstOverLvsctlFirst: m.ansibleFirstMs / m.lvsctlFirstMs,
       ansibleNoopOverLvsctlNoop: m.ansibleNoopMs / m.lvsctlNoopMs,
