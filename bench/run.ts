@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { factsScript } from '../src/facts/script.js';
 import { BOOT_LINKS, MANAGED_PATHS, STATE_FILE } from '../src/render/paths.js';
 
@@ -120,6 +120,32 @@ async function lvsctl(hosts: Host[], what: string): Promise<LvsctlRun> {
   return { ms: r.ms, rssKB: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()), changes: doc.hosts.reduce((a, h) => a + h.changes, 0) };
 }
 
+/** Where an lvsctl no-op spends its time (untimed extra run with -v, each output line timestamped):
+ * start-up (process start to its first line), facts and plan (to the last host's result), the rest. */
+async function lvsctlPhases(hosts: Host[]): Promise<{ startupMs: number; factsPlanMs: number; restMs: number }> {
+  return new Promise((res, rej) => {
+    const t0 = process.hrtime.bigint();
+    const at = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    const p = spawn(process.execPath, [LVSCTL, 'up', '-i', join(RUN, 'inventory.yaml'), '--limit', hosts.map((h) => h.name).join(','), '--no-verify', '-v', '--forks', String(hosts.length)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let first = -1;
+    let lastHost = -1;
+    let buf = '';
+    p.stdout.on('data', (b: Buffer) => {
+      const now = at();
+      if (first < 0) first = now;
+      buf += b.toString();
+      if (/\] (no changes|\d+ changes? planned)/.test(buf)) lastHost = now;
+      buf = buf.slice(buf.lastIndexOf('\n') + 1);
+    });
+    p.on('error', rej);
+    p.on('close', (code) => {
+      const end = at();
+      if (code !== 0 || first < 0) return rej(new Error(`lvsctl -v no-op exited ${code}`));
+      res({ startupMs: first, factsPlanMs: Math.max(lastHost, first) - first, restMs: end - Math.max(lastHost, first) });
+    });
+  });
+}
+
 function ansibleInventory(hosts: Host[]): string {
   const inv = join(RUN, 'ansible-hosts');
   writeFileSync(inv, [
@@ -159,6 +185,10 @@ interface Round {
   ansibleNoopMs: number;
   lvsctlRssKB: number;
   lvsctlStartupMs: number;
+  /** an extra -v no-op: start-up to first output line, facts+plan, the rest (exit) */
+  noopPhaseStartupMs: number;
+  noopPhaseFactsPlanMs: number;
+  noopPhaseRestMs: number;
   stateEqual: boolean;
 }
 
@@ -197,6 +227,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     if (l1.changes === 0) throw new Error('lvsctl first run changed nothing on fresh hosts');
     if (l2.changes !== 0) throw new Error(`lvsctl no-op re-run made ${l2.changes} changes`);
     await checkJob(hosts, 'lvsctl');
+    const ph = await lvsctlPhases(hosts);
     const snapL = await snapshots(hosts);
     const stateFiles = await parallel(names, (x) => ssh(byName(x), `test -f ${STATE_FILE} && echo yes || echo no`), 'state file');
     onlyLvsctl = stateFiles.results.every((r) => r.stdout.trim() === 'yes') ? `lvsctl's own record ${STATE_FILE} (present after lvsctl only) is not compared` : `${STATE_FILE} missing after lvsctl`;
@@ -228,6 +259,9 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
       ansibleNoopMs: a2.ms,
       lvsctlRssKB: Math.max(l1.rssKB, l2.rssKB),
       lvsctlStartupMs: startup.ms,
+      noopPhaseStartupMs: ph.startupMs,
+      noopPhaseFactsPlanMs: ph.factsPlanMs,
+      noopPhaseRestMs: ph.restMs,
       stateEqual: equal,
     };
     log(`  N=${n} ${tag.padEnd(9)} ssh-true ${s(r.sshTrueMs)}  facts ${s(r.factsMs)}  lvsctl ${s(r.lvsctlFirstMs)} / no-op ${s(r.lvsctlNoopMs)}  ansible ${s(r.ansibleFirstMs)} / no-op ${s(r.ansibleNoopMs)}  rss ${(r.lvsctlRssKB / 1024).toFixed(0)} MB  state ${equal ? 'equal' : 'DIFFERENT'}`);
@@ -240,6 +274,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     lvsctlFirstMs: med('lvsctlFirstMs'), lvsctlNoopMs: med('lvsctlNoopMs'),
     ansibleFirstMs: med('ansibleFirstMs'), ansibleNoopMs: med('ansibleNoopMs'),
     lvsctlRssKB: Math.max(...rounds.map((r) => r.lvsctlRssKB)), lvsctlStartupMs: med('lvsctlStartupMs'),
+    noopPhaseStartupMs: med('noopPhaseStartupMs'), noopPhaseFactsPlanMs: med('noopPhaseFactsPlanMs'), noopPhaseRestMs: med('noopPhaseRestMs'),
   };
   return {
     n,
@@ -313,6 +348,7 @@ function table(per: Map<number, PerN>, runs: number, ts: Target[]): string[] {
     out.push(row(['floor: parallel `ssh true`', s(m.sshTrueMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverSshTrue!)}`], w));
     out.push(row(['floor: parallel facts read (ssh)', s(m.factsMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverFacts!)}`], w));
     out.push(row(['lvsctl start-up (validate, no SSH)', s(m.lvsctlStartupMs), '', ''], w));
+    out.push(`lvsctl no-op (-v, extra run): start-up ${s(m.noopPhaseStartupMs)}, connect+facts+plan ${s(m.noopPhaseFactsPlanMs)}, recap+exit ${s(m.noopPhaseRestMs)}`);
     out.push(row(['lvsctl peak RSS', `${(m.lvsctlRssKB / 1024).toFixed(0)} MB`, '', ''], w));
     out.push(`state after lvsctl = after Ansible: ${p.stateDiffs.length ? 'NO' : 'yes'} (snapshots of test/lab/state.sh + file modes; ${p.stateNote})`);
     for (const d of p.stateDiffs.slice(0, 5)) out.push(`  ! ${d}`);
@@ -363,7 +399,9 @@ async function main(): Promise<void> {
   log(`bench: wrote ${outFile}`);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+// only when run as a program (importing this module runs nothing)
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href)
+  main().catch((e: unknown) => {
+    process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
