@@ -12,6 +12,7 @@ import { runValidate } from './commands/validate.js';
 import { runStatus } from './commands/status.js';
 import { runDrain, type DrainOptions } from './commands/drain.js';
 import { Output } from './output.js';
+import { handleInterrupts, interruption } from '../util/interrupt.js';
 
 export interface CommonOptions {
   inventory: string;
@@ -100,22 +101,19 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
 
 /** Runs the CLI and resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const onSigint = () => {
-    process.stderr.write('\ninterrupted\n');
-    process.exit(ExitCode.interrupted);
-  };
-  process.once('SIGINT', onSigint);
+  const unhandle = handleInterrupts((line) => process.stderr.write(line + '\n'));
   let pending: Promise<number> | undefined;
   const program = buildProgram((action) => {
     pending = action();
   });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return await (pending ?? Promise.resolve(ExitCode.ok));
+    const code = await (pending ?? Promise.resolve(ExitCode.ok));
+    return interruption() ? ExitCode.interrupted : code;
   } catch (e) {
-    return report(e);
+    return interruption() ? (report(e), ExitCode.interrupted) : report(e);
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    unhandle();
   }
 }
 

@@ -8,6 +8,7 @@ import type { Intent } from '../desired/intent.js';
 import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError } from '../ssh/connection.js';
 import type { Connections } from './connections.js';
 import { UsageError } from '../errors.js';
+import { checkInterrupt } from '../util/interrupt.js';
 import type { Progress } from '../cli/progress.js';
 import { applyOnHost, planOnHost, type FilesFor, type HostRun } from './host.js';
 
@@ -63,6 +64,7 @@ export async function converge(cluster: Cluster, secrets: Secrets, filesFor: Fil
   const runs = new Map<string, HostRun>();
   await o.progress.phase('facts and plan', hosts, o.forks, async (h, say) => {
     try {
+      checkInterrupt();
       say('connecting');
       const conn = await o.conns.get(h);
       say('gathering facts');
@@ -84,6 +86,7 @@ export async function converge(cluster: Cluster, secrets: Secrets, filesFor: Fil
       const batch = hosts.filter((h) => order(cluster, h) === tier && runs.has(h) && runs.get(h)!.plan.changes.length);
       await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
         try {
+          checkInterrupt();
           const n = await applyOnHost(await o.conns.get(h), runs.get(h)!, say);
           results.set(h, { ...results.get(h)!, status: 'changed', changes: n });
           return `changed (${n})`;

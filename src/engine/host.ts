@@ -20,6 +20,7 @@ import { drainedCluster, nothing, recordFor, stoppedHost, type Drained, type Int
 import { describe, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
 import { redact, type HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
+import { checkInterrupt } from '../util/interrupt.js';
 
 export class ApplyError extends LvsctlError {
   constructor(
@@ -112,6 +113,7 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
   const dirs = [...new Set(run.plan.changes.flatMap((c) => (c.kind === 'state' ? [STATE_FILE] : c.kind === 'file' && c.action === 'create' ? [c.file.path] : [])).map((p) => p.replace(/\/[^/]+$/, '')))];
   if (dirs.length) pending.push({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
   for (const c of run.plan.changes) {
+    checkInterrupt();
     log(describe(c));
     if (c.kind === 'state' && c.phase === 'remove') {
       pending.push({ label: describe(c), cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }` });
@@ -123,13 +125,12 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
       await installKeepalivedConf(conn, c.file, run.secrets);
     } else if (c.kind === 'file' && c.action !== 'delete') {
       await flush();
-      conn.checkpoint('write-file');
       await conn.writeFile(c.file.path, c.file.content, { mode: c.file.mode, owner: c.file.owner, group: c.file.group });
     } else if (c.kind === 'file') {
       pending.push({ label: describe(c), cmd: sh`rm -f ${c.path}` });
     } else if (c.kind === 'ipvs') {
       await flush();
-      await applyIpvs(conn, run.table, c);
+      await applyIpvs(conn, run, c);
     } else {
       const cmd = commandFor(c, run.facts);
       if (cmd) pending.push({ label: describe(c), cmd });
@@ -144,25 +145,46 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
  * keepalived keeps its config. */
 async function installKeepalivedConf(conn: HostConnection, file: DesiredFile, secrets: string[]): Promise<void> {
   const stage = file.path.replace(/[^/]+$/, '.keepalived.conf.lvsctl-check');
-  conn.checkpoint('write-file');
   await conn.writeFile(stage, file.content, { mode: file.mode, owner: file.owner, group: file.group });
   const r = await conn.exec(sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${file.path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`);
   if (r.code !== 0) throw new ApplyError('keepalived config test', `keepalived -t rejected the new ${file.path} (exit ${r.code}); it was not installed: ${redact(r.stderr.trim().split('\n').slice(-3).join(' | '), secrets)}`);
 }
 
-async function applyIpvs(conn: HostConnection, want: IpvsTable, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {
-  conn.checkpoint('ipvs-restore');
-  // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
-  const r = await conn.exec(sh`ipvsadm -R`, { stdin: c.lines.join('\n') + '\n' });
-  conn.checkpoint('before-readback');
+/** Tests only: LVSCTL_TEST_IPVS_REJECT=host:N points line N (1-based) of the host's ipvsadm -R
+ * batch at a virtual service that does not exist (port 1), so the kernel rejects it (ESRCH). */
+function testReject(host: string, lines: string[]): string[] {
+  const m = (process.env.LVSCTL_TEST_IPVS_REJECT ?? '').split(',').map((x) => x.split(':')).find(([h]) => h === host);
+  const i = Number(m?.[1]) - 1;
+  if (!m || !(i >= 0 && i < lines.length)) return lines;
+  return lines.map((l, j) => (j === i ? l.replace(/^(-[aAeE] -[tu] \S+?):\d+ /, '$1:1 ') : l));
+}
+
+const readTable = async (conn: HostConnection): Promise<IpvsTable> => {
   const back = await conn.exec(sh`ipvsadm -Sn`);
   if (back.code !== 0) throw new ApplyError('ipvs', `ipvsadm -Sn failed: ${back.stderr.trim()}`);
-  const live = parseRules(back.stdout);
-  const mine = { services: live.services.filter((s) => c.owned.includes(serviceKey(s))) };
-  const got = formatRules(mine);
-  const exp = formatRules(want);
-  if (got !== exp) {
-    const missing = exp.split('\n').filter((l) => l && !got.split('\n').includes(l));
-    throw new ApplyError('ipvs', `the table read back differs from the inventory${r.stderr.trim() ? ` (ipvsadm said: ${r.stderr.trim()})` : ''}; missing or different: ${missing.join('; ')}`);
-  }
+  return parseRules(back.stdout);
+};
+
+/** The IPVS delta in one `ipvsadm -R`, read back and compared exactly. A line the kernel rejected
+ * shows up as a difference: the director's previous table is then put back (the delta from what
+ * is there now to what the facts showed), so a half-applied change never stays. */
+async function applyIpvs(conn: HostConnection, run: HostRun, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {
+  // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
+  const r = await conn.exec(sh`ipvsadm -R`, { stdin: testReject(conn.name, c.lines).join('\n') + '\n', cutStep: 'ipvs-restore' });
+  conn.checkpoint('before-readback');
+  const live = await readTable(conn);
+  const got = formatRules({ services: live.services.filter((s) => c.owned.includes(serviceKey(s))) });
+  const exp = formatRules(run.table);
+  if (got === exp) return;
+  const missing = exp.split('\n').filter((l) => l && !got.split('\n').includes(l));
+  const said = r.stderr.trim() ? ` (ipvsadm said: ${r.stderr.trim().split('\n').join(' | ')})` : '';
+  const before: IpvsTable = run.facts.ipvs ? parseRules(run.facts.ipvs) : { services: [] };
+  const created = c.owned.filter((k) => !before.services.some((s) => serviceKey(s) === k));
+  const undo = ipvsDelta(live, before, created).lines;
+  if (undo.length) await conn.exec(sh`ipvsadm -R`, { stdin: undo.join('\n') + '\n' });
+  const restored = formatRules(await readTable(conn)) === formatRules(before);
+  throw new ApplyError(
+    'ipvs',
+    `the kernel did not take the whole IPVS change${said}; not in the table: ${missing.join('; ')}; ${restored ? `the previous table was restored (${undo.length} ipvsadm line${undo.length === 1 ? '' : 's'})` : 'restoring the previous table failed too: check `ipvsadm -Sn` on this director'}`,
+  );
 }

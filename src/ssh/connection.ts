@@ -43,6 +43,9 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   timeoutSec?: number; // default: the host's command_timeout
   become?: boolean; // default: the host's become setting
+  /** Tests only: when LVSCTL_TEST_CUT names this host and step, the connection is cut after half
+   * of stdin was sent (a transfer broken in the middle). */
+  cutStep?: string;
 }
 
 export interface WriteFileOptions {
@@ -438,13 +441,19 @@ class SshConnection implements HostConnection {
     for (const f of [...this.onDeath]) f(this.dead);
   }
 
-  checkpoint(step: string): void {
-    const cut = (this.env.LVSCTL_TEST_CUT ?? '').split(',').map((s) => s.trim());
-    if (!cut.includes(`${this.name}:${step}`)) return;
+  private cutRequested(step: string): boolean {
+    return (this.env.LVSCTL_TEST_CUT ?? '').split(',').map((s) => s.trim()).includes(`${this.name}:${step}`);
+  }
+
+  private cut(step: string): ConnectionCutError {
     const e = new ConnectionCutError(this.name, step);
     this.die(e);
     this.client.destroy();
-    throw e;
+    return e;
+  }
+
+  checkpoint(step: string): void {
+    if (this.cutRequested(step)) throw this.cut(step);
   }
 
   close(): void {
@@ -459,7 +468,8 @@ class SshConnection implements HostConnection {
     const timeoutSec = opts.timeoutSec ?? this.target.commandTimeout;
     if (this.dead) throw this.dead;
     const release = await this.slots.acquire();
-    return this.run(cmd.text, opts.stdin, timeoutSec, useSudo, release);
+    const cutAt = opts.cutStep !== undefined && this.cutRequested(opts.cutStep) ? opts.cutStep : undefined;
+    return this.run(cmd.text, opts.stdin, timeoutSec, useSudo, release, cutAt);
   }
 
   /** Kill a timed-out command's process group from another channel: TERM, then KILL. */
@@ -473,7 +483,7 @@ class SshConnection implements HostConnection {
    * One command on its own channel. `release` frees the channel slot when the channel is really
    * closed (a timed-out command still holds its session until it is killed).
    */
-  private run(text: string, stdin: string | Buffer | undefined, timeoutSec: number, useSudo: boolean, release: () => void): Promise<ExecResult> {
+  private run(text: string, stdin: string | Buffer | undefined, timeoutSec: number, useSudo: boolean, release: () => void, cutAt?: string): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve, reject) => {
       if (this.dead) {
         release();
@@ -514,7 +524,10 @@ class SshConnection implements HostConnection {
         }, 1000).unref();
       }, timeoutSec * 1000);
       const sendStdin = (s: ClientChannel) => {
-        if (stdin !== undefined && stdin.length > 0) s.end(stdin);
+        if (cutAt !== undefined && stdin !== undefined && stdin.length > 1) {
+          s.write(Buffer.from(stdin).subarray(0, Math.floor(stdin.length / 2)));
+          setTimeout(() => this.cut(cutAt), 300);
+        } else if (stdin !== undefined && stdin.length > 0) s.end(stdin);
         else s.end();
       };
 
@@ -599,7 +612,7 @@ class SshConnection implements HostConnection {
     const useSudo = this.become !== false && this.target.user !== 'root';
     // With sudo the script already runs under `sh -c`; without, do not depend on the login shell.
     const cmd = useSudo ? script : sh`sh -c ${script.text}`;
-    const r = await this.exec(cmd, { stdin: data });
+    const r = await this.exec(cmd, { stdin: data, cutStep: 'write-file' });
     if (r.code !== 0) throw new RemoteCommandError(this.name, `writing ${path}`, r.code, redact(r.stderr, this.secrets));
   }
 }

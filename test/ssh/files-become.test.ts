@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BecomeError, CommandTimeoutError, ConnectError, connect, RemoteCommandError, type HostConnection } from '../../src/ssh/connection.js';
+import { BecomeError, CommandTimeoutError, ConnectError, ConnectionCutError, connect, RemoteCommandError, type HostConnection } from '../../src/ssh/connection.js';
 import { sh } from '../../src/util/quote.js';
 import { run, skip, Sshd, TestUser } from './harness.js';
 
@@ -62,6 +62,18 @@ describe('writeFile and become', { skip }, () => {
     assert.equal(existsSync(join(dir, 'pwned')), false);
     await root.writeFile(join(dir, 'empty'), '', { mode: 0o644 });
     assert.equal(readFileSync(join(dir, 'empty'), 'utf8'), '');
+  });
+
+  it('a connection cut in the middle of a write leaves the old file and no temp file (LVSCTL_TEST_CUT=host:write-file)', async () => {
+    const f = join(dir, 'cut.conf');
+    writeFileSync(f, 'old\n');
+    const cutter = await open('cutme', d.target(), false, { ...noAccept, env: { LVSCTL_TEST_CUT: 'cutme:write-file' } });
+    const big = 'x'.repeat(1 << 20);
+    await assert.rejects(cutter.writeFile(f, big, { mode: 0o644 }), (e: unknown) => e instanceof ConnectionCutError && e.step === 'write-file');
+    // the remote side sees EOF or a hang-up: its trap removes the temp file
+    for (let i = 0; i < 50 && temps(dir).length; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(readFileSync(f, 'utf8'), 'old\n');
+    assert.deepEqual(temps(dir), []);
   });
 
   it('sets owner and group', async () => {

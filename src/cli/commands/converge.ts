@@ -15,6 +15,7 @@ import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
 import { progressFor } from '../progress.js';
 import { formatTable } from '../table.js';
+import { checkInterrupt } from '../../util/interrupt.js';
 import type { Intent } from '../../desired/intent.js';
 
 export interface ConvergeOptions extends CommonOptions {
@@ -102,6 +103,7 @@ export async function runVerify(out: Output, cluster: Cluster, conns: Connection
   for (const name of cluster.verify?.from ?? []) {
     const conn = await conns.get(name);
     for (const s of cluster.services) {
+      checkInterrupt();
       const v = await verifyService(conn, cluster, s, directors);
       verdicts.push(v);
       const total = Object.values(v.hits).reduce((a, b) => a + b, 0) || 1;

@@ -13,6 +13,7 @@ import type { Secrets } from '../../inventory/secrets.js';
 import { hostPort } from '../../ipvs/address.js';
 import { parseList } from '../../ipvs/list.js';
 import { sh } from '../../util/quote.js';
+import { checkInterrupt } from '../../util/interrupt.js';
 import type { Output } from '../output.js';
 import { progressFor } from '../progress.js';
 import type { ConvergeOptions } from './converge.js';
@@ -82,6 +83,7 @@ async function waitDrained(cluster: Cluster, conns: Connections, directors: stri
   const t0 = Date.now();
   let last = '';
   for (;;) {
+    checkInterrupt();
     const active: Record<string, number> = {};
     let weighted = 0;
     for (const d of directors) {
