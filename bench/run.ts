@@ -373,6 +373,7 @@ async function main(): Promise<void> {
   mkdirSync(RUN, { recursive: true });
   const log = (l: string) => process.stderr.write(l + '\n');
   const started = new Date();
+  const loadAtStart = loadavg();
   log(`bench: N = ${ns.join(', ')}; ${runs} runs + 1 warm-up each; load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   const per = new Map<number, PerN>();
   try {
@@ -388,7 +389,7 @@ async function main(): Promise<void> {
     issue: 9,
     started: started.toISOString(),
     finished: new Date().toISOString(),
-    machine: { cpus: cpus().length, loadavgAtEnd: loadavg() },
+    machine: { cpus: cpus().length, loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg() },
     versions: { node: process.version, ansible: ansibleVersion },
     runs,
     job: 'DR real-server role (VIP /32 on lo:0, ARP sysctls live + sysctl.d, real-server script, boot unit + SysV links)',
