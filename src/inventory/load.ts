@@ -14,12 +14,37 @@ import { resolveSecrets, type Secrets } from './secrets.js';
 export const MAX_INVENTORY_BYTES = 1024 * 1024;
 const MAX_ALIASES = 100;
 
-function zodMessage(i: core.$ZodIssue): string {
+/** What a value of the wrong type is, for a message (zod does not keep the input in its issues). */
+function kindOf(v: unknown): string {
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  if (v instanceof Uint8Array) return 'binary data';
+  if (v instanceof Set || v instanceof Map) return 'a set';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The parsed value at a zod path; `present` is false when the key is absent. */
+function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): { present: boolean; value?: unknown } {
+  let cur: unknown = data;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, k)) return { present: false };
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return { present: true, value: cur };
+}
+
+function zodMessage(i: core.$ZodIssue, data?: unknown): string {
   switch (i.code) {
     case 'unrecognized_keys':
       return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-    case 'invalid_type':
+    case 'invalid_type': {
+      // A value of the wrong type (port: "80", cluster: [a], a !!binary tag) is not "missing".
+      const at = data === undefined ? { present: false } : valueAt(data, i.path);
+      if (at.present) return `expected ${i.expected}, got ${kindOf(at.value)}`;
       return i.input === undefined ? `missing (expected ${i.expected})` : i.message.replace(/^Invalid input: /, '');
+    }
     case 'too_small':
       if (i.origin === 'array') return i.message.startsWith('Too small') ? `needs at least ${i.minimum} item${Number(i.minimum) > 1 ? 's' : ''}` : i.message;
       return i.message.replace(/^Too small: expected number to be >=/, 'must be at least ');
@@ -80,7 +105,8 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (e) {
-    throw new InventoryError([problem(1, 1, '', `YAML: ${(e as Error).message} (aliases expand to more than ${MAX_ALIASES} nodes)`)]);
+    const msg = (e as Error).message;
+    throw new InventoryError([problem(1, 1, '', `YAML: ${msg}${/alias count/i.test(msg) ? ` (aliases expand to more than ${MAX_ALIASES} nodes)` : ''}`)]);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InventoryError([problem(1, 1, '', 'an inventory is a YAML mapping (key: value) at the top')]);
 
@@ -95,7 +121,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
       const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
       if (i.code === 'unrecognized_keys') return i.keys.map((k) => at(doc, [...path, k], `unknown key ${JSON.stringify(k)}`, true));
       if (i.code === 'invalid_key') return [at(doc, path, `bad name ${JSON.stringify(path.at(-1))}: ${i.issues.map(zodMessage).join('; ')}`, true)];
-      return [at(doc, path, zodMessage(i))];
+      return [at(doc, path, zodMessage(i, data))];
     });
     throw new InventoryError(sortProblems(problems));
   }

@@ -114,10 +114,13 @@ export function groupsOf(doc: InventoryDoc, host: string): string[] {
     .map(([name]) => name);
 }
 
+/** rec[key] when rec has it as its own key: never an inherited member such as "constructor". */
+export const own = <T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined => (rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined);
+
 /** Hosts a real-server entry stands for (a host, or the members of a group). */
 export function expandMembers(doc: InventoryDoc, ref: { host?: string; group?: string }): string[] {
   if (ref.host !== undefined) return [ref.host];
-  return doc.groups?.[ref.group!]?.hosts ?? [];
+  return own(doc.groups, ref.group!)?.hosts ?? [];
 }
 
 export function buildCluster(doc: InventoryDoc, file: string): Cluster {

@@ -1,7 +1,7 @@
 // Rules that relate fields to each other. They run on the typed document once its shape is right,
 // and each returns the path of the field to blame, so the message lands on the right line.
 import type { FieldPath } from './locate.js';
-import { expandMembers, familyOf, type Cluster } from './model.js';
+import { expandMembers, familyOf, own, type Cluster } from './model.js';
 import type { InventoryDoc } from './schema.js';
 
 export interface RuleProblem {
@@ -23,9 +23,9 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
 
   // References to hosts and groups.
   for (const [g, group] of Object.entries(doc.groups ?? {}))
-    group.hosts.forEach((h, i) => doc.hosts[h] === undefined && add(['groups', g, 'hosts', i], `unknown host "${h}"`));
-  cluster.directors.members.forEach((m) => doc.hosts[m.host] === undefined && add(m.path, `unknown host "${m.host}"`));
-  doc.verify?.from.forEach((h, i) => doc.hosts[h] === undefined && add(['verify', 'from', i], `unknown host "${h}"`));
+    group.hosts.forEach((h, i) => own(doc.hosts, h) === undefined && add(['groups', g, 'hosts', i], `unknown host "${h}"`));
+  cluster.directors.members.forEach((m) => own(doc.hosts, m.host) === undefined && add(m.path, `unknown host "${m.host}"`));
+  doc.verify?.from.forEach((h, i) => own(doc.hosts, h) === undefined && add(['verify', 'from', i], `unknown host "${h}"`));
 
   // Roles: a director is not a real server or a client (curl from a director is not balanced).
   for (const h of cluster.hosts.values()) {
@@ -134,14 +134,14 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
     if (s.sorryServer && familyOf(s.sorryServer.address) !== s.family) add([...s.path, 'sorry_server', 'address'], `the sorry server must be IPv${s.family} like the VIP`);
     sp.real_servers.forEach((r, ri) => {
       const rp = [...s.path, 'real_servers', ri];
-      if (r.group !== undefined && doc.groups?.[r.group] === undefined) add([...rp, 'group'], `unknown group "${r.group}"`);
-      if (r.host !== undefined && doc.hosts[r.host] === undefined) add([...rp, 'host'], `unknown host "${r.host}"`);
+      if (r.group !== undefined && own(doc.groups, r.group) === undefined) add([...rp, 'group'], `unknown group "${r.group}"`);
+      if (r.host !== undefined && own(doc.hosts, r.host) === undefined) add([...rp, 'host'], `unknown host "${r.host}"`);
       if (r.upper_threshold !== undefined && r.lower_threshold !== undefined && r.lower_threshold > r.upper_threshold)
         add([...rp, 'lower_threshold'], 'lower_threshold is above upper_threshold');
       if (doc.mode !== 'nat' && r.port !== undefined && s.port !== undefined && r.port !== s.port)
         add([...rp, 'port'], `mode ${doc.mode} cannot map ports: real server port ${r.port} differs from the service port ${s.port} (only NAT can)`);
       for (const hn of expandMembers(doc, r)) {
-        const h = doc.hosts[hn];
+        const h = own(doc.hosts, hn);
         if (!h) continue;
         const addr = s.family === 6 ? (h.address6 ?? h.address) : h.address;
         if (familyOf(addr) !== s.family) add([...rp], `real server "${hn}" has no IPv${s.family} address for this IPv${s.family} service`);

@@ -1,6 +1,6 @@
 // Secrets are never in the inventory: it names an environment variable or a file. They are read
 // here, checked, and passed only to the code that writes the one file that needs them.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { FieldPath } from './locate.js';
 import type { Cluster } from './model.js';
@@ -16,6 +16,7 @@ export interface SecretProblem {
 
 /** keepalived truncates auth_pass to 8 characters (and its config test then fails). */
 export const VRRP_PASSWORD_MAX = 8;
+const PASSWORD_FILE_MAX = 4096;
 
 /** Reads the secrets a cluster needs. `missingIsProblem`: false for `validate`, which may run
  * where the secrets are not (CI); every command that renders or applies passes true. */
@@ -32,7 +33,11 @@ export function resolveSecrets(cluster: Cluster, missingIsProblem: boolean, env:
     } else {
       const file = isAbsolute(auth.password_file!) ? auth.password_file! : resolve(dirname(resolve(cluster.file)), auth.password_file!);
       try {
-        value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        // Only a small regular file is read: /dev/zero, /dev/stdin or a FIFO would hang `validate`.
+        const st = statSync(file);
+        if (!st.isFile()) problems.push({ path, message: 'the password file is not a regular file' });
+        else if (st.size > PASSWORD_FILE_MAX) problems.push({ path, message: `the password file has ${st.size} bytes; a VRRP password is at most ${VRRP_PASSWORD_MAX} characters` });
+        else value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
       } catch (e) {
         if (missingIsProblem) problems.push({ path, message: `cannot read the password file: ${(e as NodeJS.ErrnoException).code ?? e}` });
       }
@@ -42,6 +47,9 @@ export function resolveSecrets(cluster: Cluster, missingIsProblem: boolean, env:
       if (value.length === 0) problems.push({ path, message: 'the VRRP password is empty' });
       else if (value.length > VRRP_PASSWORD_MAX) problems.push({ path, message: `the VRRP password has ${value.length} characters; keepalived uses at most ${VRRP_PASSWORD_MAX} (it truncates longer ones and its config test fails)` });
       else if (!/^[\x21-\x7e]+$/.test(value) || /["#!\\]/.test(value)) problems.push({ path, message: 'the VRRP password may hold printable ASCII only, without spaces, quotes, backslash, # or !' });
+      // keepalived replaces ${NAME} inside quotes too (${_PWD}, ${_RANDOM}… are predefined): the
+      // directors would authenticate with something else than the password lvsctl was given.
+      else if (value.includes('${')) problems.push({ path, message: 'the VRRP password may not contain "${" (keepalived.conf would replace ${NAME} with one of its definitions)' });
       else secrets.vrrpPassword = value;
     }
   }

@@ -12,8 +12,17 @@ export const IpAddress = z.union([z.ipv4(), z.ipv6()], {
   error: (i) => `expected an IPv4 or IPv6 address, got ${JSON.stringify(i.input)}`,
 });
 
+/** Names every JavaScript object already has (Object.prototype). As a host or group name, a lookup
+ * such as hosts[name] would find the inherited member instead of nothing: "constructor" as a real
+ * server passed the unknown-host rule and crashed the next one, "toString" as the only director
+ * validated with no director at all. They are refused as names. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 /** Inventory names: hosts, groups, services, VRRP instances. Start with a letter or digit. */
-export const Name = re(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name of letters, digits, "_", "." or "-" (at most 63, not starting with "-")');
+export const Name = re(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name of letters, digits, "_", "." or "-" (at most 63, not starting with "-")').refine(
+  (s) => !RESERVED_NAMES.has(s),
+  { error: (i) => `${JSON.stringify(i.input)} is reserved (a member of every JavaScript object); choose another name` },
+);
 
 /** Linux interface name: at most 15 bytes, no "/", ":", whitespace (dev_valid_name). */
 export const InterfaceName = re(/^(?!\.{1,2}$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/, 'an interface name (at most 15 of A-Z a-z 0-9 _ . -)');
@@ -36,7 +45,7 @@ export const LocalPath = z
   .string({ error: 'expected a file path' })
   .min(1, 'expected a file path')
   .max(4096, 'a path is at most 4096 characters')
-  .refine((s) => !/[\0\n\r]/.test(s), 'a path may not contain NUL or line breaks');
+  .refine((s) => !/[\0-\x1f\x7f-\x9f]/.test(s), 'a path may not contain NUL, line breaks or other control characters (they would reach the terminal in messages)');
 
 /** Whole seconds, as keepalived and ipvsadm take them. */
 export const Seconds = (max = 86400) => z.int({ error: 'expected whole seconds' }).min(1, 'at least 1 second').max(max, `at most ${max} seconds`);
@@ -48,13 +57,20 @@ export const Threshold = z.int({ error: 'expected a connection count' }).min(0).
 
 export const Fwmark = z.int({ error: 'expected a firewall mark' }).min(1, 'a firewall mark is at least 1').max(4294967295);
 
+/** The longest HTTP path: keepalived 2.2 reads config lines of at most 1024 bytes (MAXBUF) and
+ * fails its config test on a longer one; the path line adds 23 bytes of indentation, keyword and quotes. */
+export const HTTP_PATH_MAX = 960;
+
 /** An HTTP path for health checks: printable ASCII, starts with "/", no quote or backslash
- * (it is written quoted into keepalived.conf). Query strings such as /check?a=1&b=2 are fine. */
+ * (it is written quoted into keepalived.conf), and no "${" (keepalived replaces ${_PWD},
+ * ${_RANDOM}, ${_INSTANCE}… inside quotes too, and has no escape for it). Query strings such as
+ * /check?a=1&b=2 are fine. */
 export const HttpPath = z
   .string({ error: 'expected an HTTP path' })
-  .max(1024, 'an HTTP path is at most 1024 characters')
+  .max(HTTP_PATH_MAX, `an HTTP path is at most ${HTTP_PATH_MAX} characters (keepalived reads config lines of at most 1024 bytes)`)
   .regex(/^\/[\x21-\x7e]*$/, { error: (i) => `expected an HTTP path starting with "/" of printable ASCII without spaces, got ${JSON.stringify(i.input)}` })
-  .refine((s) => !/["\\]/.test(s), 'an HTTP path may not contain " or \\ (it is written quoted into keepalived.conf)');
+  .refine((s) => !/["\\]/.test(s), 'an HTTP path may not contain " or \\ (it is written quoted into keepalived.conf)')
+  .refine((s) => !s.includes('${'), 'an HTTP path may not contain "${" (keepalived.conf would replace ${NAME} with one of its definitions)');
 
 export const Schedulers = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] as const;
 export type Scheduler = (typeof Schedulers)[number];
