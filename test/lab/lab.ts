@@ -161,10 +161,21 @@ export function useLab(hooks: { before: (fn: () => Promise<void>, o: { timeout: 
 }
 
 /** Runs lvsctl itself (bin/lvsctl.js) as a child process, as an operator would. Never throws. */
-export function lvsctl(args: string[], timeoutMs = 15 * 60_000): Promise<Result> {
+export function lvsctl(args: string[], timeoutMs = 15 * 60_000, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin/lvsctl.js'), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [path.join(ROOT, 'bin/lvsctl.js'), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** Starts lvsctl and returns the child with its output so far (for signals mid-run). */
+export function lvsctlSpawn(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; done: Promise<Result> } {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/lvsctl.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const done = new Promise<Result>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+  return { child, out: () => stdout + stderr, done };
 }

@@ -179,7 +179,7 @@ test('drain: a running download completes, no new requests reach the server, dra
   assert.match(late.stderr, new RegExp(`${busy} still has 1 active connection on dir1 after \\d+ s; it stays drained`));
   assert.equal((await status()).code, 0, 'drained, not drift');
   assert.equal((await lab.lvsctl(['undrain', busy, '-i', INV])).code, 0);
-  await lab.sh('client', 'pkill -f "curl -s -m 60" || true');
+  await lab.sh('client', 'pkill -f "[c]url -s -m 60" || true');
 });
 
 test('down restores every host to its state before up (packages apart); a second down changes nothing; down --purge removes the packages too', { timeout: 20 * 60_000 }, async () => {

@@ -20,6 +20,14 @@ describe('commandFor', () => {
     assert.match(t, /apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ipvsadm \|\| \{ apt-get update -q && apt-get install/);
     execFileSync('bash', ['-n', '-c', t]);
   });
+  it('stopping keepalived waits until it has exited (it releases the VIPs on the way out); start and reload do not', () => {
+    const stop = commandFor({ kind: 'keepalived', action: 'stop' }, debian)!.text;
+    assert.match(stop, /^\/etc\/init\.d\/keepalived stop\n/);
+    assert.match(stop, /while pidof keepalived >\/dev\/null/);
+    execFileSync('bash', ['-n', '-c', stop]);
+    assert.equal(commandFor({ kind: 'keepalived', action: 'reload' }, rhel)!.text, 'systemctl reload keepalived.service');
+    assert.equal(commandFor({ kind: 'keepalived', action: 'start' }, debian)!.text, '/etc/init.d/keepalived start');
+  });
   it('sysctl keys map to /proc/sys paths, interface names with dots included', () => {
     assert.equal(sysctlPath('net.ipv4.conf.eth0.100.arp_ignore'), '/proc/sys/net/ipv4/conf/eth0.100/arp_ignore');
     assert.equal(sysctlPath('net.ipv4.ip_forward'), '/proc/sys/net/ipv4/ip_forward');
