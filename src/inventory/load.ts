@@ -9,6 +9,7 @@ import { formatPath, locate, type FieldPath } from './locate.js';
 import { buildCluster, type Cluster } from './model.js';
 import { checkRules } from './rules.js';
 import { Inventory } from './schema.js';
+import { shown } from './types.js';
 import { resolveSecrets, type Secrets } from './secrets.js';
 
 export const MAX_INVENTORY_BYTES = 1024 * 1024;
@@ -38,7 +39,7 @@ function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): { present: bo
 function zodMessage(i: core.$ZodIssue, data?: unknown): string {
   switch (i.code) {
     case 'unrecognized_keys':
-      return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+      return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => shown(k)).join(', ')}`;
     case 'invalid_type': {
       // A value of the wrong type (port: "80", cluster: [a], a !!binary tag) is not "missing".
       const at = data === undefined ? { present: false } : valueAt(data, i.path);
@@ -115,12 +116,25 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
     return problem(line, col, formatPath(path), message);
   };
 
+  // zod drops "__proto__" keys silently (a host named so would vanish): refuse them anywhere.
+  const protoKeys: FieldPath[] = [];
+  const walk = (v: unknown, path: (string | number)[]) => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array))
+      for (const k of Object.keys(v)) {
+        if (k === '__proto__') protoKeys.push([...path, k]);
+        else walk((v as Record<string, unknown>)[k], [...path, k]);
+      }
+  };
+  walk(data, []);
+  if (protoKeys.length) throw new InventoryError(sortProblems(protoKeys.map((p) => at(doc, p, 'the key "__proto__" is not allowed (it is not kept as a key)', true))));
+
   const parsed = Inventory.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((i) => {
       const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
-      if (i.code === 'unrecognized_keys') return i.keys.map((k) => at(doc, [...path, k], `unknown key ${JSON.stringify(k)}`, true));
-      if (i.code === 'invalid_key') return [at(doc, path, `bad name ${JSON.stringify(path.at(-1))}: ${i.issues.map(zodMessage).join('; ')}`, true)];
+      if (i.code === 'unrecognized_keys') return i.keys.map((k) => at(doc, [...path, k], `unknown key ${shown(k)}`, true));
+      if (i.code === 'invalid_key') return [at(doc, path, `bad name ${shown(path.at(-1))}: ${i.issues.map(zodMessage).join('; ')}`, true)];
       return [at(doc, path, zodMessage(i, data))];
     });
     throw new InventoryError(sortProblems(problems));

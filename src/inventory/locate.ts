@@ -1,4 +1,5 @@
 // Turns a field path (as zod reports it) into file:line:col using the YAML parser's source ranges.
+import { shown } from './types.js';
 import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 
 export type FieldPath = ReadonlyArray<string | number>;
@@ -9,7 +10,7 @@ export function formatPath(path: FieldPath): string {
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
     else if (/^[A-Za-z0-9_-]+$/.test(part)) out += out ? `.${part}` : part;
-    else out += `[${JSON.stringify(part)}]`;
+    else out += `[${shown(part)}]`;
   }
   return out;
 }

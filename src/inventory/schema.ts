@@ -17,6 +17,7 @@ import {
   SchedulerFlags,
   Schedulers,
   Seconds,
+  shown,
   SshHost,
   Threshold,
   UserName,
@@ -92,7 +93,7 @@ export const HealthCheck = z.discriminatedUnion(
     }),
     z.strictObject({ type: z.literal('udp'), port: Port.optional(), ...CheckTiming }),
   ],
-  { error: (i) => `expected a health check type tcp, http, https or udp, got ${JSON.stringify((i.input as { type?: unknown })?.type)}` },
+  { error: (i) => `expected a health check type tcp, http, https or udp, got ${shown((i.input as { type?: unknown })?.type)}` },
 );
 export type HealthCheck = z.infer<typeof HealthCheck>;
 
@@ -129,7 +130,7 @@ export const Service = z
     port: Port.optional(),
     fwmark: Fwmark.optional(),
     ports: z.array(Port).min(1).optional(), // with fwmark: the ports the mangle rule marks
-    scheduler: z.enum(Schedulers, { error: (i) => `expected a scheduler (${Schedulers.join(' ')}), got ${JSON.stringify(i.input)}` }).default('wlc'),
+    scheduler: z.enum(Schedulers, { error: (i) => `expected a scheduler (${Schedulers.join(' ')}), got ${shown(i.input)}` }).default('wlc'),
     scheduler_flags: z.array(z.enum(SchedulerFlags)).optional(),
     persistence: Persistence.optional(),
     engine: z.enum(['ipvsadm', 'keepalived']).optional(), // who owns it; default: directors.engine

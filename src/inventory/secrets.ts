@@ -49,6 +49,7 @@ export function resolveSecrets(cluster: Cluster, missingIsProblem: boolean, env:
       else if (!/^[\x21-\x7e]+$/.test(value) || /["#!\\]/.test(value)) problems.push({ path, message: 'the VRRP password may hold printable ASCII only, without spaces, quotes, backslash, # or !' });
       // keepalived replaces ${NAME} inside quotes too (${_PWD}, ${_RANDOM}… are predefined): the
       // directors would authenticate with something else than the password lvsctl was given.
+      else if (value === '{' || value === '}') problems.push({ path, message: 'the VRRP password may not be a lone brace (keepalived.conf would read it as a block)' });
       else if (value.includes('${')) problems.push({ path, message: 'the VRRP password may not contain "${" (keepalived.conf would replace ${NAME} with one of its definitions)' });
       else secrets.vrrpPassword = value;
     }

@@ -3,13 +3,20 @@
 // at all. Messages say what is expected, because operators read them.
 import { z } from 'zod';
 
-const re = (pattern: RegExp, what: string) =>
-  z.string({ error: `expected ${what}` }).regex(pattern, { error: (i) => `expected ${what}, got ${JSON.stringify(i.input)}` });
+/** A rejected value as messages show it: JSON-quoted (control characters escaped), and cut to
+ * 80 characters so a 5000-character value is not echoed whole. */
+export const shown = (v: unknown): string => {
+  const s = typeof v === 'string' && v.length > 80 ? `${v.slice(0, 80)}…` : v;
+  return JSON.stringify(s) ?? String(s);
+};
 
-export const Ipv4 = z.ipv4({ error: (i) => `expected an IPv4 address, got ${JSON.stringify(i.input)}` });
-export const Ipv6 = z.ipv6({ error: (i) => `expected an IPv6 address, got ${JSON.stringify(i.input)}` });
+const re = (pattern: RegExp, what: string) =>
+  z.string({ error: `expected ${what}` }).regex(pattern, { error: (i) => `expected ${what}, got ${shown(i.input)}` });
+
+export const Ipv4 = z.ipv4({ error: (i) => `expected an IPv4 address, got ${shown(i.input)}` });
+export const Ipv6 = z.ipv6({ error: (i) => `expected an IPv6 address, got ${shown(i.input)}` });
 export const IpAddress = z.union([z.ipv4(), z.ipv6()], {
-  error: (i) => `expected an IPv4 or IPv6 address, got ${JSON.stringify(i.input)}`,
+  error: (i) => `expected an IPv4 or IPv6 address, got ${shown(i.input)}`,
 });
 
 /** Names every JavaScript object already has (Object.prototype). As a host or group name, a lookup
@@ -21,7 +28,7 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set(Object.getOwnProperty
 /** Inventory names: hosts, groups, services, VRRP instances. Start with a letter or digit. */
 export const Name = re(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name of letters, digits, "_", "." or "-" (at most 63, not starting with "-")').refine(
   (s) => !RESERVED_NAMES.has(s),
-  { error: (i) => `${JSON.stringify(i.input)} is reserved (a member of every JavaScript object); choose another name` },
+  { error: (i) => `${shown(i.input)} is reserved (a member of every JavaScript object); choose another name` },
 );
 
 /** Linux interface name: at most 15 bytes, no "/", ":", whitespace (dev_valid_name). */
@@ -32,7 +39,7 @@ export const Port = z.int({ error: 'expected a port number' }).min(1, 'a port is
 /** Where ssh connects: a DNS name or an address. Never starts with "-" (no option injection). */
 export const SshHost = z.union(
   [z.ipv4(), z.ipv6(), z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/)],
-  { error: (i) => `expected a host name or an IP address, got ${JSON.stringify(i.input)}` },
+  { error: (i) => `expected a host name or an IP address, got ${shown(i.input)}` },
 );
 
 export const UserName = re(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name (lower case, digits, "_" or "-", at most 32)');
@@ -68,7 +75,7 @@ export const HTTP_PATH_MAX = 960;
 export const HttpPath = z
   .string({ error: 'expected an HTTP path' })
   .max(HTTP_PATH_MAX, `an HTTP path is at most ${HTTP_PATH_MAX} characters (keepalived reads config lines of at most 1024 bytes)`)
-  .regex(/^\/[\x21-\x7e]*$/, { error: (i) => `expected an HTTP path starting with "/" of printable ASCII without spaces, got ${JSON.stringify(i.input)}` })
+  .regex(/^\/[\x21-\x7e]*$/, { error: (i) => `expected an HTTP path starting with "/" of printable ASCII without spaces, got ${shown(i.input)}` })
   .refine((s) => !/["\\]/.test(s), 'an HTTP path may not contain " or \\ (it is written quoted into keepalived.conf)')
   .refine((s) => !s.includes('${'), 'an HTTP path may not contain "${" (keepalived.conf would replace ${NAME} with one of its definitions)');
 
@@ -82,5 +89,5 @@ export const Mode = z.enum(Modes, {
   error: (i) =>
     typeof i.input === 'string' && i.input.toLowerCase() === 'fullnat'
       ? 'FULLNAT is not in mainline Linux kernels (it needs an out-of-tree IPVS patch); use nat, dr or tun'
-      : `expected one of nat, dr, tun, got ${JSON.stringify(i.input)}`,
+      : `expected one of nat, dr, tun, got ${shown(i.input)}`,
 });
