@@ -20,6 +20,7 @@ import { drainedCluster, nothing, recordFor, stoppedHost, type Drained, type Int
 import { describe, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
 import { redact, type HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
+import { createHash } from 'node:crypto';
 import { checkInterrupt } from '../util/interrupt.js';
 
 export class ApplyError extends LvsctlError {
@@ -47,6 +48,7 @@ export interface HostRun {
   secrets: string[];
 }
 
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const secretValues = (s: Secrets) => [s.vrrpPassword].filter((x): x is string => !!x);
 
 /** Every package lvsctl may install: queried on every host, so `down --purge` finds them whatever the role. */
@@ -58,11 +60,15 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
   // Every path lvsctl could own, whatever this host's role now: stale files from an earlier role or
   // mode are found and removed. (Drains change contents, never paths.)
   const allLinks = [...BOOT_LINKS.systemd, ...BOOT_LINKS.sysv].map((l) => l.path);
-  const paths = filesFor(cluster, name, secrets).map((f) => f.path);
-  const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...paths])], bootLinks: allLinks }));
+  const base = filesFor(cluster, name, secrets);
+  // Files already as rendered are not sent back for diffs: their content is known here.
+  const byHash = new Map(base.map((f) => [sha256(f.content), f.content]));
+  const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])], bootLinks: allLinks, known: [...byHash.keys()] }));
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
-  return planFromFacts(cluster, name, secrets, filesFor, parseFacts(r.stdout), intent);
+  const facts = parseFacts(r.stdout);
+  for (const [path, f] of facts.files) if (f && !facts.contents.has(path) && byHash.has(f.sha256)) facts.contents.set(path, byHash.get(f.sha256)!);
+  return planFromFacts(cluster, name, secrets, filesFor, facts, intent);
 }
 
 /** The pure part: the host's facts and the command's intent -> desired state -> plan. */

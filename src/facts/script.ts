@@ -11,41 +11,52 @@ export const SECTION = '@@lvsctl ';
 /** Sections, in order. The parser relies on these names. */
 export const FACT_SECTIONS = ['os', 'kernel', 'init', 'pkgmgr', 'packages', 'modules_available', 'modules_loaded', 'sysctl', 'links', 'addr', 'route', 'files', 'ipvs', 'iptables', 'keepalived', 'bootlinks', 'contents', 'state'] as const;
 
-export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[] }): Shell {
+export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[]; known?: string[] }): Shell {
   const body = String.raw`
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 s() { printf '\n${SECTION}%s\n' "$1"; }
-s os; cat /etc/os-release 2>/dev/null
-s kernel; uname -r
+# Shell built-ins where they do: every process costs milliseconds on a busy or emulated host.
+cat_() { [ -r "$1" ] && while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; :; }
+s os; cat_ /etc/os-release
+s kernel; k=$(uname -r); echo "$k"
 s init; if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi
 s pkgmgr; for p in apt-get dnf yum; do if command -v "$p" >/dev/null 2>&1; then echo "$p"; break; fi; done
 s packages
-if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${'${'}Package} ${'${'}db:Status-Abbrev}\n' "$@" 2>/dev/null | awk '$2 ~ /^ii/ {print $1}'
+if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${'${'}db:Status-Abbrev} ${'${'}Package}\n' "$@" 2>/dev/null | while read -r st p; do case $st in ii*) echo "$p" ;; esac; done
 elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{NAME}\n' "$@" 2>/dev/null | grep -v 'not installed'; fi
 s modules_available
-m=/lib/modules/$(uname -r)
-find "$m/kernel/net/netfilter/ipvs" "$m/kernel/net/ipv4" -name '*.ko*' 2>/dev/null | sed 's#.*/##; s#\.ko.*##'
-sed -n 's#.*/\(ip_vs[a-z_]*\|ipip\)\.ko$#\1#p' "$m/modules.builtin" 2>/dev/null
-s modules_loaded; cut -d' ' -f1 /proc/modules 2>/dev/null | grep -E '^(ip_vs|ipip$)' || true
+m=/lib/modules/$k
+for f in "$m"/kernel/net/netfilter/ipvs/*.ko* "$m"/kernel/net/ipv4/*.ko*; do [ -e "$f" ] || continue; f=${'${'}f##*/}; echo "${'${'}f%%.ko*}"; done
+[ -r "$m/modules.builtin" ] && while read -r f; do case $f in */ip_vs*.ko | */ipip.ko) f=${'${'}f##*/}; echo "${'${'}f%.ko}" ;; esac; done <"$m/modules.builtin"
+s modules_loaded; [ -r /proc/modules ] && while read -r n _; do case $n in ip_vs* | ipip) echo "$n" ;; esac; done </proc/modules
 s sysctl
+# (grep, not read: dash reads a byte at a time, and a sysctl read at an offset returns nothing)
 cd /proc/sys && grep -r . net/ipv4/ip_forward net/ipv4/conf/*/arp_ignore net/ipv4/conf/*/arp_announce net/ipv4/conf/*/rp_filter net/ipv4/conf/*/send_redirects net/ipv4/vs 2>/dev/null; cd /
 s links; ip -o link show
 s addr; ip -o addr show
-s route; ip -4 route show default; ip -6 route show default 2>/dev/null
+s route; ip -4 route show default
 s files
-for f in $FILES; do if [ -f "$f" ]; then printf '%s %s\n' "$(stat -c '%a %U %G' "$f")" "$(sha256sum "$f")"; else echo "absent - - - $f"; fi; done
+# Few processes: under emulation (and on a busy host) each fork costs milliseconds.
+ex=; for f in $FILES; do if [ -f "$f" ]; then ex="$ex $f"; else echo "absent - - - $f"; fi; done
+sums=; [ -z "$ex" ] || sums=$(sha256sum $ex)
+[ -z "$ex" ] || { printf '%s\n' "$sums"; echo @@; stat -c '%a %U %G %n' $ex; } | awk '$1 == "@@" { m = 1; next } !m { h[$2] = $1; next } { print $1, $2, $3, h[$4], $4 }'
 s ipvs
-if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then ipvsadm -Sn; ipvsadm -L --timeout | sed -n 's/^Timeout (tcp tcpfin udp): /@@timeouts /p'; ipvsadm -Ln | sed 's/^/@@list /'; else echo '@@none'; fi
+if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then ipvsadm -Sn; { ipvsadm -L --timeout; ipvsadm -Ln; } | while IFS= read -r l; do case $l in 'Timeout (tcp tcpfin udp): '*) echo "@@timeouts ${'${'}l#*: }" ;; *) echo "@@list $l" ;; esac; done; else echo '@@none'; fi
 s iptables
-if command -v iptables-save >/dev/null 2>&1; then iptables-save 2>/dev/null | grep -E '^\*|LVSCTL' || true; fi
-if command -v ip6tables-save >/dev/null 2>&1; then ip6tables-save 2>/dev/null | grep -E '^\*|LVSCTL' | sed 's/^/6 /' || true; fi
+p=; if command -v iptables-save >/dev/null 2>&1; then { iptables-save 2>/dev/null; echo '@@6'; ip6tables-save 2>/dev/null; } | while IFS= read -r l; do
+  case $l in '@@6') p='6 ' ;; '*'* | *LVSCTL*) echo "$p$l" ;; esac
+done; fi
 s keepalived; pidof keepalived || true
-s bootlinks; for l in $BOOTLINKS; do printf '%s %s\n' "$l" "$(readlink "$l" 2>/dev/null || echo -)"; done
+s bootlinks; [ -z "$BOOTLINKS" ] || find $BOOTLINKS -maxdepth 0 -printf '%p %l\n' 2>/dev/null || true
 s contents
-# Current content of small managed files, for the plan's diffs (base64: any bytes survive).
-for f in $FILES; do if [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 262144 ]; then printf '%s ' "$f"; base64 -w0 "$f"; echo; fi; done
-s state; cat ${STATE_FILE} 2>/dev/null || true
+# Current content of small managed files, for the plan's diffs (base64: any bytes survive); not
+# of those whose checksum is in $KNOWN (the engine has their content already).
+[ -z "$sums" ] || printf '%s\n' "$sums" | while read -r h f; do
+  case " $KNOWN " in *" $h "*) continue ;; esac
+  [ "$(wc -c <"$f")" -le 262144 ] && { printf '%s ' "$f"; base64 -w0 "$f"; echo; }
+done
+s state; cat_ ${STATE_FILE}
 `;
   // Values reach the script only as quoted positional arguments and one quoted variable.
-  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
+  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
 }
