@@ -218,6 +218,21 @@ describe('hostile values applied: real-server scripts in a network namespace, ke
     sentinelAbsent();
   });
 
+  // Why lvsctl refuses "${" in anything written to keepalived.conf: keepalived replaces ${NAME}
+  // inside quotes with its predefined definitions, with no escape ("$$" and "\\$" do not help).
+  it('keepalived 2.2 expands "${_PWD}" inside quotes (the reason "${" is refused), but not "$_PWD"', () => {
+    const file = join(work, 'expand.conf');
+    const inst = (name: string, id: number) => `vrrp_instance ${name} {\n    state BACKUP\n    interface ${DIRECTOR_IFACES.vrrp}\n    virtual_router_id ${id}\n    priority 100\n    virtual_ipaddress {\n        10.0.${id}.1/32 dev ${DIRECTOR_IFACES.vip}\n    }\n}\n`;
+    writeFileSync(file, 'global_defs {\n    router_id probe\n}\n' + inst('"a${_PWD}b"', 1) + inst('"a$_PWD"', 2) + inst('"a$${_PWD}"', 3), { mode: 0o600 });
+    withNetns(ifaces, (ns) => {
+      const names = dump(ns, file).filter((l) => l.startsWith('VRRP Instance = ')).map((l) => l.slice('VRRP Instance = '.length));
+      assert.equal(names.length, 3, names.join('\n'));
+      assert.ok(!names.includes('a${_PWD}b'), `expanded: ${names.join(', ')}`);
+      assert.ok(names.includes('a$_PWD'));
+      assert.ok(!names.includes('a$${_PWD}'));
+    });
+  });
+
   it('no sentinel anywhere after all of it', () => {
     sentinelAbsent();
     console.log(`hostile apply: ${RS.length} real servers started/stopped in netns, ${PATHS.length} paths, 2 keepalived.conf; sentinel ${SENTINEL} absent`);
