@@ -7,6 +7,7 @@ import type { core } from 'zod';
 import { InventoryError, type InventoryProblem } from '../errors.js';
 import { formatPath, locate, type FieldPath } from './locate.js';
 import { buildCluster, type Cluster } from './model.js';
+import { localFileProblems } from './local-files.js';
 import { checkRules } from './rules.js';
 import { Inventory } from './schema.js';
 import { shown } from './types.js';
@@ -141,7 +142,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
   }
   const cluster = buildCluster(parsed.data, file);
   const { secrets, problems: secretProblems } = resolveSecrets(cluster, opts.requireSecrets ?? true, opts.env);
-  const ruleProblems = [...checkRules(parsed.data, cluster), ...secretProblems].map((p) => at(doc, p.path, p.message));
+  const ruleProblems = [...checkRules(parsed.data, cluster), ...localFileProblems(parsed.data, file), ...secretProblems].map((p) => at(doc, p.path, p.message));
   if (ruleProblems.length) throw new InventoryError(sortProblems(ruleProblems));
   return { cluster, secrets };
 }

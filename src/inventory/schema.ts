@@ -120,7 +120,9 @@ export const ServiceVerify = z.strictObject({
   skip: z.boolean().optional(),
   probe: z.enum(['http', 'tcp', 'udp']).optional(),
   requests: z.int().min(1).max(100000).optional(),
-  path: HttpPath.optional(),
+  // verify runs curl, which expands [a-z] and {a,b} in a URL (globbing): /x[1-99999999] would be
+  // a hundred million requests. Percent-encoded brackets and braces (%5B %5D %7B %7D) are fine.
+  path: HttpPath.refine((s) => !/[[\]{}]/.test(s), 'a verify path may not contain [ ] { } (curl would expand them as a URL glob); percent-encode them: %5B %5D %7B %7D').optional(),
 });
 
 export const Service = z

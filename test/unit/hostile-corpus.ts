@@ -524,8 +524,8 @@ export const FIELDS: FieldSpec[] = [
     set: (i, v) => void (svc(i).verify.path = v),
     at: () => ({ path: ['vips', 0, 'services', 0, 'verify', 'path'] }),
     reaches: { kind: 'verify', what: "curl's URL argument on the client", check: () => true },
-    accept: PATH_ACCEPT.slice(0, 14),
-    reject: PATH_REJECT.slice(0, 4),
+    accept: PATH_ACCEPT.filter((p) => !/[[\]{}]/.test(p)).slice(0, 14),
+    reject: [...PATH_REJECT.slice(0, 4), ['curlGlob', '/a{b,c}'], ['curlGlob', '/x[1-99999999]'], ['curlGlob', '/}']],
   },
   // Host names and users for SSH, and the health check's virtual host
   {
@@ -581,7 +581,7 @@ export const FIELDS: FieldSpec[] = [
     at: () => ({ path: ['vars', 'ssh', 'identity_file'] }),
     reaches: model('the key file the SSH client reads', (r, v) => r.cluster.hosts.get('rs1')!.ssh.identityFile === expandHome(v, r.dir)),
     accept: LOCALPATH_ACCEPT,
-    reject: LOCALPATH_REJECT,
+    reject: [...LOCALPATH_REJECT, ['device', '/dev/zero'], ['fifo', '/dev/stdin'], ['directory', '~'], ['directory', '.']],
   },
   {
     field: 'vars.ssh.known_hosts',
@@ -589,8 +589,8 @@ export const FIELDS: FieldSpec[] = [
     set: (i, v) => void (i.vars.ssh.known_hosts = v),
     at: () => ({ path: ['vars', 'ssh', 'known_hosts'] }),
     reaches: model('the known_hosts file', (r, v) => r.cluster.hosts.get('rs1')!.ssh.knownHosts[0] === expandHome(v, r.dir)),
-    accept: LOCALPATH_ACCEPT.slice(0, 5),
-    reject: LOCALPATH_REJECT.slice(0, 4),
+    accept: [...LOCALPATH_ACCEPT.slice(0, 5), '/dev/null'],
+    reject: [...LOCALPATH_REJECT.slice(0, 4), ['device', '/dev/urandom']],
   },
   {
     field: 'hosts.<name>.ssh.known_hosts[]',

@@ -1,0 +1,42 @@
+// Local files an inventory names (SSH keys, known_hosts): never sent to a host, but read on the
+// control machine. A path that exists and is not a regular file — /dev/zero, /dev/stdin, a FIFO,
+// a directory such as "~" — would hang or exhaust the reader, so it is a mistake in the inventory.
+// A path that does not exist is not checked here (validate runs where the keys may not be, e.g. CI).
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { FieldPath } from './locate.js';
+import type { RuleProblem } from './rules.js';
+import type { InventoryDoc, SshSettings } from './schema.js';
+
+/** Reading /dev/null gives nothing, as an empty known_hosts file would (tests use it). */
+const HARMLESS = new Set(['/dev/null']);
+
+export function localFileProblems(doc: InventoryDoc, file: string): RuleProblem[] {
+  const base = dirname(resolve(file));
+  const abs = (p: string) => (p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p));
+  const out: RuleProblem[] = [];
+  const check = (p: string | undefined, path: FieldPath) => {
+    if (p === undefined) return;
+    const full = abs(p);
+    if (HARMLESS.has(full)) return;
+    let st;
+    try {
+      st = statSync(full);
+    } catch {
+      return;
+    }
+    if (!st.isFile()) out.push({ path, message: `${st.isDirectory() ? 'a directory' : 'not a regular file'}: lvsctl reads this file on the control machine` });
+  };
+  const ssh = (s: SshSettings | undefined, at: FieldPath) => {
+    if (!s) return;
+    check(s.identity_file, [...at, 'identity_file']);
+    if (Array.isArray(s.known_hosts)) s.known_hosts.forEach((k, i) => check(k, [...at, 'known_hosts', i]));
+    else check(s.known_hosts, [...at, 'known_hosts']);
+    check(s.jump?.identity_file, [...at, 'jump', 'identity_file']);
+  };
+  ssh(doc.vars?.ssh, ['vars', 'ssh']);
+  for (const [g, group] of Object.entries(doc.groups ?? {})) ssh(group.vars?.ssh, ['groups', g, 'vars', 'ssh']);
+  for (const [h, host] of Object.entries(doc.hosts)) ssh(host.ssh, ['hosts', h, 'ssh']);
+  return out;
+}
