@@ -67,7 +67,7 @@ STEPS.forEach((step, i) => {
     const dir1 = hosts.find((h) => h.host === 'dir1')!;
     assert.equal(dir1.status, 'failed', JSON.stringify(dir1));
     assert.equal(dir1.step, step);
-    assert.match(dir1.error!, new RegExp(`connection cut at ${step}`));
+    assert.match(dir1.error!, new RegExp(`connection cut at step '${step}'`));
     for (const h of hosts.filter((x) => x.host !== 'dir1')) assert.ok(['ok', 'changed'].includes(h.status), `${h.host}: ${h.status} ${h.error ?? ''}`);
     // every managed file on dir1 is either as it was or exactly the new content; no temp file left
     for (let k = 0; k < 20 && (await temps('dir1')).trim(); k++) await new Promise((res) => setTimeout(res, 250));
@@ -97,7 +97,7 @@ test('a host that accepts TCP and never speaks SSH: reported unreachable within 
     const rs2 = hosts.find((h) => h.host === 'rs2')!;
     assert.equal(rs2.status, 'unreachable');
     assert.match(rs2.error!, /within 3s \(connect timeout\)/);
-    for (const h of hosts.filter((x) => x.host !== 'rs2')) assert.equal(h.status, 'ok', `${h.host}: ${h.status} ${h.error ?? ''}`);
+    for (const h of hosts.filter((x) => x.host !== 'rs2')) assert.ok(['ok', 'changed'].includes(h.status), `${h.host}: ${h.status} ${h.error ?? ''}`);
     assert.ok(took < 60, `took ${took} s`);
   } finally {
     held.forEach((s) => s.destroy());
@@ -137,26 +137,27 @@ test('SIGINT in the middle of up: exit 130, no temp file and no lvsctl process l
   await converge(INV);
 });
 
-test('secrets: the VRRP password appears in no output of any command, with --verbose and --json', { timeout: 20 * 60_000 }, async () => {
+test('secrets: the VRRP password appears in no output of any command run with --verbose --json', { timeout: 20 * 60_000 }, async () => {
   await lab.restore();
   const secret = readFileSync(path.join(lab.ROOT, 'test/fixtures/lab-vrrp-password'), 'utf8').trim();
   const out: string[] = [];
   const all = async (args: string[]) => {
-    for (const extra of [[], ['--verbose'], ['--json'], ['--verbose', '--json']]) {
-      const r = await lab.lvsctl([...args, '-i', HA, ...extra]);
-      out.push(`$ lvsctl ${args.join(' ')} ${extra.join(' ')} -> ${r.code}\n${r.stdout}${r.stderr}`);
-    }
+    const r = await lab.lvsctl([...args, '-i', HA, '--verbose', '--json']);
+    out.push(`$ lvsctl ${args.join(' ')} --verbose --json -> ${r.code}\n${r.stdout}${r.stderr}`);
   };
   await all(['validate']);
+  await all(['render', '--out', path.join(lab.LAB_DIR, 'rendered-ha')]);
+  // the plan for people, with every diff (keepalived.conf's included)
+  await lab.lvsctl(['plan', '-i', HA, '--verbose']).then((r) => out.push(r.stdout + r.stderr));
   await all(['plan']);
-  await lab.lvsctl(['up', '-i', HA, '--verbose', '--json']).then((r) => out.push(r.stdout + r.stderr));
-  await all(['plan']);
+  await all(['up']);
   await all(['status']);
   await all(['verify']);
   await all(['drain', 'rs2']);
   await all(['undrain', 'rs2']);
   await all(['stop']);
   await all(['start']);
+  await all(['verify', '--failover']);
   await all(['down']);
   const text = out.join('\n');
   assert.ok(text.length > 10_000, 'the commands said something');
