@@ -15,13 +15,7 @@ import * as lab from './lab.js';
 
 const INV = path.join(lab.ROOT, 'inventories', 'lab-dr.yaml');
 
-const json = <T>(r: lab.Result): T => {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
-};
+const json = lab.json;
 interface UpJson { hosts: { host: string; status: string; changes: number; error?: string }[]; verify: { service: string; ok: boolean; hits: Record<string, number>; skipped?: string }[] }
 interface PlanJson { hosts: { host: string; status: string }[]; plan: { host: string; changes: { kind: string; description: string; diff?: string }[] }[] }
 

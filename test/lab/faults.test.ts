@@ -20,13 +20,7 @@ const MANAGED = [...Object.values(MANAGED_PATHS), STATE_FILE];
 const TEMP_DIRS = ['/etc', '/usr/local/sbin', '/var/lib/lvsctl'];
 
 interface RunJson { hosts: { host: string; status: string; changes: number; error?: string; step?: string }[] }
-const json = <T>(r: lab.Result): T => {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
-};
+const json = lab.json;
 const total = (r: lab.Result) => json<RunJson>(r).hosts.reduce((n, h) => n + h.changes, 0);
 
 /** lab-dr with rs2's weight on port 80 set to w (a change of the rules file and one -e line). */

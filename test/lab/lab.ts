@@ -179,3 +179,12 @@ export function lvsctlSpawn(args: string[]): { child: ReturnType<typeof spawn>; 
   const done = new Promise<Result>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
   return { child, out: () => stdout + stderr, done };
 }
+
+/** The JSON document an lvsctl --json run printed (a clear failure when it printed something else). */
+export function json<T>(r: Result): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
+}

@@ -21,13 +21,7 @@ interface StatusJson {
 }
 interface RunJson { hosts: { host: string; status: string; changes: number; error?: string }[] }
 
-const json = <T>(r: lab.Result): T => {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
-};
+const json = lab.json;
 const changes = (r: lab.Result) => json<RunJson>(r).hosts.reduce((n, h) => n + h.changes, 0);
 const status = () => lab.lvsctl(['status', '-i', INV, '--json']);
 const up = async () => {
