@@ -435,7 +435,26 @@ export const FIELDS: FieldSpec[] = [
   { field: 'directors.hosts[]', base: 'nat', set: (i, v) => void (i.directors.hosts[0] = v), at: () => ({ path: ['directors', 'hosts', 0] }), accept: [], reject: [...FEW4, ['prototype', 'toString']] },
   { field: 'directors.hosts[].host', base: 'ha', set: (i, v) => void (i.directors.hosts[1].host = v), at: () => ({ path: ['directors', 'hosts', 1, 'host'] }), accept: [], reject: pick('semicolon', 'newline') },
   { field: 'vips[].vrrp_instance', base: 'ha', set: (i, v) => void (i.vips[0].vrrp_instance = v), at: () => ({ path: ['vips', 0, 'vrrp_instance'] }), accept: [], reject: [...FEW4, ['unknown', 'VI_9']] },
+  { field: 'directors.dip.vrrp_instance', base: 'ha', set: (i, v) => void (i.directors.dip = { address: '10.99.2.1', prefix: 24, interface: 'eth1', vrrp_instance: v }), at: () => ({ path: ['directors', 'dip', 'vrrp_instance'] }), accept: [], reject: FEW4 },
   // Interfaces
+  {
+    field: 'groups.<name>.vars.interface',
+    base: 'ha',
+    set: (i, v) => void (i.groups.web.vars = { interface: v }),
+    at: () => ({ path: ['groups', 'web', 'vars', 'interface'] }),
+    reaches: rendered('real server ARP sysctls (script and sysctl.d)', arpOn('rs1')),
+    accept: IFACE_ACCEPT.slice(7, 9),
+    reject: [...FEW4, ...IFACE_REJECT.slice(0, 2)],
+  },
+  {
+    field: 'groups.<name>.vars.ssh.user',
+    base: 'ha',
+    set: (i, v) => void (i.groups.web.vars = { ssh: { user: v } }),
+    at: () => ({ path: ['groups', 'web', 'vars', 'ssh', 'user'] }),
+    reaches: model('the SSH user of the group\'s hosts', (r, v) => r.cluster.hosts.get('rs2')!.ssh.user === v),
+    accept: USER_ACCEPT.slice(1, 3),
+    reject: [...FEW4.slice(0, 2), ...USER_REJECT.slice(0, 2)],
+  },
   {
     field: 'vars.interface',
     base: 'ha',
@@ -443,7 +462,7 @@ export const FIELDS: FieldSpec[] = [
     at: () => ({ path: ['vars', 'interface'] }),
     reaches: rendered('real server ARP sysctls (script and sysctl.d)', arpOn('rs1')),
     accept: IFACE_ACCEPT,
-    reject: [...ALL_HOSTILE, ...IFACE_REJECT],
+    reject: [...SOME_HOSTILE, ...pick('slash', 'dotdot', 'space', 'tab', 'fullwidth', 'rtlOverride', 'escape', 'glob', 'hash', 'dollarVar'), ...IFACE_REJECT],
   },
   {
     field: 'hosts.<name>.interface',
@@ -524,7 +543,7 @@ export const FIELDS: FieldSpec[] = [
     set: (i, v) => void (svc(i).verify.path = v),
     at: () => ({ path: ['vips', 0, 'services', 0, 'verify', 'path'] }),
     reaches: { kind: 'verify', what: "curl's URL argument on the client", check: () => true },
-    accept: PATH_ACCEPT.filter((p) => !/[[\]{}]/.test(p)).slice(0, 14),
+    accept: PATH_ACCEPT.filter((p) => !/[[\]{}]/.test(p)).slice(0, 10),
     reject: [...PATH_REJECT.slice(0, 4), ['curlGlob', '/a{b,c}'], ['curlGlob', '/x[1-99999999]'], ['curlGlob', '/}']],
   },
   // Host names and users for SSH, and the health check's virtual host
@@ -580,7 +599,7 @@ export const FIELDS: FieldSpec[] = [
     set: (i, v) => void (i.vars.ssh.identity_file = v),
     at: () => ({ path: ['vars', 'ssh', 'identity_file'] }),
     reaches: model('the key file the SSH client reads', (r, v) => r.cluster.hosts.get('rs1')!.ssh.identityFile === expandHome(v, r.dir)),
-    accept: LOCALPATH_ACCEPT,
+    accept: LOCALPATH_ACCEPT.filter((_, i) => i % 2 === 0 || i === 3),
     reject: [...LOCALPATH_REJECT, ['device', '/dev/zero'], ['fifo', '/dev/stdin'], ['directory', '~'], ['directory', '.']],
   },
   {
@@ -666,8 +685,9 @@ export const FIELDS: FieldSpec[] = [
       ['verify.sources[]', 'ha', (i: Inv, v: string) => void (i.verify.sources[0] = v), ['verify', 'sources', 0]],
       ['directors.dip.address', 'nat', (i: Inv, v: string) => void (i.directors.dip.address = v), ['directors', 'dip', 'address']],
       ['vips[].services[].sorry_server.address', 'ha', (i: Inv, v: string) => void (svc(i).sorry_server = { address: v }), ['vips', 0, 'services', 0, 'sorry_server', 'address']],
+      ['vips[].services[].persistence.netmask', 'ha', (i: Inv, v: string) => void (svc(i).persistence = { timeout: 60, netmask: v }), ['vips', 0, 'services', 0, 'persistence', 'netmask']],
     ] as const
-  ).map(([field, base, set, path], k): FieldSpec => ({ field, base, set, at: () => ({ path: [...path] }), accept: [], reject: k < 2 ? ADDRESS_REJECT.slice(0, 7) : ADDRESS_REJECT.slice(k, k + 3) })),
+  ).map(([field, base, set, path], k): FieldSpec => ({ field, base, set, at: () => ({ path: [...path] }), accept: [], reject: k < 2 ? ADDRESS_REJECT.slice(k * 5, k * 5 + 5) : ADDRESS_REJECT.slice(k, k + 3) })),
   // Enumerations: strings with a fixed set of values
   ...(
     [
@@ -680,6 +700,7 @@ export const FIELDS: FieldSpec[] = [
       ['directors.vrrp.auth.type', 'ha', (i: Inv, v: string) => void (i.directors.vrrp.auth.type = v), ['directors', 'vrrp', 'auth', 'type'], ['pass', 'PASS"']],
       ['vips[].services[].health_check.type', 'ha', (i: Inv, v: string) => void (svc(i).health_check.type = v), ['vips', 0, 'services', 0, 'health_check', 'type'], ['HTTP', 'ssl']],
       ['vips[].services[].verify.probe', 'ha', (i: Inv, v: string) => void (svc(i).verify.probe = v), ['vips', 0, 'services', 0, 'verify', 'probe'], ['icmp']],
+      ['hosts.<name>.become.method', 'ha', (i: Inv, v: string) => void (i.hosts.rs1.become.method = v), ['hosts', 'rs1', 'become'], ['Sudo', 'su -c']],
       ['verify.identify.by', 'ha', (i: Inv, v: string) => void (i.verify.identify.by = v), ['verify', 'identify', 'by'], ['cookie']],
     ] as const
   ).map(([field, base, set, path, values]): FieldSpec => ({ field, base, set, at: () => ({ path: [...path] }), accept: [], reject: values.map((x) => ['enum', x] as [string, string]) })),
