@@ -56,7 +56,7 @@ export async function failover(cluster: Cluster, client: HostConnection, dirs: M
   const other = [...dirs.keys()].find((d) => d !== start)!;
   const url = `http://${s.family === 6 ? `[${vip}]` : vip}:${s.port ?? 80}/`;
   // The client polls for about 8 s in the background, one line per request.
-  const polling = client.exec(sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`, { timeoutSec: 120 });
+  const polling = client.exec(sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -g -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`, { timeoutSec: 120 });
   await sleep(1500);
   const t0 = Date.now();
   await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'stop'));

@@ -26,7 +26,7 @@ function probeCommand(s: ResolvedService, probe: 'http' | 'tcp' | 'udp', src: st
   const port = s.port ?? s.ports?.[0] ?? 80;
   if (probe === 'http') {
     const url = `http://${hostOf(s)}:${port}${s.verify.path ?? '/'}`;
-    return src ? sh`curl -s -i -m 3 --interface ${src} ${url}` : sh`curl -s -i -m 3 ${url}`;
+    return src ? sh`curl -g -s -i -m 3 --interface ${src} ${url}` : sh`curl -g -s -i -m 3 ${url}`; // -g: [] and {} in a path are not curl globs
   }
   const from = src ? ['-s', src] : [];
   // TCP: a completed handshake is an answer. UDP: a datagram back is.
