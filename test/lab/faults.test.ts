@@ -159,3 +159,34 @@ test('secrets: the VRRP password appears in no output of any command run with --
   // and the plan with --verbose showed keepalived.conf's diff, masked
   assert.match(text, /auth_pass "?\*{8}/);
 });
+
+test('hostile but valid values applied on real hosts: byte-exact in keepalived.conf, keepalived takes them, no payload runs', { timeout: 15 * 60_000 }, async () => {
+  await lab.restore();
+  const sentinel = `/tmp/lvsctl-pwned-lab-${process.pid}`;
+  const paths = [`/check?a=1&b=2;$(touch$IFS${sentinel})`, `/x|touch$IFS${sentinel}&&\`touch$IFS${sentinel}\``];
+  const password = "'x'$(id)"; // 8 characters: quotes and a command substitution, never run
+  const instance = 'web-01.prod.example.com';
+  const inv = path.join(lab.LAB_DIR, 'lab-ha-hostile.yaml');
+  const yamlStr = (s: string) => JSON.stringify(s); // a JSON string is a YAML string
+  writeFileSync(
+    inv,
+    readFileSync(HA, 'utf8')
+      .replace('{ name: VI_1, interface: eth0, virtual_router_id: 51 }', `{ name: ${yamlStr(instance)}, interface: eth0, virtual_router_id: 51 }`)
+      .replace('password_file: ../test/fixtures/lab-vrrp-password', 'password_env: LVSCTL_LAB_VRRP')
+      .replace('real_servers: [{ host: rs1 }, { host: rs2 }]', `real_servers: [{ host: rs1, health_check: { type: http, path: ${yamlStr(paths[0]!)} } }, { host: rs2, health_check: { type: http, path: ${yamlStr(paths[1]!)} } }]`),
+  );
+  const v = await lab.lvsctl(['validate', '-i', inv], 60_000, { LVSCTL_LAB_VRRP: password });
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  const r = await lab.lvsctl(['up', '-i', inv, '--no-verify'], 10 * 60_000, { LVSCTL_LAB_VRRP: password });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.stdout.includes(password) || r.stderr.includes(password), false, 'the password is not printed');
+  for (const d of ['dir1', 'dir2'] as const) {
+    const conf = await lab.sh(d, 'cat /etc/keepalived/keepalived.conf');
+    for (const p of paths) assert.ok(conf.includes(`path "${p}"`) || conf.includes(`path ${p}`), `${d}: health path byte-exact: ${p}`);
+    assert.ok(conf.includes(`vrrp_instance ${instance} {`) || conf.includes(`vrrp_instance "${instance}" {`), `${d}: instance name`);
+    assert.ok(conf.includes(password), `${d}: the password reaches the one file that needs it`);
+    assert.match(await lab.sh(d, 'pidof keepalived'), /\d/, `${d}: keepalived runs with this config`);
+  }
+  for (const h of ['client', 'dir1', 'dir2', 'rs1', 'rs2'] as const) assert.equal((await lab.ssh(h, `test -e ${sentinel}`)).code, 1, `${h}: no payload ran`);
+  assert.equal((await lab.run('test', ['-e', sentinel])).code, 1, 'nor on this machine');
+});
