@@ -151,7 +151,6 @@ test('secrets: the VRRP password appears in no output of any command run with --
   await all(['undrain', 'rs2']);
   await all(['stop']);
   await all(['start']);
-  await all(['verify', '--failover']);
   await all(['down']);
   const text = out.join('\n');
   assert.ok(text.length > 10_000, 'the commands said something');
@@ -161,7 +160,7 @@ test('secrets: the VRRP password appears in no output of any command run with --
 });
 
 test('hostile but valid values applied on real hosts: byte-exact in keepalived.conf, keepalived takes them, no payload runs', { timeout: 15 * 60_000 }, async () => {
-  await lab.restore();
+  // (after the secrets test's `down`: clean hosts, packages already there)
   const sentinel = `/tmp/lvsctl-pwned-lab-${process.pid}`;
   const paths = [`/check?a=1&b=2;$(touch$IFS${sentinel})`, `/x|touch$IFS${sentinel}&&\`touch$IFS${sentinel}\``];
   const password = "'x'$(id)"; // 8 characters: quotes and a command substitution, never run
