@@ -131,7 +131,7 @@ test('SIGINT in the middle of up: exit 130, no temp file and no lvsctl process l
   await converge(INV);
 });
 
-test('secrets: the VRRP password appears in no output of any command run with --verbose --json', { timeout: 20 * 60_000 }, async () => {
+test('secrets: the VRRP password appears in no output of any command run with --verbose --json; the private key leaves this machine never', { timeout: 20 * 60_000 }, async () => {
   await lab.restore();
   const secret = readFileSync(path.join(lab.ROOT, 'test/fixtures/lab-vrrp-password'), 'utf8').trim();
   const out: string[] = [];
@@ -157,6 +157,11 @@ test('secrets: the VRRP password appears in no output of any command run with --
   assert.equal(text.includes(secret), false, 'the VRRP password never shows');
   // and the plan with --verbose showed keepalived.conf's diff, masked
   assert.match(text, /auth_pass "?\*{8}/);
+  // the private key lvsctl logs in with stays on this machine: in no output, on no host
+  const keyLine = readFileSync(lab.KEY, 'utf8').split('\n')[2]!;
+  assert.ok(keyLine.length > 40 && !text.includes(keyLine), 'the private key is in no output');
+  for (const h of ['dir1', 'dir2', 'rs1', 'rs2', 'client'] as const)
+    assert.equal((await lab.ssh(h, `grep -rlF -- ${JSON.stringify(keyLine)} /etc /usr/local /var/lib/lvsctl /root /tmp 2>/dev/null`)).stdout, '', `${h}: the private key is on no host`);
 });
 
 test('hostile but valid values applied on real hosts: byte-exact in keepalived.conf, keepalived takes them, no payload runs', { timeout: 15 * 60_000 }, async () => {
