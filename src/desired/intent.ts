@@ -27,7 +27,7 @@ export function recordFor(intent: Intent, old: Recorded): { stopped: boolean; dr
   const drained: Drained = { ...old.drained };
   if (intent.kind === 'drain') drained[intent.host] = intent.remove ? 'remove' : 'quiesce';
   if (intent.kind === 'undrain') delete drained[intent.host];
-  const stopped = intent.kind === 'stop' ? true : intent.kind === 'status' ? !!old.stopped : intent.kind === 'up' ? false : !!old.stopped;
+  const stopped = intent.kind === 'stop' || (intent.kind !== 'up' && !!old.stopped);
   return { stopped, drained };
 }
 

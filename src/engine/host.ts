@@ -68,11 +68,11 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
   conn.checkpoint('after-facts');
   const facts = parseFacts(r.stdout);
   for (const [path, f] of facts.files) if (f && !facts.contents.has(path) && byHash.has(f.sha256)) facts.contents.set(path, byHash.get(f.sha256)!);
-  return planFromFacts(cluster, name, secrets, filesFor, facts, intent);
+  return planFromFacts(cluster, name, secrets, filesFor, facts, intent, base);
 }
 
 /** The pure part: the host's facts and the command's intent -> desired state -> plan. */
-export function planFromFacts(cluster: Cluster, name: string, secrets: Secrets, filesFor: FilesFor, facts: HostFacts, intent: Intent = { kind: 'up' }): HostRun {
+export function planFromFacts(cluster: Cluster, name: string, secrets: Secrets, filesFor: FilesFor, facts: HostFacts, intent: Intent = { kind: 'up' }, rendered?: DesiredFile[]): HostRun {
   const old = parseState(facts.state);
   const record = recordFor(intent, old);
   const director = cluster.hosts.get(name)!.roles.has('director');
@@ -81,7 +81,8 @@ export function planFromFacts(cluster: Cluster, name: string, secrets: Secrets, 
   let desired = desiredHost(c, name);
   if (down) desired = nothing(desired);
   else if (record.stopped) desired = stoppedHost(desired, c);
-  const files = down ? [] : filesFor(c, name, secrets);
+  // Rendered once when no drain changes the cluster (a large rules file is the costliest part).
+  const files = down ? [] : c === cluster && rendered ? rendered : filesFor(c, name, secrets);
   // A host that is no director (now, or any more) owns no virtual services: earlier ones are deleted.
   const table: IpvsTable = director && !down && !record.stopped ? desiredTable(c, name) : { services: [] };
   const live: IpvsTable = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { SENTINEL, kaWords, type Inv } from '../unit/hostile-corpus.js';
+import { PATH_ACCEPT, SENTINEL, kaWords, type Inv } from '../unit/hostile-corpus.js';
 import { root } from '../unit/helpers.js';
 
 const run = (cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}) =>
@@ -35,30 +35,7 @@ const RS = [
   ['1.2.3.4', 'a..b'],
   ['a..b', 'x-'],
 ] as const;
-const PATHS = [
-  '/check?a=1&b=2',
-  '/health;v=1',
-  `/$(touch$IFS${SENTINEL})`,
-  `/\`touch$IFS${SENTINEL}\``,
-  `/x|touch$IFS${SENTINEL}`,
-  `/x&&touch$IFS${SENTINEL};`,
-  '/status#frag',
-  '/!bang',
-  '/{}',
-  '/}',
-  '/a{b,c}',
-  '/@x',
-  '/%20%0a%00',
-  '/~user/',
-  "/'quoted'",
-  '/a=b,c:d+e',
-  '/$HOME',
-  '/$_PWD',
-  '/$$',
-  '/*?[a]',
-  '/<script>',
-  '/' + 'p'.repeat(959),
-];
+const PATHS = PATH_ACCEPT; // the corpus's accepted health paths, all in one inventory
 const PASSWORD = '$(id)`x`';
 const VIP = '10.99.2.100';
 const DIRECTOR_IFACES = { vip: 'br-lan_1', vrrp: 'veth.a-b_c', sync: 'a..b' };

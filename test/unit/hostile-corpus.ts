@@ -243,7 +243,7 @@ const IFACE_REJECT: [string, string][] = [
   ['leadingDot', '.eth0'],
 ];
 /** Legitimate but awkward HTTP paths: query strings, shell and keepalived metacharacters. */
-const PATH_ACCEPT = [
+export const PATH_ACCEPT = [
   '/check?a=1&b=2',
   '/health;v=1',
   `/$(touch$IFS${S})`,
