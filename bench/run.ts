@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { factsScript } from '../src/facts/script.js';
 import { BOOT_LINKS, MANAGED_PATHS, STATE_FILE } from '../src/render/paths.js';
+import { benchRules, SERVERS, SERVICES, type RulesResult, type RulesRound } from './rules.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..'); // dist/bench/run.js -> repo
 const BENCH = join(ROOT, 'bench');
@@ -305,7 +306,7 @@ const x = (r: number) => `${r.toFixed(1)}×`;
 
 interface Target { id: string; target: string; verdict: 'PASS' | 'FAIL' | 'SKIP' | 'TODO'; measured: string }
 
-function targets(per: Map<number, PerN>): Target[] {
+function targets(per: Map<number, PerN>, rules?: RulesResult): Target[] {
   const t: Target[] = [];
   const at = (n: number, id: string, target: string, f: (p: PerN) => [boolean, string]) => {
     const p = per.get(n);
@@ -325,17 +326,36 @@ function targets(per: Map<number, PerN>): Target[] {
     t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: r < 5 ? 'PASS' : 'FAIL', measured: `${x(r)} (${s(p100.median.lvsctlNoopMs)} vs ${s(p5.median.lvsctlNoopMs)})` });
   } else t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: 'SKIP', measured: 'needs N=5 and N=100' });
   at(100, 'rss-100', 'peak RSS of lvsctl ≤ 200 MB at N=100', (p) => [p.median.lvsctlRssKB <= 200 * 1024, `${(p.median.lvsctlRssKB / 1024).toFixed(0)} MB`]);
-  const vm = 'TODO: 1,000 services × 10 real servers in the VM lab (issue 9 part 3), not implemented yet';
-  t.push({ id: 'rules-weight', target: '10,000 rules: a weight change sends exactly one -e line', verdict: 'TODO', measured: vm });
-  t.push({ id: 'rules-noop', target: '10,000 rules: no-op sends no ipvsadm line', verdict: 'TODO', measured: vm });
-  t.push({ id: 'rules-first', target: '10,000 rules: first apply ≤ 2× the raw `ipvsadm -R` floor', verdict: 'TODO', measured: vm });
-  t.push({ id: 'rss-rules', target: 'peak RSS of lvsctl for the 10,000-rule inventory (reported; ≤ 200 MB)', verdict: 'TODO', measured: vm });
+  const rule = (id: string, target: string, f: (r: RulesResult) => [boolean, string]) => {
+    if (!rules) return t.push({ id, target, verdict: 'SKIP', measured: 'the rules part (lab VM) was not run' });
+    const [ok, measured] = f(rules);
+    t.push({ id, target, verdict: ok ? 'PASS' : 'FAIL', measured });
+  };
+  const every = (r: RulesResult, k: keyof RulesRound) => [...new Set(r.rounds.map((x) => x[k]))];
+  rule('rules-weight', '10,000 rules: a weight change sends exactly one -e line', (r) => {
+    const n = every(r, 'weightLines');
+    const l = every(r, 'weightLine');
+    return [n.length === 1 && n[0] === 1 && l.length === 1 && String(l[0]).startsWith('-a '), `lines sent: ${n.join('/')}; the one live line changed: ${l.join(' / ')}`];
+  });
+  rule('rules-noop', '10,000 rules: no-op sends no ipvsadm line', (r) => {
+    const n = every(r, 'noopLines');
+    const c = every(r, 'noopChanges');
+    return [n.length === 1 && n[0] === 0 && c.length === 1 && c[0] === 0, `lines sent: ${n.join('/')}; changes: ${c.join('/')}`];
+  });
+  rule('rules-first', '10,000 rules: first apply ≤ 2× the raw `ipvsadm -R` floor', (r) => {
+    const q = median(r.rounds.map((x) => x.firstMs / x.floorMs));
+    return [q <= 2, `${x(q)} (lvsctl ${s(median(r.rounds.map((y) => y.firstMs)))} for ${every(r, 'firstLines').join('/')} lines, floor ${s(median(r.rounds.map((y) => y.floorMs)))})`];
+  });
+  rule('rss-rules', 'peak RSS of lvsctl for the 10,000-rule inventory (reported; ≤ 200 MB)', (r) => {
+    const kb = Math.max(...r.rounds.map((y) => y.rssKB));
+    return [kb <= 200 * 1024, `${(kb / 1024).toFixed(0)} MB`];
+  });
   for (const p of per.values())
     t.push({ id: `state-${p.n}`, target: `N=${p.n}: hosts in the same state after lvsctl and after Ansible`, verdict: p.stateDiffs.length ? 'FAIL' : 'PASS', measured: p.stateDiffs.length ? `${p.stateDiffs.length} host snapshots differ` : `${p.n} hosts × ${p.rounds.length + 1} rounds equal` });
   return t;
 }
 
-function table(per: Map<number, PerN>, runs: number, ts: Target[]): string[] {
+function table(per: Map<number, PerN>, runs: number, ts: Target[], rules?: RulesResult): string[] {
   const out: string[] = [];
   const row = (cells: string[], w: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   for (const p of per.values()) {
@@ -354,6 +374,21 @@ function table(per: Map<number, PerN>, runs: number, ts: Target[]): string[] {
     for (const d of p.stateDiffs.slice(0, 5)) out.push(`  ! ${d}`);
     out.push('');
   }
+  if (rules) {
+    const w = [34, 10, 14, 26];
+    const med = (k: 'floorMs' | 'floorGuestMs' | 'firstMs' | 'noopMs' | 'weightMs') => median(rules.rounds.map((r) => r[k]));
+    const q = (k: 'firstMs' | 'noopMs' | 'weightMs') => x(median(rules.rounds.map((r) => r[k] / r.floorMs)));
+    const lines = (k: 'firstLines' | 'noopLines' | 'weightLines') => [...new Set(rules.rounds.map((r) => r[k]))].join('/');
+    out.push(`Rules at scale (lab VM, TCG): ${SERVICES.toLocaleString('en')} services × ${SERVERS} real servers on one director; median of ${rules.rounds.length} runs after 1 warm-up`);
+    out.push(row(['', 'wall time', 'lines sent', 'ratio to the floor'], w));
+    out.push(row(['floor: ssh + raw `ipvsadm -R`', s(med('floorMs')), String(rules.lines), ''], w));
+    out.push(row(['  (ipvsadm -R alone, in the guest)', s(med('floorGuestMs')), '', ''], w));
+    out.push(row(['lvsctl first apply (bare director)', s(med('firstMs')), lines('firstLines'), q('firstMs')], w));
+    out.push(row(['lvsctl no-op re-run', s(med('noopMs')), lines('noopLines'), q('noopMs')], w));
+    out.push(row(['lvsctl one weight change', s(med('weightMs')), lines('weightLines'), q('weightMs')], w));
+    out.push(row(['lvsctl peak RSS', `${(Math.max(...rules.rounds.map((r) => r.rssKB)) / 1024).toFixed(0)} MB`, '', ''], w));
+    out.push('');
+  }
   out.push('TARGETS (issue 9)');
   for (const t of ts) out.push(`  ${t.verdict.padEnd(4)}  ${t.target.padEnd(72)} ${t.measured}`);
   return out;
@@ -366,23 +401,29 @@ async function main(): Promise<void> {
     return i >= 0 ? argv[i + 1]! : (process.env[env] ?? dflt);
   };
   const ns = opt('n', 'BENCH_N', '5,20,100').split(/[ ,]+/).filter(Boolean).map(Number);
+  // parts: hosts (N netns hosts, Ansible, floors) and rules (the lab VM)
+  const parts = opt('parts', 'BENCH_PARTS', 'hosts,rules').split(/[ ,]+/).filter(Boolean);
   const runs = Number(opt('runs', 'BENCH_RUNS', '5'));
   const outFile = resolve(opt('out', 'BENCH_OUT', join(BENCH, 'results.json')));
-  if (!ns.length || ns.some((n) => !Number.isInteger(n) || n < 1 || n > 1000) || !Number.isInteger(runs) || runs < 1) throw new Error('usage: run.js [--n 5,20,100] [--runs 5] [--out FILE]');
+  if (!ns.length || ns.some((n) => !Number.isInteger(n) || n < 1 || n > 1000) || !Number.isInteger(runs) || runs < 1 || !parts.length || parts.some((p) => p !== 'hosts' && p !== 'rules'))
+    throw new Error('usage: run.js [--n 5,20,100] [--runs 5] [--parts hosts,rules] [--out FILE]');
   if (process.getuid?.() !== 0) throw new Error('the bench makes network namespaces: run it as root');
   mkdirSync(RUN, { recursive: true });
   const log = (l: string) => process.stderr.write(l + '\n');
   const started = new Date();
   const loadAtStart = loadavg();
-  log(`bench: N = ${ns.join(', ')}; ${runs} runs + 1 warm-up each; load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  log(`bench: ${parts.includes('hosts') ? `N = ${ns.join(', ')}` : 'no host part'}${parts.includes('rules') ? ' + rules (lab VM)' : ''}; ${runs} runs + 1 warm-up each; load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   const per = new Map<number, PerN>();
-  try {
-    for (const n of ns) per.set(n, await benchN(n, runs, log));
-  } finally {
-    await run('bash', [join(BENCH, 'hosts.sh'), 'down']);
-  }
-  const ts = targets(per);
-  const lines = table(per, runs, ts);
+  let rules: RulesResult | undefined;
+  if (parts.includes('hosts'))
+    try {
+      for (const n of ns) per.set(n, await benchN(n, runs, log));
+    } finally {
+      await run('bash', [join(BENCH, 'hosts.sh'), 'down']);
+    }
+  if (parts.includes('rules')) rules = await benchRules(runs, RUN, log);
+  const ts = targets(per, rules);
+  const lines = table(per, runs, ts, rules);
   process.stdout.write('\n' + lines.join('\n') + '\n');
   const ansibleVersion = (await run('ansible-playbook', ['--version'])).stdout.split('\n')[0];
   writeFileSync(outFile, JSON.stringify({
@@ -394,6 +435,7 @@ async function main(): Promise<void> {
     runs,
     job: 'DR real-server role (VIP /32 on lo:0, ARP sysctls live + sysctl.d, real-server script, boot unit + SysV links)',
     perN: Object.fromEntries([...per].map(([n, p]) => [n, p])),
+    rules,
     targets: ts,
     table: lines,
   }, null, 2) + '\n');

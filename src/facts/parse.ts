@@ -106,13 +106,7 @@ export function parseFacts(out: string): HostFacts {
     const m = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+<([^>]*)>/.exec(l);
     if (m) links.set(m[1]!, { up: m[2]!.split(',').includes('UP') });
   }
-  const files = new Map<string, FileFact | null>();
-  for (const l of get('files')) {
-    const m = /^(\S+) (\S+) (\S+) (\S+) +(.+)$/.exec(l);
-    if (!m) continue;
-    if (m[1] === 'absent') files.set(m[5]!, null);
-    else files.set(m[5]!, { mode: parseInt(m[1]!, 8), owner: m[2]!, group: m[3]!, sha256: m[4]! });
-  }
+  const files = parseFiles(get('files'));
   const route4 = get('route').find((l) => l.startsWith('default') && !l.includes(':'));
   const netfilter: HostFacts['netfilter'] = { iptables: {}, ip6tables: {} };
   let table = '';
@@ -149,4 +143,21 @@ export function parseFacts(out: string): HostFacts {
     keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),
     state: state.trim() ? state : null,
   };
+}
+
+/** The files section: `absent - - - PATH`; sha256sum's `HASH  PATH` lines, `@@`, then stat's
+ * `MODE OWNER GROUP PATH` (joined here by path); or whole `MODE OWNER GROUP HASH PATH` lines. */
+function parseFiles(lines: string[]): Map<string, FileFact | null> {
+  const files = new Map<string, FileFact | null>();
+  const hashes = new Map<string, string>();
+  const stats: [string, string, string, string][] = [];
+  for (const l of lines) {
+    let m: RegExpExecArray | null;
+    if ((m = /^absent - - - (.+)$/.exec(l))) files.set(m[1]!, null);
+    else if ((m = /^([0-9a-f]{64})  (.+)$/.exec(l))) hashes.set(m[2]!, m[1]!);
+    else if ((m = /^([0-7]+) (\S+) (\S+) (\/.*)$/.exec(l))) stats.push([m[1]!, m[2]!, m[3]!, m[4]!]);
+    else if ((m = /^([0-7]+) (\S+) (\S+) (\S+) +(.+)$/.exec(l))) files.set(m[5]!, { mode: parseInt(m[1]!, 8), owner: m[2]!, group: m[3]!, sha256: m[4]! });
+  }
+  for (const [mode, owner, group, path] of stats) files.set(path, { mode: parseInt(mode, 8), owner, group, sha256: hashes.get(path) ?? '' });
+  return files;
 }

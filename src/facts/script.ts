@@ -18,7 +18,7 @@ s() { printf '\n${SECTION}%s\n' "$1"; }
 # Shell built-ins where they do: every process costs milliseconds on a busy or emulated host.
 cat_() { [ -r "$1" ] && while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; :; }
 s os; cat_ /etc/os-release
-s kernel; k=$(uname -r); echo "$k"
+s kernel; read -r _ _ k _ </proc/version; echo "$k"
 s init; if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi
 s pkgmgr; for p in apt-get dnf yum; do if command -v "$p" >/dev/null 2>&1; then echo "$p"; break; fi; done
 s packages
@@ -32,14 +32,18 @@ s modules_loaded; [ -r /proc/modules ] && while read -r n _; do case $n in ip_vs
 s sysctl
 # (grep, not read: dash reads a byte at a time, and a sysctl read at an offset returns nothing)
 cd /proc/sys && grep -r . net/ipv4/ip_forward net/ipv4/conf/*/arp_ignore net/ipv4/conf/*/arp_announce net/ipv4/conf/*/rp_filter net/ipv4/conf/*/send_redirects net/ipv4/vs 2>/dev/null; cd /
-s links; ip -o link show
-s addr; ip -o addr show
-s route; ip -4 route show default
+# One ip process for links, addresses and the default route (ip route is IPv4 unless told),
+# told apart by their shape: "N: dev: <FLAGS>", "default ...", and the address lines.
+s links; printf 'link show\naddr show\nroute show default\n' | ip -o -force -batch - 2>/dev/null | {
+  a=; r=; while IFS= read -r l; do case $l in *': <'*) printf '%s\n' "$l" ;; default*) r="$r$l
+" ;; *) a="$a$l
+" ;; esac; done; s addr; printf '%s' "$a"; s route; printf '%s' "$r"; }
 s files
 # Few processes: under emulation (and on a busy host) each fork costs milliseconds.
 ex=; for f in $FILES; do if [ -f "$f" ]; then ex="$ex $f"; else echo "absent - - - $f"; fi; done
 sums=; [ -z "$ex" ] || sums=$(sha256sum $ex)
-[ -z "$ex" ] || { printf '%s\n' "$sums"; echo @@; stat -c '%a %U %G %n' $ex; } | awk '$1 == "@@" { m = 1; next } !m { h[$2] = $1; next } { print $1, $2, $3, h[$4], $4 }'
+# checksums, then @@, then modes and owners: the parser joins them by path
+[ -z "$ex" ] || { printf '%s\n' "$sums"; echo @@; stat -c '%a %U %G %n' $ex; }
 s ipvs
 if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then ipvsadm -Sn; { ipvsadm -L --timeout; ipvsadm -Ln; } | while IFS= read -r l; do case $l in 'Timeout (tcp tcpfin udp): '*) echo "@@timeouts ${'${'}l#*: }" ;; *) echo "@@list $l" ;; esac; done; else echo '@@none'; fi
 s iptables

@@ -24,6 +24,15 @@ describe('facts script + parser on this machine', () => {
     assert.ok(f.links.get('lo')?.up);
     assert.ok(f.addresses.some((a) => a.dev === 'lo' && a.address === '127.0.0.1' && a.prefix === 8));
   });
+  it('reads the kernel release as uname -r does, and every address and the default route as ip(8) does (one ip -batch)', () => {
+    assert.equal(f.kernel, execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim());
+    const addrs = execFileSync('ip', ['-o', 'addr', 'show'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    assert.equal(f.addresses.length, addrs.length);
+    const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    assert.equal(f.links.size, links.length);
+    const route = execFileSync('ip', ['-4', 'route', 'show', 'default'], { encoding: 'utf8' }).split('\n')[0]?.trim();
+    assert.equal(f.defaultRoute4?.raw, route || undefined);
+  });
   it('knows installed packages and the package manager', () => {
     assert.ok(f.packages.has('bash'));
     assert.ok(!f.packages.has('no-such-package-lvsctl'));

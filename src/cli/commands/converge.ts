@@ -90,7 +90,9 @@ async function convergeWith(o: ConvergeOptions, out: Output, filesFor: FilesFor,
     }
     verdicts = await runVerify(out, cluster, conns);
   }
-  out.json({ hosts: results.map((r) => ({ host: r.host, status: r.status, changes: r.changes, error: r.error, step: r.step })), verify: verdicts });
+  // ipvs_lines: the ipvsadm lines sent to the host's kernel (one -R batch), for scripts and the bench.
+  const ipvsLines = (r: HostResult) => (r.status === 'changed' ? (r.plan?.changes ?? []).reduce((n, c) => n + (c.kind === 'ipvs' ? c.lines.length : 0), 0) : 0);
+  out.json({ hosts: results.map((r) => ({ host: r.host, status: r.status, changes: r.changes, ipvs_lines: ipvsLines(r), error: r.error, step: r.step })), verify: verdicts });
   return failed || verdicts.some((v) => !v.ok) ? ExitCode.failed : ExitCode.ok;
 }
 
