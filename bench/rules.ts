@@ -1,6 +1,6 @@
 // Issue 9 part 3: rules at scale on the lab VM. One director (the lab's dir1), 1,000 virtual
 // services × 10 real servers = 11,000 ipvsadm lines (1,000 -A, 10,000 -a). Per round, from a
-// director restored to the lab's ready snapshot (bare):
+// director restored to the lab's ready snapshot (bare) with the ipvsadm package installed (untimed):
 //   floor      the same lines lvsctl would send (taken from `lvsctl plan --json`), sent by one fresh
 //              OpenSSH login to `ipvsadm -R` on the director (also timed inside the guest alone)
 //   first      `lvsctl up` on the bare director (table cleared after the floor)
@@ -30,7 +30,10 @@ export interface RulesRound {
   firstLines: number;
   noopLines: number;
   weightLines: number;
+  /** The one live line that changed (ipvsadm -Sn shows every server as -a). */
   weightLine: string;
+  /** What lvsctl planned for the weight change (its plan --json), the lines it then sent. */
+  weightPlanned: string[];
   noopChanges: number;
   rssKB: number;
 }
@@ -103,13 +106,13 @@ async function liveTable(): Promise<string> {
   return (await lab.sh('dir1', 'ipvsadm -Sn')).split('\n').filter(Boolean).sort().join('\n');
 }
 
-/** The lines lvsctl plans for the bare director (its `plan --json` diff of the IPVS change). */
+/** The ipvsadm lines lvsctl plans for dir1 (its `plan --json` diff of the IPVS change). */
 async function plannedLines(inv: string): Promise<string[]> {
   const r = await lab.lvsctl(['plan', '-i', inv, '--limit', 'dir1', '--json']);
   if (r.code !== 2) throw new Error(`lvsctl plan exited ${r.code} (2 expected: changes pending): ${r.stderr}`);
   const doc = lab.json<{ plan: { host: string; changes: { kind: string; diff?: string }[] }[] }>(r);
   const c = doc.plan.find((p) => p.host === 'dir1')?.changes.find((x) => x.kind === 'ipvs');
-  if (!c?.diff) throw new Error('lvsctl plan: no IPVS change for the bare director');
+  if (!c?.diff) throw new Error('lvsctl plan: no IPVS change for dir1');
   return c.diff.split('\n');
 }
 
@@ -126,6 +129,8 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
     for (let i = 0; i <= runs; i++) {
       const tag = i === 0 ? 'warm-up' : `run ${i}/${runs}`;
       await lab.restore();
+      // The package comes first, untimed (apt's time, not lvsctl's, and the floor needs ipvsadm).
+      await lab.sh('dir1', 'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ipvsadm >/dev/null', { timeoutMs: 10 * 60_000 });
       if ((await liveTable()) !== '') throw new Error('the restored director has an IPVS table');
       lines = await plannedLines(inv);
       const want = lines.slice().sort().join('\n');
@@ -145,6 +150,7 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
       if ((await liveTable()) !== want) throw new Error('after lvsctl first apply the live table differs from the planned lines');
       const noop = await up(inv, runDir, 'no-op');
       if ((await liveTable()) !== want) throw new Error('the no-op changed the live table');
+      const weightPlanned = await plannedLines(invEdit);
       const w = await up(invEdit, runDir, 'weight change');
       const live = await liveTable();
       const edited = `-a -t ${VIP}:${PORT0 + EDIT.service} -r 10.99.2.${10 + EDIT.server}:${PORT0 + EDIT.service} -g -w `;
@@ -161,6 +167,7 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
         noopLines: noop.host.ipvs_lines,
         weightLines: w.host.ipvs_lines,
         weightLine: diffLines[0]!,
+        weightPlanned,
         noopChanges: noop.host.changes,
         rssKB: Math.max(first.rssKB, noop.rssKB, w.rssKB),
       };

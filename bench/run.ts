@@ -335,7 +335,9 @@ function targets(per: Map<number, PerN>, rules?: RulesResult): Target[] {
   rule('rules-weight', '10,000 rules: a weight change sends exactly one -e line', (r) => {
     const n = every(r, 'weightLines');
     const l = every(r, 'weightLine');
-    return [n.length === 1 && n[0] === 1 && l.length === 1 && String(l[0]).startsWith('-a '), `lines sent: ${n.join('/')}; the one live line changed: ${l.join(' / ')}`];
+    const planned = [...new Set(r.rounds.map((y) => y.weightPlanned.join(' | ')))];
+    const ok = n.length === 1 && n[0] === 1 && l.length === 1 && planned.length === 1 && r.rounds.every((y) => y.weightPlanned.length === 1 && y.weightPlanned[0]!.startsWith('-e '));
+    return [ok, `lines sent: ${n.join('/')} (${planned.join(' / ')}); the one live line changed: ${l.join(' / ')}`];
   });
   rule('rules-noop', '10,000 rules: no-op sends no ipvsadm line', (r) => {
     const n = every(r, 'noopLines');

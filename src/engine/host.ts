@@ -18,7 +18,7 @@ import { ipvsDelta } from '../plan/ipvs.js';
 import { parseState } from '../plan/state.js';
 import { drainedCluster, nothing, recordFor, stoppedHost, type Drained, type Intent } from '../desired/intent.js';
 import { describe, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
-import { redact, type HostConnection } from '../ssh/connection.js';
+import { redact, type FileWrite, type HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
 import { createHash } from 'node:crypto';
 import { checkInterrupt } from '../util/interrupt.js';
@@ -63,7 +63,7 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
   const base = filesFor(cluster, name, secrets);
   // Files already as rendered are not sent back for diffs: their content is known here.
   const byHash = new Map(base.map((f) => [sha256(f.content), f.content]));
-  const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])], bootLinks: allLinks, known: [...byHash.keys()] }));
+  const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])], bootLinks: allLinks, known: [...byHash.keys()], list: intent.kind === 'status' }));
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
   const facts = parseFacts(r.stdout);
@@ -106,7 +106,25 @@ export function planFromFacts(cluster: Cluster, name: string, secrets: Secrets, 
  * read the table back and compare it exactly. Returns the number of changes applied. */
 export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line: string) => void): Promise<number> {
   const pending: { label: string; cmd: ReturnType<typeof sh> }[] = [];
+  // Consecutive file writes go in one command, system commands in another; each kind is flushed
+  // before the other starts, so the plan's order holds (the state record before any change).
+  const writes: FileWrite[] = [];
+  const write = async (w: FileWrite) => {
+    await flushCommands();
+    writes.push(w);
+  };
+  const flushWrites = async () => {
+    if (writes.length) await conn.writeFiles(writes.splice(0));
+  };
   const flush = async () => {
+    await flushWrites();
+    await flushCommands();
+  };
+  const command = async (p: { label: string; cmd: ReturnType<typeof sh> }) => {
+    await flushWrites();
+    pending.push(p);
+  };
+  const flushCommands = async () => {
     if (!pending.length) return;
     const steps = pending.splice(0);
     const r = await conn.exec(batch(steps));
@@ -118,29 +136,27 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
   };
   // Parent directories of new files, in one command (the transport writes into existing ones).
   const dirs = [...new Set(run.plan.changes.flatMap((c) => (c.kind === 'state' ? [STATE_FILE] : c.kind === 'file' && c.action === 'create' ? [c.file.path] : [])).map((p) => p.replace(/\/[^/]+$/, '')))];
-  if (dirs.length) pending.push({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
+  if (dirs.length) await command({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
   for (const c of run.plan.changes) {
     checkInterrupt();
     log(describe(c));
     if (c.kind === 'state' && c.phase === 'remove') {
-      pending.push({ label: describe(c), cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }` });
+      await command({ label: describe(c), cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }` });
     } else if (c.kind === 'state') {
-      await flush();
-      await conn.writeFile(STATE_FILE, c.content, { mode: 0o600 });
+      await write({ path: STATE_FILE, content: c.content, mode: 0o600 });
     } else if (c.kind === 'file' && c.action !== 'delete' && c.file.validate === 'keepalived') {
       await flush();
       await installKeepalivedConf(conn, c.file, run.secrets);
     } else if (c.kind === 'file' && c.action !== 'delete') {
-      await flush();
-      await conn.writeFile(c.file.path, c.file.content, { mode: c.file.mode, owner: c.file.owner, group: c.file.group });
+      await write({ path: c.file.path, content: c.file.content, mode: c.file.mode, owner: c.file.owner, group: c.file.group });
     } else if (c.kind === 'file') {
-      pending.push({ label: describe(c), cmd: sh`rm -f ${c.path}` });
+      await command({ label: describe(c), cmd: sh`rm -f ${c.path}` });
     } else if (c.kind === 'ipvs') {
       await flush();
       await applyIpvs(conn, run, c);
     } else {
       const cmd = commandFor(c, run.facts);
-      if (cmd) pending.push({ label: describe(c), cmd });
+      if (cmd) await command({ label: describe(c), cmd });
     }
   }
   await flush();

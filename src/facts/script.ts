@@ -11,7 +11,7 @@ export const SECTION = '@@lvsctl ';
 /** Sections, in order. The parser relies on these names. */
 export const FACT_SECTIONS = ['os', 'kernel', 'init', 'pkgmgr', 'packages', 'modules_available', 'modules_loaded', 'sysctl', 'links', 'addr', 'route', 'files', 'ipvs', 'iptables', 'keepalived', 'bootlinks', 'contents', 'state'] as const;
 
-export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[]; known?: string[] }): Shell {
+export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[]; known?: string[]; list?: boolean }): Shell {
   const body = String.raw`
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 s() { printf '\n${SECTION}%s\n' "$1"; }
@@ -45,7 +45,12 @@ sums=; [ -z "$ex" ] || sums=$(sha256sum $ex)
 # checksums, then @@, then modes and owners: the parser joins them by path
 [ -z "$ex" ] || { printf '%s\n' "$sums"; echo @@; stat -c '%a %U %G %n' $ex; }
 s ipvs
-if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then ipvsadm -Sn; { ipvsadm -L --timeout; ipvsadm -Ln; } | while IFS= read -r l; do case $l in 'Timeout (tcp tcpfin udp): '*) echo "@@timeouts ${'${'}l#*: }" ;; *) echo "@@list $l" ;; esac; done; else echo '@@none'; fi
+# The counters (ipvsadm -Ln) only when asked ($LIST: status); no shell read loop over a table of
+# 10,000 lines (dash reads a pipe a byte at a time).
+if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then
+  ipvsadm -Sn; t=$(ipvsadm -L --timeout); case $t in 'Timeout (tcp tcpfin udp): '*) echo "@@timeouts ${'${'}t#*: }" ;; esac
+  [ -z "$LIST" ] || ipvsadm -Ln | sed 's/^/@@list /'
+else echo '@@none'; fi
 s iptables
 p=; if command -v iptables-save >/dev/null 2>&1; then { iptables-save 2>/dev/null; echo '@@6'; ip6tables-save 2>/dev/null; } | while IFS= read -r l; do
   case $l in '@@6') p='6 ' ;; '*'* | *LVSCTL*) echo "$p$l" ;; esac
@@ -62,5 +67,5 @@ done
 s state; cat_ ${STATE_FILE}
 `;
   // Values reach the script only as quoted positional arguments and one quoted variable.
-  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
+  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} sh -c ${body} lvsctl-facts ${opts.packages}`;
 }

@@ -54,10 +54,17 @@ export interface WriteFileOptions {
   group?: string;
 }
 
+export interface FileWrite extends WriteFileOptions {
+  path: string;
+  content: string | Buffer;
+}
+
 export interface HostConnection {
   readonly name: string;
   exec(cmd: Shell, opts?: ExecOptions): Promise<ExecResult>;
   writeFile(path: string, content: string | Buffer, opts: WriteFileOptions): Promise<void>;
+  /** Several files in one command: each is received whole before any is renamed into place. */
+  writeFiles(files: ReadonlyArray<FileWrite>): Promise<void>;
   checkpoint(step: string): void;
   close(): void;
 }
@@ -587,32 +594,45 @@ class SshConnection implements HostConnection {
   }
 
   async writeFile(path: string, content: string | Buffer, opts: WriteFileOptions): Promise<void> {
-    if (!posix.isAbsolute(path) || path.endsWith('/')) throw new RangeError(`writeFile needs an absolute file path, got ${JSON.stringify(path)}`);
-    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    const dir = posix.dirname(path);
-    const template = `${dir === '/' ? '' : dir}/.${posix.basename(path)}.lvsctl-XXXXXX`;
-    const owner = opts.owner !== undefined ? `${opts.owner}${opts.group !== undefined ? `:${opts.group}` : ''}` : opts.group !== undefined ? `:${opts.group}` : undefined;
-    // Temp file beside the target (same file system, so mv is a rename), checked for length (a
-    // cut stream must not install a truncated file), owner before mode (chown clears set-id bits),
-    // flushed, renamed over the target; the trap removes the temp file on any failure.
+    await this.writeFiles([{ path, content, ...opts }]);
+  }
+
+  async writeFiles(files: ReadonlyArray<FileWrite>): Promise<void> {
+    if (!files.length) return;
+    const parts = files.map((f) => {
+      if (!posix.isAbsolute(f.path) || f.path.endsWith('/')) throw new RangeError(`writeFile needs an absolute file path, got ${JSON.stringify(f.path)}`);
+      const dir = posix.dirname(f.path);
+      const owner = f.owner !== undefined ? `${f.owner}${f.group !== undefined ? `:${f.group}` : ''}` : f.group !== undefined ? `:${f.group}` : undefined;
+      return { ...f, data: typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content, template: `${dir === '/' ? '' : dir}/.${posix.basename(f.path)}.lvsctl-XXXXXX`, owner, mode: octal(f.mode) };
+    });
+    const t = (i: number) => `"$t${i}"`;
+    const temps = parts.map((_, i) => t(i)).join(' ');
+    // All contents arrive on stdin, one after the other: each goes to a temp file beside its target
+    // (same file system, so mv is a rename), read to its exact length (dd fullblock never reads
+    // into the next file). Only when every temp file has its full length (a cut stream must not
+    // install a truncated file) are owners set (before modes: chown clears set-id bits), the data
+    // flushed and the files renamed over their targets. The trap removes temp files on any failure.
     const script = lines([
       sh`set -eu`,
-      sh`t=`,
-      new Shell(`trap '[ -z "$t" ] || rm -f -- "$t"' EXIT`),
+      new Shell(parts.map((_, i) => `t${i}=`).join('; ')),
+      new Shell(`trap 'for x in ${temps}; do [ -z "$x" ] || rm -f -- "$x"; done' EXIT`),
       new Shell(`trap 'exit 129' HUP INT TERM PIPE`),
-      sh`t=$(mktemp ${template})`,
-      new Shell(`cat >"$t"`),
-      new Shell(`n=$(wc -c <"$t"); [ $n -eq ${data.length} ] || { echo "lvsctl: short write ($n of ${data.length} bytes)" >&2; exit 1; }`),
-      ...(owner !== undefined ? [sh`chown -- ${owner} "$t"`] : []),
-      sh`chmod -- ${octal(opts.mode)} "$t"`,
-      new Shell(`sync -- "$t" 2>/dev/null || :`),
-      sh`mv -f -- "$t" ${path}`,
-      sh`t=`,
+      ...parts.flatMap((p, i) => [
+        new Shell(`t${i}=$(mktemp ${sh`${p.template}`.text})`),
+        new Shell(p.data.length ? `dd of=${t(i)} bs=${p.data.length} count=1 iflag=fullblock 2>/dev/null` : `: >${t(i)}`),
+      ]),
+      new Shell(`got=$(stat -c %s -- ${temps}); want='${parts.map((p) => p.data.length).join('\n')}'`),
+      new Shell(`[ "$got" = "$want" ] || { echo "lvsctl: short write (sizes $(echo $got) of $(echo $want) bytes)" >&2; exit 1; }`),
+      ...parts.flatMap((p, i) => (p.owner !== undefined ? [new Shell(`chown -- ${sh`${p.owner}`.text} ${t(i)}`)] : [])),
+      ...[...new Set(parts.map((p) => p.mode))].map((m) => new Shell(`chmod -- ${m} ${parts.flatMap((p, i) => (p.mode === m ? [t(i)] : [])).join(' ')}`)),
+      new Shell(`sync -- ${temps} 2>/dev/null || :`),
+      ...parts.flatMap((p, i) => [new Shell(`mv -f -- ${t(i)} ${sh`${p.path}`.text}`), new Shell(`t${i}=`)]),
     ]);
     const useSudo = this.become !== false && this.target.user !== 'root';
     // With sudo the script already runs under `sh -c`; without, do not depend on the login shell.
     const cmd = useSudo ? script : sh`sh -c ${script.text}`;
-    const r = await this.exec(cmd, { stdin: data, cutStep: 'write-file' });
-    if (r.code !== 0) throw new RemoteCommandError(this.name, `writing ${path}`, r.code, redact(r.stderr, this.secrets));
+    const r = await this.exec(cmd, { stdin: Buffer.concat(parts.map((p) => p.data)), cutStep: 'write-file' });
+    if (r.code !== 0) throw new RemoteCommandError(this.name, `writing ${parts.map((p) => p.path).join(', ')}`, r.code, redact(r.stderr, this.secrets));
   }
+
 }

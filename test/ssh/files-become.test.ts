@@ -76,6 +76,36 @@ describe('writeFile and become', { skip }, () => {
     assert.deepEqual(temps(dir), []);
   });
 
+  it('writes several files in one command, each byte-exact with its own mode; binary next to empty next to text', async () => {
+    const bin = Buffer.from(Array.from({ length: 70_001 }, (_, i) => (i * 31) % 256));
+    const files = [
+      { path: join(dir, 'batch-a.bin'), content: bin, mode: 0o600 },
+      { path: join(dir, 'batch-empty'), content: '', mode: 0o644 },
+      { path: join(dir, 'batch-c.sh'), content: `#!/bin/sh\necho '$(id)'\n`, mode: 0o755 },
+      { path: join(dir, 'batch-d.conf'), content: 'd\n'.repeat(5000), mode: 0o644 },
+    ];
+    await root.writeFiles(files);
+    for (const f of files) {
+      assert.deepEqual(readFileSync(f.path), Buffer.from(f.content), f.path);
+      assert.equal(statSync(f.path).mode & 0o7777, f.mode, f.path);
+    }
+    assert.deepEqual(temps(dir), []);
+  });
+
+  it('a connection cut in the middle of a batch of writes installs none of them (all old, no temp file)', async () => {
+    const a = join(dir, 'cut-a.conf');
+    const b = join(dir, 'cut-b.conf');
+    writeFileSync(a, 'old a\n');
+    writeFileSync(b, 'old b\n');
+    const cutter = await open('cutbatch', d.target(), false, { ...noAccept, env: { LVSCTL_TEST_CUT: 'cutbatch:write-file' } });
+    // the cut comes after half of stdin: inside b, after all of a was sent
+    await assert.rejects(cutter.writeFiles([{ path: a, content: 'a'.repeat(100_000), mode: 0o644 }, { path: b, content: 'b'.repeat(1 << 20), mode: 0o644 }]), (e: unknown) => e instanceof ConnectionCutError && e.step === 'write-file');
+    for (let i = 0; i < 50 && temps(dir).length; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(readFileSync(a, 'utf8'), 'old a\n');
+    assert.equal(readFileSync(b, 'utf8'), 'old b\n');
+    assert.deepEqual(temps(dir), []);
+  });
+
   it('sets owner and group', async () => {
     const f = join(dir, 'owned');
     await root.writeFile(f, 'x', { mode: 0o640, owner: 'lvsctl-test', group: 'lvsctl-test' });

@@ -21,7 +21,7 @@ export async function runValidate(o: CommonOptions, out: Output): Promise<number
     out.json(summary);
     out.info(
       `${o.inventory}: ok: cluster ${c.name}, mode ${c.mode}, ${summary.directors} director${summary.directors > 1 ? 's' : ''} (${c.directors.engine}), ` +
-        `${summary.realServers} real server${summary.realServers === 1 ? '' : 's'}, ${c.services.length} service${c.services.length === 1 ? '' : 's'}: ${summary.services.join(', ')}`,
+        `${summary.realServers} real server${summary.realServers === 1 ? '' : 's'}, ${c.services.length} service${c.services.length === 1 ? '' : 's'}: ${summary.services.slice(0, 10).join(', ')}${summary.services.length > 10 ? ` and ${summary.services.length - 10} more` : ''}`,
     );
     return ExitCode.ok;
   } catch (e) {
