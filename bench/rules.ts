@@ -9,10 +9,10 @@
 // Lines sent are lvsctl's own count (`ipvs_lines` in its --json), checked against the kernel: the
 // live table is read back after each step and compared with the expected one.
 // Real servers rs1..rs10 are inventory hosts that are never contacted (--limit dir1).
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as lab from '../test/lab/lab.js';
+import { run as timed } from './proc.js';
 
 export const SERVICES = 1000;
 export const SERVERS = 10;
@@ -73,22 +73,6 @@ export function rulesInventory(keyDir: string, edit = false): string {
   return out.join('\n') + '\n';
 }
 
-interface Proc { code: number; stdout: string; stderr: string; ms: number }
-
-function timed(cmd: string, args: string[], input = ''): Promise<Proc> {
-  return new Promise((res, rej) => {
-    const t0 = process.hrtime.bigint();
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (b: Buffer) => out.push(b));
-    p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('error', rej);
-    p.on('close', (code) => res({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
-    p.stdin.end(input);
-  });
-}
-
 interface UpDoc { hosts: { host: string; status: string; changes: number; ipvs_lines: number; error?: string }[] }
 
 /** `lvsctl up --limit dir1` timed, with its peak RSS; returns its JSON for dir1. */
@@ -139,7 +123,7 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
 
       // Floor: a fresh OpenSSH login (no multiplexing) running ipvsadm -R with the same lines.
       const fresh = lab.sshArgs('dir1', { knownHosts: lab.KNOWN_HOSTS });
-      const floor = await timed('ssh', [...fresh, 'ipvsadm -R'], batch);
+      const floor = await timed('ssh', [...fresh, 'ipvsadm -R'], { input: batch });
       if (floor.code !== 0 || (await liveTable()) !== want) throw new Error(`raw ipvsadm -R: exit ${floor.code} ${floor.stderr} or a different table`);
       // ... and ipvsadm -R alone, timed inside the guest.
       const g = await lab.sh('dir1', 'ipvsadm -C && f=$(mktemp) && cat >"$f" && s=$(date +%s%N) && ipvsadm -R <"$f" && e=$(date +%s%N) && rm -f "$f" && echo $(( (e - s) / 1000 )) && ipvsadm -C', { input: batch });

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { factsScript } from '../src/facts/script.js';
 import { BOOT_LINKS, MANAGED_PATHS, STATE_FILE } from '../src/render/paths.js';
+import { run, type Proc } from './proc.js';
 import { benchRules, SERVERS, SERVICES, type RulesResult, type RulesRound } from './rules.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..'); // dist/bench/run.js -> repo
@@ -32,22 +33,6 @@ const SNAPSHOT_PATHS = [
 const MODE_PATHS = ['/usr/local/sbin/lvsctl-realserver', '/etc/systemd/system/lvsctl.service', '/etc/init.d/lvsctl', '/etc/sysctl.d/90-lvsctl.conf', MANAGED_PATHS.modules];
 
 // ---------------------------------------------------------------------------------------------
-interface Proc { code: number; stdout: string; stderr: string; ms: number }
-
-function run(cmd: string, args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
-  return new Promise((res, rej) => {
-    const t0 = process.hrtime.bigint();
-    const p = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (b: Buffer) => out.push(b));
-    p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('error', rej);
-    p.on('close', (code) => res({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
-    p.stdin.end(o.input ?? '');
-  });
-}
-
 async function must(cmd: string, args: string[], what: string, o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
   const r = await run(cmd, args, o);
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
