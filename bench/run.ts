@@ -94,16 +94,18 @@ async function checkJob(hosts: Host[], tool: string): Promise<void> {
   await parallel(hosts.map((h) => h.name), (name) => ssh(hosts.find((h) => h.name === name)!, 'sh -s', JOB_CHECK), `${tool}: job check`);
 }
 
-interface LvsctlRun { ms: number; rssKB: number; changes: number }
+/** cpuMs: lvsctl's own CPU time (user + system), apart from the hosts' sshd and commands. */
+interface LvsctlRun { ms: number; rssKB: number; cpuMs: number; changes: number }
 
 async function lvsctl(hosts: Host[], what: string): Promise<LvsctlRun> {
   const rss = join(RUN, 'lvsctl.rss');
-  const args = ['-f', '%M', '-o', rss, process.execPath, LVSCTL, 'up', '-i', join(RUN, 'inventory.yaml'), '--limit', hosts.map((h) => h.name).join(','), '--no-verify', '--json', '--forks', String(hosts.length)];
+  const args = ['-f', '%M %U %S', '-o', rss, process.execPath, LVSCTL, 'up', '-i', join(RUN, 'inventory.yaml'), '--limit', hosts.map((h) => h.name).join(','), '--no-verify', '--json', '--forks', String(hosts.length)];
   const r = await must('/usr/bin/time', args, `lvsctl ${what}`);
   const doc = JSON.parse(r.stdout) as { hosts: { host: string; status: string; changes: number; error?: string }[] };
   const bad = doc.hosts.filter((h) => h.status === 'failed' || h.status === 'unreachable');
   if (bad.length || doc.hosts.length !== hosts.length) throw new Error(`lvsctl ${what}: ${JSON.stringify(bad)}`);
-  return { ms: r.ms, rssKB: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()), changes: doc.hosts.reduce((a, h) => a + h.changes, 0) };
+  const [kb, user, sys] = readFileSync(rss, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms: r.ms, rssKB: kb!, cpuMs: (user! + sys!) * 1000, changes: doc.hosts.reduce((a, h) => a + h.changes, 0) };
 }
 
 /** Where an lvsctl no-op spends its time (untimed extra run with -v, each output line timestamped):
@@ -170,6 +172,8 @@ interface Round {
   ansibleFirstMs: number;
   ansibleNoopMs: number;
   lvsctlRssKB: number;
+  /** CPU time of the lvsctl process in its no-op re-run */
+  lvsctlNoopCpuMs: number;
   lvsctlStartupMs: number;
   /** an extra -v no-op: start-up to first output line, facts+plan, the rest (exit) */
   noopPhaseStartupMs: number;
@@ -244,6 +248,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
       ansibleFirstMs: a1.ms,
       ansibleNoopMs: a2.ms,
       lvsctlRssKB: Math.max(l1.rssKB, l2.rssKB),
+      lvsctlNoopCpuMs: l2.cpuMs,
       lvsctlStartupMs: startup.ms,
       noopPhaseStartupMs: ph.startupMs,
       noopPhaseFactsPlanMs: ph.factsPlanMs,
@@ -259,7 +264,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     hostsUpMs: med('hostsUpMs'), sshTrueMs: med('sshTrueMs'), factsMs: med('factsMs'),
     lvsctlFirstMs: med('lvsctlFirstMs'), lvsctlNoopMs: med('lvsctlNoopMs'),
     ansibleFirstMs: med('ansibleFirstMs'), ansibleNoopMs: med('ansibleNoopMs'),
-    lvsctlRssKB: Math.max(...rounds.map((r) => r.lvsctlRssKB)), lvsctlStartupMs: med('lvsctlStartupMs'),
+    lvsctlRssKB: Math.max(...rounds.map((r) => r.lvsctlRssKB)), lvsctlNoopCpuMs: med('lvsctlNoopCpuMs'), lvsctlStartupMs: med('lvsctlStartupMs'),
     noopPhaseStartupMs: med('noopPhaseStartupMs'), noopPhaseFactsPlanMs: med('noopPhaseFactsPlanMs'), noopPhaseRestMs: med('noopPhaseRestMs'),
   };
   return {
@@ -308,7 +313,7 @@ function targets(per: Map<number, PerN>, rules?: RulesResult): Target[] {
   const p100 = per.get(100);
   if (p5 && p100) {
     const r = p100.median.lvsctlNoopMs / p5.median.lvsctlNoopMs;
-    t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: r < 5 ? 'PASS' : 'FAIL', measured: `${x(r)} (${s(p100.median.lvsctlNoopMs)} vs ${s(p5.median.lvsctlNoopMs)})` });
+    t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: r < 5 ? 'PASS' : 'FAIL', measured: `${x(r)} (${s(p100.median.lvsctlNoopMs)} vs ${s(p5.median.lvsctlNoopMs)}; lvsctl's own CPU ${x(p100.median.lvsctlNoopCpuMs / p5.median.lvsctlNoopCpuMs)}: ${s(p100.median.lvsctlNoopCpuMs)} vs ${s(p5.median.lvsctlNoopCpuMs)})` });
   } else t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: 'SKIP', measured: 'needs N=5 and N=100' });
   at(100, 'rss-100', 'peak RSS of lvsctl ≤ 200 MB at N=100', (p) => [p.median.lvsctlRssKB <= 200 * 1024, `${(p.median.lvsctlRssKB / 1024).toFixed(0)} MB`]);
   const rule = (id: string, target: string, f: (r: RulesResult) => [boolean, string]) => {
@@ -355,6 +360,7 @@ function table(per: Map<number, PerN>, runs: number, ts: Target[], rules?: Rules
     out.push(row(['floor: parallel `ssh true`', s(m.sshTrueMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverSshTrue!)}`], w));
     out.push(row(['floor: parallel facts read (ssh)', s(m.factsMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverFacts!)}`], w));
     out.push(row(['lvsctl start-up (validate, no SSH)', s(m.lvsctlStartupMs), '', ''], w));
+    out.push(row(['lvsctl no-op: its own CPU (user+sys)', s(m.lvsctlNoopCpuMs), '', ''], w));
     out.push(`lvsctl no-op (-v, extra run): start-up ${s(m.noopPhaseStartupMs)}, connect+facts+plan ${s(m.noopPhaseFactsPlanMs)}, recap+exit ${s(m.noopPhaseRestMs)}`);
     out.push(row(['lvsctl peak RSS', `${(m.lvsctlRssKB / 1024).toFixed(0)} MB`, '', ''], w));
     out.push(`state after lvsctl = after Ansible: ${p.stateDiffs.length ? 'NO' : 'yes'} (snapshots of test/lab/state.sh + file modes; ${p.stateNote})`);

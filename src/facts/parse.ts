@@ -126,7 +126,7 @@ export function parseFacts(out: string): HostFacts {
     kernel: get('kernel')[0] ?? '',
     init: get('init')[0] === 'systemd' ? 'systemd' : 'sysv',
     pkgManager: (['apt-get', 'dnf', 'yum'] as const).find((p) => p === get('pkgmgr')[0]),
-    packages: new Set(get('packages').filter(Boolean)),
+    packages: parsePackages(get('packages')),
     modulesAvailable: new Set(get('modules_available').filter(Boolean)),
     modulesLoaded: new Set(get('modules_loaded').filter(Boolean)),
     sysctl,
@@ -160,4 +160,21 @@ function parseFiles(lines: string[]): Map<string, FileFact | null> {
   }
   for (const [mode, owner, group, path] of stats) files.set(path, { mode: parseInt(mode, 8), owner, group, sha256: hashes.get(path) ?? '' });
   return files;
+}
+
+/** Installed packages: paragraphs of dpkg's status file (`Package:` then its `Status:`, wanted
+ * install and installed, as dpkg-query's `ii`), or one name a line (dpkg-query, rpm). */
+function parsePackages(lines: string[]): Set<string> {
+  const out = new Set<string>();
+  if (!lines.some((l) => l.startsWith('Package: '))) {
+    for (const l of lines) if (l.trim()) out.add(l.trim());
+    return out;
+  }
+  let pkg = '';
+  for (const l of lines) {
+    if (l.startsWith('Package: ')) pkg = l.slice(9).trim();
+    else if (l === '--') pkg = '';
+    else if (pkg && /^Status: install \S+ installed$/.test(l)) out.add(pkg);
+  }
+  return out;
 }

@@ -22,7 +22,13 @@ s kernel; read -r _ _ k _ </proc/version; echo "$k"
 s init; if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi
 s pkgmgr; for p in apt-get dnf yum; do if command -v "$p" >/dev/null 2>&1; then echo "$p"; break; fi; done
 s packages
-if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${'${'}db:Status-Abbrev} ${'${'}Package}\n' "$@" 2>/dev/null | while read -r st p; do case $st in ii*) echo "$p" ;; esac; done
+# Debian: the status file's paragraphs of these packages (grep: a fifth of dpkg-query's time on a
+# host with many packages), unless dpkg has pending updates to merge; the parser reads Status.
+u=; for f in /var/lib/dpkg/updates/[0-9]*; do [ -e "$f" ] && u=1; break; done
+if [ -r /var/lib/dpkg/status ] && [ -z "$u" ] && [ $# -gt 0 ]; then
+  for p in "$@"; do set -- "$@" -e "Package: $p"; shift; done
+  grep -x -F -A3 "$@" /var/lib/dpkg/status || :
+elif command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${'${'}db:Status-Abbrev} ${'${'}Package}\n' "$@" 2>/dev/null | while read -r st p; do case $st in ii*) echo "$p" ;; esac; done
 elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{NAME}\n' "$@" 2>/dev/null | grep -v 'not installed'; fi
 s modules_available
 m=/lib/modules/$k

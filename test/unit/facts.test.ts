@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseFacts } from '../../src/facts/parse.js';
 import { factsScript } from '../../src/facts/script.js';
+import { factsText } from './helpers.js';
 
 describe('facts script + parser on this machine', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsctl-facts-'));
@@ -39,6 +40,14 @@ describe('facts script + parser on this machine', () => {
     assert.equal(f.pkgManager, 'apt-get');
     assert.equal(f.os.family, 'debian');
   });
+  it('reads installed packages from the dpkg status file exactly as dpkg-query reports ii (every package on this machine)', () => {
+    const all = execFileSync('dpkg-query', ['-W', '-f', '${db:Status-Abbrev} ${Package}\\n'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(/\s+/));
+    const names = [...new Set(all.map((x) => x[1]!.replace(/:.*/, '')))];
+    const want = new Set(all.filter((x) => x[0]!.startsWith('ii')).map((x) => x[1]!.replace(/:.*/, '')));
+    const g = parseFacts(execFileSync('sh', ['-c', factsScript({ packages: [...names, 'no-such-package-lvsctl'], files: [] }).text], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+    assert.ok(names.length > 100, `only ${names.length} packages here`);
+    assert.deepEqual([...g.packages].sort(), [...want].sort());
+  });
   it('checksums managed files with mode and owner, and reports absent ones', () => {
     const sha = execFileSync('sha256sum', [managed], { encoding: 'utf8' }).split(' ')[0];
     assert.deepEqual(f.files.get(managed), { mode: 0o640, owner: 'root', group: 'root', sha256: sha });
@@ -47,5 +56,16 @@ describe('facts script + parser on this machine', () => {
   it('does not touch IPVS when it is not loaded', () => {
     assert.equal(existsSync('/proc/net/ip_vs'), false, 'this test expects a kernel without IPVS (the lab tier covers IPVS)');
     assert.equal(f.ipvs, null);
+  });
+});
+
+describe('facts parser: dpkg status paragraphs', () => {
+  it('installed means wanted install and installed (dpkg-query ii): not config-files, half-installed, hold or deinstall', () => {
+    const text = factsText({ packages: ['Package: a', 'Status: install ok installed', '--', 'Package: b', 'Status: deinstall ok config-files', '--', 'Package: c', 'Essential: yes', 'Protected: yes', 'Status: install ok installed', '--',
+      'Package: d', 'Status: install reinstreq half-installed', '--', 'Package: e', 'Status: hold ok installed', '--', 'Package: f', 'Status: deinstall ok installed'] });
+    assert.deepEqual([...parseFacts(text).packages].sort(), ['a', 'c']);
+  });
+  it('one name a line (dpkg-query, rpm) is read as before', () => {
+    assert.deepEqual([...parseFacts(factsText({ packages: ['curl', 'ipvsadm'] })).packages], ['curl', 'ipvsadm']);
   });
 });
