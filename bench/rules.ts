@@ -100,6 +100,14 @@ async function plannedLines(inv: string): Promise<string[]> {
   return c.diff.split('\n');
 }
 
+/** The lab back to its ready snapshot, then the ipvsadm package on dir1 (untimed: apt's time, not
+ * lvsctl's, and the floor needs ipvsadm). */
+async function bareDirector(): Promise<void> {
+  await lab.restore();
+  await lab.sh('dir1', 'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ipvsadm >/dev/null', { timeoutMs: 10 * 60_000 });
+  if ((await liveTable()) !== '') throw new Error('the restored director has an IPVS table');
+}
+
 export async function benchRules(runs: number, runDir: string, log: (l: string) => void): Promise<RulesResult> {
   const { startedByUs } = await lab.start();
   const inv = join(runDir, 'rules.yaml');
@@ -112,23 +120,20 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
   try {
     for (let i = 0; i <= runs; i++) {
       const tag = i === 0 ? 'warm-up' : `run ${i}/${runs}`;
-      await lab.restore();
-      // The package comes first, untimed (apt's time, not lvsctl's, and the floor needs ipvsadm).
-      await lab.sh('dir1', 'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ipvsadm >/dev/null', { timeoutMs: 10 * 60_000 });
-      if ((await liveTable()) !== '') throw new Error('the restored director has an IPVS table');
+      await bareDirector();
       lines = await plannedLines(inv);
       const want = lines.slice().sort().join('\n');
       if (lines.length !== SERVICES * (SERVERS + 1)) throw new Error(`lvsctl plans ${lines.length} lines, ${SERVICES * (SERVERS + 1)} expected`);
       const batch = lines.join('\n') + '\n';
 
-      // Floor: a fresh OpenSSH login (no multiplexing) running ipvsadm -R with the same lines.
+      // Floor: a fresh OpenSSH login (no multiplexing) running ipvsadm -R with the same lines (the
+      // guest also times ipvsadm -R alone). Then the director is bare again for lvsctl: a table of
+      // 11,000 lines just flushed with ipvsadm -C slows the next restore while the kernel frees it.
       const fresh = lab.sshArgs('dir1', { knownHosts: lab.KNOWN_HOSTS });
-      const floor = await timed('ssh', [...fresh, 'ipvsadm -R'], { input: batch });
+      const floor = await timed('ssh', [...fresh, 'f=$(mktemp) && cat >"$f" && s=$(date +%s%N) && ipvsadm -R <"$f" && e=$(date +%s%N) && rm -f "$f" && echo $(( (e - s) / 1000 ))'], { input: batch });
       if (floor.code !== 0 || (await liveTable()) !== want) throw new Error(`raw ipvsadm -R: exit ${floor.code} ${floor.stderr} or a different table`);
-      // ... and ipvsadm -R alone, timed inside the guest.
-      const g = await lab.sh('dir1', 'ipvsadm -C && f=$(mktemp) && cat >"$f" && s=$(date +%s%N) && ipvsadm -R <"$f" && e=$(date +%s%N) && rm -f "$f" && echo $(( (e - s) / 1000 )) && ipvsadm -C', { input: batch });
-      const floorGuestMs = Number(g.trim()) / 1000;
-      if ((await liveTable()) !== '') throw new Error('the director table was not cleared after the floor');
+      const floorGuestMs = Number(floor.stdout.trim()) / 1000;
+      await bareDirector();
 
       const first = await up(inv, runDir, 'first apply');
       if ((await liveTable()) !== want) throw new Error('after lvsctl first apply the live table differs from the planned lines');

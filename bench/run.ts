@@ -7,7 +7,7 @@
 // Figures are medians over the rounds after the warm-up; ratios are of figures measured in the same
 // rounds. Prints a table with PASS/FAIL per target and writes bench/results.json.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -353,7 +353,7 @@ function table(per: Map<number, PerN>, runs: number, ts: Target[], rules?: Rules
   for (const p of per.values()) {
     const m = p.median;
     const w = [34, 10, 10, 22];
-    out.push(`N = ${p.n}: median of ${runs} runs after 1 warm-up (wall time)`);
+    out.push(`N = ${p.n}: median of ${p.rounds.length} runs after 1 warm-up (wall time)`);
     out.push(row(['', 'lvsctl', 'ansible', 'ansible / lvsctl'], w));
     out.push(row(['first run (fresh hosts)', s(m.lvsctlFirstMs), s(m.ansibleFirstMs), x(p.ratios.ansibleFirstOverLvsctlFirst!)], w));
     out.push(row(['no-op re-run', s(m.lvsctlNoopMs), s(m.ansibleNoopMs), x(p.ratios.ansibleNoopOverLvsctlNoop!)], w));
@@ -414,6 +414,12 @@ async function main(): Promise<void> {
     } finally {
       await run('bash', [join(BENCH, 'hosts.sh'), 'down']);
     }
+  else if (existsSync(outFile)) {
+    // Only the rules part: the host figures of the last full run stay in the table and the file.
+    const old = JSON.parse(readFileSync(outFile, 'utf8')) as { perN?: Record<string, PerN> };
+    for (const p of Object.values(old.perN ?? {})) per.set(p.n, p);
+    if (per.size) log(`bench: host figures kept from ${outFile} (N = ${[...per.keys()].join(', ')})`);
+  }
   if (parts.includes('rules')) rules = await benchRules(runs, RUN, log);
   const ts = targets(per, rules);
   const lines = table(per, runs, ts, rules);
