@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import type { ResolvedHost, SshTarget } from '../inventory/model.js';
-import { lines, Shell, sh } from '../util/quote.js';
+import { lines, Shell, sh, shq } from '../util/quote.js';
 import { planCommand, PreStartStderr } from './become.js';
 import {
   BecomeError,
@@ -618,15 +618,15 @@ class SshConnection implements HostConnection {
       new Shell(`trap 'for x in ${temps}; do [ -z "$x" ] || rm -f -- "$x"; done' EXIT`),
       new Shell(`trap 'exit 129' HUP INT TERM PIPE`),
       ...parts.flatMap((p, i) => [
-        new Shell(`t${i}=$(mktemp ${sh`${p.template}`.text})`),
+        new Shell(`t${i}=$(mktemp ${shq(p.template)})`),
         new Shell(p.data.length ? `dd of=${t(i)} bs=${p.data.length} count=1 iflag=fullblock 2>/dev/null` : `: >${t(i)}`),
       ]),
       new Shell(`got=$(stat -c %s -- ${temps}); want='${parts.map((p) => p.data.length).join('\n')}'`),
       new Shell(`[ "$got" = "$want" ] || { echo "lvsctl: short write (sizes $(echo $got) of $(echo $want) bytes)" >&2; exit 1; }`),
-      ...parts.flatMap((p, i) => (p.owner !== undefined ? [new Shell(`chown -- ${sh`${p.owner}`.text} ${t(i)}`)] : [])),
+      ...parts.flatMap((p, i) => (p.owner !== undefined ? [new Shell(`chown -- ${shq(p.owner)} ${t(i)}`)] : [])),
       ...[...new Set(parts.map((p) => p.mode))].map((m) => new Shell(`chmod -- ${m} ${parts.flatMap((p, i) => (p.mode === m ? [t(i)] : [])).join(' ')}`)),
       new Shell(`sync -- ${temps} 2>/dev/null || :`),
-      ...parts.flatMap((p, i) => [new Shell(`mv -f -- ${t(i)} ${sh`${p.path}`.text}`), new Shell(`t${i}=`)]),
+      ...parts.flatMap((p, i) => [new Shell(`mv -f -- ${t(i)} ${shq(p.path)}`), new Shell(`t${i}=`)]),
     ]);
     const useSudo = this.become !== false && this.target.user !== 'root';
     // With sudo the script already runs under `sh -c`; without, do not depend on the login shell.
@@ -634,5 +634,4 @@ class SshConnection implements HostConnection {
     const r = await this.exec(cmd, { stdin: Buffer.concat(parts.map((p) => p.data)), cutStep: 'write-file' });
     if (r.code !== 0) throw new RemoteCommandError(this.name, `writing ${parts.map((p) => p.path).join(', ')}`, r.code, redact(r.stderr, this.secrets));
   }
-
 }
