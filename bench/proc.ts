@@ -13,6 +13,7 @@ export function run(cmd: string, args: string[], o: { input?: string; env?: Node
     p.stderr.on('data', (b: Buffer) => err.push(b));
     p.on('error', rej);
     p.on('close', (code) => res({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
-    p.stdin.end(o.input ?? '');
+    p.stdin.on('error', () => {}); // EPIPE from a child that exits unread: its exit code tells
+    p.stdin.end(o.input || undefined);
   });
 }
