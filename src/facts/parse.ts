@@ -146,7 +146,7 @@ export function parseFacts(out: string): HostFacts {
 }
 
 /** The files section: `absent - - - PATH`; sha256sum's `HASH  PATH` lines, `@@`, then stat's
- * `MODE OWNER GROUP PATH` (joined here by path); or whole `MODE OWNER GROUP HASH PATH` lines. */
+ * `MODE OWNER GROUP PATH` (joined here by path). */
 function parseFiles(lines: string[]): Map<string, FileFact | null> {
   const files = new Map<string, FileFact | null>();
   const hashes = new Map<string, string>();
@@ -156,7 +156,6 @@ function parseFiles(lines: string[]): Map<string, FileFact | null> {
     if ((m = /^absent - - - (.+)$/.exec(l))) files.set(m[1]!, null);
     else if ((m = /^([0-9a-f]{64})  (.+)$/.exec(l))) hashes.set(m[2]!, m[1]!);
     else if ((m = /^([0-7]+) (\S+) (\S+) (\/.*)$/.exec(l))) stats.push([m[1]!, m[2]!, m[3]!, m[4]!]);
-    else if ((m = /^([0-7]+) (\S+) (\S+) (\S+) +(.+)$/.exec(l))) files.set(m[5]!, { mode: parseInt(m[1]!, 8), owner: m[2]!, group: m[3]!, sha256: m[4]! });
   }
   for (const [mode, owner, group, path] of stats) files.set(path, { mode: parseInt(mode, 8), owner, group, sha256: hashes.get(path) ?? '' });
   return files;

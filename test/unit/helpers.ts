@@ -48,7 +48,7 @@ export interface FactsOptions {
   iptables?: string[];
   ipvs?: string[]; // ipvsadm -Sn lines, @@timeouts, @@list lines; ['@@none'] when IPVS is not loaded
   keepalived?: string[];
-  files?: string[]; // `mode owner group sha256 path` or `absent - - - path`
+  files?: string[]; // `mode owner group sha256 path` (rendered as the script prints it) or `absent - - - path`
   bootlinks?: string[]; // `path target`
   contents?: string[]; // `path base64`
 }
@@ -75,7 +75,7 @@ export function factsText(o: FactsOptions = {}): string {
     }),
     addr: ['1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever', '2: eth0    inet 10.99.2.11/24 brd 10.99.2.255 scope global eth0\\       valid_lft forever preferred_lft forever', ...(o.addr ?? [])],
     route: [o.route ?? 'default via 10.99.2.254 dev eth0 '],
-    files: o.files ?? ['absent - - - /usr/local/sbin/lvsctl-realserver'],
+    files: filesSection(o.files ?? ['absent - - - /usr/local/sbin/lvsctl-realserver']),
     ipvs: o.ipvs ?? ['@@none'],
     iptables: o.iptables ?? [],
     keepalived: o.keepalived ?? [],
@@ -85,6 +85,21 @@ export function factsText(o: FactsOptions = {}): string {
   };
   return FACT_SECTIONS.map((s) => `\n${SECTION}${s}\n${sections[s]!.join('\n')}`).join('') + '\n';
 }
+
+/** The files section as the facts script prints it: absent lines, sha256sum's lines, `@@`, stat's lines. */
+function filesSection(records: string[]): string[] {
+  const absent = records.filter((r) => r.startsWith('absent '));
+  const present = records.filter((r) => !r.startsWith('absent ')).map((r) => {
+    const [mode, owner, group, hash, path] = r.split(' ') as [string, string, string, string, string];
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`factsText: not a sha256 in ${r}`);
+    return { mode, owner, group, hash, path };
+  });
+  if (!present.length) return absent;
+  return [...absent, ...present.map((f) => `${f.hash}  ${f.path}`), '@@', ...present.map((f) => `${f.mode} ${f.owner} ${f.group} ${f.path}`)];
+}
+
+/** A sha256 that no content here has (a file that differs from what lvsctl would write). */
+export const OTHER_SHA = 'f'.repeat(64);
 
 /** An `ip -o addr show` line. */
 export function addrLine(a: { address: string; prefix: number; dev: string; label?: string }, index = 9): string {

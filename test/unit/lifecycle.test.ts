@@ -30,7 +30,7 @@ import { describe as describeChange, type Change, type HostPlan } from '../../sr
 import { renderHost } from '../../src/render/host.js';
 import { BOOT_LINKS } from '../../src/render/paths.js';
 import { statusReport } from '../../src/status/report.js';
-import { addrLine, applied, factsText, root, type FactsOptions } from './helpers.js';
+import { addrLine, applied, factsText, OTHER_SHA, root, type FactsOptions } from './helpers.js';
 
 const load = (f: string) => loadInventory(join(root, 'inventories', f));
 const labNat = load('lab-nat.yaml');
@@ -330,7 +330,7 @@ describe('planHost: forget (down)', () => {
     addr: [addrLine({ address: '10.99.1.100', prefix: 24, dev: 'eth0' }), addrLine({ address: '10.99.2.1', prefix: 24, dev: 'eth1' }, 10)],
     loaded: ['ip_vs', 'ip_vs_wrr', 'ip_vs_rr'],
     packages: ['ipvsadm', 'curl'], // curl: installed, not owned; keepalived: owned, not installed (any more)
-    files: ['644 root root 00 /etc/lvsctl/ipvs.rules', '644 root root 00 /etc/lvsctl/iptables.rules', '755 root root 00 /usr/local/sbin/lvsctl-director', '755 root root 00 /etc/init.d/lvsctl'],
+    files: [`644 root root ${OTHER_SHA} /etc/lvsctl/ipvs.rules`, `644 root root ${OTHER_SHA} /etc/lvsctl/iptables.rules`, `755 root root ${OTHER_SHA} /usr/local/sbin/lvsctl-director`, `755 root root ${OTHER_SHA} /etc/init.d/lvsctl`],
     bootlinks: ['/etc/rc2.d/S01lvsctl ../init.d/lvsctl'],
     ipvs: [...sn, '@@timeouts 600 60 120'],
     iptables: ['*nat', ':LVSCTL - [0:0]', '-A POSTROUTING -j LVSCTL', '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'],
@@ -381,13 +381,13 @@ describe('planHost: forget (down)', () => {
   });
   it('a NAT real server: the recorded default route comes back', () => {
     const rsState = JSON.stringify({ version: 1, originals: { sysctl: {}, defaultRoute: 'default via 10.99.2.254 dev eth0' }, owned: { addresses: [], links: [], files: ['/usr/local/sbin/lvsctl-realserver'], ipvs: [], packages: [] } });
-    const p = forget({ route: 'default via 10.99.2.1 dev eth0 ', files: ['755 root root 00 /usr/local/sbin/lvsctl-realserver'], state: rsState }, true, 'rs1');
+    const p = forget({ route: 'default via 10.99.2.1 dev eth0 ', files: [`755 root root ${OTHER_SHA} /usr/local/sbin/lvsctl-realserver`], state: rsState }, true, 'rs1');
     assert.deepEqual(texts(p).slice(0, -1).sort(), ['remove /usr/local/sbin/lvsctl-realserver', 'restore default route: default via 10.99.2.1 dev eth0 -> default via 10.99.2.254 dev eth0']);
     assert.deepEqual(p.changes.at(-1), { kind: 'state', phase: 'remove', content: '' });
   });
   it('a keepalived director: keepalived lvsctl configured is stopped', () => {
     const kaState = JSON.stringify({ version: 1, originals: { sysctl: {} }, owned: { addresses: [], links: [], files: ['/etc/keepalived/keepalived.conf'], ipvs: [], packages: ['keepalived'] } });
-    const p = forget({ links: ['lo', 'eth0', 'eth1'], keepalived: ['77'], packages: ['keepalived'], files: ['600 root root 00 /etc/keepalived/keepalived.conf'], state: kaState }, true, 'dir1', ha);
+    const p = forget({ links: ['lo', 'eth0', 'eth1'], keepalived: ['77'], packages: ['keepalived'], files: [`600 root root ${OTHER_SHA} /etc/keepalived/keepalived.conf`], state: kaState }, true, 'dir1', ha);
     const t = texts(p);
     assert.ok(t.includes('stop keepalived'));
     assert.ok(t.includes('remove /etc/keepalived/keepalived.conf'));

@@ -10,7 +10,7 @@ import { loadInventory } from '../../src/inventory/load.js';
 import { planHost, PlanError } from '../../src/plan/host.js';
 import { parseState } from '../../src/plan/state.js';
 import { describe as describeChange, planToJson, type HostPlan } from '../../src/plan/types.js';
-import { factsText, root } from './helpers.js';
+import { factsText, OTHER_SHA, root } from './helpers.js';
 import { netfilterFiles } from '../../src/render/netfilter.js';
 
 const dr = loadInventory(join(root, 'inventories/lab-dr.yaml')).cluster;
@@ -154,7 +154,7 @@ describe('planHost (keepalived)', () => {
     assert.ok(kinds.indexOf('file') < kinds.indexOf('keepalived'));
   });
   it('reloads (not restarts) a running keepalived when only its config changed, and leaves it alone otherwise', () => {
-    const changed = planHost({ desired: d, files: [conf], facts: parseFacts(factsText({ links, keepalived: ['123'], files: ['600 root root 0000 /etc/keepalived/keepalived.conf'] })) });
+    const changed = planHost({ desired: d, files: [conf], facts: parseFacts(factsText({ links, keepalived: ['123'], files: [`600 root root ${OTHER_SHA} /etc/keepalived/keepalived.conf`] })) });
     assert.deepEqual(actions(changed), ['reload']);
     const same = planHost({ desired: d, files: [conf], facts: parseFacts(factsText({ links, keepalived: ['123'], files: [`600 root root ${sha} /etc/keepalived/keepalived.conf`] })) });
     assert.deepEqual(actions(same), []);
