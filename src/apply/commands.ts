@@ -56,6 +56,12 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
       // on the way out); an init script may return before that.
       return lines([svc, sh`i=0; while pidof keepalived >/dev/null; do i=$((i + 1)); [ "$i" -le 100 ] || { echo 'keepalived did not exit within 20 s' >&2; exit 1; }; sleep 0.2; done`]);
     }
+    case 'keepalived-boot': {
+      const verb = c.enable ? 'enable' : 'disable';
+      if (facts.init === 'systemd') return sh`systemctl ${verb} keepalived.service`;
+      // SysV: Debian's update-rc.d (S links become K links and back), else chkconfig
+      return sh`if command -v update-rc.d >/dev/null 2>&1; then update-rc.d keepalived ${verb}; else chkconfig keepalived ${c.enable ? 'on' : 'off'}; fi`;
+    }
     case 'bootlink':
       // Links rather than systemctl/update-rc.d: the same on every init, and `down` removes them.
       return c.action === 'create' ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}` : sh`rm -f ${c.path}`;

@@ -26,6 +26,7 @@ export function desiredHost(c: Cluster, name: string): DesiredHost {
       sysctl: sysctlMap(directorSysctls(c)),
       addresses: directorAddresses(c),
       keepalived,
+      ...(keepalived ? { keepalivedBoot: true } : {}),
     };
   }
   if (h.roles.has('real_server')) {

@@ -49,12 +49,12 @@ export function drainedCluster(c: Cluster, drained: Drained): Cluster {
   return { ...c, services, ipvs };
 }
 
-/** A stopped host: its VIPs released and keepalived stopped; files, sysctls, modules, routes and
+/** A stopped host: its VIPs released and keepalived stopped, also at boot; files, sysctls, modules, routes and
  * the director's own addresses (the DIP) stay. */
 export function stoppedHost(d: DesiredHost, c: Cluster): DesiredHost {
   const vips = new Set(c.services.map((s) => s.vip.address));
-  return { ...d, addresses: d.addresses.filter((a) => !vips.has(a.address)), keepalived: false };
+  return { ...d, addresses: d.addresses.filter((a) => !vips.has(a.address)), keepalived: false, ...(d.keepalived ? { keepalivedBoot: false } : {}) };
 }
 
 /** A host with nothing of lvsctl's on it. */
-export const nothing = (d: DesiredHost): DesiredHost => ({ ...d, packages: [], modules: [], sysctl: {}, addresses: [], links: [], keepalived: false, route: undefined });
+export const nothing = ({ keepalivedBoot: _, ...d }: DesiredHost): DesiredHost => ({ ...d, packages: [], modules: [], sysctl: {}, addresses: [], links: [], keepalived: false, route: undefined });

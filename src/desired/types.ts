@@ -25,4 +25,8 @@ export interface DesiredHost {
   route?: DesiredRoute;
   /** keepalived runs on this host (it owns its virtual services and VRRP addresses). */
   keepalived: boolean;
+  /** Whether the distribution's keepalived service should start at boot: true where keepalived
+   * runs, false on a stopped keepalived director (a reboot must not take the VIP back); absent
+   * where lvsctl has no say (no keepalived role, or `down`: what was there before comes back). */
+  keepalivedBoot?: boolean;
 }

@@ -39,6 +39,9 @@ export interface HostFacts {
   /** `ipvsadm --set` values now (tcp tcpfin udp), when IPVS is loaded. */
   ipvsTimeouts?: [number, number, number];
   keepalivedPids: number[];
+  /** Whether the distribution's keepalived service starts at boot (`systemctl is-enabled`'s word:
+   * enabled, disabled, masked...); null where keepalived is not installed. */
+  keepalivedBoot: string | null;
   /** Boot symlink path -> its target ("-" when absent). */
   bootLinks: Map<string, string>;
   /** Current content of managed files (small ones), for diffs. */
@@ -141,6 +144,7 @@ export function parseFacts(out: string): HostFacts {
     bootLinks: new Map(get('bootlinks').map((l) => l.split(' ') as [string, string]).filter((x) => x.length === 2)),
     contents: new Map(get('contents').map((l) => { const i = l.indexOf(' '); return [l.slice(0, i), Buffer.from(l.slice(i + 1), 'base64').toString('utf8')] as [string, string]; }).filter(([k]) => k)),
     keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),
+    keepalivedBoot: get('keepalived_boot').join('').trim() || null,
     state: state.trim() ? state : null,
   };
 }

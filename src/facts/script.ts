@@ -9,7 +9,7 @@ export { STATE_FILE };
 export const SECTION = '@@lvsctl ';
 
 /** Sections, in order. The parser relies on these names. */
-export const FACT_SECTIONS = ['os', 'kernel', 'init', 'pkgmgr', 'packages', 'modules_available', 'modules_loaded', 'sysctl', 'links', 'addr', 'route', 'files', 'ipvs', 'iptables', 'keepalived', 'bootlinks', 'contents', 'state'] as const;
+export const FACT_SECTIONS = ['os', 'kernel', 'init', 'pkgmgr', 'packages', 'modules_available', 'modules_loaded', 'sysctl', 'links', 'addr', 'route', 'files', 'ipvs', 'iptables', 'keepalived', 'keepalived_boot', 'bootlinks', 'contents', 'state'] as const;
 
 export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[]; known?: string[]; list?: boolean }): Shell {
   const body = String.raw`
@@ -62,6 +62,11 @@ p=; if command -v iptables-save >/dev/null 2>&1; then { iptables-save 2>/dev/nul
   case $l in '@@6') p='6 ' ;; '*'* | *LVSCTL*) echo "$p$l" ;; esac
 done; fi
 s keepalived; pidof keepalived || true
+# Does the distribution's keepalived service start at boot? (only where keepalived is installed)
+s keepalived_boot; if command -v keepalived >/dev/null 2>&1; then
+  if [ -d /run/systemd/system ]; then systemctl is-enabled keepalived.service 2>/dev/null || :
+  else b=disabled; for f in /etc/rc[2345].d/S[0-9][0-9]keepalived; do [ -e "$f" ] && b=enabled; done; echo "$b"; fi
+fi
 s bootlinks; [ -z "$BOOTLINKS" ] || find $BOOTLINKS -maxdepth 0 -printf '%p %l\n' 2>/dev/null || true
 s contents
 # Current content of small managed files, for the plan's diffs (base64: any bytes survive); not

@@ -207,6 +207,23 @@ export function planHost(input: PlanInput): HostPlan {
     else if (changedFiles.has(KEEPALIVED_CONF)) adds.push({ kind: 'keepalived', action: 'reload' });
   } else if (running && old.owned.files.includes(KEEPALIVED_CONF)) removals.unshift({ kind: 'keepalived', action: 'stop' });
 
+  // keepalived at boot: the distribution's service starts it, so a stopped director has it
+  // disabled (a reboot must not take the VIP back) and a running one enabled (RHEL installs it
+  // disabled). The value of an installed keepalived before lvsctl's first change is recorded, and
+  // `down` brings it back.
+  const boot = f.keepalivedBoot;
+  const bootOn = (b: string | null | undefined) => b === 'enabled' || b === 'enabled-runtime';
+  if (d.keepalivedBoot !== undefined) {
+    if (bootOn(boot) !== d.keepalivedBoot && (boot !== null || d.keepalivedBoot)) {
+      if (!old.originals.keepalivedBoot && boot !== null) pre.originals.keepalivedBoot = next.originals.keepalivedBoot = boot;
+      adds.push({ kind: 'keepalived-boot', enable: d.keepalivedBoot, from: boot, restore: false });
+    }
+  } else if (old.originals.keepalivedBoot) {
+    const orig = old.originals.keepalivedBoot;
+    delete next.originals.keepalivedBoot;
+    if (boot !== null && bootOn(boot) !== bootOn(orig)) removals.push({ kind: 'keepalived-boot', enable: bootOn(orig), from: boot, restore: true });
+  }
+
   if (input.record) {
     for (const s of [pre, next]) {
       s.stopped = input.record.stopped;

@@ -13,6 +13,9 @@ export interface HostState {
     defaultRoute?: string;
     /** ipvsadm --set values before lvsctl set them (tcp tcpfin udp). */
     ipvsTimeouts?: [number, number, number];
+    /** Whether the installed keepalived started at boot before lvsctl first changed that
+     * (`systemctl is-enabled`'s word: enabled, disabled...). */
+    keepalivedBoot?: string;
   };
   owned: {
     addresses: string[]; // addressKey()
@@ -41,6 +44,7 @@ export function parseState(text: string | null): HostState {
         sysctl: { ...s.originals?.sysctl },
         ...(s.originals?.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
         ...(s.originals?.ipvsTimeouts ? { ipvsTimeouts: s.originals.ipvsTimeouts } : {}),
+        ...(s.originals?.keepalivedBoot ? { keepalivedBoot: s.originals.keepalivedBoot } : {}),
       },
       owned: {
         addresses: s.owned?.addresses ?? e.owned.addresses,
@@ -66,6 +70,7 @@ export function formatState(s: HostState): string {
       sysctl: sortObj(s.originals.sysctl),
       ...(s.originals.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
       ...(s.originals.ipvsTimeouts ? { ipvsTimeouts: s.originals.ipvsTimeouts } : {}),
+      ...(s.originals.keepalivedBoot ? { keepalivedBoot: s.originals.keepalivedBoot } : {}),
     },
     owned: {
       addresses: [...new Set(s.owned.addresses)].sort(),
@@ -81,4 +86,4 @@ export function formatState(s: HostState): string {
 }
 
 export const isEmptyState = (s: HostState) =>
-  !Object.keys(s.originals.sysctl).length && s.originals.defaultRoute === undefined && !s.originals.ipvsTimeouts && Object.values(s.owned).every((l) => !l.length) && !s.stopped && !Object.keys(s.drained ?? {}).length;
+  !Object.keys(s.originals.sysctl).length && s.originals.defaultRoute === undefined && !s.originals.ipvsTimeouts && !s.originals.keepalivedBoot && Object.values(s.owned).every((l) => !l.length) && !s.stopped && !Object.keys(s.drained ?? {}).length;

@@ -30,6 +30,7 @@ export type Change =
   | { kind: 'netfilter'; action: 'remove'; cmd: 'iptables' | 'ip6tables'; hooks: string[] }
   | { kind: 'timeouts'; to: [number, number, number]; from?: [number, number, number]; restore: boolean }
   | { kind: 'keepalived'; action: 'start' | 'reload' | 'stop' }
+  | { kind: 'keepalived-boot'; enable: boolean; from: string | null; restore: boolean }
   | { kind: 'bootlink'; action: 'create' | 'delete'; path: string; target: string };
 
 export interface HostPlan {
@@ -66,6 +67,8 @@ export function describe(c: Change): string {
       return `${c.restore ? 'restore' : 'set'} IPVS timeouts (tcp tcpfin udp): ${c.from?.join(' ') ?? '(unknown)'} -> ${c.to.join(' ')}`;
     case 'keepalived':
       return c.action === 'reload' ? 'reload keepalived (SIGHUP: connections kept)' : `${c.action} keepalived`;
+    case 'keepalived-boot':
+      return `${c.restore ? 'restore' : 'set'} keepalived at boot: ${c.from ?? '(not installed)'} -> ${c.enable ? 'enabled' : 'disabled'}`;
     case 'bootlink':
       return c.action === 'create' ? `boot: link ${c.path} -> ${c.target}` : `boot: remove ${c.path}`;
   }

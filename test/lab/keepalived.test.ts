@@ -116,8 +116,21 @@ test('keepalived pair: drain goes through keepalived.conf and a reload (same pro
   }
   assert.equal((await lab.ssh('client', 'curl -s -m 2 http://10.99.1.100/')).code === 0, false, 'the VIP does not answer');
   assert.equal((await lab.lvsctl(['status', '-i', HA])).code, 0, 'stopped is not drift');
+  // A stopped director stays stopped across a reboot: the distribution's keepalived service is
+  // disabled at boot (Debian: its S links became K links), so it does not take the VIP back.
+  const links = 'ls /etc/rc2.d | grep keepalived';
+  assert.match(await lab.sh('dir1', links), /^K\d\dkeepalived$/m);
+  await lab.reboot('dir1');
+  assert.equal((await lab.ssh('dir1', 'pidof keepalived')).code, 1, 'dir1: keepalived did not start at boot');
+  assert.doesNotMatch(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100/, 'dir1: no VIP after the reboot');
+  const afterReboot = await lab.lvsctl(['status', '-i', HA]);
+  assert.equal(afterReboot.code, 0, `still stopped, no drift: ${afterReboot.stdout}${afterReboot.stderr}`);
   const start = await lab.lvsctl(['start', '-i', HA]);
   assert.equal(start.code, 0, start.stdout + start.stderr);
+  assert.match(start.stdout, /keepalived at boot: disabled -> enabled/);
+  for (const h of dirs) assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived starts at boot again`);
+  await lab.reboot('dir2');
+  assert.match(await lab.sh('dir2', 'pidof keepalived'), /\d/, 'dir2: a started director runs keepalived after a reboot');
 
   const down = await lab.lvsctl(['down', '-i', HA]);
   assert.equal(down.code, 0, down.stdout + down.stderr);
@@ -126,6 +139,7 @@ test('keepalived pair: drain goes through keepalived.conf and a reload (same pro
     assert.equal((await lab.sh(h, 'ls /etc/keepalived/keepalived.conf /var/lib/lvsctl 2>&1 || true')).split('\n').filter((l) => l && !/No such file/.test(l)).length, 0, `${h}: config and state removed`);
     assert.equal((await lab.sh(h, 'ipvsadm -Sn')).trim(), '', `${h}: no virtual service left`);
     assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//);
+    assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived at boot as the package left it`);
   }
   const again = await lab.lvsctl(['down', '-i', HA, '--json']);
   assert.equal((JSON.parse(again.stdout) as { hosts: { changes: number }[] }).hosts.reduce((n, h) => n + h.changes, 0), 0, 'a second down changes nothing');

@@ -48,6 +48,7 @@ export interface FactsOptions {
   iptables?: string[];
   ipvs?: string[]; // ipvsadm -Sn lines, @@timeouts, @@list lines; ['@@none'] when IPVS is not loaded
   keepalived?: string[];
+  keepalivedBoot?: string; // `systemctl is-enabled keepalived`'s word; absent: not installed
   files?: string[]; // `mode owner group sha256 path` (rendered as the script prints it) or `absent - - - path`
   bootlinks?: string[]; // `path target`
   contents?: string[]; // `path base64`
@@ -79,6 +80,7 @@ export function factsText(o: FactsOptions = {}): string {
     ipvs: o.ipvs ?? ['@@none'],
     iptables: o.iptables ?? [],
     keepalived: o.keepalived ?? [],
+    keepalived_boot: o.keepalivedBoot ? [o.keepalivedBoot] : [],
     bootlinks: o.bootlinks ?? [],
     contents: o.contents ?? [],
     state: o.state ? o.state.split('\n') : [],
@@ -128,6 +130,14 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
     switch (c.kind) {
       case 'packages':
         n.packages = c.action === 'install' ? [...new Set([...(n.packages ?? []), ...c.packages])] : (n.packages ?? []).filter((p) => !c.packages.includes(p));
+        // Debian's keepalived package enables its service; purged, it has none
+        if (c.packages.includes('keepalived')) {
+          if (c.action === 'purge') delete n.keepalivedBoot;
+          else n.keepalivedBoot ??= 'enabled';
+        }
+        break;
+      case 'keepalived-boot':
+        n.keepalivedBoot = c.enable ? 'enabled' : 'disabled';
         break;
       case 'state':
         if (c.phase === 'remove') delete n.state;

@@ -145,10 +145,14 @@ describe('intent: stoppedHost and nothing', () => {
     assert.equal(s.keepalived, false);
     assert.deepEqual({ ...s, addresses: d.addresses }, { ...d, keepalived: false });
   });
-  it('a keepalived director: keepalived false', () => {
+  it('a keepalived director: keepalived false, and not started at boot either; nothing: no say on boot', () => {
     const d = desiredHost(ha, 'dir1');
     assert.equal(d.keepalived, true);
+    assert.equal(d.keepalivedBoot, true);
     assert.equal(stoppedHost(d, ha).keepalived, false);
+    assert.equal(stoppedHost(d, ha).keepalivedBoot, false);
+    assert.equal('keepalivedBoot' in nothing(d), false);
+    assert.equal('keepalivedBoot' in stoppedHost(desiredHost(nat, 'dir1'), nat), false, 'no keepalived role: no say');
   });
   it('real servers drop their VIPs (DR on lo:0, TUN on tunl0) and keep ARP/rp_filter sysctls and links', () => {
     const d = desiredHost(dr, 'rs1');
@@ -483,13 +487,43 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
     assert.deepEqual(texts(start.run.plan).filter((x) => !x.startsWith('record ')), ['add address 10.99.2.100/32 dev lo label lo:0']);
     assert.deepEqual(snapshot(start.next), snapshot(up));
   });
-  it('keepalived pair: stop stops keepalived (config kept), start starts it', () => {
+  it('keepalived pair: stop stops keepalived and disables it at boot (config kept), start starts and enables it', () => {
     const up = upHost(ha, 'dir1');
+    assert.equal(up.keepalivedBoot, 'enabled');
     const stop = step(ha, 'dir1', up, { kind: 'stop' });
-    assert.deepEqual(stop.run.plan.changes.filter((c) => c.kind !== 'state'), [{ kind: 'keepalived', action: 'stop' }]);
+    assert.deepEqual(stop.run.plan.changes.filter((c) => c.kind !== 'state'), [
+      { kind: 'keepalived-boot', enable: false, from: 'enabled', restore: false },
+      { kind: 'keepalived', action: 'stop' },
+    ]);
+    assert.equal(parseState(stop.next.state!).originals.keepalivedBoot, 'enabled', 'the value before the first change');
+    assert.deepEqual(hostRun(ha, 'dir1', stop.next, { kind: 'stop' }).plan.changes, [], 'stop is idempotent');
+    // someone enables it again by hand: status calls it drift
+    const status = hostRun(ha, 'dir1', { ...stop.next, keepalivedBoot: 'enabled' }, { kind: 'status' }).plan.changes.filter((c) => c.kind !== 'state');
+    assert.deepEqual(texts({ host: 'dir1', changes: status }), ['set keepalived at boot: enabled -> disabled']);
     const start = step(ha, 'dir1', stop.next);
-    assert.deepEqual(start.run.plan.changes.filter((c) => c.kind !== 'state'), [{ kind: 'keepalived', action: 'start' }]);
-    assert.equal(start.next.state, up.state);
+    assert.deepEqual(start.run.plan.changes.filter((c) => c.kind !== 'state'), [
+      { kind: 'keepalived', action: 'start' },
+      { kind: 'keepalived-boot', enable: true, from: 'disabled', restore: false },
+    ]);
+    assert.equal(start.next.keepalivedBoot, 'enabled');
+    assert.deepEqual(hostRun(ha, 'dir1', start.next, { kind: 'up' }).plan.changes, [], 'start is idempotent');
+  });
+  it('keepalived pair: down after stop enables keepalived at boot again, as it was; down of a running pair leaves boot alone', () => {
+    const stop = step(ha, 'dir1', upHost(ha, 'dir1'), { kind: 'stop' });
+    const down = step(ha, 'dir1', stop.next, { kind: 'down', purge: false });
+    assert.ok(down.run.plan.changes.some((c) => c.kind === 'keepalived-boot' && c.enable && c.restore));
+    assert.equal(down.next.keepalivedBoot, 'enabled');
+    assert.equal(down.next.state, undefined);
+    const down2 = step(ha, 'dir1', upHost(ha, 'dir1'), { kind: 'down', purge: false });
+    assert.equal(down2.run.plan.changes.some((c) => c.kind === 'keepalived-boot'), false);
+  });
+  it('keepalived installed but disabled at boot (RHEL\'s default): up enables it, down disables it again', () => {
+    const pre = { ...bare(ha, 'dir1'), packages: ['ipvsadm', 'keepalived'], keepalivedBoot: 'disabled' };
+    const up = step(ha, 'dir1', pre);
+    assert.ok(up.run.plan.changes.some((c) => c.kind === 'keepalived-boot' && c.enable && !c.restore));
+    assert.equal(parseState(up.next.state!).originals.keepalivedBoot, 'disabled');
+    const down = step(ha, 'dir1', up.next, { kind: 'down', purge: false });
+    assert.equal(down.next.keepalivedBoot, 'disabled');
   });
   it('a stopped host goes down cleanly too (down after stop)', () => {
     const stop = step(nat, 'dir1', upHost(nat, 'dir1'), { kind: 'stop' });
