@@ -24,8 +24,10 @@ s pkgmgr; for p in apt-get dnf yum; do if command -v "$p" >/dev/null 2>&1; then 
 s packages
 # Debian: the status file's paragraphs of these packages (grep: a fifth of dpkg-query's time on a
 # host with many packages), unless dpkg has pending updates to merge; the parser reads Status.
+# No package asked (real servers): nothing to run (dpkg-query with no name lists every package).
 u=; for f in /var/lib/dpkg/updates/[0-9]*; do [ -e "$f" ] && u=1; break; done
-if [ -r /var/lib/dpkg/status ] && [ -z "$u" ] && [ $# -gt 0 ]; then
+if [ $# -eq 0 ]; then :
+elif [ -r /var/lib/dpkg/status ] && [ -z "$u" ]; then
   for p in "$@"; do set -- "$@" -e "Package: $p"; shift; done
   grep -x -F -A3 "$@" /var/lib/dpkg/status || :
 elif command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${'${'}db:Status-Abbrev} ${'${'}Package}\n' "$@" 2>/dev/null | while read -r st p; do case $st in ii*) echo "$p" ;; esac; done

@@ -48,6 +48,15 @@ describe('facts script + parser on this machine', () => {
     assert.ok(names.length > 100, `only ${names.length} packages here`);
     assert.deepEqual([...g.packages].sort(), [...want].sort());
   });
+  it('asked for no package (a real server), it reads none: an empty section, not every installed package', () => {
+    const g = parseFacts(execFileSync('sh', ['-c', factsScript({ packages: [], files: [] }).text], { encoding: 'utf8' }));
+    assert.deepEqual([...g.packages], []);
+  });
+  it('keepalived at boot as the rc links say (SysV here): its word, or null where keepalived is absent', { skip: existsSync('/run/systemd/system') && 'a systemd machine (systemctl decides there)' }, () => {
+    const installed = existsSync('/usr/sbin/keepalived');
+    const want = !installed ? null : execFileSync('sh', ['-c', 'ls /etc/rc2.d | grep -q "^S..keepalived$" && echo enabled || echo disabled'], { encoding: 'utf8' }).trim();
+    assert.equal(f.keepalivedBoot, want);
+  });
   it('checksums managed files with mode and owner, and reports absent ones', () => {
     const sha = execFileSync('sha256sum', [managed], { encoding: 'utf8' }).split(' ')[0];
     assert.deepEqual(f.files.get(managed), { mode: 0o640, owner: 'root', group: 'root', sha256: sha });
