@@ -63,9 +63,10 @@ s iptables
 p=; if command -v iptables-save >/dev/null 2>&1; then { iptables-save 2>/dev/null; echo '@@6'; ip6tables-save 2>/dev/null; } | while IFS= read -r l; do
   case $l in '@@6') p='6 ' ;; '*'* | *LVSCTL*) echo "$p$l" ;; esac
 done; fi
-s keepalived; pidof keepalived || true
-# Does the distribution's keepalived service start at boot? (only where keepalived is installed)
-s keepalived_boot; if command -v keepalived >/dev/null 2>&1; then
+# keepalived's processes and whether its service starts at boot, where it is installed
+ka=; command -v keepalived >/dev/null 2>&1 && ka=1
+s keepalived; [ -z "$ka" ] || pidof keepalived || :
+s keepalived_boot; if [ -n "$ka" ]; then
   if [ -d /run/systemd/system ]; then systemctl is-enabled keepalived.service 2>/dev/null || :
   else b=disabled; for f in /etc/rc[2345].d/S[0-9][0-9]keepalived; do [ -e "$f" ] && b=enabled; done; echo "$b"; fi
 fi
