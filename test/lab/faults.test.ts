@@ -1,6 +1,6 @@
 // Issue #10, faults, in the lab (inventories/lab-dr.yaml): one host's connection cut at each named
 // step of `up`, a host that never speaks SSH, a rule the kernel rejects inside an ipvsadm -R batch,
-// SIGINT in the middle of `up`, and secrets that never show in any output. After each fault the
+// SIGINT or SIGTERM in the middle of `up`, and secrets that never show in any output. After each fault the
 // other hosts finish, nothing on the faulty host is half-written, and a re-run converges.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -114,15 +114,16 @@ test('a rule the kernel rejects inside the ipvsadm -R batch: reported with the l
   await converge(INV);
 });
 
-test('SIGINT in the middle of up: exit 130, no temp file and no lvsctl process left on any host, the next run converges', { timeout: 15 * 60_000 }, async () => {
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+test(`${sig} in the middle of up: exit 130, no temp file and no lvsctl process left on any host, the next run converges`, { timeout: 15 * 60_000 }, async () => {
   await lab.restore(); // bare hosts: up has packages to install, so there is a middle to stop in
   const run = lab.lvsctlSpawn(['up', '-i', INV, '--no-verify']);
   for (let i = 0; i < 600 && !/== apply: real servers/.test(run.out()); i++) await new Promise((r) => setTimeout(r, 100));
   assert.match(run.out(), /== apply: real servers/);
-  run.child.kill('SIGINT');
+  run.child.kill(sig);
   const r = await run.done;
   assert.equal(r.code, 130, r.stdout + r.stderr);
-  assert.match(r.stderr, /SIGINT: finishing the steps in flight, then stopping/);
+  assert.match(r.stderr, new RegExp(`${sig}: finishing the steps in flight, then stopping`));
   for (const h of ['dir1', 'rs1', 'rs2', 'client'] as const) {
     assert.equal((await temps(h)).trim(), '', `${h}: no temp file`);
     const ps = await lab.sh(h, 'ps -eo args= | grep -E "lvsctl|ipvsadm -R|apt-get|dpkg" | grep -v grep || true');
