@@ -12,6 +12,7 @@ import { redact } from '../util/redact.js';
 import type { NetfilterFile } from '../render/netfilter.js';
 import type { Drained } from '../desired/intent.js';
 import { canonicalAddress } from '../ipvs/address.js';
+import { chainDrift } from './netfilter.js';
 
 export class PlanError extends LvsctlError {}
 
@@ -167,19 +168,15 @@ export function planHost(input: PlanInput): HostPlan {
     pre.owned.ipvs = [...new Set([...pre.owned.ipvs, ...input.ipvs.owned])];
   }
 
-  // Netfilter: lvsctl's own LVSCTL chains. iptables-save rewrites rules in its own words, so the
-  // live chain is compared by its jumps and rule count; a changed rules file reloads it anyway.
+  // Netfilter: lvsctl's own LVSCTL chains, compared rule by rule in one normal form (netfilter.ts);
+  // a changed rules file reloads them anyway.
   const changedFiles = new Set(adds.flatMap((c) => (c.kind === 'file' && c.action !== 'delete' ? [c.file.path] : [])));
   for (const cmd of ['iptables', 'ip6tables'] as const) {
     const want = input.netfilter?.find((n) => n.cmd === cmd);
     const live = f.netfilter[cmd];
     const liveTables = Object.entries(live).filter(([, lines]) => lines.some((l) => l.startsWith(':LVSCTL ') || l.includes('-j LVSCTL')));
     if (want) {
-      const drift = want.tables.some((t) => {
-        const lines = live[t.name] ?? [];
-        const hook = want.hooks.find((h) => h.startsWith(`${t.name}:`))!.split(':')[1]!;
-        return lines.filter((l) => l.startsWith('-A LVSCTL ')).length !== t.rules.length || !lines.some((l) => l.startsWith(`-A ${hook} `) && l.endsWith('-j LVSCTL'));
-      });
+      const drift = want.tables.some((t) => chainDrift(t.rules, live[t.name] ?? [], want.hooks.find((h) => h.startsWith(`${t.name}:`))!.split(':')[1]!));
       if (drift || changedFiles.has(want.file)) adds.push({ kind: 'netfilter', action: 'apply', cmd, file: want.file, hooks: want.hooks, rules: want.tables.flatMap((t) => t.rules) });
     }
     const stale = liveTables.filter(([t]) => !want?.tables.some((w) => w.name === t));
