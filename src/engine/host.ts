@@ -12,6 +12,7 @@ import type { Secrets } from '../inventory/secrets.js';
 import { desiredTable } from '../ipvs/desired.js';
 import { formatRules } from '../ipvs/format.js';
 import { parseRules } from '../ipvs/parse.js';
+import { hasThresholds, withThresholds } from '../ipvs/list.js';
 import { serviceKey, type IpvsTable } from '../ipvs/table.js';
 import { planHost } from '../plan/host.js';
 import { ipvsDelta } from '../plan/ipvs.js';
@@ -63,7 +64,9 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
   const base = filesFor(cluster, name, secrets);
   // Files already as rendered are not sent back for diffs: their content is known here.
   const byHash = new Map(base.map((f) => [sha256(f.content), f.content]));
-  const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])], bootLinks: allLinks, known: [...byHash.keys()], list: intent.kind === 'status' }));
+  // Thresholds are read back (-S prints none) where the inventory sets some for this director.
+  const thresholds = cluster.hosts.get(name)!.roles.has('director') && cluster.services.some((s) => s.realServers.some((r) => r.upperThreshold || r.lowerThreshold));
+  const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])], bootLinks: allLinks, known: [...byHash.keys()], list: intent.kind === 'status', thresholds }));
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
   const facts = parseFacts(r.stdout);
@@ -85,8 +88,7 @@ export function planFromFacts(cluster: Cluster, name: string, secrets: Secrets, 
   const files = down ? [] : c === cluster && rendered ? rendered : filesFor(c, name, secrets);
   // A host that is no director (now, or any more) owns no virtual services: earlier ones are deleted.
   const table: IpvsTable = director && !down && !record.stopped ? desiredTable(c, name) : { services: [] };
-  const live: IpvsTable = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
-  const ipvs = ipvsDelta(live, table, old.owned.ipvs);
+  const ipvs = ipvsDelta(liveTable(facts), table, old.owned.ipvs, facts.ipvsThresholds !== null);
   const t = c.ipvs.timeouts;
   const plan = planHost({
     desired,
@@ -182,10 +184,18 @@ function testReject(host: string, lines: string[]): string[] {
   return lines.map((l, j) => (j === i ? l.replace(/^(-[aAeE] -[tu] \S+?):\d+ /, '$1:1 ') : l));
 }
 
-const readTable = async (conn: HostConnection): Promise<IpvsTable> => {
-  const back = await conn.exec(sh`ipvsadm -Sn`);
+/** The live table the facts showed (with thresholds when they were read). */
+const liveTable = (facts: HostFacts): IpvsTable => {
+  const t = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
+  return facts.ipvsThresholds !== null ? withThresholds(t, facts.ipvsThresholds) : t;
+};
+
+/** The live table now; with `thresholds`, `-Ln --thresholds` too (-S prints none). */
+const readTable = async (conn: HostConnection, thresholds: boolean): Promise<IpvsTable> => {
+  const back = await conn.exec(thresholds ? sh`ipvsadm -Sn && echo @@thr && ipvsadm -Ln --thresholds` : sh`ipvsadm -Sn`);
   if (back.code !== 0) throw new ApplyError('ipvs', `ipvsadm -Sn failed: ${back.stderr.trim()}`);
-  return parseRules(back.stdout);
+  const [rules, thr] = back.stdout.split('@@thr\n') as [string, string | undefined];
+  return thresholds ? withThresholds(parseRules(rules), thr ?? '') : parseRules(rules);
 };
 
 /** The IPVS delta in one `ipvsadm -R`, read back and compared exactly. A line the kernel rejected
@@ -195,17 +205,18 @@ async function applyIpvs(conn: HostConnection, run: HostRun, c: Extract<Change, 
   // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
   const r = await conn.exec(sh`ipvsadm -R`, { stdin: testReject(conn.name, c.lines).join('\n') + '\n', cutStep: 'ipvs-restore' });
   conn.checkpoint('before-readback');
-  const live = await readTable(conn);
+  const thresholds = run.facts.ipvsThresholds !== null || hasThresholds(run.table);
+  const live = await readTable(conn, thresholds);
   const got = formatRules({ services: live.services.filter((s) => c.owned.includes(serviceKey(s))) });
   const exp = formatRules(run.table);
   if (got === exp) return;
   const missing = exp.split('\n').filter((l) => l && !got.split('\n').includes(l));
   const said = r.stderr.trim() ? ` (ipvsadm said: ${r.stderr.trim().split('\n').join(' | ')})` : '';
-  const before: IpvsTable = run.facts.ipvs ? parseRules(run.facts.ipvs) : { services: [] };
+  const before = liveTable(run.facts);
   const created = c.owned.filter((k) => !before.services.some((s) => serviceKey(s) === k));
-  const undo = ipvsDelta(live, before, created).lines;
+  const undo = ipvsDelta(live, before, created, thresholds).lines;
   if (undo.length) await conn.exec(sh`ipvsadm -R`, { stdin: undo.join('\n') + '\n' });
-  const restored = formatRules(await readTable(conn)) === formatRules(before);
+  const restored = formatRules(await readTable(conn, thresholds)) === formatRules(before);
   throw new ApplyError(
     'ipvs',
     `the kernel did not take the whole IPVS change${said}; not in the table: ${missing.join('; ')}; ${restored ? `the previous table was restored (${undo.length} ipvsadm line${undo.length === 1 ? '' : 's'})` : 'restoring the previous table failed too: check `ipvsadm -Sn` on this director'}`,

@@ -34,6 +34,8 @@ export interface HostFacts {
   ipvs: string | null;
   /** `ipvsadm -Ln` text (weights and connection counts), or null as above. */
   ipvsList: string | null;
+  /** `ipvsadm -Ln --thresholds` text when it was read (the inventory or the rules file has some). */
+  ipvsThresholds: string | null;
   /** LVSCTL lines of iptables-save / ip6tables-save, per family and table. */
   netfilter: Record<'iptables' | 'ip6tables', Record<string, string[]>>;
   /** `ipvsadm --set` values now (tcp tcpfin udp), when IPVS is loaded. */
@@ -122,7 +124,8 @@ export function parseFacts(out: string): HostFacts {
   const ipvsAll = get('ipvs');
   const tline = ipvsAll.find((l) => l.startsWith('@@timeouts '));
   const list = ipvsAll.filter((l) => l.startsWith('@@list ')).map((l) => l.slice(7));
-  const ipvs = ipvsAll.filter((l) => !l.startsWith('@@timeouts ') && !l.startsWith('@@list '));
+  const thr = ipvsAll.filter((l) => l.startsWith('@@thr ')).map((l) => l.slice(6));
+  const ipvs = ipvsAll.filter((l) => !l.startsWith('@@timeouts ') && !l.startsWith('@@list ') && !l.startsWith('@@thr '));
   const state = get('state').join('\n');
   return {
     os: osRelease(get('os')),
@@ -139,6 +142,7 @@ export function parseFacts(out: string): HostFacts {
     files,
     ipvs: ipvs[0] === '@@none' ? null : ipvs.join('\n'),
     ipvsList: list.length ? list.join('\n') : null,
+    ipvsThresholds: thr.length ? thr.join('\n') : null,
     netfilter,
     ...(tline ? { ipvsTimeouts: tline.split(' ').slice(1, 4).map(Number) as [number, number, number] } : {}),
     bootLinks: new Map(get('bootlinks').map((l) => l.split(' ') as [string, string]).filter((x) => x.length === 2)),

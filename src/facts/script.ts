@@ -3,7 +3,7 @@
 // would load the module).
 import { sh, Shell } from '../util/quote.js';
 
-import { STATE_FILE } from '../render/paths.js';
+import { MANAGED_PATHS, STATE_FILE } from '../render/paths.js';
 
 export { STATE_FILE };
 export const SECTION = '@@lvsctl ';
@@ -11,7 +11,7 @@ export const SECTION = '@@lvsctl ';
 /** Sections, in order. The parser relies on these names. */
 export const FACT_SECTIONS = ['os', 'kernel', 'init', 'pkgmgr', 'packages', 'modules_available', 'modules_loaded', 'sysctl', 'links', 'addr', 'route', 'files', 'ipvs', 'iptables', 'keepalived', 'keepalived_boot', 'bootlinks', 'contents', 'state'] as const;
 
-export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[]; known?: string[]; list?: boolean }): Shell {
+export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[]; known?: string[]; list?: boolean; thresholds?: boolean }): Shell {
   const body = String.raw`
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 s() { printf '\n${SECTION}%s\n' "$1"; }
@@ -58,6 +58,8 @@ s ipvs
 if [ -e /proc/net/ip_vs ] && command -v ipvsadm >/dev/null 2>&1; then
   ipvsadm -Sn; t=$(ipvsadm -L --timeout); case $t in 'Timeout (tcp tcpfin udp): '*) echo "@@timeouts ${'${'}t#*: }" ;; esac
   [ -z "$LIST" ] || ipvsadm -Ln | sed 's/^/@@list /'
+  # Thresholds, which -S does not print: where the inventory sets some, or the rules file had some
+  if [ -n "$THRESH" ] || grep -qs -e ' -[xy] ' ${MANAGED_PATHS.ipvsRules}; then ipvsadm -Ln --thresholds | sed 's/^/@@thr /'; fi
 else echo '@@none'; fi
 s iptables
 p=; if command -v iptables-save >/dev/null 2>&1; then { iptables-save 2>/dev/null; echo '@@6'; ip6tables-save 2>/dev/null; } | while IFS= read -r l; do
@@ -81,5 +83,5 @@ done
 s state; cat_ ${STATE_FILE}
 `;
   // Values reach the script only as quoted positional arguments and one quoted variable.
-  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} sh -c ${body} lvsctl-facts ${opts.packages}`;
+  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} THRESH=${opts.thresholds ? '1' : ''} sh -c ${body} lvsctl-facts ${opts.packages}`;
 }

@@ -1,6 +1,7 @@
 // `ipvsadm -Ln`: the live table with weights and connection counts, which `-S` does not print.
 // Keys are the ones table.ts uses (serviceKey, destinationKey), so status and drain can match the
-// inventory's services and real servers.
+// inventory's services and real servers. `-Ln --thresholds` gives the thresholds, which `-S` does not.
+import { destinationKey, serviceKey, type IpvsTable } from './table.js';
 
 export interface LiveDestination {
   forward: string; // Masq, Route, Tunnel, Local
@@ -28,9 +29,45 @@ export function parseList(text: string): LiveList {
   return out;
 }
 
+/** `ipvsadm -Ln --thresholds`: serviceKey -> destinationKey -> [upper, lower] (0: none). */
+export function parseThresholds(text: string): Map<string, Map<string, [number, number]>> {
+  const out = new Map<string, Map<string, [number, number]>>();
+  let cur: Map<string, [number, number]> | undefined;
+  for (const line of text.split('\n')) {
+    const svc = /^(TCP|UDP|SCTP)\s+(\S+)\s/.exec(line + ' ');
+    const fwm = /^FWM\s+(\d+)\s+(IPv6\s+)?/.exec(line);
+    const dest = /^\s+->\s+(\S+)\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s*$/.exec(line);
+    if (svc) out.set(`${PROTO[svc[1]!]} ${svc[2]}`, (cur = new Map()));
+    else if (fwm) out.set(`fwmark ${fwm[1]}${fwm[2] ? ' ipv6' : ''}`, (cur = new Map()));
+    else if (dest && cur) cur.set(dest[1]!, [Number(dest[2]), Number(dest[3])]);
+  }
+  return out;
+}
+
 /** Active connections to one destination across every service of a table. */
 export function activeTo(list: LiveList, destination: string): number {
   let n = 0;
   for (const dests of list.values()) n += dests.get(destination)?.active ?? 0;
   return n;
 }
+
+/** The table with its destinations' thresholds as `-Ln --thresholds` read them (-S prints none). */
+export function withThresholds(table: IpvsTable, text: string): IpvsTable {
+  const thr = parseThresholds(text);
+  return {
+    services: table.services.map((s) => {
+      const byDest = thr.get(serviceKey(s));
+      return {
+        ...s,
+        destinations: s.destinations.map((d) => {
+          const { upperThreshold: _u, lowerThreshold: _l, ...rest } = d;
+          const [u, l] = byDest?.get(destinationKey(d)) ?? [0, 0];
+          return { ...rest, ...(u ? { upperThreshold: u } : {}), ...(l ? { lowerThreshold: l } : {}) };
+        }),
+      };
+    }),
+  };
+}
+
+/** Does any destination of the table have a threshold? */
+export const hasThresholds = (t: IpvsTable): boolean => t.services.some((s) => s.destinations.some((d) => d.upperThreshold || d.lowerThreshold));

@@ -14,12 +14,10 @@ function sameService(a: IpvsService, b: IpvsService): boolean {
   return lineOf(a) === lineOf(b);
 }
 
-function sameDestination(s: IpvsService, live: IpvsDestination, want: IpvsDestination): boolean {
-  // -S does not print thresholds: compare them only when the live table knows them.
-  const w = { ...want };
-  if (live.upperThreshold === undefined) delete w.upperThreshold;
-  if (live.lowerThreshold === undefined) delete w.lowerThreshold;
-  return lineOf(s, live) === lineOf(s, w);
+function sameDestination(s: IpvsService, live: IpvsDestination, want: IpvsDestination, thresholdsKnown: boolean): boolean {
+  // -S does not print thresholds: they are compared only when `-Ln --thresholds` was read.
+  const strip = ({ upperThreshold: _u, lowerThreshold: _l, ...d }: IpvsDestination): IpvsDestination => d;
+  return thresholdsKnown ? lineOf(s, live) === lineOf(s, want) : lineOf(s, strip(live)) === lineOf(s, strip(want));
 }
 
 export interface IpvsDelta {
@@ -28,7 +26,8 @@ export interface IpvsDelta {
   owned: string[];
 }
 
-export function ipvsDelta(live: IpvsTable, desired: IpvsTable, owned: ReadonlyArray<string>): IpvsDelta {
+/** `thresholdsKnown`: the live table's thresholds were read (`-Ln --thresholds`), so they count. */
+export function ipvsDelta(live: IpvsTable, desired: IpvsTable, owned: ReadonlyArray<string>, thresholdsKnown = false): IpvsDelta {
   const lines: string[] = [];
   const liveBy = new Map(live.services.map((s) => [serviceKey(s), s]));
   const wantKeys = new Set(desired.services.map(serviceKey));
@@ -48,7 +47,7 @@ export function ipvsDelta(live: IpvsTable, desired: IpvsTable, owned: ReadonlyAr
     for (const d of want.destinations) {
       const c = curDests.get(destinationKey(d));
       if (!c) lines.push(lineOf(want, d));
-      else if (!sameDestination(want, c, d)) lines.push(lineOf(want, d).replace(/^-a /, '-e '));
+      else if (!sameDestination(want, c, d, thresholdsKnown)) lines.push(lineOf(want, d).replace(/^-a /, '-e '));
     }
   }
   for (const [key, s] of liveBy) if (!wantKeys.has(key) && owned.includes(key)) lines.push(lineOf(s).replace(/^-A (.*?) -s .*$/, '-D $1'));

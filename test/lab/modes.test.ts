@@ -53,6 +53,16 @@ test('NAT from bare hosts: 80 -> 8080 with wrr 3:1, and a UDP service', { timeou
   assert.match(await lab.sh('dir1', 'ipvsadm -Sn'), /-a -t 10\.99\.1\.100:80 -r 10\.99\.2\.11:8080 -m -w 3/);
   assert.match(await lab.sh('rs1', 'ip route show default'), /default via 10\.99\.2\.1 /);
   ref.nat = await snapshot('nat');
+  // Thresholds, which ipvsadm -S does not print: set, read back, and a hand edit is drift up repairs
+  const thr = () => lab.sh('dir1', 'ipvsadm -Ln --thresholds -t 10.99.1.100:80');
+  assert.match(await thr(), /-> 10\.99\.2\.11:8080\s+1000\s+800\s/);
+  await lab.sh('dir1', 'ipvsadm -e -t 10.99.1.100:80 -r 10.99.2.11:8080 -m -w 3 -x 5');
+  const st = await lab.lvsctl(['status', '-i', inv('nat')]);
+  assert.equal(st.code, 3, st.stdout + st.stderr);
+  const fix = await lab.lvsctl(['up', '-i', inv('nat'), '--no-verify', '--json']);
+  assert.equal(fix.code, 0, fix.stdout + fix.stderr);
+  assert.equal(lab.json<{ hosts: { host: string; ipvs_lines: number }[] }>(fix).hosts.find((h) => h.host === 'dir1')?.ipvs_lines, 1, 'one -e line');
+  assert.match(await thr(), /-> 10\.99\.2\.11:8080\s+1000\s+800\s/);
 });
 
 test('DR from bare hosts: 80 and 443 answer', { timeout: 15 * 60_000 }, async () => {
