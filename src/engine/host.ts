@@ -64,8 +64,8 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
   const base = filesFor(cluster, name, secrets);
   // Files already as rendered are not sent back for diffs: their content is known here.
   const byHash = new Map(base.map((f) => [sha256(f.content), f.content]));
-  // Thresholds are read back (-S prints none) where the inventory sets some for this director.
-  const thresholds = cluster.hosts.get(name)!.roles.has('director') && cluster.services.some((s) => s.realServers.some((r) => r.upperThreshold || r.lowerThreshold));
+  // Thresholds are read back (-S prints none) where this director's table has some.
+  const thresholds = cluster.hosts.get(name)!.roles.has('director') && hasThresholds(desiredTable(cluster, name));
   const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])], bootLinks: allLinks, known: [...byHash.keys()], list: intent.kind === 'status', thresholds }));
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
@@ -205,7 +205,8 @@ async function applyIpvs(conn: HostConnection, run: HostRun, c: Extract<Change, 
   // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
   const r = await conn.exec(sh`ipvsadm -R`, { stdin: testReject(conn.name, c.lines).join('\n') + '\n', cutStep: 'ipvs-restore' });
   conn.checkpoint('before-readback');
-  const thresholds = run.facts.ipvsThresholds !== null || hasThresholds(run.table);
+  // Read back as the facts were read: with thresholds where the table has some.
+  const thresholds = run.facts.ipvsThresholds !== null;
   const live = await readTable(conn, thresholds);
   const got = formatRules({ services: live.services.filter((s) => c.owned.includes(serviceKey(s))) });
   const exp = formatRules(run.table);

@@ -15,33 +15,38 @@ export type LiveList = Map<string, Map<string, LiveDestination>>;
 
 const PROTO: Record<string, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 
-export function parseList(text: string): LiveList {
-  const out: LiveList = new Map();
-  let cur: Map<string, LiveDestination> | undefined;
+/** Walk `ipvsadm -Ln` text (plain or --thresholds: the same service lines, other destination
+ * columns): each destination line's columns after the address go to `row`, grouped by service. */
+function walk<T>(text: string, row: (cols: string[]) => T | undefined): Map<string, Map<string, T>> {
+  const out = new Map<string, Map<string, T>>();
+  let cur: Map<string, T> | undefined;
   for (const line of text.split('\n')) {
     const svc = /^(TCP|UDP|SCTP)\s+(\S+)\s/.exec(line + ' ');
     const fwm = /^FWM\s+(\d+)\s+(IPv6\s+)?/.exec(line);
-    const dest = /^\s+->\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    const dest = /^\s+->\s+(\S+)\s+(.*\S)\s*$/.exec(line);
     if (svc) out.set(`${PROTO[svc[1]!]} ${svc[2]}`, (cur = new Map()));
     else if (fwm) out.set(`fwmark ${fwm[1]}${fwm[2] ? ' ipv6' : ''}`, (cur = new Map()));
-    else if (dest && cur && dest[1] !== 'RemoteAddress:Port') cur.set(dest[1]!, { forward: dest[2]!, weight: Number(dest[3]), active: Number(dest[4]), inactive: Number(dest[5]) });
+    else if (dest && cur) {
+      const v = row(dest[2]!.split(/\s+/));
+      if (v !== undefined) cur.set(dest[1]!, v);
+    }
   }
   return out;
 }
 
+/** The columns as numbers when there are `n` of them and all are numbers (not a header line). */
+const numbers = (cols: string[], n: number): number[] | undefined => (cols.length === n && cols.every((c) => /^\d+$/.test(c)) ? cols.map(Number) : undefined);
+
+export function parseList(text: string): LiveList {
+  return walk(text, ([forward, ...rest]) => {
+    const n = numbers(rest, 3);
+    return n && { forward: forward!, weight: n[0]!, active: n[1]!, inactive: n[2]! };
+  });
+}
+
 /** `ipvsadm -Ln --thresholds`: serviceKey -> destinationKey -> [upper, lower] (0: none). */
 export function parseThresholds(text: string): Map<string, Map<string, [number, number]>> {
-  const out = new Map<string, Map<string, [number, number]>>();
-  let cur: Map<string, [number, number]> | undefined;
-  for (const line of text.split('\n')) {
-    const svc = /^(TCP|UDP|SCTP)\s+(\S+)\s/.exec(line + ' ');
-    const fwm = /^FWM\s+(\d+)\s+(IPv6\s+)?/.exec(line);
-    const dest = /^\s+->\s+(\S+)\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s*$/.exec(line);
-    if (svc) out.set(`${PROTO[svc[1]!]} ${svc[2]}`, (cur = new Map()));
-    else if (fwm) out.set(`fwmark ${fwm[1]}${fwm[2] ? ' ipv6' : ''}`, (cur = new Map()));
-    else if (dest && cur) cur.set(dest[1]!, [Number(dest[2]), Number(dest[3])]);
-  }
-  return out;
+  return walk(text, (cols) => numbers(cols, 4)?.slice(0, 2) as [number, number] | undefined);
 }
 
 /** Active connections to one destination across every service of a table. */
@@ -60,9 +65,8 @@ export function withThresholds(table: IpvsTable, text: string): IpvsTable {
       return {
         ...s,
         destinations: s.destinations.map((d) => {
-          const { upperThreshold: _u, lowerThreshold: _l, ...rest } = d;
           const [u, l] = byDest?.get(destinationKey(d)) ?? [0, 0];
-          return { ...rest, ...(u ? { upperThreshold: u } : {}), ...(l ? { lowerThreshold: l } : {}) };
+          return { ...d, ...(u ? { upperThreshold: u } : {}), ...(l ? { lowerThreshold: l } : {}) };
         }),
       };
     }),
