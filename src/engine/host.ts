@@ -205,8 +205,9 @@ async function applyIpvs(conn: HostConnection, run: HostRun, c: Extract<Change, 
   // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
   const r = await conn.exec(sh`ipvsadm -R`, { stdin: testReject(conn.name, c.lines).join('\n') + '\n', cutStep: 'ipvs-restore' });
   conn.checkpoint('before-readback');
-  // Read back as the facts were read: with thresholds where the table has some.
-  const thresholds = run.facts.ipvsThresholds !== null;
+  // With thresholds where the facts read them, or where the table has some (a bare director: the
+  // facts ran before ipvsadm was installed, so they read none).
+  const thresholds = run.facts.ipvsThresholds !== null || hasThresholds(run.table);
   const live = await readTable(conn, thresholds);
   const got = formatRules({ services: live.services.filter((s) => c.owned.includes(serviceKey(s))) });
   const exp = formatRules(run.table);
