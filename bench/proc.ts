@@ -1,7 +1,12 @@
 // A child process with its output and wall time (the bench's one way to run a program).
 import { spawn } from 'node:child_process';
 
-export interface Proc { code: number; stdout: string; stderr: string; ms: number }
+export interface Proc {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 export function run(cmd: string, args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
   return new Promise((res, rej) => {
@@ -12,7 +17,14 @@ export function run(cmd: string, args: string[], o: { input?: string; env?: Node
     p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => err.push(b));
     p.on('error', rej);
-    p.on('close', (code) => res({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+    p.on('close', (code) =>
+      res({
+        code: code ?? -1,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      }),
+    );
     p.stdin.on('error', () => {}); // EPIPE from a child that exits unread: its exit code tells
     p.stdin.end(o.input || undefined);
   });

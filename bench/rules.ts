@@ -52,7 +52,11 @@ export function rulesInventory(keyDir: string, edit = false): string {
     'cluster: bench-rules',
     'mode: dr',
     'vars:',
-    '  ssh: { host: 127.0.0.1, user: root, identity_file: ' + JSON.stringify(join(keyDir, 'id_ed25519')) + ', known_hosts: ' + JSON.stringify(join(keyDir, 'known_hosts')) + ' }',
+    '  ssh: { host: 127.0.0.1, user: root, identity_file: ' +
+      JSON.stringify(join(keyDir, 'id_ed25519')) +
+      ', known_hosts: ' +
+      JSON.stringify(join(keyDir, 'known_hosts')) +
+      ' }',
     '  interface: eth0',
     'hosts:',
     `  dir1: { address: 10.99.2.2, ssh: { port: ${lab.PORTS.dir1} } }`,
@@ -68,20 +72,47 @@ export function rulesInventory(keyDir: string, edit = false): string {
   ];
   for (let s = 0; s < SERVICES; s++) {
     out.push(`      - name: s${s}`, `        port: ${PORT0 + s}`, '        scheduler: wlc', '        real_servers:');
-    for (let r = 1; r <= SERVERS; r++) out.push(`          - { host: rs${r}, weight: ${edit && s === EDIT.service && r === EDIT.server ? EDIT.weight : 1} }`);
+    for (let r = 1; r <= SERVERS; r++)
+      out.push(
+        `          - { host: rs${r}, weight: ${edit && s === EDIT.service && r === EDIT.server ? EDIT.weight : 1} }`,
+      );
   }
   return out.join('\n') + '\n';
 }
 
-interface UpDoc { hosts: { host: string; status: string; changes: number; ipvs_lines: number; error?: string }[] }
+interface UpDoc {
+  hosts: { host: string; status: string; changes: number; ipvs_lines: number; error?: string }[];
+}
 
 /** `lvsctl up --limit dir1` timed, with its peak RSS; returns its JSON for dir1. */
-async function up(inv: string, run: string, what: string): Promise<{ ms: number; rssKB: number; host: UpDoc['hosts'][number] }> {
+async function up(
+  inv: string,
+  run: string,
+  what: string,
+): Promise<{ ms: number; rssKB: number; host: UpDoc['hosts'][number] }> {
   const rss = join(run, 'rules.rss');
-  const r = await timed('/usr/bin/time', ['-f', '%M', '-o', rss, process.execPath, join(lab.ROOT, 'bin/lvsctl.js'), 'up', '-i', inv, '--limit', 'dir1', '--no-verify', '--json']);
-  if (r.code !== 0) throw new Error(`lvsctl ${what} exited ${r.code}: ${(r.stderr + r.stdout).trim().split('\n').slice(-10).join('\n')}`);
+  const r = await timed('/usr/bin/time', [
+    '-f',
+    '%M',
+    '-o',
+    rss,
+    process.execPath,
+    join(lab.ROOT, 'bin/lvsctl.js'),
+    'up',
+    '-i',
+    inv,
+    '--limit',
+    'dir1',
+    '--no-verify',
+    '--json',
+  ]);
+  if (r.code !== 0)
+    throw new Error(
+      `lvsctl ${what} exited ${r.code}: ${(r.stderr + r.stdout).trim().split('\n').slice(-10).join('\n')}`,
+    );
   const host = (JSON.parse(r.stdout) as UpDoc).hosts.find((h) => h.host === 'dir1');
-  if (!host || host.status === 'failed' || host.status === 'unreachable') throw new Error(`lvsctl ${what}: ${JSON.stringify(host)}`);
+  if (!host || host.status === 'failed' || host.status === 'unreachable')
+    throw new Error(`lvsctl ${what}: ${JSON.stringify(host)}`);
   return { ms: r.ms, rssKB: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()), host };
 }
 
@@ -104,7 +135,11 @@ async function plannedLines(inv: string): Promise<string[]> {
  * lvsctl's, and the floor needs ipvsadm). */
 async function bareDirector(): Promise<void> {
   await lab.restore();
-  await lab.sh('dir1', 'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ipvsadm >/dev/null', { timeoutMs: 10 * 60_000 });
+  await lab.sh(
+    'dir1',
+    'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ipvsadm >/dev/null',
+    { timeoutMs: 10 * 60_000 },
+  );
   if ((await liveTable()) !== '') throw new Error('the restored director has an IPVS table');
 }
 
@@ -123,29 +158,41 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
       await bareDirector();
       lines = await plannedLines(inv);
       const want = lines.slice().sort().join('\n');
-      if (lines.length !== SERVICES * (SERVERS + 1)) throw new Error(`lvsctl plans ${lines.length} lines, ${SERVICES * (SERVERS + 1)} expected`);
+      if (lines.length !== SERVICES * (SERVERS + 1))
+        throw new Error(`lvsctl plans ${lines.length} lines, ${SERVICES * (SERVERS + 1)} expected`);
       const batch = lines.join('\n') + '\n';
 
       // Floor: a fresh OpenSSH login (no multiplexing) running ipvsadm -R with the same lines (the
       // guest also times ipvsadm -R alone). Then the director is bare again for lvsctl: a table of
       // 11,000 lines just flushed with ipvsadm -C slows the next restore while the kernel frees it.
       const fresh = lab.sshArgs('dir1', { knownHosts: lab.KNOWN_HOSTS });
-      const floor = await timed('ssh', [...fresh, 'f=$(mktemp) && cat >"$f" && s=$(date +%s%N) && ipvsadm -R <"$f" && e=$(date +%s%N) && rm -f "$f" && echo $(( (e - s) / 1000 ))'], { input: batch });
-      if (floor.code !== 0 || (await liveTable()) !== want) throw new Error(`raw ipvsadm -R: exit ${floor.code} ${floor.stderr} or a different table`);
+      const floor = await timed(
+        'ssh',
+        [
+          ...fresh,
+          'f=$(mktemp) && cat >"$f" && s=$(date +%s%N) && ipvsadm -R <"$f" && e=$(date +%s%N) && rm -f "$f" && echo $(( (e - s) / 1000 ))',
+        ],
+        { input: batch },
+      );
+      if (floor.code !== 0 || (await liveTable()) !== want)
+        throw new Error(`raw ipvsadm -R: exit ${floor.code} ${floor.stderr} or a different table`);
       const floorGuestMs = Number(floor.stdout.trim()) / 1000;
       await bareDirector();
 
       const first = await up(inv, runDir, 'first apply');
-      if ((await liveTable()) !== want) throw new Error('after lvsctl first apply the live table differs from the planned lines');
+      if ((await liveTable()) !== want)
+        throw new Error('after lvsctl first apply the live table differs from the planned lines');
       const noop = await up(inv, runDir, 'no-op');
       if ((await liveTable()) !== want) throw new Error('the no-op changed the live table');
       const weightPlanned = await plannedLines(invEdit);
       const w = await up(invEdit, runDir, 'weight change');
       const live = await liveTable();
       const edited = `-a -t ${VIP}:${PORT0 + EDIT.service} -r 10.99.2.${10 + EDIT.server}:${PORT0 + EDIT.service} -g -w `;
-      if (!live.includes(`${edited}${EDIT.weight}`) || live.split('\n').length !== lines.length) throw new Error('after the weight change the live table does not show the new weight');
+      if (!live.includes(`${edited}${EDIT.weight}`) || live.split('\n').length !== lines.length)
+        throw new Error('after the weight change the live table does not show the new weight');
       const diffLines = live.split('\n').filter((l) => !want.split('\n').includes(l));
-      if (diffLines.length !== 1) throw new Error(`the weight change changed ${diffLines.length} live lines, 1 expected`);
+      if (diffLines.length !== 1)
+        throw new Error(`the weight change changed ${diffLines.length} live lines, 1 expected`);
       const r: RulesRound = {
         floorMs: floor.ms,
         floorGuestMs,
@@ -161,7 +208,9 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
         rssKB: Math.max(first.rssKB, noop.rssKB, w.rssKB),
       };
       const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-      log(`  rules ${tag.padEnd(9)} floor ${sec(r.floorMs)} (guest ${sec(r.floorGuestMs)})  first ${sec(r.firstMs)} [${r.firstLines} lines]  no-op ${sec(r.noopMs)} [${r.noopLines}]  weight ${sec(r.weightMs)} [${r.weightLines}]  rss ${(r.rssKB / 1024).toFixed(0)} MB`);
+      log(
+        `  rules ${tag.padEnd(9)} floor ${sec(r.floorMs)} (guest ${sec(r.floorGuestMs)})  first ${sec(r.firstMs)} [${r.firstLines} lines]  no-op ${sec(r.noopMs)} [${r.noopLines}]  weight ${sec(r.weightMs)} [${r.weightLines}]  rss ${(r.rssKB / 1024).toFixed(0)} MB`,
+      );
       if (i > 0) rounds.push(r);
       else warmup = r;
     }

@@ -26,26 +26,49 @@ const IFACE = 'eth0';
 const FACT_PACKAGES = ['curl', 'ipvsadm', 'keepalived'];
 /** What the state snapshots cover: everything either tool writes, plus the directories around it. */
 const SNAPSHOT_PATHS = [
-  '/etc/sysctl.d', '/etc/modules-load.d', '/etc/systemd/system', '/etc/init.d/lvsctl',
-  ...[0, 1, 2, 3, 4, 5, 6].map((n) => `/etc/rc${n}.d`), '/usr/local/sbin',
+  '/etc/sysctl.d',
+  '/etc/modules-load.d',
+  '/etc/systemd/system',
+  '/etc/init.d/lvsctl',
+  ...[0, 1, 2, 3, 4, 5, 6].map((n) => `/etc/rc${n}.d`),
+  '/usr/local/sbin',
 ];
 /** Modes and owners of the files both tools write (state.sh shows contents only). */
-const MODE_PATHS = ['/usr/local/sbin/lvsctl-realserver', '/etc/systemd/system/lvsctl.service', '/etc/init.d/lvsctl', '/etc/sysctl.d/90-lvsctl.conf', MANAGED_PATHS.modules];
+const MODE_PATHS = [
+  '/usr/local/sbin/lvsctl-realserver',
+  '/etc/systemd/system/lvsctl.service',
+  '/etc/init.d/lvsctl',
+  '/etc/sysctl.d/90-lvsctl.conf',
+  MANAGED_PATHS.modules,
+];
 
 // ---------------------------------------------------------------------------------------------
-async function must(cmd: string, args: string[], what: string, o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
+async function must(
+  cmd: string,
+  args: string[],
+  what: string,
+  o: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Proc> {
   const r = await run(cmd, args, o);
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${what} failed (exit ${r.code}):\n${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`,
+    );
   return r;
 }
 
 /** All in parallel; wall time from the first spawn to the last exit. */
-async function parallel(items: string[], f: (x: string) => Promise<Proc>, what: string): Promise<{ ms: number; results: Proc[] }> {
+async function parallel(
+  items: string[],
+  f: (x: string) => Promise<Proc>,
+  what: string,
+): Promise<{ ms: number; results: Proc[] }> {
   const t0 = process.hrtime.bigint();
   const results = await Promise.all(items.map(f));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const bad = results.findIndex((r) => r.code !== 0);
-  if (bad >= 0) throw new Error(`${what} on ${items[bad]} failed (exit ${results[bad]!.code}): ${results[bad]!.stderr.trim()}`);
+  if (bad >= 0)
+    throw new Error(`${what} on ${items[bad]} failed (exit ${results[bad]!.code}): ${results[bad]!.stderr.trim()}`);
   return { ms, results };
 }
 
@@ -56,26 +79,58 @@ const median = (xs: number[]) => {
 };
 
 // ---------------------------------------------------------------------------------------------
-interface Host { name: string; ip: string }
+interface Host {
+  name: string;
+  ip: string;
+}
 
 const sshArgs = (ip: string) => [
-  '-i', join(RUN, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(RUN, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes',
-  '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'LogLevel=ERROR', `root@${ip}`,
+  '-i',
+  join(RUN, 'id_ed25519'),
+  '-o',
+  `UserKnownHostsFile=${join(RUN, 'known_hosts')}`,
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'ConnectTimeout=20',
+  '-o',
+  'ControlMaster=no',
+  '-o',
+  'ControlPath=none',
+  '-o',
+  'LogLevel=ERROR',
+  `root@${ip}`,
 ];
 const ssh = (h: Host, cmd: string, input?: string) => run('ssh', [...sshArgs(h.ip), cmd], { input });
 
 async function hostsUp(n: number): Promise<{ hosts: Host[]; ms: number }> {
   const r = await must('bash', [join(BENCH, 'hosts.sh'), 'up', String(n)], `hosts.sh up ${n}`);
-  const hosts = readFileSync(join(RUN, 'hosts.list'), 'utf8').trim().split('\n').map((l) => {
-    const [name, ip] = l.split(' ');
-    return { name: name!, ip: ip! };
-  });
+  const hosts = readFileSync(join(RUN, 'hosts.list'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [name, ip] = l.split(' ');
+      return { name: name!, ip: ip! };
+    });
   return { hosts, ms: r.ms };
 }
 
 async function snapshots(hosts: Host[]): Promise<Map<string, string>> {
-  const script = readFileSync(join(ROOT, 'test/lab/state.sh'), 'utf8') + `\necho "## modes"\nfor f in ${MODE_PATHS.join(' ')}; do stat -c '%a %U %G %n' "$f" 2>/dev/null || echo "absent $f"; done\n`;
-  const { results } = await parallel(hosts.map((h) => h.name), (name) => ssh(hosts.find((h) => h.name === name)!, `bash -s -- ${SNAPSHOT_PATHS.join(' ')}`, script), 'state snapshot');
+  const script =
+    readFileSync(join(ROOT, 'test/lab/state.sh'), 'utf8') +
+    `\necho "## modes"\nfor f in ${MODE_PATHS.join(' ')}; do stat -c '%a %U %G %n' "$f" 2>/dev/null || echo "absent $f"; done\n`;
+  const { results } = await parallel(
+    hosts.map((h) => h.name),
+    (name) =>
+      ssh(
+        hosts.find((h) => h.name === name)!,
+        `bash -s -- ${SNAPSHOT_PATHS.join(' ')}`,
+        script,
+      ),
+    'state snapshot',
+  );
   return new Map(hosts.map((h, i) => [h.name, results[i]!.stdout]));
 }
 
@@ -83,7 +138,10 @@ async function snapshots(hosts: Host[]): Promise<Map<string, string>> {
 const JOB_CHECK = [
   'set -e; fail() { echo "$*" >&2; exit 1; }',
   `ip -o -4 addr show dev lo | grep -q 'inet ${VIP}/32 .* lo:0' || fail "no ${VIP}/32 on lo label lo:0"`,
-  ...[`all`, IFACE].flatMap((i) => [`[ "$(cat /proc/sys/net/ipv4/conf/${i}/arp_ignore)" = 1 ] || fail "arp_ignore ${i}"`, `[ "$(cat /proc/sys/net/ipv4/conf/${i}/arp_announce)" = 2 ] || fail "arp_announce ${i}"`]),
+  ...[`all`, IFACE].flatMap((i) => [
+    `[ "$(cat /proc/sys/net/ipv4/conf/${i}/arp_ignore)" = 1 ] || fail "arp_ignore ${i}"`,
+    `[ "$(cat /proc/sys/net/ipv4/conf/${i}/arp_announce)" = 2 ] || fail "arp_announce ${i}"`,
+  ]),
   `grep -q '^net.ipv4.conf.${IFACE}.arp_announce = 2$' ${MANAGED_PATHS.sysctl} || fail "sysctl.d file"`,
   `[ -x ${MANAGED_PATHS.realServerScript} ] && [ -x ${MANAGED_PATHS.sysvInit} ] && [ -f ${MANAGED_PATHS.systemdUnit} ] || fail "script or boot unit missing"`,
   `[ "$(readlink /etc/rc2.d/S01lvsctl)" = ../init.d/lvsctl ] || fail "rc2.d link"`,
@@ -91,15 +149,45 @@ const JOB_CHECK = [
 ].join('\n');
 
 async function checkJob(hosts: Host[], tool: string): Promise<void> {
-  await parallel(hosts.map((h) => h.name), (name) => ssh(hosts.find((h) => h.name === name)!, 'sh -s', JOB_CHECK), `${tool}: job check`);
+  await parallel(
+    hosts.map((h) => h.name),
+    (name) =>
+      ssh(
+        hosts.find((h) => h.name === name)!,
+        'sh -s',
+        JOB_CHECK,
+      ),
+    `${tool}: job check`,
+  );
 }
 
 /** cpuMs: lvsctl's own CPU time (user + system), apart from the hosts' sshd and commands. */
-interface LvsctlRun { ms: number; rssKB: number; cpuMs: number; changes: number }
+interface LvsctlRun {
+  ms: number;
+  rssKB: number;
+  cpuMs: number;
+  changes: number;
+}
 
 async function lvsctl(hosts: Host[], what: string): Promise<LvsctlRun> {
   const rss = join(RUN, 'lvsctl.rss');
-  const args = ['-f', '%M %U %S', '-o', rss, process.execPath, LVSCTL, 'up', '-i', join(RUN, 'inventory.yaml'), '--limit', hosts.map((h) => h.name).join(','), '--no-verify', '--json', '--forks', String(hosts.length)];
+  const args = [
+    '-f',
+    '%M %U %S',
+    '-o',
+    rss,
+    process.execPath,
+    LVSCTL,
+    'up',
+    '-i',
+    join(RUN, 'inventory.yaml'),
+    '--limit',
+    hosts.map((h) => h.name).join(','),
+    '--no-verify',
+    '--json',
+    '--forks',
+    String(hosts.length),
+  ];
   const r = await must('/usr/bin/time', args, `lvsctl ${what}`);
   const doc = JSON.parse(r.stdout) as { hosts: { host: string; status: string; changes: number; error?: string }[] };
   const bad = doc.hosts.filter((h) => h.status === 'failed' || h.status === 'unreachable');
@@ -114,7 +202,22 @@ async function lvsctlPhases(hosts: Host[]): Promise<{ startupMs: number; factsPl
   return new Promise((res, rej) => {
     const t0 = process.hrtime.bigint();
     const at = () => Number(process.hrtime.bigint() - t0) / 1e6;
-    const p = spawn(process.execPath, [LVSCTL, 'up', '-i', join(RUN, 'inventory.yaml'), '--limit', hosts.map((h) => h.name).join(','), '--no-verify', '-v', '--forks', String(hosts.length)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(
+      process.execPath,
+      [
+        LVSCTL,
+        'up',
+        '-i',
+        join(RUN, 'inventory.yaml'),
+        '--limit',
+        hosts.map((h) => h.name).join(','),
+        '--no-verify',
+        '-v',
+        '--forks',
+        String(hosts.length),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let first = -1;
     let lastHost = -1;
     let buf = '';
@@ -129,27 +232,52 @@ async function lvsctlPhases(hosts: Host[]): Promise<{ startupMs: number; factsPl
     p.on('close', (code) => {
       const end = at();
       if (code !== 0 || first < 0) return rej(new Error(`lvsctl -v no-op exited ${code}`));
-      res({ startupMs: first, factsPlanMs: Math.max(lastHost, first) - first, restMs: end - Math.max(lastHost, first) });
+      res({
+        startupMs: first,
+        factsPlanMs: Math.max(lastHost, first) - first,
+        restMs: end - Math.max(lastHost, first),
+      });
     });
   });
 }
 
 function ansibleInventory(hosts: Host[]): string {
   const inv = join(RUN, 'ansible-hosts');
-  writeFileSync(inv, [
-    ...hosts.map((h) => `${h.name} ansible_host=${h.ip}`),
-    '[all:vars]',
-    'ansible_user=root',
-    `ansible_ssh_private_key_file=${join(RUN, 'id_ed25519')}`,
-    `ansible_ssh_common_args=-o UserKnownHostsFile=${join(RUN, 'known_hosts')} -o StrictHostKeyChecking=yes`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    inv,
+    [
+      ...hosts.map((h) => `${h.name} ansible_host=${h.ip}`),
+      '[all:vars]',
+      'ansible_user=root',
+      `ansible_ssh_private_key_file=${join(RUN, 'id_ed25519')}`,
+      `ansible_ssh_common_args=-o UserKnownHostsFile=${join(RUN, 'known_hosts')} -o StrictHostKeyChecking=yes`,
+      '',
+    ].join('\n'),
+  );
   return inv;
 }
 
 async function ansible(hosts: Host[], inv: string, what: string): Promise<{ ms: number; changed: number }> {
-  const env = { ...process.env, ANSIBLE_CONFIG: join(BENCH, 'ansible/ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR: join(RUN, 'cp'), ANSIBLE_FORCE_COLOR: '0', ANSIBLE_NOCOLOR: '1' };
-  const args = ['-i', inv, '-f', String(hosts.length), '-e', `render_dir=${join(RUN, 'rendered')}`, '-e', `vip=${VIP}`, '-e', `iface=${IFACE}`, join(BENCH, 'ansible/realserver.yml')];
+  const env = {
+    ...process.env,
+    ANSIBLE_CONFIG: join(BENCH, 'ansible/ansible.cfg'),
+    ANSIBLE_SSH_CONTROL_PATH_DIR: join(RUN, 'cp'),
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_NOCOLOR: '1',
+  };
+  const args = [
+    '-i',
+    inv,
+    '-f',
+    String(hosts.length),
+    '-e',
+    `render_dir=${join(RUN, 'rendered')}`,
+    '-e',
+    `vip=${VIP}`,
+    '-e',
+    `iface=${IFACE}`,
+    join(BENCH, 'ansible/realserver.yml'),
+  ];
   const r = await must('ansible-playbook', args, `ansible ${what}`, { env });
   let changed = 0;
   let seen = 0;
@@ -201,8 +329,25 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
   // the files Ansible copies: lvsctl's own rendering of them (contacts no host)
   let hosts = (await hostsUp(n)).hosts;
   rmSync(join(RUN, 'rendered'), { recursive: true, force: true });
-  await must(process.execPath, [LVSCTL, 'render', '-i', join(RUN, 'inventory.yaml'), '--out', join(RUN, 'rendered'), '--limit', hosts.map((h) => h.name).join(',')], 'lvsctl render');
-  const facts = factsScript({ packages: FACT_PACKAGES, files: [...new Set(Object.values(MANAGED_PATHS))], bootLinks: [...BOOT_LINKS.systemd, ...BOOT_LINKS.sysv].map((l) => l.path) }).text;
+  await must(
+    process.execPath,
+    [
+      LVSCTL,
+      'render',
+      '-i',
+      join(RUN, 'inventory.yaml'),
+      '--out',
+      join(RUN, 'rendered'),
+      '--limit',
+      hosts.map((h) => h.name).join(','),
+    ],
+    'lvsctl render',
+  );
+  const facts = factsScript({
+    packages: FACT_PACKAGES,
+    files: [...new Set(Object.values(MANAGED_PATHS))],
+    bootLinks: [...BOOT_LINKS.systemd, ...BOOT_LINKS.sysv].map((l) => l.path),
+  }).text;
   for (let i = 0; i <= runs; i++) {
     const tag = i === 0 ? 'warm-up' : `run ${i}/${runs}`;
     const up1 = await hostsUp(n);
@@ -211,7 +356,11 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     const byName = (x: string) => hosts.find((h) => h.name === x)!;
     const sshTrue = await parallel(names, (x) => ssh(byName(x), 'true'), 'ssh true');
     const factsRead = await parallel(names, (x) => ssh(byName(x), facts), 'facts read');
-    const startup = await must(process.execPath, [LVSCTL, 'validate', '-i', join(RUN, 'inventory.yaml')], 'lvsctl validate');
+    const startup = await must(
+      process.execPath,
+      [LVSCTL, 'validate', '-i', join(RUN, 'inventory.yaml')],
+      'lvsctl validate',
+    );
     const l1 = await lvsctl(hosts, 'first run');
     const l2 = await lvsctl(hosts, 'no-op re-run');
     if (l1.changes === 0) throw new Error('lvsctl first run changed nothing on fresh hosts');
@@ -219,8 +368,14 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     await checkJob(hosts, 'lvsctl');
     const ph = await lvsctlPhases(hosts);
     const snapL = await snapshots(hosts);
-    const stateFiles = await parallel(names, (x) => ssh(byName(x), `test -f ${STATE_FILE} && echo yes || echo no`), 'state file');
-    onlyLvsctl = stateFiles.results.every((r) => r.stdout.trim() === 'yes') ? `lvsctl's own record ${STATE_FILE} (present after lvsctl only) is not compared` : `${STATE_FILE} missing after lvsctl`;
+    const stateFiles = await parallel(
+      names,
+      (x) => ssh(byName(x), `test -f ${STATE_FILE} && echo yes || echo no`),
+      'state file',
+    );
+    onlyLvsctl = stateFiles.results.every((r) => r.stdout.trim() === 'yes')
+      ? `lvsctl's own record ${STATE_FILE} (present after lvsctl only) is not compared`
+      : `${STATE_FILE} missing after lvsctl`;
 
     const up2 = await hostsUp(n);
     hosts = up2.hosts;
@@ -237,7 +392,9 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
       equal = false;
       const a = snapA.get(h)!.split('\n');
       const l = snapL.get(h)!.split('\n');
-      diffs.push(`${tag} ${h}: after lvsctl only: ${l.filter((x) => !a.includes(x)).join(' | ')}; after ansible only: ${a.filter((x) => !l.includes(x)).join(' | ')}`);
+      diffs.push(
+        `${tag} ${h}: after lvsctl only: ${l.filter((x) => !a.includes(x)).join(' | ')}; after ansible only: ${a.filter((x) => !l.includes(x)).join(' | ')}`,
+      );
     }
     const r: Round = {
       hostsUpMs: (up1.ms + up2.ms) / 2,
@@ -255,17 +412,27 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
       noopPhaseRestMs: ph.restMs,
       stateEqual: equal,
     };
-    log(`  N=${n} ${tag.padEnd(9)} ssh-true ${s(r.sshTrueMs)}  facts ${s(r.factsMs)}  lvsctl ${s(r.lvsctlFirstMs)} / no-op ${s(r.lvsctlNoopMs)}  ansible ${s(r.ansibleFirstMs)} / no-op ${s(r.ansibleNoopMs)}  rss ${(r.lvsctlRssKB / 1024).toFixed(0)} MB  state ${equal ? 'equal' : 'DIFFERENT'}`);
+    log(
+      `  N=${n} ${tag.padEnd(9)} ssh-true ${s(r.sshTrueMs)}  facts ${s(r.factsMs)}  lvsctl ${s(r.lvsctlFirstMs)} / no-op ${s(r.lvsctlNoopMs)}  ansible ${s(r.ansibleFirstMs)} / no-op ${s(r.ansibleNoopMs)}  rss ${(r.lvsctlRssKB / 1024).toFixed(0)} MB  state ${equal ? 'equal' : 'DIFFERENT'}`,
+    );
     if (i > 0) rounds.push(r);
     else warmup = r;
   }
   const med = (k: keyof Omit<Round, 'stateEqual'>) => median(rounds.map((r) => r[k]));
   const m = {
-    hostsUpMs: med('hostsUpMs'), sshTrueMs: med('sshTrueMs'), factsMs: med('factsMs'),
-    lvsctlFirstMs: med('lvsctlFirstMs'), lvsctlNoopMs: med('lvsctlNoopMs'),
-    ansibleFirstMs: med('ansibleFirstMs'), ansibleNoopMs: med('ansibleNoopMs'),
-    lvsctlRssKB: Math.max(...rounds.map((r) => r.lvsctlRssKB)), lvsctlNoopCpuMs: med('lvsctlNoopCpuMs'), lvsctlStartupMs: med('lvsctlStartupMs'),
-    noopPhaseStartupMs: med('noopPhaseStartupMs'), noopPhaseFactsPlanMs: med('noopPhaseFactsPlanMs'), noopPhaseRestMs: med('noopPhaseRestMs'),
+    hostsUpMs: med('hostsUpMs'),
+    sshTrueMs: med('sshTrueMs'),
+    factsMs: med('factsMs'),
+    lvsctlFirstMs: med('lvsctlFirstMs'),
+    lvsctlNoopMs: med('lvsctlNoopMs'),
+    ansibleFirstMs: med('ansibleFirstMs'),
+    ansibleNoopMs: med('ansibleNoopMs'),
+    lvsctlRssKB: Math.max(...rounds.map((r) => r.lvsctlRssKB)),
+    lvsctlNoopCpuMs: med('lvsctlNoopCpuMs'),
+    lvsctlStartupMs: med('lvsctlStartupMs'),
+    noopPhaseStartupMs: med('noopPhaseStartupMs'),
+    noopPhaseFactsPlanMs: med('noopPhaseFactsPlanMs'),
+    noopPhaseRestMs: med('noopPhaseRestMs'),
   };
   return {
     n,
@@ -294,7 +461,12 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const x = (r: number) => `${r.toFixed(1)}×`;
 
-interface Target { id: string; target: string; verdict: 'PASS' | 'FAIL' | 'SKIP' | 'TODO'; measured: string }
+interface Target {
+  id: string;
+  target: string;
+  verdict: 'PASS' | 'FAIL' | 'SKIP' | 'TODO';
+  measured: string;
+}
 
 function targets(per: Map<number, PerN>, rules?: RulesResult): Target[] {
   const t: Target[] = [];
@@ -304,18 +476,41 @@ function targets(per: Map<number, PerN>, rules?: RulesResult): Target[] {
     const [ok, measured] = f(p);
     t.push({ id, target, verdict: ok ? 'PASS' : 'FAIL', measured });
   };
-  const noop10 = (p: PerN): [boolean, string] => [p.ratios.ansibleNoopOverLvsctlNoop! >= 10, `${x(p.ratios.ansibleNoopOverLvsctlNoop!)} (ansible ${s(p.median.ansibleNoopMs)}, lvsctl ${s(p.median.lvsctlNoopMs)})`];
-  at(5, 'noop-vs-ansible-5', 'no-op re-run ≥ 10× faster than Ansible\'s no-op at N=5', noop10);
-  at(100, 'noop-vs-ansible-100', 'no-op re-run ≥ 10× faster than Ansible\'s no-op at N=100', noop10);
-  at(100, 'noop-vs-ssh-100', 'no-op re-run ≤ 2× the parallel `ssh true` floor at N=100', (p) => [p.ratios.lvsctlNoopOverSshTrue! <= 2, `${x(p.ratios.lvsctlNoopOverSshTrue!)} (lvsctl ${s(p.median.lvsctlNoopMs)}, ssh true ${s(p.median.sshTrueMs)})`]);
-  at(100, 'first-vs-ansible-100', 'first run ≥ 5× faster than Ansible\'s at N=100', (p) => [p.ratios.ansibleFirstOverLvsctlFirst! >= 5, `${x(p.ratios.ansibleFirstOverLvsctlFirst!)} (ansible ${s(p.median.ansibleFirstMs)}, lvsctl ${s(p.median.lvsctlFirstMs)})`]);
+  const noop10 = (p: PerN): [boolean, string] => [
+    p.ratios.ansibleNoopOverLvsctlNoop! >= 10,
+    `${x(p.ratios.ansibleNoopOverLvsctlNoop!)} (ansible ${s(p.median.ansibleNoopMs)}, lvsctl ${s(p.median.lvsctlNoopMs)})`,
+  ];
+  at(5, 'noop-vs-ansible-5', "no-op re-run ≥ 10× faster than Ansible's no-op at N=5", noop10);
+  at(100, 'noop-vs-ansible-100', "no-op re-run ≥ 10× faster than Ansible's no-op at N=100", noop10);
+  at(100, 'noop-vs-ssh-100', 'no-op re-run ≤ 2× the parallel `ssh true` floor at N=100', (p) => [
+    p.ratios.lvsctlNoopOverSshTrue! <= 2,
+    `${x(p.ratios.lvsctlNoopOverSshTrue!)} (lvsctl ${s(p.median.lvsctlNoopMs)}, ssh true ${s(p.median.sshTrueMs)})`,
+  ]);
+  at(100, 'first-vs-ansible-100', "first run ≥ 5× faster than Ansible's at N=100", (p) => [
+    p.ratios.ansibleFirstOverLvsctlFirst! >= 5,
+    `${x(p.ratios.ansibleFirstOverLvsctlFirst!)} (ansible ${s(p.median.ansibleFirstMs)}, lvsctl ${s(p.median.lvsctlFirstMs)})`,
+  ]);
   const p5 = per.get(5);
   const p100 = per.get(100);
   if (p5 && p100) {
     const r = p100.median.lvsctlNoopMs / p5.median.lvsctlNoopMs;
-    t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: r < 5 ? 'PASS' : 'FAIL', measured: `${x(r)} (${s(p100.median.lvsctlNoopMs)} vs ${s(p5.median.lvsctlNoopMs)}; lvsctl's own CPU ${x(p100.median.lvsctlNoopCpuMs / p5.median.lvsctlNoopCpuMs)}: ${s(p100.median.lvsctlNoopCpuMs)} vs ${s(p5.median.lvsctlNoopCpuMs)})` });
-  } else t.push({ id: 'sublinear', target: 'no-op at N=100 < 5 × no-op at N=5', verdict: 'SKIP', measured: 'needs N=5 and N=100' });
-  at(100, 'rss-100', 'peak RSS of lvsctl ≤ 200 MB at N=100', (p) => [p.median.lvsctlRssKB <= 200 * 1024, `${(p.median.lvsctlRssKB / 1024).toFixed(0)} MB`]);
+    t.push({
+      id: 'sublinear',
+      target: 'no-op at N=100 < 5 × no-op at N=5',
+      verdict: r < 5 ? 'PASS' : 'FAIL',
+      measured: `${x(r)} (${s(p100.median.lvsctlNoopMs)} vs ${s(p5.median.lvsctlNoopMs)}; lvsctl's own CPU ${x(p100.median.lvsctlNoopCpuMs / p5.median.lvsctlNoopCpuMs)}: ${s(p100.median.lvsctlNoopCpuMs)} vs ${s(p5.median.lvsctlNoopCpuMs)})`,
+    });
+  } else
+    t.push({
+      id: 'sublinear',
+      target: 'no-op at N=100 < 5 × no-op at N=5',
+      verdict: 'SKIP',
+      measured: 'needs N=5 and N=100',
+    });
+  at(100, 'rss-100', 'peak RSS of lvsctl ≤ 200 MB at N=100', (p) => [
+    p.median.lvsctlRssKB <= 200 * 1024,
+    `${(p.median.lvsctlRssKB / 1024).toFixed(0)} MB`,
+  ]);
   const rule = (id: string, target: string, f: (r: RulesResult) => [boolean, string]) => {
     if (!rules) return t.push({ id, target, verdict: 'SKIP', measured: 'the rules part (lab VM) was not run' });
     const [ok, measured] = f(rules);
@@ -326,60 +521,101 @@ function targets(per: Map<number, PerN>, rules?: RulesResult): Target[] {
     const n = every(r, 'weightLines');
     const l = every(r, 'weightLine');
     const planned = [...new Set(r.rounds.map((y) => y.weightPlanned.join(' | ')))];
-    const ok = n.length === 1 && n[0] === 1 && l.length === 1 && planned.length === 1 && r.rounds.every((y) => y.weightPlanned.length === 1 && y.weightPlanned[0]!.startsWith('-e '));
+    const ok =
+      n.length === 1 &&
+      n[0] === 1 &&
+      l.length === 1 &&
+      planned.length === 1 &&
+      r.rounds.every((y) => y.weightPlanned.length === 1 && y.weightPlanned[0]!.startsWith('-e '));
     return [ok, `lines sent: ${n.join('/')} (${planned.join(' / ')}); the one live line changed: ${l.join(' / ')}`];
   });
   rule('rules-noop', '10,000 rules: no-op sends no ipvsadm line', (r) => {
     const n = every(r, 'noopLines');
     const c = every(r, 'noopChanges');
-    return [n.length === 1 && n[0] === 0 && c.length === 1 && c[0] === 0, `lines sent: ${n.join('/')}; changes: ${c.join('/')}`];
+    return [
+      n.length === 1 && n[0] === 0 && c.length === 1 && c[0] === 0,
+      `lines sent: ${n.join('/')}; changes: ${c.join('/')}`,
+    ];
   });
   rule('rules-first', '10,000 rules: first apply ≤ 2× the raw `ipvsadm -R` floor', (r) => {
     const q = median(r.rounds.map((x) => x.firstMs / x.floorMs));
-    return [q <= 2, `${x(q)} (lvsctl ${s(median(r.rounds.map((y) => y.firstMs)))} for ${every(r, 'firstLines').join('/')} lines, floor ${s(median(r.rounds.map((y) => y.floorMs)))})`];
+    return [
+      q <= 2,
+      `${x(q)} (lvsctl ${s(median(r.rounds.map((y) => y.firstMs)))} for ${every(r, 'firstLines').join('/')} lines, floor ${s(median(r.rounds.map((y) => y.floorMs)))})`,
+    ];
   });
   rule('rss-rules', 'peak RSS of lvsctl for the 10,000-rule inventory (reported; ≤ 200 MB)', (r) => {
     const kb = Math.max(...r.rounds.map((y) => y.rssKB));
     return [kb <= 200 * 1024, `${(kb / 1024).toFixed(0)} MB`];
   });
   for (const p of per.values())
-    t.push({ id: `state-${p.n}`, target: `N=${p.n}: hosts in the same state after lvsctl and after Ansible`, verdict: p.stateDiffs.length ? 'FAIL' : 'PASS', measured: p.stateDiffs.length ? `${p.stateDiffs.length} host snapshots differ` : `${p.n} hosts × ${p.rounds.length + 1} rounds equal` });
+    t.push({
+      id: `state-${p.n}`,
+      target: `N=${p.n}: hosts in the same state after lvsctl and after Ansible`,
+      verdict: p.stateDiffs.length ? 'FAIL' : 'PASS',
+      measured: p.stateDiffs.length
+        ? `${p.stateDiffs.length} host snapshots differ`
+        : `${p.n} hosts × ${p.rounds.length + 1} rounds equal`,
+    });
   return t;
 }
 
 function table(per: Map<number, PerN>, runs: number, ts: Target[], rules?: RulesResult): string[] {
   const out: string[] = [];
-  const row = (cells: string[], w: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  const row = (cells: string[], w: number[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   for (const p of per.values()) {
     const m = p.median;
     const w = [34, 10, 10, 22];
     out.push(`N = ${p.n}: median of ${p.rounds.length} runs after 1 warm-up (wall time)`);
     out.push(row(['', 'lvsctl', 'ansible', 'ansible / lvsctl'], w));
-    out.push(row(['first run (fresh hosts)', s(m.lvsctlFirstMs), s(m.ansibleFirstMs), x(p.ratios.ansibleFirstOverLvsctlFirst!)], w));
+    out.push(
+      row(
+        ['first run (fresh hosts)', s(m.lvsctlFirstMs), s(m.ansibleFirstMs), x(p.ratios.ansibleFirstOverLvsctlFirst!)],
+        w,
+      ),
+    );
     out.push(row(['no-op re-run', s(m.lvsctlNoopMs), s(m.ansibleNoopMs), x(p.ratios.ansibleNoopOverLvsctlNoop!)], w));
-    out.push(row(['floor: parallel `ssh true`', s(m.sshTrueMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverSshTrue!)}`], w));
-    out.push(row(['floor: parallel facts read (ssh)', s(m.factsMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverFacts!)}`], w));
+    out.push(
+      row(['floor: parallel `ssh true`', s(m.sshTrueMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverSshTrue!)}`], w),
+    );
+    out.push(
+      row(
+        ['floor: parallel facts read (ssh)', s(m.factsMs), '', `lvsctl no-op ${x(p.ratios.lvsctlNoopOverFacts!)}`],
+        w,
+      ),
+    );
     out.push(row(['lvsctl start-up (validate, no SSH)', s(m.lvsctlStartupMs), '', ''], w));
     out.push(row(['lvsctl no-op: its own CPU (user+sys)', s(m.lvsctlNoopCpuMs), '', ''], w));
-    out.push(`lvsctl no-op (-v, extra run): start-up ${s(m.noopPhaseStartupMs)}, connect+facts+plan ${s(m.noopPhaseFactsPlanMs)}, recap+exit ${s(m.noopPhaseRestMs)}`);
+    out.push(
+      `lvsctl no-op (-v, extra run): start-up ${s(m.noopPhaseStartupMs)}, connect+facts+plan ${s(m.noopPhaseFactsPlanMs)}, recap+exit ${s(m.noopPhaseRestMs)}`,
+    );
     out.push(row(['lvsctl peak RSS', `${(m.lvsctlRssKB / 1024).toFixed(0)} MB`, '', ''], w));
-    out.push(`state after lvsctl = after Ansible: ${p.stateDiffs.length ? 'NO' : 'yes'} (snapshots of test/lab/state.sh + file modes; ${p.stateNote})`);
+    out.push(
+      `state after lvsctl = after Ansible: ${p.stateDiffs.length ? 'NO' : 'yes'} (snapshots of test/lab/state.sh + file modes; ${p.stateNote})`,
+    );
     for (const d of p.stateDiffs.slice(0, 5)) out.push(`  ! ${d}`);
     out.push('');
   }
   if (rules) {
     const w = [34, 10, 14, 26];
-    const med = (k: 'floorMs' | 'floorGuestMs' | 'firstMs' | 'noopMs' | 'weightMs') => median(rules.rounds.map((r) => r[k]));
+    const med = (k: 'floorMs' | 'floorGuestMs' | 'firstMs' | 'noopMs' | 'weightMs') =>
+      median(rules.rounds.map((r) => r[k]));
     const q = (k: 'firstMs' | 'noopMs' | 'weightMs') => x(median(rules.rounds.map((r) => r[k] / r.floorMs)));
-    const lines = (k: 'firstLines' | 'noopLines' | 'weightLines') => [...new Set(rules.rounds.map((r) => r[k]))].join('/');
-    out.push(`Rules at scale (lab VM, TCG): ${SERVICES.toLocaleString('en')} services × ${SERVERS} real servers on one director; median of ${rules.rounds.length} runs after 1 warm-up`);
+    const lines = (k: 'firstLines' | 'noopLines' | 'weightLines') =>
+      [...new Set(rules.rounds.map((r) => r[k]))].join('/');
+    out.push(
+      `Rules at scale (lab VM, TCG): ${SERVICES.toLocaleString('en')} services × ${SERVERS} real servers on one director; median of ${rules.rounds.length} runs after 1 warm-up`,
+    );
     out.push(row(['', 'wall time', 'lines sent', 'ratio to the floor'], w));
     out.push(row(['floor: ssh + raw `ipvsadm -R`', s(med('floorMs')), String(rules.lines), ''], w));
     out.push(row(['  (ipvsadm -R alone, in the guest)', s(med('floorGuestMs')), '', ''], w));
     out.push(row(['lvsctl first apply (bare director)', s(med('firstMs')), lines('firstLines'), q('firstMs')], w));
     out.push(row(['lvsctl no-op re-run', s(med('noopMs')), lines('noopLines'), q('noopMs')], w));
     out.push(row(['lvsctl one weight change', s(med('weightMs')), lines('weightLines'), q('weightMs')], w));
-    out.push(row(['lvsctl peak RSS', `${(Math.max(...rules.rounds.map((r) => r.rssKB)) / 1024).toFixed(0)} MB`, '', ''], w));
+    out.push(
+      row(['lvsctl peak RSS', `${(Math.max(...rules.rounds.map((r) => r.rssKB)) / 1024).toFixed(0)} MB`, '', ''], w),
+    );
     out.push('');
   }
   out.push('TARGETS (issue 9)');
@@ -398,14 +634,25 @@ async function main(): Promise<void> {
   const parts = opt('parts', 'BENCH_PARTS', 'hosts,rules').split(/[ ,]+/).filter(Boolean);
   const runs = Number(opt('runs', 'BENCH_RUNS', '5'));
   const outFile = resolve(opt('out', 'BENCH_OUT', join(BENCH, 'results.json')));
-  if (!ns.length || ns.some((n) => !Number.isInteger(n) || n < 1 || n > 1000) || !Number.isInteger(runs) || runs < 1 || !parts.length || parts.some((p) => p !== 'hosts' && p !== 'rules'))
+  if (
+    !ns.length ||
+    ns.some((n) => !Number.isInteger(n) || n < 1 || n > 1000) ||
+    !Number.isInteger(runs) ||
+    runs < 1 ||
+    !parts.length ||
+    parts.some((p) => p !== 'hosts' && p !== 'rules')
+  )
     throw new Error('usage: run.js [--n 5,20,100] [--runs 5] [--parts hosts,rules] [--out FILE]');
   if (process.getuid?.() !== 0) throw new Error('the bench makes network namespaces: run it as root');
   mkdirSync(RUN, { recursive: true });
   const log = (l: string) => process.stderr.write(l + '\n');
   const started = new Date();
   const loadAtStart = loadavg();
-  log(`bench: ${parts.includes('hosts') ? `N = ${ns.join(', ')}` : 'no host part'}${parts.includes('rules') ? ' + rules (lab VM)' : ''}; ${runs} runs + 1 warm-up each; load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  log(
+    `bench: ${parts.includes('hosts') ? `N = ${ns.join(', ')}` : 'no host part'}${parts.includes('rules') ? ' + rules (lab VM)' : ''}; ${runs} runs + 1 warm-up each; load ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  );
   const per = new Map<number, PerN>();
   let rules: RulesResult | undefined;
   if (parts.includes('hosts'))
@@ -425,19 +672,26 @@ async function main(): Promise<void> {
   const lines = table(per, runs, ts, rules);
   process.stdout.write('\n' + lines.join('\n') + '\n');
   const ansibleVersion = (await run('ansible-playbook', ['--version'])).stdout.split('\n')[0];
-  writeFileSync(outFile, JSON.stringify({
-    issue: 9,
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    machine: { cpus: cpus().length, loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg() },
-    versions: { node: process.version, ansible: ansibleVersion },
-    runs,
-    job: 'DR real-server role (VIP /32 on lo:0, ARP sysctls live + sysctl.d, real-server script, boot unit + SysV links)',
-    perN: Object.fromEntries([...per].map(([n, p]) => [n, p])),
-    rules,
-    targets: ts,
-    table: lines,
-  }, null, 2) + '\n');
+  writeFileSync(
+    outFile,
+    JSON.stringify(
+      {
+        issue: 9,
+        started: started.toISOString(),
+        finished: new Date().toISOString(),
+        machine: { cpus: cpus().length, loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg() },
+        versions: { node: process.version, ansible: ansibleVersion },
+        runs,
+        job: 'DR real-server role (VIP /32 on lo:0, ARP sysctls live + sysctl.d, real-server script, boot unit + SysV links)',
+        perN: Object.fromEntries([...per].map(([n, p]) => [n, p])),
+        rules,
+        targets: ts,
+        table: lines,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   log(`bench: wrote ${outFile}`);
 }
 

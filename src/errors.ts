@@ -42,4 +42,3 @@ export class InventoryError extends LvsctlError {
     super(problems.map(formatProblem).join('\n'));
   }
 }
-

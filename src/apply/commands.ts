@@ -43,18 +43,26 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
     case 'address': {
       const cidr = `${c.addr.address}/${c.addr.prefix}`;
       if (c.action === 'del') return sh`ip addr del ${cidr} dev ${c.addr.dev}`;
-      return c.addr.label ? sh`ip addr add ${cidr} dev ${c.addr.dev} label ${c.addr.label}` : sh`ip addr add ${cidr} dev ${c.addr.dev}`;
+      return c.addr.label
+        ? sh`ip addr add ${cidr} dev ${c.addr.dev} label ${c.addr.label}`
+        : sh`ip addr add ${cidr} dev ${c.addr.dev}`;
     }
     case 'route':
       if (c.action === 'set') return sh`ip route replace default via ${c.via}`;
       return c.to ? sh`ip route replace ${c.to.trim().split(/\s+/)}` : sh`ip route del default`;
     case 'keepalived': {
       // The distribution's service (Debian's unit reloads with SIGHUP; its init script too).
-      const svc = facts.init === 'systemd' ? sh`systemctl ${c.action} keepalived.service` : sh`/etc/init.d/keepalived ${c.action}`;
+      const svc =
+        facts.init === 'systemd'
+          ? sh`systemctl ${c.action} keepalived.service`
+          : sh`/etc/init.d/keepalived ${c.action}`;
       if (c.action !== 'stop') return svc;
       // A stop is done when keepalived has exited (it releases the VIPs and its virtual services
       // on the way out); an init script may return before that.
-      return lines([svc, sh`i=0; while pidof keepalived >/dev/null; do i=$((i + 1)); [ "$i" -le 100 ] || { echo 'keepalived did not exit within 20 s' >&2; exit 1; }; sleep 0.2; done`]);
+      return lines([
+        svc,
+        sh`i=0; while pidof keepalived >/dev/null; do i=$((i + 1)); [ "$i" -le 100 ] || { echo 'keepalived did not exit within 20 s' >&2; exit 1; }; sleep 0.2; done`,
+      ]);
     }
     case 'keepalived-boot': {
       const verb = c.enable ? 'enable' : 'disable';
@@ -64,7 +72,9 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
     }
     case 'bootlink':
       // Links rather than systemctl/update-rc.d: the same on every init, and `down` removes them.
-      return c.action === 'create' ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}` : sh`rm -f ${c.path}`;
+      return c.action === 'create'
+        ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}`
+        : sh`rm -f ${c.path}`;
     case 'netfilter': {
       const jumps = c.hooks.map((th) => {
         const [table, hook] = th.split(':') as [string, string];
@@ -90,7 +100,10 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
 export function batch(steps: { label: string; cmd: Shell }[]): Shell {
   return lines([
     sh`set -u`,
-    ...steps.map((s, i) => sh`printf '@@step %s\n' ${String(i)}; ( ${s.cmd} ) || { rc=$?; printf '@@failed %s %s\n' ${String(i)} "$rc"; exit "$rc"; }`),
+    ...steps.map(
+      (s, i) =>
+        sh`printf '@@step %s\n' ${String(i)}; ( ${s.cmd} ) || { rc=$?; printf '@@failed %s %s\n' ${String(i)} "$rc"; exit "$rc"; }`,
+    ),
     sh`printf '@@done\n'`,
   ]);
 }

@@ -27,14 +27,19 @@ const positiveInt = (v: string) => {
   return Number(v);
 };
 const hostList = (v: string) => {
-  const hosts = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const hosts = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!hosts.length) throw new InvalidArgumentError('expected host names separated by commas');
   return hosts;
 };
 
 function addCommon(cmd: Command): Command {
   return cmd
-    .addOption(new Option('-i, --inventory <file>', 'inventory file (YAML)').env('LVSCTL_INVENTORY').makeOptionMandatory())
+    .addOption(
+      new Option('-i, --inventory <file>', 'inventory file (YAML)').env('LVSCTL_INVENTORY').makeOptionMandatory(),
+    )
     .option('--limit <hosts>', 'only these hosts (comma-separated names)', hostList)
     .option('--json', 'machine-readable output on stdout', false)
     .option('-v, --verbose', 'more detail on stderr', false)
@@ -44,43 +49,94 @@ function addCommon(cmd: Command): Command {
 export function buildProgram(run: (action: () => Promise<number>) => void): Command {
   const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const program = new Command('lvsctl')
-    .description('Build and run Linux Virtual Server (IPVS) clusters over SSH: NAT, DR or TUN, one director or a keepalived pair.')
+    .description(
+      'Build and run Linux Virtual Server (IPVS) clusters over SSH: NAT, DR or TUN, one director or a keepalived pair.',
+    )
     .version(version)
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  addCommon(program.command('validate').description('check an inventory; report every mistake with file:line:col (contacts no host)')).action((o: CommonOptions) =>
-    run(() => runValidate(o, new Output(o))),
-  );
-  addCommon(program.command('render').description('write every file lvsctl would put on each host into a directory, for reading (contacts no host)'))
+  addCommon(
+    program
+      .command('validate')
+      .description('check an inventory; report every mistake with file:line:col (contacts no host)'),
+  ).action((o: CommonOptions) => run(() => runValidate(o, new Output(o))));
+  addCommon(
+    program
+      .command('render')
+      .description('write every file lvsctl would put on each host into a directory, for reading (contacts no host)'),
+  )
     .option('--out <dir>', 'output directory', 'rendered')
     .action((o: RenderOptions) => run(() => runRender(o, new Output(o))));
-  const hostKeys = (c: Command) => c.option('--accept-new-host-keys', 'record the key of a host not yet in known_hosts (a changed key is always refused)', false);
-  hostKeys(addCommon(program.command('plan').description('show what `up` would change on each host, change nothing (exit 2 when changes are pending)'))).action((o: ConvergeOptions) =>
-    run(() => runConverge(o, new Output(o), renderedFiles, false)),
-  );
+  const hostKeys = (c: Command) =>
+    c.option(
+      '--accept-new-host-keys',
+      'record the key of a host not yet in known_hosts (a changed key is always refused)',
+      false,
+    );
+  hostKeys(
+    addCommon(
+      program
+        .command('plan')
+        .description('show what `up` would change on each host, change nothing (exit 2 when changes are pending)'),
+    ),
+  ).action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, false)));
   hostKeys(addCommon(program.command('up').description('converge every host to the inventory, then verify')))
     .option('--no-verify', 'skip the verify step')
     .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true)));
-  hostKeys(addCommon(program.command('verify').description('send requests through each VIP from the client host(s) and check the balancing')))
+  hostKeys(
+    addCommon(
+      program
+        .command('verify')
+        .description('send requests through each VIP from the client host(s) and check the balancing'),
+    ),
+  )
     .option('--failover', 'also stop keepalived on the VIP holder, time the takeover and count failed requests', false)
-    .action((o: ConvergeOptions) =>
-    run(() => runVerifyCommand(o, new Output(o))),
-  );
-  hostKeys(addCommon(program.command('status').description('show roles, VIP holders, services with weights, connections and health, and drift (exit 3 on drift)'))).action((o: ConvergeOptions) =>
-    run(() => runStatus(o, new Output(o), renderedFiles)),
-  );
-  hostKeys(addCommon(program.command('stop').description('take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed'))).action((o: ConvergeOptions) =>
-    run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'stop' })),
-  );
-  hostKeys(addCommon(program.command('start').description('bring a stopped cluster back to the inventory\'s state, then verify')))
+    .action((o: ConvergeOptions) => run(() => runVerifyCommand(o, new Output(o))));
+  hostKeys(
+    addCommon(
+      program
+        .command('status')
+        .description(
+          'show roles, VIP holders, services with weights, connections and health, and drift (exit 3 on drift)',
+        ),
+    ),
+  ).action((o: ConvergeOptions) => run(() => runStatus(o, new Output(o), renderedFiles)));
+  hostKeys(
+    addCommon(
+      program
+        .command('stop')
+        .description(
+          'take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed',
+        ),
+    ),
+  ).action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'stop' })));
+  hostKeys(
+    addCommon(
+      program.command('start').description("bring a stopped cluster back to the inventory's state, then verify"),
+    ),
+  )
     .option('--no-verify', 'skip the verify step')
     .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'up' })));
-  hostKeys(addCommon(program.command('down').description('remove everything lvsctl put on the hosts and restore the original settings')))
+  hostKeys(
+    addCommon(
+      program
+        .command('down')
+        .description('remove everything lvsctl put on the hosts and restore the original settings'),
+    ),
+  )
     .option('--purge', 'also remove the packages lvsctl installed', false)
-    .action((o: ConvergeOptions & { purge: boolean }) => run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'down', purge: o.purge })));
-  hostKeys(addCommon(program.command('drain').description('set a real server\'s weight to 0 on its directors and wait until its active connections end')))
+    .action((o: ConvergeOptions & { purge: boolean }) =>
+      run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'down', purge: o.purge })),
+    );
+  hostKeys(
+    addCommon(
+      program
+        .command('drain')
+        .description("set a real server's weight to 0 on its directors and wait until its active connections end"),
+    ),
+  )
     .argument('<host>', 'the real server (inventory name)')
     .option('--remove', 'once drained, take it out of the services', false)
     .option('--timeout <seconds>', 'give up waiting after this long (it stays drained)', positiveInt, 300)
@@ -119,11 +175,14 @@ export async function main(argv: string[]): Promise<number> {
 
 function report(e: unknown): number {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return ExitCode.ok;
     return ExitCode.usage; // commander already printed the message
   }
   if (e instanceof InventoryError) {
-    process.stderr.write(`${e.message}\n${e.problems.length} problem${e.problems.length > 1 ? 's' : ''} in the inventory; nothing was contacted.\n`);
+    process.stderr.write(
+      `${e.message}\n${e.problems.length} problem${e.problems.length > 1 ? 's' : ''} in the inventory; nothing was contacted.\n`,
+    );
     return e.exitCode;
   }
   if (e instanceof UsageError || e instanceof LvsctlError) {

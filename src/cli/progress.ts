@@ -5,12 +5,22 @@ import { mapLimit } from '../ssh/pool.js';
 
 export interface Progress {
   /** Runs `fn` for every host, at most `forks` at once; `fn` reports lines and returns a summary. */
-  phase(title: string, hosts: string[], forks: number, fn: (host: string, say: (line: string) => void) => Promise<string>): Promise<void>;
+  phase(
+    title: string,
+    hosts: string[],
+    forks: number,
+    fn: (host: string, say: (line: string) => void) => Promise<string>,
+  ): Promise<void>;
 }
 
 export class PlainProgress implements Progress {
   constructor(private readonly write: (line: string) => void) {}
-  async phase(title: string, hosts: string[], forks: number, fn: (host: string, say: (line: string) => void) => Promise<string>): Promise<void> {
+  async phase(
+    title: string,
+    hosts: string[],
+    forks: number,
+    fn: (host: string, say: (line: string) => void) => Promise<string>,
+  ): Promise<void> {
     if (!hosts.length) return;
     this.write(`== ${title}`);
     await mapLimit(hosts, forks, async (h) => {
@@ -21,7 +31,12 @@ export class PlainProgress implements Progress {
 }
 
 export class ListrProgress implements Progress {
-  async phase(title: string, hosts: string[], forks: number, fn: (host: string, say: (line: string) => void) => Promise<string>): Promise<void> {
+  async phase(
+    title: string,
+    hosts: string[],
+    forks: number,
+    fn: (host: string, say: (line: string) => void) => Promise<string>,
+  ): Promise<void> {
     if (!hosts.length) return;
     const list = new Listr(
       [

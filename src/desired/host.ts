@@ -8,7 +8,8 @@ import type { SysctlSetting } from '../render/sysctl.js';
 import type { DesiredHost } from './types.js';
 
 /** Dotted sysctl key (net.ipv4.conf.eth0.100.arp_ignore); apply/commands.ts maps it back to /proc. */
-const sysctlMap = (settings: SysctlSetting[]) => Object.fromEntries(settings.map((s) => [s.path.replaceAll('/', '.'), String(s.value)]));
+const sysctlMap = (settings: SysctlSetting[]) =>
+  Object.fromEntries(settings.map((s) => [s.path.replaceAll('/', '.'), String(s.value)]));
 
 export function desiredHost(c: Cluster, name: string): DesiredHost {
   const h = c.hosts.get(name);
@@ -37,7 +38,12 @@ export function desiredHost(c: Cluster, name: string): DesiredHost {
       roles,
       modules: s.modules,
       sysctl: sysctlMap(s.sysctls),
-      addresses: s.addresses.map((a) => ({ address: a.address, prefix: a.prefix, dev: a.dev, ...(a.label ? { label: a.label } : {}) })),
+      addresses: s.addresses.map((a) => ({
+        address: a.address,
+        prefix: a.prefix,
+        dev: a.dev,
+        ...(a.label ? { label: a.label } : {}),
+      })),
       links: s.links,
       ...(s.route ? { route: { kind: 'default' as const, via: s.route } } : {}),
     };

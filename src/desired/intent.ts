@@ -42,10 +42,15 @@ export function drainedCluster(c: Cluster, drained: Drained): Cluster {
   if (!hosts.length) return c;
   const services = c.services.map((s) => ({
     ...s,
-    realServers: s.realServers.filter((r) => drained[r.host] !== 'remove').map((r) => (drained[r.host] === 'quiesce' ? { ...r, weight: 0 } : r)),
+    realServers: s.realServers
+      .filter((r) => drained[r.host] !== 'remove')
+      .map((r) => (drained[r.host] === 'quiesce' ? { ...r, weight: 0 } : r)),
   }));
   const sysctl = c.ipvs.sysctl ?? {};
-  const ipvs = 'expire_quiescent_template' in sysctl ? c.ipvs : { ...c.ipvs, sysctl: { ...sysctl, expire_quiescent_template: 1 as const } };
+  const ipvs =
+    'expire_quiescent_template' in sysctl
+      ? c.ipvs
+      : { ...c.ipvs, sysctl: { ...sysctl, expire_quiescent_template: 1 as const } };
   return { ...c, services, ipvs };
 }
 
@@ -53,8 +58,22 @@ export function drainedCluster(c: Cluster, drained: Drained): Cluster {
  * the director's own addresses (the DIP) stay. */
 export function stoppedHost(d: DesiredHost, c: Cluster): DesiredHost {
   const vips = new Set(c.services.map((s) => s.vip.address));
-  return { ...d, addresses: d.addresses.filter((a) => !vips.has(a.address)), keepalived: false, ...(d.keepalived ? { keepalivedBoot: false } : {}) };
+  return {
+    ...d,
+    addresses: d.addresses.filter((a) => !vips.has(a.address)),
+    keepalived: false,
+    ...(d.keepalived ? { keepalivedBoot: false } : {}),
+  };
 }
 
 /** A host with nothing of lvsctl's on it. */
-export const nothing = ({ keepalivedBoot: _, ...d }: DesiredHost): DesiredHost => ({ ...d, packages: [], modules: [], sysctl: {}, addresses: [], links: [], keepalived: false, route: undefined });
+export const nothing = ({ keepalivedBoot: _, ...d }: DesiredHost): DesiredHost => ({
+  ...d,
+  packages: [],
+  modules: [],
+  sysctl: {},
+  addresses: [],
+  links: [],
+  keepalived: false,
+  route: undefined,
+});

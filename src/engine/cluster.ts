@@ -48,17 +48,35 @@ export function selectHosts(c: Cluster, limit?: string[]): string[] {
 
 function failure(host: string, e: unknown, fallback: HostStatus): HostResult {
   const err = e as Error & { step?: string };
-  const unreachable = e instanceof ConnectError || e instanceof HostKeyUnknownError || e instanceof HostKeyChangedError || e instanceof HostKeyRevokedError;
-  return { host, status: unreachable ? 'unreachable' : fallback, changes: 0, error: err?.message ?? String(e), step: err?.step };
+  const unreachable =
+    e instanceof ConnectError ||
+    e instanceof HostKeyUnknownError ||
+    e instanceof HostKeyChangedError ||
+    e instanceof HostKeyRevokedError;
+  return {
+    host,
+    status: unreachable ? 'unreachable' : fallback,
+    changes: 0,
+    error: err?.message ?? String(e),
+    step: err?.step,
+  };
 }
 
 /** --limit names hosts of the inventory; anything else is a usage error (before any connection). */
 export function checkLimit(c: Cluster, limit?: string[]): void {
   const unknown = (limit ?? []).filter((h) => !c.hosts.has(h));
-  if (unknown.length) throw new UsageError(`--limit: no host ${unknown.map((h) => JSON.stringify(h)).join(', ')} in the inventory (it has: ${[...c.hosts.keys()].join(', ')})`);
+  if (unknown.length)
+    throw new UsageError(
+      `--limit: no host ${unknown.map((h) => JSON.stringify(h)).join(', ')} in the inventory (it has: ${[...c.hosts.keys()].join(', ')})`,
+    );
 }
 
-export async function converge(cluster: Cluster, secrets: Secrets, filesFor: FilesFor, o: RunOptions): Promise<HostResult[]> {
+export async function converge(
+  cluster: Cluster,
+  secrets: Secrets,
+  filesFor: FilesFor,
+  o: RunOptions,
+): Promise<HostResult[]> {
   const hosts = selectHosts(cluster, o.limit);
   const results = new Map<string, HostResult>();
   const runs = new Map<string, HostRun>();

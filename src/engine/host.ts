@@ -56,7 +56,13 @@ const secretValues = (s: Secrets) => [s.vrrpPassword].filter((x): x is string =>
 const ALL_PACKAGES = ['curl', 'ipvsadm', 'keepalived'];
 
 /** Gather facts (one command) and compute the plan (pure) for what `intent` asks of this host. */
-export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets: Secrets, filesFor: FilesFor, intent: Intent = { kind: 'up' }): Promise<HostRun> {
+export async function planOnHost(
+  conn: HostConnection,
+  cluster: Cluster,
+  secrets: Secrets,
+  filesFor: FilesFor,
+  intent: Intent = { kind: 'up' },
+): Promise<HostRun> {
   const name = conn.name;
   // Every path lvsctl could own, whatever this host's role now: stale files from an earlier role or
   // mode are found and removed. (Drains change contents, never paths.)
@@ -66,16 +72,34 @@ export async function planOnHost(conn: HostConnection, cluster: Cluster, secrets
   const byHash = new Map(base.map((f) => [sha256(f.content), f.content]));
   // Thresholds are read back (-S prints none) where this director's table has some.
   const thresholds = cluster.hosts.get(name)!.roles.has('director') && hasThresholds(desiredTable(cluster, name));
-  const r = await conn.exec(factsScript({ packages: ALL_PACKAGES, files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])], bootLinks: allLinks, known: [...byHash.keys()], list: intent.kind === 'status', thresholds }));
+  const r = await conn.exec(
+    factsScript({
+      packages: ALL_PACKAGES,
+      files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])],
+      bootLinks: allLinks,
+      known: [...byHash.keys()],
+      list: intent.kind === 'status',
+      thresholds,
+    }),
+  );
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
   const facts = parseFacts(r.stdout);
-  for (const [path, f] of facts.files) if (f && !facts.contents.has(path) && byHash.has(f.sha256)) facts.contents.set(path, byHash.get(f.sha256)!);
+  for (const [path, f] of facts.files)
+    if (f && !facts.contents.has(path) && byHash.has(f.sha256)) facts.contents.set(path, byHash.get(f.sha256)!);
   return planFromFacts(cluster, name, secrets, filesFor, facts, intent, base);
 }
 
 /** The pure part: the host's facts and the command's intent -> desired state -> plan. */
-export function planFromFacts(cluster: Cluster, name: string, secrets: Secrets, filesFor: FilesFor, facts: HostFacts, intent: Intent = { kind: 'up' }, rendered?: DesiredFile[]): HostRun {
+export function planFromFacts(
+  cluster: Cluster,
+  name: string,
+  secrets: Secrets,
+  filesFor: FilesFor,
+  facts: HostFacts,
+  intent: Intent = { kind: 'up' },
+  rendered?: DesiredFile[],
+): HostRun {
   const old = parseState(facts.state);
   const record = recordFor(intent, old);
   const director = cluster.hosts.get(name)!.roles.has('director');
@@ -133,24 +157,44 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
     const failed = /@@failed (\d+) (\d+)/.exec(r.stdout);
     if (r.code !== 0 || failed) {
       const i = failed ? Number(failed[1]) : -1;
-      throw new ApplyError(i >= 0 ? steps[i]!.label : 'system', `failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new ApplyError(
+        i >= 0 ? steps[i]!.label : 'system',
+        `failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
   };
   // Parent directories of new files, in one command (the transport writes into existing ones).
-  const dirs = [...new Set(run.plan.changes.flatMap((c) => (c.kind === 'state' ? [STATE_FILE] : c.kind === 'file' && c.action === 'create' ? [c.file.path] : [])).map((p) => p.replace(/\/[^/]+$/, '')))];
+  const dirs = [
+    ...new Set(
+      run.plan.changes
+        .flatMap((c) =>
+          c.kind === 'state' ? [STATE_FILE] : c.kind === 'file' && c.action === 'create' ? [c.file.path] : [],
+        )
+        .map((p) => p.replace(/\/[^/]+$/, '')),
+    ),
+  ];
   if (dirs.length) await command({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
   for (const c of run.plan.changes) {
     checkInterrupt();
     log(describe(c));
     if (c.kind === 'state' && c.phase === 'remove') {
-      await command({ label: describe(c), cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }` });
+      await command({
+        label: describe(c),
+        cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }`,
+      });
     } else if (c.kind === 'state') {
       await write({ path: STATE_FILE, content: c.content, mode: 0o600 });
     } else if (c.kind === 'file' && c.action !== 'delete' && c.file.validate === 'keepalived') {
       await flush();
       await installKeepalivedConf(conn, c.file, run.secrets);
     } else if (c.kind === 'file' && c.action !== 'delete') {
-      await write({ path: c.file.path, content: c.file.content, mode: c.file.mode, owner: c.file.owner, group: c.file.group });
+      await write({
+        path: c.file.path,
+        content: c.file.content,
+        mode: c.file.mode,
+        owner: c.file.owner,
+        group: c.file.group,
+      });
     } else if (c.kind === 'file') {
       await command({ label: describe(c), cmd: sh`rm -f ${c.path}` });
     } else if (c.kind === 'ipvs') {
@@ -171,14 +215,23 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
 async function installKeepalivedConf(conn: HostConnection, file: DesiredFile, secrets: string[]): Promise<void> {
   const stage = file.path.replace(/[^/]+$/, '.keepalived.conf.lvsctl-check');
   await conn.writeFile(stage, file.content, { mode: file.mode, owner: file.owner, group: file.group });
-  const r = await conn.exec(sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${file.path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`);
-  if (r.code !== 0) throw new ApplyError('keepalived config test', `keepalived -t rejected the new ${file.path} (exit ${r.code}); it was not installed: ${redact(r.stderr.trim().split('\n').slice(-3).join(' | '), secrets)}`);
+  const r = await conn.exec(
+    sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${file.path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`,
+  );
+  if (r.code !== 0)
+    throw new ApplyError(
+      'keepalived config test',
+      `keepalived -t rejected the new ${file.path} (exit ${r.code}); it was not installed: ${redact(r.stderr.trim().split('\n').slice(-3).join(' | '), secrets)}`,
+    );
 }
 
 /** Tests only: LVSCTL_TEST_IPVS_REJECT=host:N points line N (1-based) of the host's ipvsadm -R
  * batch at a virtual service that does not exist (port 1), so the kernel rejects it (ESRCH). */
 function testReject(host: string, lines: string[]): string[] {
-  const m = (process.env.LVSCTL_TEST_IPVS_REJECT ?? '').split(',').map((x) => x.split(':')).find(([h]) => h === host);
+  const m = (process.env.LVSCTL_TEST_IPVS_REJECT ?? '')
+    .split(',')
+    .map((x) => x.split(':'))
+    .find(([h]) => h === host);
   const i = Number(m?.[1]) - 1;
   if (!m || !(i >= 0 && i < lines.length)) return lines;
   return lines.map((l, j) => (j === i ? l.replace(/^(-[aAeE] -[tu] \S+?):\d+ /, '$1:1 ') : l));
@@ -192,7 +245,9 @@ const liveTable = (facts: HostFacts): IpvsTable => {
 
 /** The live table now; with `thresholds`, `-Ln --thresholds` too (-S prints none). */
 const readTable = async (conn: HostConnection, thresholds: boolean): Promise<IpvsTable> => {
-  const back = await conn.exec(thresholds ? sh`ipvsadm -Sn && echo @@thr && ipvsadm -Ln --thresholds` : sh`ipvsadm -Sn`);
+  const back = await conn.exec(
+    thresholds ? sh`ipvsadm -Sn && echo @@thr && ipvsadm -Ln --thresholds` : sh`ipvsadm -Sn`,
+  );
   if (back.code !== 0) throw new ApplyError('ipvs', `ipvsadm -Sn failed: ${back.stderr.trim()}`);
   const [rules, thr] = back.stdout.split('@@thr\n') as [string, string | undefined];
   return thresholds ? withThresholds(parseRules(rules), thr ?? '') : parseRules(rules);
@@ -203,7 +258,10 @@ const readTable = async (conn: HostConnection, thresholds: boolean): Promise<Ipv
  * is there now to what the facts showed), so a half-applied change never stays. */
 async function applyIpvs(conn: HostConnection, run: HostRun, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {
   // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
-  const r = await conn.exec(sh`ipvsadm -R`, { stdin: testReject(conn.name, c.lines).join('\n') + '\n', cutStep: 'ipvs-restore' });
+  const r = await conn.exec(sh`ipvsadm -R`, {
+    stdin: testReject(conn.name, c.lines).join('\n') + '\n',
+    cutStep: 'ipvs-restore',
+  });
   conn.checkpoint('before-readback');
   // With thresholds where the facts read them, or where the table has some (a bare director: the
   // facts ran before ipvsadm was installed, so they read none).

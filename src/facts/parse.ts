@@ -64,7 +64,8 @@ export function splitSections(out: string): Map<Section, string[]> {
       map.set(cur, []);
     } else if (cur) map.get(cur)!.push(line);
   }
-  for (const s of FACT_SECTIONS) if (!map.has(s)) throw new Error(`facts: section ${s} missing (the facts script did not finish)`);
+  for (const s of FACT_SECTIONS)
+    if (!map.has(s)) throw new Error(`facts: section ${s} missing (the facts script did not finish)`);
   for (const [k, v] of map) {
     while (v.length && v.at(-1) === '') v.pop();
     map.set(k, v);
@@ -73,11 +74,20 @@ export function splitSections(out: string): Map<Section, string[]> {
 }
 
 function osRelease(lines: string[]): HostFacts['os'] {
-  const kv = new Map(lines.map((l) => /^([A-Z_]+)=(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, m[2]!.replace(/^"(.*)"$/, '$1')]));
+  const kv = new Map(
+    lines
+      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => [m[1]!, m[2]!.replace(/^"(.*)"$/, '$1')]),
+  );
   const id = kv.get('ID') ?? 'unknown';
   const idLike = (kv.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean);
   const all = [id, ...idLike];
-  const family = all.some((x) => x === 'debian' || x === 'ubuntu') ? 'debian' : all.some((x) => ['rhel', 'fedora', 'centos'].includes(x)) ? 'rhel' : 'other';
+  const family = all.some((x) => x === 'debian' || x === 'ubuntu')
+    ? 'debian'
+    : all.some((x) => ['rhel', 'fedora', 'centos'].includes(x))
+      ? 'rhel'
+      : 'other';
   return { id, idLike, family, pretty: kv.get('PRETTY_NAME') ?? id };
 }
 
@@ -125,7 +135,9 @@ export function parseFacts(out: string): HostFacts {
   const tline = ipvsAll.find((l) => l.startsWith('@@timeouts '));
   const list = ipvsAll.filter((l) => l.startsWith('@@list ')).map((l) => l.slice(7));
   const thr = ipvsAll.filter((l) => l.startsWith('@@thr ')).map((l) => l.slice(6));
-  const ipvs = ipvsAll.filter((l) => !l.startsWith('@@timeouts ') && !l.startsWith('@@list ') && !l.startsWith('@@thr '));
+  const ipvs = ipvsAll.filter(
+    (l) => !l.startsWith('@@timeouts ') && !l.startsWith('@@list ') && !l.startsWith('@@thr '),
+  );
   const state = get('state').join('\n');
   return {
     os: osRelease(get('os')),
@@ -138,15 +150,28 @@ export function parseFacts(out: string): HostFacts {
     sysctl,
     links,
     addresses: parseAddr(get('addr')),
-    defaultRoute4: route4 ? { via: /\bvia (\S+)/.exec(route4)?.[1], dev: /\bdev (\S+)/.exec(route4)?.[1], raw: route4.trim() } : undefined,
+    defaultRoute4: route4
+      ? { via: /\bvia (\S+)/.exec(route4)?.[1], dev: /\bdev (\S+)/.exec(route4)?.[1], raw: route4.trim() }
+      : undefined,
     files,
     ipvs: ipvs[0] === '@@none' ? null : ipvs.join('\n'),
     ipvsList: list.length ? list.join('\n') : null,
     ipvsThresholds: thr.length ? thr.join('\n') : null,
     netfilter,
     ...(tline ? { ipvsTimeouts: tline.split(' ').slice(1, 4).map(Number) as [number, number, number] } : {}),
-    bootLinks: new Map(get('bootlinks').map((l) => l.split(' ') as [string, string]).filter((x) => x.length === 2)),
-    contents: new Map(get('contents').map((l) => { const i = l.indexOf(' '); return [l.slice(0, i), Buffer.from(l.slice(i + 1), 'base64').toString('utf8')] as [string, string]; }).filter(([k]) => k)),
+    bootLinks: new Map(
+      get('bootlinks')
+        .map((l) => l.split(' ') as [string, string])
+        .filter((x) => x.length === 2),
+    ),
+    contents: new Map(
+      get('contents')
+        .map((l) => {
+          const i = l.indexOf(' ');
+          return [l.slice(0, i), Buffer.from(l.slice(i + 1), 'base64').toString('utf8')] as [string, string];
+        })
+        .filter(([k]) => k),
+    ),
     keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),
     keepalivedBoot: get('keepalived_boot').join('').trim() || null,
     state: state.trim() ? state : null,
@@ -165,7 +190,8 @@ function parseFiles(lines: string[]): Map<string, FileFact | null> {
     else if ((m = /^([0-9a-f]{64})  (.+)$/.exec(l))) hashes.set(m[2]!, m[1]!);
     else if ((m = /^([0-7]+) (\S+) (\S+) (\/.*)$/.exec(l))) stats.push([m[1]!, m[2]!, m[3]!, m[4]!]);
   }
-  for (const [mode, owner, group, path] of stats) files.set(path, { mode: parseInt(mode, 8), owner, group, sha256: hashes.get(path) ?? '' });
+  for (const [mode, owner, group, path] of stats)
+    files.set(path, { mode: parseInt(mode, 8), owner, group, sha256: hashes.get(path) ?? '' });
   return files;
 }
 

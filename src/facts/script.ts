@@ -9,9 +9,36 @@ export { STATE_FILE };
 export const SECTION = '@@lvsctl ';
 
 /** Sections, in order. The parser relies on these names. */
-export const FACT_SECTIONS = ['os', 'kernel', 'init', 'pkgmgr', 'packages', 'modules_available', 'modules_loaded', 'sysctl', 'links', 'addr', 'route', 'files', 'ipvs', 'iptables', 'keepalived', 'keepalived_boot', 'bootlinks', 'contents', 'state'] as const;
+export const FACT_SECTIONS = [
+  'os',
+  'kernel',
+  'init',
+  'pkgmgr',
+  'packages',
+  'modules_available',
+  'modules_loaded',
+  'sysctl',
+  'links',
+  'addr',
+  'route',
+  'files',
+  'ipvs',
+  'iptables',
+  'keepalived',
+  'keepalived_boot',
+  'bootlinks',
+  'contents',
+  'state',
+] as const;
 
-export function factsScript(opts: { packages: string[]; files: string[]; bootLinks?: string[]; known?: string[]; list?: boolean; thresholds?: boolean }): Shell {
+export function factsScript(opts: {
+  packages: string[];
+  files: string[];
+  bootLinks?: string[];
+  known?: string[];
+  list?: boolean;
+  thresholds?: boolean;
+}): Shell {
   const body = String.raw`
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 s() { printf '\n${SECTION}%s\n' "$1"; }

@@ -48,7 +48,10 @@ function zodMessage(i: core.$ZodIssue, data?: unknown): string {
       return i.input === undefined ? `missing (expected ${i.expected})` : i.message.replace(/^Invalid input: /, '');
     }
     case 'too_small':
-      if (i.origin === 'array') return i.message.startsWith('Too small') ? `needs at least ${i.minimum} item${Number(i.minimum) > 1 ? 's' : ''}` : i.message;
+      if (i.origin === 'array')
+        return i.message.startsWith('Too small')
+          ? `needs at least ${i.minimum} item${Number(i.minimum) > 1 ? 's' : ''}`
+          : i.message;
       return i.message.replace(/^Too small: expected number to be >=/, 'must be at least ');
     case 'too_big':
       if (i.origin === 'array') return i.message.startsWith('Too big') ? `takes at most ${i.maximum} items` : i.message;
@@ -74,19 +77,32 @@ export interface Loaded {
 /** Parse and validate; throws InventoryError listing every problem. */
 export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
   let text = opts.text;
-  const problem = (line: number, col: number, field: string, message: string): InventoryProblem => ({ file, line, col, field, message });
+  const problem = (line: number, col: number, field: string, message: string): InventoryProblem => ({
+    file,
+    line,
+    col,
+    field,
+    message,
+  });
   if (text === undefined) {
     let size: number;
     try {
       size = statSync(file).size;
     } catch (e) {
-      throw new InventoryError([problem(1, 1, '', `cannot read the inventory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)]);
+      throw new InventoryError([
+        problem(1, 1, '', `cannot read the inventory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`),
+      ]);
     }
-    if (size > MAX_INVENTORY_BYTES) throw new InventoryError([problem(1, 1, '', `the file is ${size} bytes; an inventory may be at most ${MAX_INVENTORY_BYTES} bytes`)]);
+    if (size > MAX_INVENTORY_BYTES)
+      throw new InventoryError([
+        problem(1, 1, '', `the file is ${size} bytes; an inventory may be at most ${MAX_INVENTORY_BYTES} bytes`),
+      ]);
     text = readFileSync(file, 'utf8');
   }
-  if (Buffer.byteLength(text) > MAX_INVENTORY_BYTES) throw new InventoryError([problem(1, 1, '', `an inventory may be at most ${MAX_INVENTORY_BYTES} bytes`)]);
-  if (text.includes('\0')) throw new InventoryError([problem(1, 1, '', 'the file contains a NUL byte; an inventory is YAML text')]);
+  if (Buffer.byteLength(text) > MAX_INVENTORY_BYTES)
+    throw new InventoryError([problem(1, 1, '', `an inventory may be at most ${MAX_INVENTORY_BYTES} bytes`)]);
+  if (text.includes('\0'))
+    throw new InventoryError([problem(1, 1, '', 'the file contains a NUL byte; an inventory is YAML text')]);
 
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, merge: true, strict: true });
@@ -108,9 +124,17 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (e) {
     const msg = (e as Error).message;
-    throw new InventoryError([problem(1, 1, '', `YAML: ${msg}${/alias count/i.test(msg) ? ` (aliases expand to more than ${MAX_ALIASES} nodes)` : ''}`)]);
+    throw new InventoryError([
+      problem(
+        1,
+        1,
+        '',
+        `YAML: ${msg}${/alias count/i.test(msg) ? ` (aliases expand to more than ${MAX_ALIASES} nodes)` : ''}`,
+      ),
+    ]);
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InventoryError([problem(1, 1, '', 'an inventory is a YAML mapping (key: value) at the top')]);
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new InventoryError([problem(1, 1, '', 'an inventory is a YAML mapping (key: value) at the top')]);
 
   const at = (d: Document, path: FieldPath, message: string, atKey = false): InventoryProblem => {
     const { line, col } = locate(d, lc, path, atKey);
@@ -128,21 +152,32 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
       }
   };
   walk(data, []);
-  if (protoKeys.length) throw new InventoryError(sortProblems(protoKeys.map((p) => at(doc, p, 'the key "__proto__" is not allowed (it is not kept as a key)', true))));
+  if (protoKeys.length)
+    throw new InventoryError(
+      sortProblems(
+        protoKeys.map((p) => at(doc, p, 'the key "__proto__" is not allowed (it is not kept as a key)', true)),
+      ),
+    );
 
   const parsed = Inventory.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((i) => {
       const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
-      if (i.code === 'unrecognized_keys') return i.keys.map((k) => at(doc, [...path, k], `unknown key ${shown(k)}`, true));
-      if (i.code === 'invalid_key') return [at(doc, path, `bad name ${shown(path.at(-1))}: ${i.issues.map(zodMessage).join('; ')}`, true)];
+      if (i.code === 'unrecognized_keys')
+        return i.keys.map((k) => at(doc, [...path, k], `unknown key ${shown(k)}`, true));
+      if (i.code === 'invalid_key')
+        return [at(doc, path, `bad name ${shown(path.at(-1))}: ${i.issues.map(zodMessage).join('; ')}`, true)];
       return [at(doc, path, zodMessage(i, data))];
     });
     throw new InventoryError(sortProblems(problems));
   }
   const cluster = buildCluster(parsed.data, file);
   const { secrets, problems: secretProblems } = resolveSecrets(cluster, opts.requireSecrets ?? true, opts.env);
-  const ruleProblems = [...checkRules(parsed.data, cluster), ...localFileProblems(parsed.data, file), ...secretProblems].map((p) => at(doc, p.path, p.message));
+  const ruleProblems = [
+    ...checkRules(parsed.data, cluster),
+    ...localFileProblems(parsed.data, file),
+    ...secretProblems,
+  ].map((p) => at(doc, p.path, p.message));
   if (ruleProblems.length) throw new InventoryError(sortProblems(ruleProblems));
   return { cluster, secrets };
 }

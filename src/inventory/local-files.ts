@@ -14,7 +14,8 @@ const HARMLESS = new Set(['/dev/null']);
 
 export function localFileProblems(doc: InventoryDoc, file: string): RuleProblem[] {
   const base = dirname(resolve(file));
-  const abs = (p: string) => (p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p));
+  const abs = (p: string) =>
+    p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p);
   const out: RuleProblem[] = [];
   const check = (p: string | undefined, path: FieldPath) => {
     if (p === undefined) return;
@@ -26,7 +27,11 @@ export function localFileProblems(doc: InventoryDoc, file: string): RuleProblem[
     } catch {
       return;
     }
-    if (!st.isFile()) out.push({ path, message: `${st.isDirectory() ? 'a directory' : 'not a regular file'}: lvsctl reads this file on the control machine` });
+    if (!st.isFile())
+      out.push({
+        path,
+        message: `${st.isDirectory() ? 'a directory' : 'not a regular file'}: lvsctl reads this file on the control machine`,
+      });
   };
   const ssh = (s: SshSettings | undefined, at: FieldPath) => {
     if (!s) return;

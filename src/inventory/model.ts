@@ -115,7 +115,8 @@ export function groupsOf(doc: InventoryDoc, host: string): string[] {
 }
 
 /** rec[key] when rec has it as its own key: never an inherited member such as "constructor". */
-export const own = <T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined => (rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined);
+export const own = <T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined =>
+  rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
 
 /** Hosts a real-server entry stands for (a host, or the members of a group). */
 export function expandMembers(doc: InventoryDoc, ref: { host?: string; group?: string }): string[] {
@@ -129,7 +130,12 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
   for (const [name, h] of Object.entries(doc.hosts)) {
     const v = mergeVars([doc.vars, ...groupsOf(doc, name).map((g) => doc.groups![g]!.vars), h]);
     const s = v.ssh ?? {};
-    const kh = s.known_hosts === undefined ? ['~/.ssh/known_hosts'] : Array.isArray(s.known_hosts) ? s.known_hosts : [s.known_hosts];
+    const kh =
+      s.known_hosts === undefined
+        ? ['~/.ssh/known_hosts']
+        : Array.isArray(s.known_hosts)
+          ? s.known_hosts
+          : [s.known_hosts];
     hosts.set(name, {
       name,
       address: h.address,
@@ -149,12 +155,19 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
           host: s.jump.host,
           port: s.jump.port ?? 22,
           user: s.jump.user ?? s.user ?? 'root',
-          identityFile: s.jump.identity_file ? expandHome(s.jump.identity_file, base) : s.identity_file && expandHome(s.identity_file, base),
+          identityFile: s.jump.identity_file
+            ? expandHome(s.jump.identity_file, base)
+            : s.identity_file && expandHome(s.identity_file, base),
         },
         connectTimeout: s.connect_timeout ?? 20,
         commandTimeout: s.command_timeout ?? 600,
       },
-      become: v.become === undefined || v.become === false ? false : v.become === true ? { method: 'sudo' } : { method: 'sudo', passwordEnv: v.become.password_env },
+      become:
+        v.become === undefined || v.become === false
+          ? false
+          : v.become === true
+            ? { method: 'sudo' }
+            : { method: 'sudo', passwordEnv: v.become.password_env },
       roles: new Set(),
       path: ['hosts', name],
     });
@@ -201,7 +214,12 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
         id: serviceId(s.protocol, vip.address, s.port, s.fwmark),
         name: s.name,
         family,
-        vip: { address: vip.address, prefix: vip.prefix ?? (family === 6 ? 128 : 32), interface: vip.interface, vrrpInstance: vip.vrrp_instance },
+        vip: {
+          address: vip.address,
+          prefix: vip.prefix ?? (family === 6 ? 128 : 32),
+          interface: vip.interface,
+          vrrpInstance: vip.vrrp_instance,
+        },
         protocol: s.protocol,
         port: s.port,
         fwmark: s.fwmark,

@@ -23,24 +23,38 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
 
   // References to hosts and groups.
   for (const [g, group] of Object.entries(doc.groups ?? {}))
-    group.hosts.forEach((h, i) => own(doc.hosts, h) === undefined && add(['groups', g, 'hosts', i], `unknown host "${h}"`));
-  cluster.directors.members.forEach((m) => own(doc.hosts, m.host) === undefined && add(m.path, `unknown host "${m.host}"`));
-  doc.verify?.from.forEach((h, i) => own(doc.hosts, h) === undefined && add(['verify', 'from', i], `unknown host "${h}"`));
+    group.hosts.forEach(
+      (h, i) => own(doc.hosts, h) === undefined && add(['groups', g, 'hosts', i], `unknown host "${h}"`),
+    );
+  cluster.directors.members.forEach(
+    (m) => own(doc.hosts, m.host) === undefined && add(m.path, `unknown host "${m.host}"`),
+  );
+  doc.verify?.from.forEach(
+    (h, i) => own(doc.hosts, h) === undefined && add(['verify', 'from', i], `unknown host "${h}"`),
+  );
 
   // Roles: a director is not a real server or a client (curl from a director is not balanced).
   for (const h of cluster.hosts.values()) {
-    if (h.roles.has('director') && h.roles.has('real_server')) add(h.path, `host "${h.name}" is both a director and a real server; lvsctl does not support that`);
+    if (h.roles.has('director') && h.roles.has('real_server'))
+      add(h.path, `host "${h.name}" is both a director and a real server; lvsctl does not support that`);
     const from = ['verify', 'from', doc.verify?.from.indexOf(h.name) ?? 0];
     if (h.roles.has('client') && h.roles.has('director'))
-      add(from, `verify client "${h.name}" is a director; IPVS does not balance connections that start on the director itself: use a separate client host`);
+      add(
+        from,
+        `verify client "${h.name}" is a director; IPVS does not balance connections that start on the director itself: use a separate client host`,
+      );
     if (h.roles.has('client') && h.roles.has('real_server'))
-      add(from, `verify client "${h.name}" is a real server; it would answer its own requests: use a separate client host`);
+      add(
+        from,
+        `verify client "${h.name}" is a real server; it would answer its own requests: use a separate client host`,
+      );
   }
 
   // Directors: one standalone, or a keepalived pair.
   const names = cluster.directors.members.map((m) => m.host);
   if (new Set(names).size !== names.length) add(['directors', 'hosts'], 'the same host is listed twice');
-  if (names.length === 2 && d.engine !== 'keepalived') add(['directors', 'engine'], 'a pair of directors needs engine: keepalived (VRRP moves the VIP)');
+  if (names.length === 2 && d.engine !== 'keepalived')
+    add(['directors', 'engine'], 'a pair of directors needs engine: keepalived (VRRP moves the VIP)');
   if (names.length === 2 && !d.vrrp) add(['directors'], 'a pair of directors needs vrrp settings');
   if (d.vrrp && d.engine !== 'keepalived') add(['directors', 'vrrp'], 'vrrp needs engine: keepalived');
 
@@ -50,40 +64,79 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
       const k = `${inst.interface}/${inst.virtual_router_id}`;
       const other = seen.get(k);
       if (other !== undefined)
-        add(['directors', 'vrrp', 'instances', i, 'virtual_router_id'], `virtual_router_id ${inst.virtual_router_id} is already used on ${inst.interface} by instance ${other}; it must be unique per segment`);
+        add(
+          ['directors', 'vrrp', 'instances', i, 'virtual_router_id'],
+          `virtual_router_id ${inst.virtual_router_id} is already used on ${inst.interface} by instance ${other}; it must be unique per segment`,
+        );
       seen.set(k, inst.name);
     });
     const instNames = d.vrrp.instances.map((i) => i.name);
-    instNames.forEach((n, i) => instNames.indexOf(n) !== i && add(['directors', 'vrrp', 'instances', i, 'name'], `instance name "${n}" is used twice`));
+    instNames.forEach(
+      (n, i) =>
+        instNames.indexOf(n) !== i &&
+        add(['directors', 'vrrp', 'instances', i, 'name'], `instance name "${n}" is used twice`),
+    );
     const members = cluster.directors.members;
     if (members.length === 2 && members[0]!.priority === members[1]!.priority)
       add(['directors', 'hosts', 1], `both directors have priority ${members[0]!.priority}; priorities must differ`);
-    if (members.length === 2 && members.every((m) => m.state === 'MASTER')) add(['directors', 'hosts', 1], 'both directors have state MASTER; one must be BACKUP');
+    if (members.length === 2 && members.every((m) => m.state === 'MASTER'))
+      add(['directors', 'hosts', 1], 'both directors have state MASTER; one must be BACKUP');
     if (d.vrrp.nopreempt)
-      members.forEach((m) => m.state === 'MASTER' && add(m.path, 'nopreempt only works with initial state BACKUP on every director (keepalived ignores it with MASTER)'));
-    doc.vips.forEach((v, i) => v.vrrp_instance && !instNames.includes(v.vrrp_instance) && add(['vips', i, 'vrrp_instance'], `unknown VRRP instance "${v.vrrp_instance}"`));
-    if (d.dip?.vrrp_instance && !instNames.includes(d.dip.vrrp_instance)) add(['directors', 'dip', 'vrrp_instance'], `unknown VRRP instance "${d.dip.vrrp_instance}"`);
+      members.forEach(
+        (m) =>
+          m.state === 'MASTER' &&
+          add(
+            m.path,
+            'nopreempt only works with initial state BACKUP on every director (keepalived ignores it with MASTER)',
+          ),
+      );
+    doc.vips.forEach(
+      (v, i) =>
+        v.vrrp_instance &&
+        !instNames.includes(v.vrrp_instance) &&
+        add(['vips', i, 'vrrp_instance'], `unknown VRRP instance "${v.vrrp_instance}"`),
+    );
+    if (d.dip?.vrrp_instance && !instNames.includes(d.dip.vrrp_instance))
+      add(['directors', 'dip', 'vrrp_instance'], `unknown VRRP instance "${d.dip.vrrp_instance}"`);
   }
 
   // NAT: the DIP is the real servers' gateway.
   if (doc.mode === 'nat') {
-    if (!d.dip) add(['directors'], 'NAT needs directors.dip: the director address that is the real servers\' default gateway');
+    if (!d.dip)
+      add(['directors'], "NAT needs directors.dip: the director address that is the real servers' default gateway");
     for (const h of cluster.hosts.values()) {
       if (!h.roles.has('real_server') || !d.dip) continue;
       if (familyOf(h.address) !== 4 || !inSubnet4(h.address, d.dip.address, d.dip.prefix))
-        add([...h.path, 'address'], `NAT real server ${h.address} is not in the DIP's subnet ${d.dip.address}/${d.dip.prefix}, so the DIP cannot be its gateway`);
+        add(
+          [...h.path, 'address'],
+          `NAT real server ${h.address} is not in the DIP's subnet ${d.dip.address}/${d.dip.prefix}, so the DIP cannot be its gateway`,
+        );
       if (h.gateway !== undefined && h.gateway !== d.dip.address)
-        add([...h.path, 'gateway'], `in NAT mode a real server's default gateway must be the DIP ${d.dip.address} (found ${h.gateway})`);
+        add(
+          [...h.path, 'gateway'],
+          `in NAT mode a real server's default gateway must be the DIP ${d.dip.address} (found ${h.gateway})`,
+        );
     }
     for (const c of cluster.hosts.values())
-      if (c.roles.has('client') && d.dip && familyOf(c.address) === 4 && inSubnet4(c.address, d.dip.address, d.dip.prefix))
-        add([...c.path, 'address'], `NAT client ${c.address} is on the real servers' subnet: replies would bypass the director`);
+      if (
+        c.roles.has('client') &&
+        d.dip &&
+        familyOf(c.address) === 4 &&
+        inSubnet4(c.address, d.dip.address, d.dip.prefix)
+      )
+        add(
+          [...c.path, 'address'],
+          `NAT client ${c.address} is on the real servers' subnet: replies would bypass the director`,
+        );
   } else {
     if (d.dip) add(['directors', 'dip'], `dip is only for NAT (mode is ${doc.mode})`);
     if (d.masquerade) add(['directors', 'masquerade'], `masquerade is only for NAT (mode is ${doc.mode})`);
     for (const h of cluster.hosts.values())
       if (h.roles.has('real_server') && !h.interface)
-        add(h.path, `real server "${h.name}" needs interface (set it on the host, a group or vars): ${doc.mode.toUpperCase()} sets arp_ignore/arp_announce on it`);
+        add(
+          h.path,
+          `real server "${h.name}" needs interface (set it on the host, a group or vars): ${doc.mode.toUpperCase()} sets arp_ignore/arp_announce on it`,
+        );
   }
 
   // Addresses: a VIP is nobody's own address.
@@ -96,11 +149,18 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
   const vipSeen = new Set<string>();
   doc.vips.forEach((v, i) => {
     const o = owned.get(v.address);
-    if (o) add(['vips', i, 'address'], `VIP ${v.address} is also ${o}; a VIP must differ from every RIP, DIP and host address`);
-    if (vipSeen.has(v.address)) add(['vips', i, 'address'], `VIP ${v.address} is listed twice; put all its services under one entry`);
+    if (o)
+      add(
+        ['vips', i, 'address'],
+        `VIP ${v.address} is also ${o}; a VIP must differ from every RIP, DIP and host address`,
+      );
+    if (vipSeen.has(v.address))
+      add(['vips', i, 'address'], `VIP ${v.address} is listed twice; put all its services under one entry`);
     vipSeen.add(v.address);
-    if (familyOf(v.address) === 6 && doc.mode === 'nat') add(['vips', i, 'address'], 'IPv6 VIPs are supported with dr and tun; NAT here is IPv4 only');
-    if (v.prefix !== undefined && familyOf(v.address) === 4 && v.prefix > 32) add(['vips', i, 'prefix'], 'an IPv4 prefix is at most 32');
+    if (familyOf(v.address) === 6 && doc.mode === 'nat')
+      add(['vips', i, 'address'], 'IPv6 VIPs are supported with dr and tun; NAT here is IPv4 only');
+    if (v.prefix !== undefined && familyOf(v.address) === 4 && v.prefix > 32)
+      add(['vips', i, 'prefix'], 'an IPv4 prefix is at most 32');
   });
 
   // Services.
@@ -111,40 +171,56 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
     ids.set(s.id, s.path);
     const sp = doc.vips[s.path[1] as number]!.services[s.path[3] as number]!;
     if (s.engine === 'ipvsadm') {
-      if (sp.health_check || sp.real_servers.some((r) => r.health_check)) add([...s.path, 'health_check'], 'health checks need engine: keepalived (keepalived\'s checkers run them)');
+      if (sp.health_check || sp.real_servers.some((r) => r.health_check))
+        add([...s.path, 'health_check'], "health checks need engine: keepalived (keepalived's checkers run them)");
       if (s.sorryServer) add([...s.path, 'sorry_server'], 'a sorry server needs engine: keepalived');
       if (s.inhibitOnFailure) add([...s.path, 'inhibit_on_failure'], 'inhibit_on_failure needs engine: keepalived');
     }
-    if (s.engine === 'keepalived' && d.engine !== 'keepalived' && names.length > 1) add([...s.path, 'engine'], 'keepalived services need keepalived on the directors');
+    if (s.engine === 'keepalived' && d.engine !== 'keepalived' && names.length > 1)
+      add([...s.path, 'engine'], 'keepalived services need keepalived on the directors');
     if (s.ops && s.protocol !== 'udp') add([...s.path, 'ops'], 'one-packet scheduling (ops) is for UDP services');
-    for (const f of s.schedulerFlags) if (!f.startsWith(s.scheduler + '-')) add([...s.path, 'scheduler_flags'], `flag ${f} does not go with scheduler ${s.scheduler}`);
+    for (const f of s.schedulerFlags)
+      if (!f.startsWith(s.scheduler + '-'))
+        add([...s.path, 'scheduler_flags'], `flag ${f} does not go with scheduler ${s.scheduler}`);
     if (s.persistence?.netmask !== undefined) {
       const nm = s.persistence.netmask;
-      if (s.family === 4 && typeof nm !== 'string') add([...s.path, 'persistence', 'netmask'], 'an IPv4 service takes a dotted netmask, e.g. 255.255.255.0');
-      if (s.family === 6 && typeof nm !== 'number') add([...s.path, 'persistence', 'netmask'], 'an IPv6 service takes a prefix length, e.g. 64');
+      if (s.family === 4 && typeof nm !== 'string')
+        add([...s.path, 'persistence', 'netmask'], 'an IPv4 service takes a dotted netmask, e.g. 255.255.255.0');
+      if (s.family === 6 && typeof nm !== 'number')
+        add([...s.path, 'persistence', 'netmask'], 'an IPv6 service takes a prefix length, e.g. 64');
     }
     const checks = [sp.health_check, ...sp.real_servers.map((r) => r.health_check)];
     checks.forEach((c, k) => {
       if (!c) return;
       const p = k === 0 ? [...s.path, 'health_check'] : [...s.path, 'real_servers', k - 1, 'health_check'];
-      if (s.protocol === 'udp' && c.type !== 'udp') add([...p, 'type'], `a health check of type ${c.type} cannot test a UDP service; use type: udp`);
-      if (s.protocol === 'tcp' && c.type === 'udp') add([...p, 'type'], 'a health check of type udp cannot test a TCP service');
-      if (s.fwmark !== undefined && c.port === undefined) add(p, 'a check on a fwmark service needs port: which port to test');
+      if (s.protocol === 'udp' && c.type !== 'udp')
+        add([...p, 'type'], `a health check of type ${c.type} cannot test a UDP service; use type: udp`);
+      if (s.protocol === 'tcp' && c.type === 'udp')
+        add([...p, 'type'], 'a health check of type udp cannot test a TCP service');
+      if (s.fwmark !== undefined && c.port === undefined)
+        add(p, 'a check on a fwmark service needs port: which port to test');
     });
-    if (s.sorryServer && familyOf(s.sorryServer.address) !== s.family) add([...s.path, 'sorry_server', 'address'], `the sorry server must be IPv${s.family} like the VIP`);
+    if (s.sorryServer && familyOf(s.sorryServer.address) !== s.family)
+      add([...s.path, 'sorry_server', 'address'], `the sorry server must be IPv${s.family} like the VIP`);
     sp.real_servers.forEach((r, ri) => {
       const rp = [...s.path, 'real_servers', ri];
-      if (r.group !== undefined && own(doc.groups, r.group) === undefined) add([...rp, 'group'], `unknown group "${r.group}"`);
-      if (r.host !== undefined && own(doc.hosts, r.host) === undefined) add([...rp, 'host'], `unknown host "${r.host}"`);
+      if (r.group !== undefined && own(doc.groups, r.group) === undefined)
+        add([...rp, 'group'], `unknown group "${r.group}"`);
+      if (r.host !== undefined && own(doc.hosts, r.host) === undefined)
+        add([...rp, 'host'], `unknown host "${r.host}"`);
       if (r.upper_threshold !== undefined && r.lower_threshold !== undefined && r.lower_threshold > r.upper_threshold)
         add([...rp, 'lower_threshold'], 'lower_threshold is above upper_threshold');
       if (doc.mode !== 'nat' && r.port !== undefined && s.port !== undefined && r.port !== s.port)
-        add([...rp, 'port'], `mode ${doc.mode} cannot map ports: real server port ${r.port} differs from the service port ${s.port} (only NAT can)`);
+        add(
+          [...rp, 'port'],
+          `mode ${doc.mode} cannot map ports: real server port ${r.port} differs from the service port ${s.port} (only NAT can)`,
+        );
       for (const hn of expandMembers(doc, r)) {
         const h = own(doc.hosts, hn);
         if (!h) continue;
         const addr = s.family === 6 ? (h.address6 ?? h.address) : h.address;
-        if (familyOf(addr) !== s.family) add([...rp], `real server "${hn}" has no IPv${s.family} address for this IPv${s.family} service`);
+        if (familyOf(addr) !== s.family)
+          add([...rp], `real server "${hn}" has no IPv${s.family} address for this IPv${s.family} service`);
       }
     });
     const rsSeen = new Set<string>();

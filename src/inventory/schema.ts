@@ -93,7 +93,10 @@ export const HealthCheck = z.discriminatedUnion(
     }),
     z.strictObject({ type: z.literal('udp'), port: Port.optional(), ...CheckTiming }),
   ],
-  { error: (i) => `expected a health check type tcp, http, https or udp, got ${shown((i.input as { type?: unknown })?.type)}` },
+  {
+    error: (i) =>
+      `expected a health check type tcp, http, https or udp, got ${shown((i.input as { type?: unknown })?.type)}`,
+  },
 );
 export type HealthCheck = z.infer<typeof HealthCheck>;
 
@@ -122,7 +125,10 @@ export const ServiceVerify = z.strictObject({
   requests: z.int().min(1).max(100000).optional(),
   // verify runs curl, which expands [a-z] and {a,b} in a URL (globbing): /x[1-99999999] would be
   // a hundred million requests. Percent-encoded brackets and braces (%5B %5D %7B %7D) are fine.
-  path: HttpPath.refine((s) => !/[[\]{}]/.test(s), 'a verify path may not contain [ ] { } (curl would expand them as a URL glob); percent-encode them: %5B %5D %7B %7D').optional(),
+  path: HttpPath.refine(
+    (s) => !/[[\]{}]/.test(s),
+    'a verify path may not contain [ ] { } (curl would expand them as a URL glob); percent-encode them: %5B %5D %7B %7D',
+  ).optional(),
 });
 
 export const Service = z
@@ -132,7 +138,9 @@ export const Service = z
     port: Port.optional(),
     fwmark: Fwmark.optional(),
     ports: z.array(Port).min(1).optional(), // with fwmark: the ports the mangle rule marks
-    scheduler: z.enum(Schedulers, { error: (i) => `expected a scheduler (${Schedulers.join(' ')}), got ${shown(i.input)}` }).default('wlc'),
+    scheduler: z
+      .enum(Schedulers, { error: (i) => `expected a scheduler (${Schedulers.join(' ')}), got ${shown(i.input)}` })
+      .default('wlc'),
     scheduler_flags: z.array(z.enum(SchedulerFlags)).optional(),
     persistence: Persistence.optional(),
     engine: z.enum(['ipvsadm', 'keepalived']).optional(), // who owns it; default: directors.engine
@@ -144,8 +152,14 @@ export const Service = z
     verify: ServiceVerify.optional(),
   })
   .refine((s) => (s.port === undefined) !== (s.fwmark === undefined), 'give exactly one of port or fwmark')
-  .refine((s) => s.fwmark === undefined || s.ports !== undefined, { message: 'a fwmark service needs ports: the ports the mangle rule marks', path: ['ports'] })
-  .refine((s) => s.fwmark !== undefined || s.ports === undefined, { message: 'ports only goes with fwmark (use port for one port)', path: ['ports'] });
+  .refine((s) => s.fwmark === undefined || s.ports !== undefined, {
+    message: 'a fwmark service needs ports: the ports the mangle rule marks',
+    path: ['ports'],
+  })
+  .refine((s) => s.fwmark !== undefined || s.ports === undefined, {
+    message: 'ports only goes with fwmark (use port for one port)',
+    path: ['ports'],
+  });
 export type Service = z.infer<typeof Service>;
 
 export const Vip = z.strictObject({
@@ -184,7 +198,10 @@ export const Vrrp = z.strictObject({
       password_env: EnvName.optional(),
       password_file: LocalPath.optional(),
     })
-    .refine((a) => (a.password_env === undefined) !== (a.password_file === undefined), 'give exactly one of password_env or password_file')
+    .refine(
+      (a) => (a.password_env === undefined) !== (a.password_file === undefined),
+      'give exactly one of password_env or password_file',
+    )
     .optional(),
 });
 export type Vrrp = z.infer<typeof Vrrp>;
@@ -194,7 +211,12 @@ export const Directors = z.strictObject({
   engine: z.enum(['ipvsadm', 'keepalived']).default('ipvsadm'),
   vrrp: Vrrp.optional(),
   dip: z
-    .strictObject({ address: Ipv4, prefix: z.int().min(1).max(32), interface: InterfaceName, vrrp_instance: Name.optional() })
+    .strictObject({
+      address: Ipv4,
+      prefix: z.int().min(1).max(32),
+      interface: InterfaceName,
+      vrrp_instance: Name.optional(),
+    })
     .optional(),
   masquerade: z.boolean().default(false), // NAT: MASQUERADE the real servers' own outbound traffic
   sync_daemon: z.strictObject({ interface: InterfaceName, id: z.int().min(0).max(255).default(0) }).optional(),
@@ -219,7 +241,10 @@ export const Verify = z.strictObject({
   requests: z.int().min(1).max(100000).default(60),
   tolerance: z.number().min(0).max(1).default(0.2), // allowed deviation from the weight share
   identify: z
-    .discriminatedUnion('by', [z.strictObject({ by: z.literal('body') }), z.strictObject({ by: z.literal('header'), name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) })])
+    .discriminatedUnion('by', [
+      z.strictObject({ by: z.literal('body') }),
+      z.strictObject({ by: z.literal('header'), name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) }),
+    ])
     .default({ by: 'body' }),
 });
 

@@ -20,37 +20,71 @@ const PASSWORD_FILE_MAX = 4096;
 
 /** Reads the secrets a cluster needs. `missingIsProblem`: false for `validate`, which may run
  * where the secrets are not (CI); every command that renders or applies passes true. */
-export function resolveSecrets(cluster: Cluster, missingIsProblem: boolean, env: NodeJS.ProcessEnv = process.env): { secrets: Secrets; problems: SecretProblem[] } {
+export function resolveSecrets(
+  cluster: Cluster,
+  missingIsProblem: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): { secrets: Secrets; problems: SecretProblem[] } {
   const secrets: Secrets = {};
   const problems: SecretProblem[] = [];
   const auth = cluster.directors.vrrp?.auth;
   if (auth) {
-    const path: FieldPath = ['directors', 'vrrp', 'auth', auth.password_env !== undefined ? 'password_env' : 'password_file'];
+    const path: FieldPath = [
+      'directors',
+      'vrrp',
+      'auth',
+      auth.password_env !== undefined ? 'password_env' : 'password_file',
+    ];
     let value: string | undefined;
     if (auth.password_env !== undefined) {
       value = env[auth.password_env];
-      if (value === undefined && missingIsProblem) problems.push({ path, message: `the environment variable ${auth.password_env} is not set` });
+      if (value === undefined && missingIsProblem)
+        problems.push({ path, message: `the environment variable ${auth.password_env} is not set` });
     } else {
-      const file = isAbsolute(auth.password_file!) ? auth.password_file! : resolve(dirname(resolve(cluster.file)), auth.password_file!);
+      const file = isAbsolute(auth.password_file!)
+        ? auth.password_file!
+        : resolve(dirname(resolve(cluster.file)), auth.password_file!);
       try {
         // Only a small regular file is read: /dev/zero, /dev/stdin or a FIFO would hang `validate`.
         const st = statSync(file);
         if (!st.isFile()) problems.push({ path, message: 'the password file is not a regular file' });
-        else if (st.size > PASSWORD_FILE_MAX) problems.push({ path, message: `the password file has ${st.size} bytes; a VRRP password is at most ${VRRP_PASSWORD_MAX} characters` });
+        else if (st.size > PASSWORD_FILE_MAX)
+          problems.push({
+            path,
+            message: `the password file has ${st.size} bytes; a VRRP password is at most ${VRRP_PASSWORD_MAX} characters`,
+          });
         else value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
       } catch (e) {
-        if (missingIsProblem) problems.push({ path, message: `cannot read the password file: ${(e as NodeJS.ErrnoException).code ?? e}` });
+        if (missingIsProblem)
+          problems.push({ path, message: `cannot read the password file: ${(e as NodeJS.ErrnoException).code ?? e}` });
       }
     }
     // Never quote the value itself in a message: it is a secret.
     if (value !== undefined) {
       if (value.length === 0) problems.push({ path, message: 'the VRRP password is empty' });
-      else if (value.length > VRRP_PASSWORD_MAX) problems.push({ path, message: `the VRRP password has ${value.length} characters; keepalived uses at most ${VRRP_PASSWORD_MAX} (it truncates longer ones and its config test fails)` });
-      else if (!/^[\x21-\x7e]+$/.test(value) || /["#!\\]/.test(value)) problems.push({ path, message: 'the VRRP password may hold printable ASCII only, without spaces, quotes, backslash, # or !' });
+      else if (value.length > VRRP_PASSWORD_MAX)
+        problems.push({
+          path,
+          message: `the VRRP password has ${value.length} characters; keepalived uses at most ${VRRP_PASSWORD_MAX} (it truncates longer ones and its config test fails)`,
+        });
+      else if (!/^[\x21-\x7e]+$/.test(value) || /["#!\\]/.test(value))
+        problems.push({
+          path,
+          message: 'the VRRP password may hold printable ASCII only, without spaces, quotes, backslash, # or !',
+        });
       // keepalived replaces ${NAME} inside quotes too (${_PWD}, ${_RANDOM}… are predefined): the
       // directors would authenticate with something else than the password lvsctl was given.
-      else if (value === '{' || value === '}') problems.push({ path, message: 'the VRRP password may not be a lone brace (keepalived.conf would read it as a block)' });
-      else if (value.includes('${')) problems.push({ path, message: 'the VRRP password may not contain "${" (keepalived.conf would replace ${NAME} with one of its definitions)' });
+      else if (value === '{' || value === '}')
+        problems.push({
+          path,
+          message: 'the VRRP password may not be a lone brace (keepalived.conf would read it as a block)',
+        });
+      else if (value.includes('${'))
+        problems.push({
+          path,
+          message:
+            'the VRRP password may not contain "${" (keepalived.conf would replace ${NAME} with one of its definitions)',
+        });
       else secrets.vrrpPassword = value;
     }
   }

@@ -26,19 +26,35 @@ export const IpAddress = z.union([z.ipv4(), z.ipv6()], {
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /** Inventory names: hosts, groups, services, VRRP instances. Start with a letter or digit. */
-export const Name = re(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name of letters, digits, "_", "." or "-" (at most 63, not starting with "-")').refine(
-  (s) => !RESERVED_NAMES.has(s),
-  { error: (i) => `${shown(i.input)} is reserved (a member of every JavaScript object); choose another name` },
-);
+export const Name = re(
+  /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+  'a name of letters, digits, "_", "." or "-" (at most 63, not starting with "-")',
+).refine((s) => !RESERVED_NAMES.has(s), {
+  error: (i) => `${shown(i.input)} is reserved (a member of every JavaScript object); choose another name`,
+});
 
 /** Linux interface name: at most 15 bytes, no "/", ":", whitespace (dev_valid_name). */
-export const InterfaceName = re(/^(?!\.{1,2}$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/, 'an interface name (at most 15 of A-Z a-z 0-9 _ . -)');
+export const InterfaceName = re(
+  /^(?!\.{1,2}$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/,
+  'an interface name (at most 15 of A-Z a-z 0-9 _ . -)',
+);
 
-export const Port = z.int({ error: 'expected a port number' }).min(1, 'a port is at least 1').max(65535, 'a port is at most 65535');
+export const Port = z
+  .int({ error: 'expected a port number' })
+  .min(1, 'a port is at least 1')
+  .max(65535, 'a port is at most 65535');
 
 /** Where ssh connects: a DNS name or an address. Never starts with "-" (no option injection). */
 export const SshHost = z.union(
-  [z.ipv4(), z.ipv6(), z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/)],
+  [
+    z.ipv4(),
+    z.ipv6(),
+    z
+      .string()
+      .regex(
+        /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+      ),
+  ],
   { error: (i) => `expected a host name or an IP address, got ${shown(i.input)}` },
 );
 
@@ -52,17 +68,27 @@ export const LocalPath = z
   .string({ error: 'expected a file path' })
   .min(1, 'expected a file path')
   .max(4096, 'a path is at most 4096 characters')
-  .refine((s) => !/[\0-\x1f\x7f-\x9f]/.test(s), 'a path may not contain NUL, line breaks or other control characters (they would reach the terminal in messages)');
+  .refine(
+    (s) => !/[\0-\x1f\x7f-\x9f]/.test(s),
+    'a path may not contain NUL, line breaks or other control characters (they would reach the terminal in messages)',
+  );
 
 /** Whole seconds, as keepalived and ipvsadm take them. */
-export const Seconds = (max = 86400) => z.int({ error: 'expected whole seconds' }).min(1, 'at least 1 second').max(max, `at most ${max} seconds`);
+export const Seconds = (max = 86400) =>
+  z.int({ error: 'expected whole seconds' }).min(1, 'at least 1 second').max(max, `at most ${max} seconds`);
 
-export const Weight = z.int({ error: 'expected a weight (0-65535)' }).min(0, 'a weight is at least 0').max(65535, 'a weight is at most 65535');
+export const Weight = z
+  .int({ error: 'expected a weight (0-65535)' })
+  .min(0, 'a weight is at least 0')
+  .max(65535, 'a weight is at most 65535');
 
 /** IPVS connection thresholds (-x/-y); 0 means no limit. */
 export const Threshold = z.int({ error: 'expected a connection count' }).min(0).max(2147483647);
 
-export const Fwmark = z.int({ error: 'expected a firewall mark' }).min(1, 'a firewall mark is at least 1').max(4294967295);
+export const Fwmark = z
+  .int({ error: 'expected a firewall mark' })
+  .min(1, 'a firewall mark is at least 1')
+  .max(4294967295);
 
 /** The longest HTTP path: keepalived 2.2 reads config lines of at most 1024 bytes (MAXBUF) and
  * fails its config test on a longer one; the path line adds 23 bytes of indentation, keyword and quotes. */
@@ -74,12 +100,35 @@ export const HTTP_PATH_MAX = 960;
  * /check?a=1&b=2 are fine. */
 export const HttpPath = z
   .string({ error: 'expected an HTTP path' })
-  .max(HTTP_PATH_MAX, `an HTTP path is at most ${HTTP_PATH_MAX} characters (keepalived reads config lines of at most 1024 bytes)`)
-  .regex(/^\/[\x21-\x7e]*$/, { error: (i) => `expected an HTTP path starting with "/" of printable ASCII without spaces, got ${shown(i.input)}` })
+  .max(
+    HTTP_PATH_MAX,
+    `an HTTP path is at most ${HTTP_PATH_MAX} characters (keepalived reads config lines of at most 1024 bytes)`,
+  )
+  .regex(/^\/[\x21-\x7e]*$/, {
+    error: (i) => `expected an HTTP path starting with "/" of printable ASCII without spaces, got ${shown(i.input)}`,
+  })
   .refine((s) => !/["\\]/.test(s), 'an HTTP path may not contain " or \\ (it is written quoted into keepalived.conf)')
-  .refine((s) => !s.includes('${'), 'an HTTP path may not contain "${" (keepalived.conf would replace ${NAME} with one of its definitions)');
+  .refine(
+    (s) => !s.includes('${'),
+    'an HTTP path may not contain "${" (keepalived.conf would replace ${NAME} with one of its definitions)',
+  );
 
-export const Schedulers = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] as const;
+export const Schedulers = [
+  'rr',
+  'wrr',
+  'lc',
+  'wlc',
+  'lblc',
+  'lblcr',
+  'dh',
+  'sh',
+  'sed',
+  'nq',
+  'mh',
+  'fo',
+  'ovf',
+  'twos',
+] as const;
 export type Scheduler = (typeof Schedulers)[number];
 export const SchedulerFlags = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'] as const;
 

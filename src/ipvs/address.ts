@@ -21,7 +21,7 @@ function groups6(addr: string): number[] {
 export function canonical6(addr: string): string {
   const g = groups6(addr);
   let best = { base: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -64,13 +64,14 @@ export function addressWords(addr: string): number[] {
 }
 
 /** "addr:port" or "[addr6]:port". */
-export const hostPort = (addr: string, port: number): string => (isIPv6(addr) ? `[${canonical6(addr)}]:${port}` : `${addr}:${port}`);
+export const hostPort = (addr: string, port: number): string =>
+  isIPv6(addr) ? `[${canonical6(addr)}]:${port}` : `${addr}:${port}`;
 
 /** An IPv4 dotted netmask to a prefix length, or undefined when it is not contiguous. */
 export function maskToPrefix(mask: string): number | undefined {
   const n = addressWords(mask)[0]!;
   const bits = n.toString(2).padStart(32, '0');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
 }
 
 /** The network address of addr/prefix (IPv4). */

@@ -36,6 +36,9 @@ export function ipvsService(cluster: Cluster, s: ResolvedService): IpvsService {
 
 /** The services that go to the director's rules file (engine: ipvsadm), in ipvsadm's order. */
 export function desiredTable(cluster: Cluster, directorHost: string): IpvsTable {
-  if (!cluster.directors.members.some((m) => m.host === directorHost)) throw new LvsctlError(`"${directorHost}" is not a director of cluster ${cluster.name}`);
-  return sortTable({ services: cluster.services.filter((s) => s.engine === 'ipvsadm').map((s) => ipvsService(cluster, s)) });
+  if (!cluster.directors.members.some((m) => m.host === directorHost))
+    throw new LvsctlError(`"${directorHost}" is not a director of cluster ${cluster.name}`);
+  return sortTable({
+    services: cluster.services.filter((s) => s.engine === 'ipvsadm').map((s) => ipvsService(cluster, s)),
+  });
 }

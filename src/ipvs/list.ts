@@ -35,7 +35,8 @@ function walk<T>(text: string, row: (cols: string[]) => T | undefined): Map<stri
 }
 
 /** The columns as numbers when there are `n` of them and all are numbers (not a header line). */
-const numbers = (cols: string[], n: number): number[] | undefined => (cols.length === n && cols.every((c) => /^\d+$/.test(c)) ? cols.map(Number) : undefined);
+const numbers = (cols: string[], n: number): number[] | undefined =>
+  cols.length === n && cols.every((c) => /^\d+$/.test(c)) ? cols.map(Number) : undefined;
 
 export function parseList(text: string): LiveList {
   return walk(text, ([forward, ...rest]) => {
@@ -74,4 +75,5 @@ export function withThresholds(table: IpvsTable, text: string): IpvsTable {
 }
 
 /** Does any destination of the table have a threshold? */
-export const hasThresholds = (t: IpvsTable): boolean => t.services.some((s) => s.destinations.some((d) => d.upperThreshold || d.lowerThreshold));
+export const hasThresholds = (t: IpvsTable): boolean =>
+  t.services.some((s) => s.destinations.some((d) => d.upperThreshold || d.lowerThreshold));

@@ -47,7 +47,23 @@ const LONG: Record<string, string> = {
   'tun-csum': '--tun-csum',
   'tun-remcsum': '--tun-remcsum',
 };
-const VALUED = new Set(['-t', '-u', '--sctp-service', '-f', '-s', '-p', '-M', '--pe', '-b', '-r', '-w', '-x', '-y', '--tun-type', '--tun-port']);
+const VALUED = new Set([
+  '-t',
+  '-u',
+  '--sctp-service',
+  '-f',
+  '-s',
+  '-p',
+  '-M',
+  '--pe',
+  '-b',
+  '-r',
+  '-w',
+  '-x',
+  '-y',
+  '--tun-type',
+  '--tun-port',
+]);
 
 interface Opts {
   cmd?: '-A' | '-a';
@@ -88,15 +104,24 @@ function tokenize(words: string[], fail: (why: string) => never): Opts {
 }
 
 const int = (v: string, min: number, max: number, what: string, fail: (why: string) => never): number => {
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) fail(`${what} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    fail(`${what} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return Number(v);
 };
 
-function addrPort(v: string, fail: (why: string) => never, portOptional = false): { address: string; port: number; family: 4 | 6 } {
+function addrPort(
+  v: string,
+  fail: (why: string) => never,
+  portOptional = false,
+): { address: string; port: number; family: 4 | 6 } {
   const m = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(v) ?? /^([0-9.]+)(?::(\d+))?$/.exec(v);
   if (!m || !isIP(m[1]!)) fail(`expected address:port or [ipv6]:port, got ${JSON.stringify(v)}`);
   if (m[2] === undefined && !portOptional) fail(`missing port in ${JSON.stringify(v)}`);
-  return { address: canonicalAddress(m[1]!), port: m[2] === undefined ? 0 : int(m[2], 0, 65535, 'port', fail), family: isIP(m[1]!) === 6 ? 6 : 4 };
+  return {
+    address: canonicalAddress(m[1]!),
+    port: m[2] === undefined ? 0 : int(m[2], 0, 65535, 'port', fail),
+    family: isIP(m[1]!) === 6 ? 6 : 4,
+  };
 }
 
 const SVC_OPTS: Array<[string, IpvsProtocol | 'fwmark']> = [
@@ -112,7 +137,8 @@ function serviceOf(o: Opts, fail: (why: string) => never): IpvsService {
   const [opt, protocol] = given[0]!;
   const v = o.values.get(opt)!;
   const base = { scheduler: 'wlc', schedFlags: [] as string[], ops: false, destinations: [] as IpvsDestination[] };
-  if (protocol === 'fwmark') return { ...base, protocol, fwmark: int(v, 1, 4294967295, 'fwmark', fail), family: o.flags.has('-6') ? 6 : 4 };
+  if (protocol === 'fwmark')
+    return { ...base, protocol, fwmark: int(v, 1, 4294967295, 'fwmark', fail), family: o.flags.has('-6') ? 6 : 4 };
   const a = addrPort(v, fail);
   return { ...base, protocol, address: a.address, port: a.port, family: a.family };
 }
@@ -133,7 +159,8 @@ export function parseRules(text: string): IpvsTable {
     const key = serviceKey(svc);
     if (o.cmd === '-A') {
       if (services.has(key)) fail(`service ${key} is defined twice`);
-      for (const k of ['-r', '-w', '-x', '-y', '--tun-type', '--tun-port']) if (o.values.has(k)) fail(`${k} does not go with -A`);
+      for (const k of ['-r', '-w', '-x', '-y', '--tun-type', '--tun-port'])
+        if (o.values.has(k)) fail(`${k} does not go with -A`);
       if (o.values.has('-s')) svc.scheduler = o.values.get('-s')!;
       if (o.values.has('-p')) {
         svc.persistence = { timeout: int(o.values.get('-p')!, 1, 2678400, 'persistence timeout', fail) };
@@ -153,7 +180,12 @@ export function parseRules(text: string): IpvsTable {
     if (fwd.length > 1) fail('more than one of -m, -g, -i');
     const forward: Forward = fwd[0] === '-m' ? 'masq' : fwd[0] === '-i' ? 'tunnel' : 'route'; // -g is ipvsadm's default
     const a = addrPort(r, fail, owner.protocol === 'fwmark');
-    const d: IpvsDestination = { address: a.address, port: a.port, forward, weight: o.values.has('-w') ? int(o.values.get('-w')!, 0, 65535, 'weight', fail) : 1 };
+    const d: IpvsDestination = {
+      address: a.address,
+      port: a.port,
+      forward,
+      weight: o.values.has('-w') ? int(o.values.get('-w')!, 0, 65535, 'weight', fail) : 1,
+    };
     if (o.values.has('-x')) d.upperThreshold = int(o.values.get('-x')!, 0, 2147483647, 'upper threshold', fail);
     if (o.values.has('-y')) d.lowerThreshold = int(o.values.get('-y')!, 0, 2147483647, 'lower threshold', fail);
     if (forward === 'tunnel') {

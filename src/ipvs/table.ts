@@ -58,7 +58,8 @@ export function serviceKey(s: IpvsService): string {
   return `${s.protocol} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}`;
 }
 
-export const destinationKey = (d: IpvsDestination): string => (d.address.includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`);
+export const destinationKey = (d: IpvsDestination): string =>
+  d.address.includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
 
 // libipvs compares with C int subtraction of unsigned values (ipvs_cmp_services/ipvs_cmp_dests);
 // reproduce the wrap-around so the order matches what ipvsadm -S prints.
@@ -85,11 +86,14 @@ export function compareServices(a: IpvsService, b: IpvsService): number {
   );
 }
 
-export const compareDestinations = (a: IpvsDestination, b: IpvsDestination): number => cmpAddr(a.address, b.address) || a.port - b.port;
+export const compareDestinations = (a: IpvsDestination, b: IpvsDestination): number =>
+  cmpAddr(a.address, b.address) || a.port - b.port;
 
 /** The table in ipvsadm's listing order (it sorts unless --nosort). */
 export function sortTable(t: IpvsTable): IpvsTable {
   return {
-    services: [...t.services].sort(compareServices).map((s) => ({ ...s, destinations: [...s.destinations].sort(compareDestinations) })),
+    services: [...t.services]
+      .sort(compareServices)
+      .map((s) => ({ ...s, destinations: [...s.destinations].sort(compareDestinations) })),
   };
 }

@@ -21,7 +21,10 @@ export interface PlanInput {
   files: DesiredFile[];
   facts: HostFacts;
   /** Boot symlinks per init system (the planner picks by the host's init). */
-  bootLinks?: { systemd: ReadonlyArray<{ path: string; target: string }>; sysv: ReadonlyArray<{ path: string; target: string }> };
+  bootLinks?: {
+    systemd: ReadonlyArray<{ path: string; target: string }>;
+    sysv: ReadonlyArray<{ path: string; target: string }>;
+  };
   /** IPVS delta for a director, computed from the live table (plan/ipvs.ts). */
   ipvs?: { lines: string[]; owned: string[] };
   /** Netfilter files a director loads (render/netfilter.ts); absent: none wanted. */
@@ -55,19 +58,39 @@ const IPVS_SYSCTL_DEFAULTS: Record<string, string> = {
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function fileDiff(path: string, before: string | undefined, after: string | undefined, secrets: string[]): string {
-  if (before === undefined && after !== undefined && !secrets.length) return createTwoFilesPatch('/dev/null', path, '', after, '', '', { context: 3 });
-  return createTwoFilesPatch(before === undefined ? '/dev/null' : path, after === undefined ? '/dev/null' : path, redact(before ?? '', secrets), redact(after ?? '', secrets), '', '', { context: 3 });
+  if (before === undefined && after !== undefined && !secrets.length)
+    return createTwoFilesPatch('/dev/null', path, '', after, '', '', { context: 3 });
+  return createTwoFilesPatch(
+    before === undefined ? '/dev/null' : path,
+    after === undefined ? '/dev/null' : path,
+    redact(before ?? '', secrets),
+    redact(after ?? '', secrets),
+    '',
+    '',
+    { context: 3 },
+  );
 }
 
 function checkPossible(d: DesiredHost, f: HostFacts, files: DesiredFile[]): void {
   const problems: string[] = [];
-  const devs = new Set([...d.addresses.map((a) => a.dev), ...Object.keys(d.sysctl).map((k) => /^net\.ipv4\.conf\.([^.]+)\./.exec(k)?.[1]).filter((x): x is string => !!x)]);
+  const devs = new Set([
+    ...d.addresses.map((a) => a.dev),
+    ...Object.keys(d.sysctl)
+      .map((k) => /^net\.ipv4\.conf\.([^.]+)\./.exec(k)?.[1])
+      .filter((x): x is string => !!x),
+  ]);
   for (const dev of devs) {
     if (['all', 'default', 'lo'].includes(dev) || d.links.includes(dev)) continue;
-    if (!f.links.has(dev)) problems.push(`interface ${dev} does not exist on this host (it has: ${[...f.links.keys()].join(', ')})`);
+    if (!f.links.has(dev))
+      problems.push(`interface ${dev} does not exist on this host (it has: ${[...f.links.keys()].join(', ')})`);
   }
-  for (const m of d.modules) if (!f.modulesAvailable.has(m) && !f.modulesLoaded.has(m)) problems.push(`kernel module ${m} is not available in kernel ${f.kernel}${m.startsWith('ip_vs_') ? ` (the ${m.slice(6)} scheduler is not built for it)` : ''}`);
-  if (d.packages.length && !f.pkgManager) problems.push('no supported package manager (apt-get, dnf, yum) to install ' + d.packages.join(' '));
+  for (const m of d.modules)
+    if (!f.modulesAvailable.has(m) && !f.modulesLoaded.has(m))
+      problems.push(
+        `kernel module ${m} is not available in kernel ${f.kernel}${m.startsWith('ip_vs_') ? ` (the ${m.slice(6)} scheduler is not built for it)` : ''}`,
+      );
+  if (d.packages.length && !f.pkgManager)
+    problems.push('no supported package manager (apt-get, dnf, yum) to install ' + d.packages.join(' '));
   if (problems.length) throw new PlanError(problems.join('; '));
   void files;
 }
@@ -93,19 +116,40 @@ export function planHost(input: PlanInput): HostPlan {
     const cur = f.files.get(file.path);
     const mode = file.secret ? 0o600 : file.mode;
     const want = { ...file, mode, owner: file.owner ?? 'root', group: file.group ?? 'root' };
-    if (cur && cur.sha256 === sha256(file.content) && cur.mode === mode && cur.owner === want.owner && cur.group === want.group) continue;
+    if (
+      cur &&
+      cur.sha256 === sha256(file.content) &&
+      cur.mode === mode &&
+      cur.owner === want.owner &&
+      cur.group === want.group
+    )
+      continue;
     const before = cur ? f.contents.get(file.path) : undefined;
-    const diff = cur && cur.sha256 === sha256(file.content) ? `mode/owner: ${cur.mode.toString(8)} ${cur.owner}:${cur.group} -> ${mode.toString(8)} ${want.owner}:${want.group}` : fileDiff(file.path, before, file.content, file.secret ? secrets : []);
+    const diff =
+      cur && cur.sha256 === sha256(file.content)
+        ? `mode/owner: ${cur.mode.toString(8)} ${cur.owner}:${cur.group} -> ${mode.toString(8)} ${want.owner}:${want.group}`
+        : fileDiff(file.path, before, file.content, file.secret ? secrets : []);
     adds.push({ kind: 'file', action: cur ? 'update' : 'create', file: want, diff });
   }
-  for (const p of old.owned.files) if (!wanted.has(p) && f.files.get(p)) removals.push({ kind: 'file', action: 'delete', path: p, diff: fileDiff(p, f.contents.get(p), undefined, secrets) });
+  for (const p of old.owned.files)
+    if (!wanted.has(p) && f.files.get(p))
+      removals.push({
+        kind: 'file',
+        action: 'delete',
+        path: p,
+        diff: fileDiff(p, f.contents.get(p), undefined, secrets),
+      });
   next.owned.files = [...wanted];
   pre.owned.files = [...new Set([...pre.owned.files, ...wanted])];
 
   // Boot links (owned like files, so `down` and a role change remove them).
   const links = input.bootLinks?.[f.init] ?? [];
-  for (const l of links) if (f.bootLinks.get(l.path) !== l.target) adds.push({ kind: 'bootlink', action: 'create', path: l.path, target: l.target });
-  for (const p of old.owned.files) if (!wanted.has(p) && !links.some((l) => l.path === p) && (f.bootLinks.get(p) ?? '-') !== '-') removals.push({ kind: 'bootlink', action: 'delete', path: p, target: f.bootLinks.get(p)! });
+  for (const l of links)
+    if (f.bootLinks.get(l.path) !== l.target)
+      adds.push({ kind: 'bootlink', action: 'create', path: l.path, target: l.target });
+  for (const p of old.owned.files)
+    if (!wanted.has(p) && !links.some((l) => l.path === p) && (f.bootLinks.get(p) ?? '-') !== '-')
+      removals.push({ kind: 'bootlink', action: 'delete', path: p, target: f.bootLinks.get(p)! });
   next.owned.files.push(...links.map((l) => l.path));
   pre.owned.files.push(...links.map((l) => l.path));
 
@@ -113,7 +157,13 @@ export function planHost(input: PlanInput): HostPlan {
   for (const m of d.modules) if (!f.modulesLoaded.has(m)) adds.push({ kind: 'module', name: m });
 
   // Sysctls: record the original before the first change; restore what is no longer wanted.
-  const current = (k: string) => f.sysctl.get(k) ?? (k.startsWith('net.ipv4.vs.') ? IPVS_SYSCTL_DEFAULTS[k] : k.startsWith('net.ipv4.conf.tunl0.') ? f.sysctl.get(k.replace('tunl0', 'default')) : undefined);
+  const current = (k: string) =>
+    f.sysctl.get(k) ??
+    (k.startsWith('net.ipv4.vs.')
+      ? IPVS_SYSCTL_DEFAULTS[k]
+      : k.startsWith('net.ipv4.conf.tunl0.')
+        ? f.sysctl.get(k.replace('tunl0', 'default'))
+        : undefined);
   for (const [k, v] of Object.entries(d.sysctl)) {
     const cur = current(k);
     if (!(k in old.originals.sysctl) && cur !== undefined) {
@@ -125,7 +175,8 @@ export function planHost(input: PlanInput): HostPlan {
   for (const [k, orig] of Object.entries(old.originals.sysctl)) {
     if (k in d.sysctl) continue;
     delete next.originals.sysctl[k];
-    if (f.sysctl.has(k) && f.sysctl.get(k) !== orig) removals.push({ kind: 'sysctl', key: k, from: f.sysctl.get(k), to: orig, restore: true });
+    if (f.sysctl.has(k) && f.sysctl.get(k) !== orig)
+      removals.push({ kind: 'sysctl', key: k, from: f.sysctl.get(k), to: orig, restore: true });
   }
 
   // Links (tunl0 appears when ipip loads; lvsctl brings it up and down, never deletes it).
@@ -134,11 +185,19 @@ export function planHost(input: PlanInput): HostPlan {
     if (!old.owned.links.includes(dev)) pre.owned.links.push(dev);
   }
   next.owned.links = [...d.links];
-  for (const dev of old.owned.links) if (!d.links.includes(dev) && f.links.get(dev)?.up) removals.push({ kind: 'link', dev, up: false });
+  for (const dev of old.owned.links)
+    if (!d.links.includes(dev) && f.links.get(dev)?.up) removals.push({ kind: 'link', dev, up: false });
 
   // Addresses.
   // Compared in canonical form: an inventory may write fd00:0::1 for what `ip` shows as fd00::1.
-  const has = (a: DesiredAddress) => f.addresses.some((x) => canonicalAddress(x.address) === canonicalAddress(a.address) && x.prefix === a.prefix && x.dev === a.dev && (a.label === undefined || x.label === a.label));
+  const has = (a: DesiredAddress) =>
+    f.addresses.some(
+      (x) =>
+        canonicalAddress(x.address) === canonicalAddress(a.address) &&
+        x.prefix === a.prefix &&
+        x.dev === a.dev &&
+        (a.label === undefined || x.label === a.label),
+    );
   const wantKeys = new Set(d.addresses.map(addressKey));
   for (const a of d.addresses) if (!has(a)) adds.push({ kind: 'address', action: 'add', addr: a });
   for (const k of old.owned.addresses) {
@@ -155,10 +214,12 @@ export function planHost(input: PlanInput): HostPlan {
       pre.originals.defaultRoute = curRoute ?? '';
       next.originals.defaultRoute = curRoute ?? '';
     }
-    if (f.defaultRoute4?.via !== d.route.via) adds.push({ kind: 'route', action: 'set', via: d.route.via, from: curRoute });
+    if (f.defaultRoute4?.via !== d.route.via)
+      adds.push({ kind: 'route', action: 'set', via: d.route.via, from: curRoute });
   } else if (old.originals.defaultRoute !== undefined) {
     delete next.originals.defaultRoute;
-    if ((curRoute ?? '') !== old.originals.defaultRoute) removals.push({ kind: 'route', action: 'restore', to: old.originals.defaultRoute, from: curRoute });
+    if ((curRoute ?? '') !== old.originals.defaultRoute)
+      removals.push({ kind: 'route', action: 'restore', to: old.originals.defaultRoute, from: curRoute });
   }
 
   // IPVS (delta computed by the caller from the live table).
@@ -174,25 +235,48 @@ export function planHost(input: PlanInput): HostPlan {
   for (const cmd of ['iptables', 'ip6tables'] as const) {
     const want = input.netfilter?.find((n) => n.cmd === cmd);
     const live = f.netfilter[cmd];
-    const liveTables = Object.entries(live).filter(([, lines]) => lines.some((l) => l.startsWith(':LVSCTL ') || l.includes('-j LVSCTL')));
+    const liveTables = Object.entries(live).filter(([, lines]) =>
+      lines.some((l) => l.startsWith(':LVSCTL ') || l.includes('-j LVSCTL')),
+    );
     if (want) {
-      const drift = want.tables.some((t) => chainDrift(t.rules, live[t.name] ?? [], want.hooks.find((h) => h.startsWith(`${t.name}:`))!.split(':')[1]!));
-      if (drift || changedFiles.has(want.file)) adds.push({ kind: 'netfilter', action: 'apply', cmd, file: want.file, hooks: want.hooks, rules: want.tables.flatMap((t) => t.rules) });
+      const drift = want.tables.some((t) =>
+        chainDrift(t.rules, live[t.name] ?? [], want.hooks.find((h) => h.startsWith(`${t.name}:`))!.split(':')[1]!),
+      );
+      if (drift || changedFiles.has(want.file))
+        adds.push({
+          kind: 'netfilter',
+          action: 'apply',
+          cmd,
+          file: want.file,
+          hooks: want.hooks,
+          rules: want.tables.flatMap((t) => t.rules),
+        });
     }
     const stale = liveTables.filter(([t]) => !want?.tables.some((w) => w.name === t));
     if (stale.length)
-      removals.push({ kind: 'netfilter', action: 'remove', cmd, hooks: stale.map(([t, lines]) => `${t}:${/^-A (\S+) .*-j LVSCTL$/m.exec(lines.join('\n'))?.[1] ?? (t === 'nat' ? 'POSTROUTING' : 'PREROUTING')}`) });
+      removals.push({
+        kind: 'netfilter',
+        action: 'remove',
+        cmd,
+        hooks: stale.map(
+          ([t, lines]) =>
+            `${t}:${/^-A (\S+) .*-j LVSCTL$/m.exec(lines.join('\n'))?.[1] ?? (t === 'nat' ? 'POSTROUTING' : 'PREROUTING')}`,
+        ),
+      });
   }
 
   // IPVS timeouts (ipvsadm --set): per network namespace, lost at reboot (the director script sets them).
   const KERNEL_TIMEOUTS: [number, number, number] = [900, 120, 300];
   const liveT = f.ipvsTimeouts;
   if (input.timeouts) {
-    if (!old.originals.ipvsTimeouts) pre.originals.ipvsTimeouts = next.originals.ipvsTimeouts = liveT ?? KERNEL_TIMEOUTS;
-    if (liveT?.join(' ') !== input.timeouts.join(' ')) adds.push({ kind: 'timeouts', to: input.timeouts, from: liveT, restore: false });
+    if (!old.originals.ipvsTimeouts)
+      pre.originals.ipvsTimeouts = next.originals.ipvsTimeouts = liveT ?? KERNEL_TIMEOUTS;
+    if (liveT?.join(' ') !== input.timeouts.join(' '))
+      adds.push({ kind: 'timeouts', to: input.timeouts, from: liveT, restore: false });
   } else if (old.originals.ipvsTimeouts) {
     delete next.originals.ipvsTimeouts;
-    if (liveT && liveT.join(' ') !== old.originals.ipvsTimeouts.join(' ')) removals.push({ kind: 'timeouts', to: old.originals.ipvsTimeouts, from: liveT, restore: true });
+    if (liveT && liveT.join(' ') !== old.originals.ipvsTimeouts.join(' '))
+      removals.push({ kind: 'timeouts', to: old.originals.ipvsTimeouts, from: liveT, restore: true });
   }
 
   // keepalived: started once its config is in place, reloaded (SIGHUP, not restarted) when only
@@ -202,7 +286,8 @@ export function planHost(input: PlanInput): HostPlan {
   if (d.keepalived) {
     if (!running) adds.push({ kind: 'keepalived', action: 'start' });
     else if (changedFiles.has(KEEPALIVED_CONF)) adds.push({ kind: 'keepalived', action: 'reload' });
-  } else if (running && old.owned.files.includes(KEEPALIVED_CONF)) removals.unshift({ kind: 'keepalived', action: 'stop' });
+  } else if (running && old.owned.files.includes(KEEPALIVED_CONF))
+    removals.unshift({ kind: 'keepalived', action: 'stop' });
 
   // keepalived at boot: the distribution's service starts it, so a stopped director has it
   // disabled (a reboot must not take the VIP back) and a running one enabled (RHEL installs it
@@ -212,13 +297,15 @@ export function planHost(input: PlanInput): HostPlan {
   const bootOn = (b: string | null | undefined) => b === 'enabled' || b === 'enabled-runtime';
   if (d.keepalivedBoot !== undefined) {
     if (bootOn(boot) !== d.keepalivedBoot && (boot !== null || d.keepalivedBoot)) {
-      if (!old.originals.keepalivedBoot && boot !== null) pre.originals.keepalivedBoot = next.originals.keepalivedBoot = boot;
+      if (!old.originals.keepalivedBoot && boot !== null)
+        pre.originals.keepalivedBoot = next.originals.keepalivedBoot = boot;
       adds.push({ kind: 'keepalived-boot', enable: d.keepalivedBoot, from: boot, restore: false });
     }
   } else if (old.originals.keepalivedBoot) {
     const orig = old.originals.keepalivedBoot;
     delete next.originals.keepalivedBoot;
-    if (boot !== null && bootOn(boot) !== bootOn(orig)) removals.push({ kind: 'keepalived-boot', enable: bootOn(orig), from: boot, restore: true });
+    if (boot !== null && bootOn(boot) !== bootOn(orig))
+      removals.push({ kind: 'keepalived-boot', enable: bootOn(orig), from: boot, restore: true });
   }
 
   if (input.record) {
@@ -232,16 +319,24 @@ export function planHost(input: PlanInput): HostPlan {
   if (input.forget) {
     // `down`: undo everything recorded, then forget the host (no state file, no lvsctl directories).
     const purge = input.forget.purge ? old.owned.packages.filter((p) => f.packages.has(p)) : [];
-    if (purge.length && f.pkgManager) removals.push({ kind: 'packages', action: 'purge', manager: f.pkgManager, packages: purge });
-    if (adds.length || removals.length || f.state !== null) changes.push(...adds, ...removals, { kind: 'state', phase: 'remove', content: '' });
+    if (purge.length && f.pkgManager)
+      removals.push({ kind: 'packages', action: 'purge', manager: f.pkgManager, packages: purge });
+    if (adds.length || removals.length || f.state !== null)
+      changes.push(...adds, ...removals, { kind: 'state', phase: 'remove', content: '' });
     return { host: d.name, changes };
   }
   const preText = formatState(pre);
   const nextText = formatState(next);
   if (adds.length || removals.length || preText !== formatState(old)) {
-    if (f.state === null && !adds.length && !removals.length && formatState(pre) === formatState(emptyState())) return { host: d.name, changes: [] };
-    if (f.state === null || preText !== formatState(old)) changes.push({ kind: 'state', phase: 'before', content: preText });
-    changes.push(...adds.filter((c) => c.kind === 'packages'), ...adds.filter((c) => c.kind !== 'packages'), ...removals);
+    if (f.state === null && !adds.length && !removals.length && formatState(pre) === formatState(emptyState()))
+      return { host: d.name, changes: [] };
+    if (f.state === null || preText !== formatState(old))
+      changes.push({ kind: 'state', phase: 'before', content: preText });
+    changes.push(
+      ...adds.filter((c) => c.kind === 'packages'),
+      ...adds.filter((c) => c.kind !== 'packages'),
+      ...removals,
+    );
     if (nextText !== preText) changes.push({ kind: 'state', phase: 'after', content: nextText });
   }
   return { host: d.name, changes };

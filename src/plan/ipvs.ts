@@ -14,7 +14,12 @@ function sameService(a: IpvsService, b: IpvsService): boolean {
   return lineOf(a) === lineOf(b);
 }
 
-function sameDestination(s: IpvsService, live: IpvsDestination, want: IpvsDestination, thresholdsKnown: boolean): boolean {
+function sameDestination(
+  s: IpvsService,
+  live: IpvsDestination,
+  want: IpvsDestination,
+  thresholdsKnown: boolean,
+): boolean {
   // -S does not print thresholds: they are compared only when `-Ln --thresholds` was read.
   const strip = ({ upperThreshold: _u, lowerThreshold: _l, ...d }: IpvsDestination): IpvsDestination => d;
   return thresholdsKnown ? lineOf(s, live) === lineOf(s, want) : lineOf(s, strip(live)) === lineOf(s, strip(want));
@@ -27,7 +32,12 @@ export interface IpvsDelta {
 }
 
 /** `thresholdsKnown`: the live table's thresholds were read (`-Ln --thresholds`), so they count. */
-export function ipvsDelta(live: IpvsTable, desired: IpvsTable, owned: ReadonlyArray<string>, thresholdsKnown = false): IpvsDelta {
+export function ipvsDelta(
+  live: IpvsTable,
+  desired: IpvsTable,
+  owned: ReadonlyArray<string>,
+  thresholdsKnown = false,
+): IpvsDelta {
   const lines: string[] = [];
   const liveBy = new Map(live.services.map((s) => [serviceKey(s), s]));
   const wantKeys = new Set(desired.services.map(serviceKey));
@@ -43,13 +53,20 @@ export function ipvsDelta(live: IpvsTable, desired: IpvsTable, owned: ReadonlyAr
     if (!sameService(cur, want)) lines.push(lineOf(want).replace(/^-A /, '-E '));
     const curDests = new Map(cur.destinations.map((d) => [destinationKey(d), d]));
     const wantDests = new Set(want.destinations.map(destinationKey));
-    for (const d of cur.destinations) if (!wantDests.has(destinationKey(d))) lines.push(lineOf(want, d).replace(/^-a /, '-d ').replace(/ -[mgi] -w .*$/, ''));
+    for (const d of cur.destinations)
+      if (!wantDests.has(destinationKey(d)))
+        lines.push(
+          lineOf(want, d)
+            .replace(/^-a /, '-d ')
+            .replace(/ -[mgi] -w .*$/, ''),
+        );
     for (const d of want.destinations) {
       const c = curDests.get(destinationKey(d));
       if (!c) lines.push(lineOf(want, d));
       else if (!sameDestination(want, c, d, thresholdsKnown)) lines.push(lineOf(want, d).replace(/^-a /, '-e '));
     }
   }
-  for (const [key, s] of liveBy) if (!wantKeys.has(key) && owned.includes(key)) lines.push(lineOf(s).replace(/^-A (.*?) -s .*$/, '-D $1'));
+  for (const [key, s] of liveBy)
+    if (!wantKeys.has(key) && owned.includes(key)) lines.push(lineOf(s).replace(/^-A (.*?) -s .*$/, '-D $1'));
   return { lines, owned: [...wantKeys] };
 }

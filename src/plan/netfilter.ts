@@ -14,7 +14,10 @@ export function normalRule(rule: string): string {
   for (let i = 0; i < t.length; i++) {
     const w = t[i]!;
     const next = t[i + 1];
-    if (w === '-m' && next && IMPLIED_MATCH.has(next)) { i++; continue; }
+    if (w === '-m' && next && IMPLIED_MATCH.has(next)) {
+      i++;
+      continue;
+    }
     if ((w === '--set-xmark' || w === '--set-mark') && next) {
       const [value, mask] = next.split('/');
       const full = mask === undefined || Number(mask) === 0xffffffff;
@@ -35,7 +38,12 @@ export function normalRule(rule: string): string {
 
 /** Does the live table (its iptables-save lines) differ from the wanted LVSCTL rules, or lack the
  * jump from `hook`? */
-export function chainDrift(want: ReadonlyArray<string>, live: ReadonlyArray<string>, hook: string, chain = 'LVSCTL'): boolean {
+export function chainDrift(
+  want: ReadonlyArray<string>,
+  live: ReadonlyArray<string>,
+  hook: string,
+  chain = 'LVSCTL',
+): boolean {
   const norm = (rules: ReadonlyArray<string>) => rules.map(normalRule).sort().join('\n');
   const liveRules = live.filter((l) => l.startsWith(`-A ${chain} `));
   const jumps = live.some((l) => l.startsWith(`-A ${hook} `) && l.endsWith(`-j ${chain}`));

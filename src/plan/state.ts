@@ -30,7 +30,11 @@ export interface HostState {
   drained?: Drained;
 }
 
-export const emptyState = (): HostState => ({ version: 1, originals: { sysctl: {} }, owned: { addresses: [], links: [], files: [], ipvs: [], packages: [] } });
+export const emptyState = (): HostState => ({
+  version: 1,
+  originals: { sysctl: {} },
+  owned: { addresses: [], links: [], files: [], ipvs: [], packages: [] },
+});
 
 export function parseState(text: string | null): HostState {
   if (!text) return emptyState();
@@ -57,13 +61,16 @@ export function parseState(text: string | null): HostState {
       ...(s.drained && Object.keys(s.drained).length ? { drained: { ...s.drained } } : {}),
     };
   } catch {
-    throw new Error('the state file /var/lib/lvsctl/state.json is not lvsctl\'s (or is damaged); move it away to start over');
+    throw new Error(
+      "the state file /var/lib/lvsctl/state.json is not lvsctl's (or is damaged); move it away to start over",
+    );
   }
 }
 
 /** Stable JSON (sorted keys and lists), so an unchanged state is byte-identical and not rewritten. */
 export function formatState(s: HostState): string {
-  const sortObj = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+  const sortObj = (o: Record<string, string>) =>
+    Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
   const out: HostState = {
     version: 1,
     originals: {
@@ -80,10 +87,18 @@ export function formatState(s: HostState): string {
       packages: [...new Set(s.owned.packages)].sort(),
     },
     ...(s.stopped ? { stopped: true } : {}),
-    ...(s.drained && Object.keys(s.drained).length ? { drained: Object.fromEntries(Object.entries(s.drained).sort(([a], [b]) => a.localeCompare(b))) } : {}),
+    ...(s.drained && Object.keys(s.drained).length
+      ? { drained: Object.fromEntries(Object.entries(s.drained).sort(([a], [b]) => a.localeCompare(b))) }
+      : {}),
   };
   return JSON.stringify(out, null, 2) + '\n';
 }
 
 export const isEmptyState = (s: HostState) =>
-  !Object.keys(s.originals.sysctl).length && s.originals.defaultRoute === undefined && !s.originals.ipvsTimeouts && !s.originals.keepalivedBoot && Object.values(s.owned).every((l) => !l.length) && !s.stopped && !Object.keys(s.drained ?? {}).length;
+  !Object.keys(s.originals.sysctl).length &&
+  s.originals.defaultRoute === undefined &&
+  !s.originals.ipvsTimeouts &&
+  !s.originals.keepalivedBoot &&
+  Object.values(s.owned).every((l) => !l.length) &&
+  !s.stopped &&
+  !Object.keys(s.drained ?? {}).length;

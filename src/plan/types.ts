@@ -26,7 +26,14 @@ export type Change =
   | { kind: 'route'; action: 'set'; via: string; from?: string }
   | { kind: 'route'; action: 'restore'; to: string; from?: string }
   | { kind: 'ipvs'; lines: string[]; owned: string[] }
-  | { kind: 'netfilter'; action: 'apply'; cmd: 'iptables' | 'ip6tables'; file: string; hooks: string[]; rules: string[] }
+  | {
+      kind: 'netfilter';
+      action: 'apply';
+      cmd: 'iptables' | 'ip6tables';
+      file: string;
+      hooks: string[];
+      rules: string[];
+    }
   | { kind: 'netfilter'; action: 'remove'; cmd: 'iptables' | 'ip6tables'; hooks: string[] }
   | { kind: 'timeouts'; to: [number, number, number]; from?: [number, number, number]; restore: boolean }
   | { kind: 'keepalived'; action: 'start' | 'reload' | 'stop' }
@@ -38,7 +45,8 @@ export interface HostPlan {
   changes: Change[];
 }
 
-export const fmtAddr = (a: DesiredAddress) => `${a.address}/${a.prefix} dev ${a.dev}${a.label ? ` label ${a.label}` : ''}`;
+export const fmtAddr = (a: DesiredAddress) =>
+  `${a.address}/${a.prefix} dev ${a.dev}${a.label ? ` label ${a.label}` : ''}`;
 
 /** One line for people. */
 export function describe(c: Change): string {
@@ -46,9 +54,13 @@ export function describe(c: Change): string {
     case 'packages':
       return `${c.action} packages: ${c.packages.join(' ')} (${c.manager})`;
     case 'state':
-      return c.phase === 'remove' ? 'remove the state file (nothing of lvsctl\'s is left here)' : `record original settings and owned objects in the state file (${c.phase} changes)`;
+      return c.phase === 'remove'
+        ? "remove the state file (nothing of lvsctl's is left here)"
+        : `record original settings and owned objects in the state file (${c.phase} changes)`;
     case 'file':
-      return c.action === 'delete' ? `remove ${c.path}` : `${c.action} ${c.file.path} (mode ${c.file.mode.toString(8).padStart(4, '0')})`;
+      return c.action === 'delete'
+        ? `remove ${c.path}`
+        : `${c.action} ${c.file.path} (mode ${c.file.mode.toString(8).padStart(4, '0')})`;
     case 'module':
       return `load kernel module ${c.name}`;
     case 'sysctl':
@@ -58,11 +70,15 @@ export function describe(c: Change): string {
     case 'address':
       return `${c.action === 'add' ? 'add' : 'remove'} address ${fmtAddr(c.addr)}`;
     case 'route':
-      return c.action === 'set' ? `default route: ${c.from ?? '(none)'} -> via ${c.via}` : `restore default route: ${c.from ?? '(none)'} -> ${c.to || '(none)'}`;
+      return c.action === 'set'
+        ? `default route: ${c.from ?? '(none)'} -> via ${c.via}`
+        : `restore default route: ${c.from ?? '(none)'} -> ${c.to || '(none)'}`;
     case 'ipvs':
       return `IPVS: ${c.lines.length} ipvsadm line${c.lines.length === 1 ? '' : 's'} (${summariseIpvs(c.lines)})`;
     case 'netfilter':
-      return c.action === 'apply' ? `${c.cmd}: load ${c.file} (${c.rules.length} rule${c.rules.length === 1 ? '' : 's'} in chain LVSCTL; jumps from ${c.hooks.join(', ')})` : `${c.cmd}: remove chain LVSCTL and its jumps from ${c.hooks.join(', ')}`;
+      return c.action === 'apply'
+        ? `${c.cmd}: load ${c.file} (${c.rules.length} rule${c.rules.length === 1 ? '' : 's'} in chain LVSCTL; jumps from ${c.hooks.join(', ')})`
+        : `${c.cmd}: remove chain LVSCTL and its jumps from ${c.hooks.join(', ')}`;
     case 'timeouts':
       return `${c.restore ? 'restore' : 'set'} IPVS timeouts (tcp tcpfin udp): ${c.from?.join(' ') ?? '(unknown)'} -> ${c.to.join(' ')}`;
     case 'keepalived':
@@ -77,8 +93,17 @@ export function describe(c: Change): string {
 function summariseIpvs(lines: string[]): string {
   const n: Record<string, number> = {};
   for (const l of lines) n[l.slice(0, 2)] = (n[l.slice(0, 2)] ?? 0) + 1;
-  const names: Record<string, string> = { '-A': 'add service', '-E': 'edit service', '-D': 'delete service', '-a': 'add server', '-e': 'edit server', '-d': 'delete server' };
-  return Object.entries(n).map(([k, v]) => `${v} ${names[k] ?? k}`).join(', ');
+  const names: Record<string, string> = {
+    '-A': 'add service',
+    '-E': 'edit service',
+    '-D': 'delete service',
+    '-a': 'add server',
+    '-e': 'edit server',
+    '-d': 'delete server',
+  };
+  return Object.entries(n)
+    .map(([k, v]) => `${v} ${names[k] ?? k}`)
+    .join(', ');
 }
 
 /** The diff shown for a change (files: unified diff; others: their lines). */
@@ -97,7 +122,9 @@ export function changeDiff(c: Change): string {
 
 /** What --json shows of a plan: descriptions and diffs, never file contents (they may hold secrets;
  * diffs of secret files are masked by the planner). */
-export function planToJson(plans: HostPlan[]): { host: string; changes: { kind: string; description: string; diff?: string }[] }[] {
+export function planToJson(
+  plans: HostPlan[],
+): { host: string; changes: { kind: string; description: string; diff?: string }[] }[] {
   return plans.map((p) => ({
     host: p.host,
     changes: p.changes.map((c) => {

@@ -7,7 +7,12 @@ import { MANAGED_PATHS } from './paths.js';
 import { sysctlKey, type SysctlSetting } from './sysctl.js';
 import type { BaseContext, HostFile } from './types.js';
 
-export function bootFiles(base: BaseContext, role: 'director' | 'realserver', sysctls: SysctlSetting[], modules: string[]): HostFile[] {
+export function bootFiles(
+  base: BaseContext,
+  role: 'director' | 'realserver',
+  sysctls: SysctlSetting[],
+  modules: string[],
+): HostFile[] {
   const script = role === 'director' ? MANAGED_PATHS.directorScript : MANAGED_PATHS.realServerScript;
   const ctx = { ...base, director: role === 'director', script };
   const out: HostFile[] = [
@@ -15,7 +20,21 @@ export function bootFiles(base: BaseContext, role: 'director' | 'realserver', sy
     { path: MANAGED_PATHS.sysvInit, mode: 0o755, kind: 'initscript', content: renderTemplate('lvsctl.init', ctx) },
   ];
   if (sysctls.length)
-    out.push({ path: MANAGED_PATHS.sysctl, mode: 0o644, kind: 'sysctl', content: renderTemplate('sysctl.conf', { ...base, sysctls: sysctls.map((s) => ({ key: sysctlKey(s.path), value: s.value })) }) });
-  if (modules.length) out.push({ path: MANAGED_PATHS.modules, mode: 0o644, kind: 'modules', content: renderTemplate('modules-load.conf', { ...base, modules }) });
+    out.push({
+      path: MANAGED_PATHS.sysctl,
+      mode: 0o644,
+      kind: 'sysctl',
+      content: renderTemplate('sysctl.conf', {
+        ...base,
+        sysctls: sysctls.map((s) => ({ key: sysctlKey(s.path), value: s.value })),
+      }),
+    });
+  if (modules.length)
+    out.push({
+      path: MANAGED_PATHS.modules,
+      mode: 0o644,
+      kind: 'modules',
+      content: renderTemplate('modules-load.conf', { ...base, modules }),
+    });
   return out;
 }

@@ -12,7 +12,9 @@ import type { BaseContext, HostFile } from './types.js';
 
 /** keepalived runs on the directors: a VRRP pair, engine keepalived, or any keepalived-owned service. */
 export const runsKeepalived = (c: Cluster): boolean =>
-  c.directors.engine === 'keepalived' || c.directors.vrrp !== undefined || c.services.some((s) => s.engine === 'keepalived');
+  c.directors.engine === 'keepalived' ||
+  c.directors.vrrp !== undefined ||
+  c.services.some((s) => s.engine === 'keepalived');
 
 /** With VRRP, keepalived moves the VIPs (and the DIP); otherwise the director script adds them. */
 export const vrrpOwnsAddresses = (c: Cluster): boolean => c.directors.vrrp !== undefined;
@@ -27,7 +29,8 @@ export function directorSysctls(c: Cluster): SysctlSetting[] {
     out.push({ path: 'net/ipv4/ip_forward', value: 1 });
     // The director routes between the real servers' subnet and the clients: no ICMP redirects
     // telling real servers to bypass it.
-    for (const i of [...new Set(['all', 'default', c.directors.dip?.interface].filter((x): x is string => !!x))]) out.push(conf(i, 'send_redirects', 0));
+    for (const i of [...new Set(['all', 'default', c.directors.dip?.interface].filter((x): x is string => !!x))])
+      out.push(conf(i, 'send_redirects', 0));
   }
   // Clients reach the VIP through a router; when the director's own route back to them leaves by
   // another interface (a director on both segments), strict reverse-path filtering drops every
@@ -86,6 +89,12 @@ export function directorFiles(c: Cluster, host: string, base: BaseContext): Host
     }),
   });
   if (rules !== '') files.push({ path: MANAGED_PATHS.ipvsRules, mode: 0o644, kind: 'rules', content: rules });
-  for (const n of netfilter) files.push({ path: n.file, mode: 0o644, kind: 'netfilter', content: renderTemplate('iptables.rules', { ...base, ...n, chain: NETFILTER_CHAIN }) });
+  for (const n of netfilter)
+    files.push({
+      path: n.file,
+      mode: 0o644,
+      kind: 'netfilter',
+      content: renderTemplate('iptables.rules', { ...base, ...n, chain: NETFILTER_CHAIN }),
+    });
   return [...files, ...bootFiles(base, 'director', sysctls, directorModules(c))];
 }

@@ -48,10 +48,12 @@ let compiled: Map<string, HandlebarsTemplateDelegate> | undefined;
 function load(): Map<string, HandlebarsTemplateDelegate> {
   const opts = { noEscape: true, strict: true };
   for (const f of readdirSync(join(templatesDir, 'partials')).sort()) {
-    if (f.endsWith('.hbs')) hb.registerPartial(f.slice(0, -4), hb.compile(readFileSync(join(templatesDir, 'partials', f), 'utf8'), opts));
+    if (f.endsWith('.hbs'))
+      hb.registerPartial(f.slice(0, -4), hb.compile(readFileSync(join(templatesDir, 'partials', f), 'utf8'), opts));
   }
   const m = new Map<string, HandlebarsTemplateDelegate>();
-  for (const name of Object.keys(TEMPLATES)) m.set(name, hb.compile(readFileSync(join(templatesDir, `${name}.hbs`), 'utf8'), opts));
+  for (const name of Object.keys(TEMPLATES))
+    m.set(name, hb.compile(readFileSync(join(templatesDir, `${name}.hbs`), 'utf8'), opts));
   return m;
 }
 
@@ -61,4 +63,5 @@ export function renderTemplate(name: TemplateName, context: object): string {
   return compiled.get(name)!(context);
 }
 
-export const templatePath = (name: string, partial = false): string => join(templatesDir, partial ? 'partials' : '', `${name}.hbs`);
+export const templatePath = (name: string, partial = false): string =>
+  join(templatesDir, partial ? 'partials' : '', `${name}.hbs`);

@@ -16,6 +16,8 @@ export function kq(value: string | number): string {
   const s = String(value);
   if (BARE.test(s) && !s.startsWith('@')) return s; // "@name" at a line start is keepalived's conditional config
   if (s === '' || /["\x00-\x1f\x7f]/.test(s) || s.endsWith('\\') || s === '{' || s === '}' || s.includes('${'))
-    throw new KeepalivedQuoteError(`cannot write ${JSON.stringify(s)} into keepalived.conf (a double quote, control character, trailing backslash, lone brace or "\${")`);
+    throw new KeepalivedQuoteError(
+      `cannot write ${JSON.stringify(s)} into keepalived.conf (a double quote, control character, trailing backslash, lone brace or "\${")`,
+    );
   return `"${s}"`;
 }

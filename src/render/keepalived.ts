@@ -23,7 +23,9 @@ interface VipEntry {
 
 function checkOf(h: HealthCheck | undefined) {
   if (!h) return false;
-  const timing = (['connect_timeout', 'retry', 'delay_before_retry', 'delay_loop'] as const).filter((k) => h[k] !== undefined).map((k) => ({ key: k, value: h[k]! }));
+  const timing = (['connect_timeout', 'retry', 'delay_before_retry', 'delay_loop'] as const)
+    .filter((k) => h[k] !== undefined)
+    .map((k) => ({ key: k, value: h[k]! }));
   const web = h.type === 'http' || h.type === 'https';
   return {
     kind: CHECK_KIND[h.type],
@@ -56,9 +58,13 @@ function virtualServer(c: Cluster, s: ResolvedService) {
     method: METHOD[FORWARD_OF_MODE[c.mode]],
     protocol: s.protocol.toUpperCase(),
     ipFamily: s.fwmark !== undefined && s.family === 6 ? 'inet6' : false,
-    persistence: s.persistence ? { timeout: s.persistence.timeout, granularity: s.persistence.netmask ?? false } : false,
+    persistence: s.persistence
+      ? { timeout: s.persistence.timeout, granularity: s.persistence.netmask ?? false }
+      : false,
     inhibitOnFailure: s.inhibitOnFailure,
-    sorryServer: s.sorryServer ? { address: canonicalAddress(s.sorryServer.address), port: s.sorryServer.port ?? false } : false,
+    sorryServer: s.sorryServer
+      ? { address: canonicalAddress(s.sorryServer.address), port: s.sorryServer.port ?? false }
+      : false,
     realServers: s.realServers.map(realServer),
   };
 }
@@ -72,13 +78,19 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
   for (const s of c.services) {
     if (seen.has(s.vip.address)) continue;
     seen.add(s.vip.address);
-    entries.get(s.vip.vrrpInstance ?? first)!.push({ cidr: `${canonicalAddress(s.vip.address)}/${s.vip.prefix}`, dev: s.vip.interface, family: s.family });
+    entries
+      .get(s.vip.vrrpInstance ?? first)!
+      .push({ cidr: `${canonicalAddress(s.vip.address)}/${s.vip.prefix}`, dev: s.vip.interface, family: s.family });
   }
   const dip = c.directors.dip;
-  if (dip) entries.get(dip.vrrp_instance ?? first)!.push({ cidr: `${dip.address}/${dip.prefix}`, dev: dip.interface, family: 4 });
+  if (dip)
+    entries
+      .get(dip.vrrp_instance ?? first)!
+      .push({ cidr: `${dip.address}/${dip.prefix}`, dev: dip.interface, family: 4 });
   const me = c.directors.members.find((m) => m.host === host)!;
   const peer = c.directors.members.find((m) => m.host !== host);
-  if (vrrp.auth && secrets.vrrpPassword === undefined) throw new MissingSecretError('the VRRP password is needed to render keepalived.conf (directors.vrrp.auth)');
+  if (vrrp.auth && secrets.vrrpPassword === undefined)
+    throw new MissingSecretError('the VRRP password is needed to render keepalived.conf (directors.vrrp.auth)');
   return vrrp.instances.map((inst) => {
     const all = entries.get(inst.name)!;
     const family = all[0]?.family ?? 4;
@@ -114,5 +126,11 @@ export function keepalivedFile(c: Cluster, host: string, base: BaseContext, secr
     instances,
     virtualServers: c.services.filter((s) => s.engine === 'keepalived').map((s) => virtualServer(c, s)),
   });
-  return { path: MANAGED_PATHS.keepalived, mode: secret ? 0o600 : 0o644, kind: 'keepalived', content, ...(secret && { secret: true }) };
+  return {
+    path: MANAGED_PATHS.keepalived,
+    mode: secret ? 0o600 : 0o644,
+    kind: 'keepalived',
+    content,
+    ...(secret && { secret: true }),
+  };
 }

@@ -25,11 +25,18 @@ export function netfilterFiles(cluster: Cluster): NetfilterFile[] {
       for (let i = 0; i < ports.length; i += MULTIPORT_MAX) {
         const chunk = ports.slice(i, i + MULTIPORT_MAX);
         const match = chunk.length === 1 ? `--dport ${chunk[0]}` : `-m multiport --dports ${chunk.join(',')}`;
-        mark.push(`-d ${s.vip.address}/${family === 4 ? 32 : 128} -p ${s.protocol} ${match} -j MARK --set-mark ${s.fwmark}`);
+        mark.push(
+          `-d ${s.vip.address}/${family === 4 ? 32 : 128} -p ${s.protocol} ${match} -j MARK --set-mark ${s.fwmark}`,
+        );
       }
     }
     const dip = cluster.directors.dip;
-    const masq = family === 4 && cluster.mode === 'nat' && cluster.directors.masquerade && dip ? [`-s ${network4(dip.address, dip.prefix)}/${dip.prefix} ! -d ${network4(dip.address, dip.prefix)}/${dip.prefix} -j MASQUERADE`] : [];
+    const masq =
+      family === 4 && cluster.mode === 'nat' && cluster.directors.masquerade && dip
+        ? [
+            `-s ${network4(dip.address, dip.prefix)}/${dip.prefix} ! -d ${network4(dip.address, dip.prefix)}/${dip.prefix} -j MASQUERADE`,
+          ]
+        : [];
     const tables = [
       ...(mark.length ? [{ name: 'mangle', hook: 'PREROUTING', rules: mark }] : []),
       ...(masq.length ? [{ name: 'nat', hook: 'POSTROUTING', rules: masq }] : []),

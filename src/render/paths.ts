@@ -36,7 +36,11 @@ export const STATE_DIR = '/run/lvsctl';
 export const STATE_FILE = '/var/lib/lvsctl/state.json';
 
 /** The name a script logs with and where it keeps its state (sh-common partial). */
-export const scriptIdentity = (self: 'lvsctl-director' | 'lvsctl-realserver') => ({ self, statePath: `${STATE_DIR}/${self}.state`, lvsctlState: STATE_FILE });
+export const scriptIdentity = (self: 'lvsctl-director' | 'lvsctl-realserver') => ({
+  self,
+  statePath: `${STATE_DIR}/${self}.state`,
+  lvsctlState: STATE_FILE,
+});
 
 /** The netfilter chain lvsctl owns in each table it touches; stop flushes and deletes only this chain. */
 export const NETFILTER_CHAIN = 'LVSCTL';

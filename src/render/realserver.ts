@@ -18,7 +18,8 @@ export interface RsAddress {
 /** The VIPs whose services this host serves, in inventory order. */
 function vipsOf(c: Cluster, host: string): { address: string; family: 4 | 6 }[] {
   const seen = new Map<string, 4 | 6>();
-  for (const s of c.services) if (s.realServers.some((r) => r.host === host) && !seen.has(s.vip.address)) seen.set(s.vip.address, s.family);
+  for (const s of c.services)
+    if (s.realServers.some((r) => r.host === host) && !seen.has(s.vip.address)) seen.set(s.vip.address, s.family);
   return [...seen].map(([address, family]) => ({ address, family }));
 }
 
@@ -44,12 +45,20 @@ export function realServerSettings(c: Cluster, host: string): RealServerSettings
     route = c.directors.dip!.address;
   } else if (c.mode === 'dr') {
     sysctls = arpSettings(iface!);
-    addresses = vips.map((v) => (v.family === 4 ? { address: v.address, prefix: 32, dev: 'lo', label: 'lo:0' } : { address: v.address, prefix: 128, dev: 'lo', label: false }));
+    addresses = vips.map((v) =>
+      v.family === 4
+        ? { address: v.address, prefix: 32, dev: 'lo', label: 'lo:0' }
+        : { address: v.address, prefix: 128, dev: 'lo', label: false },
+    );
   } else {
     modules = has6 ? ['ip6_tunnel', 'ipip'] : ['ipip'];
     links = has6 ? ['tunl0', 'ip6tnl0'] : ['tunl0'];
     sysctls = [...arpSettings(iface!), ...['tunl0', 'all', 'default'].map((i) => conf(i, 'rp_filter', 0))];
-    addresses = vips.map((v) => (v.family === 4 ? { address: v.address, prefix: 32, dev: 'tunl0', label: false } : { address: v.address, prefix: 128, dev: 'ip6tnl0', label: false }));
+    addresses = vips.map((v) =>
+      v.family === 4
+        ? { address: v.address, prefix: 32, dev: 'tunl0', label: false }
+        : { address: v.address, prefix: 128, dev: 'ip6tnl0', label: false },
+    );
   }
   return { modules, links, sysctls, addresses, route };
 }

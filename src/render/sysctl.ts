@@ -7,9 +7,13 @@ export interface SysctlSetting {
 
 /** The sysctl.d key: dotted, unless a component holds a dot (VLAN interfaces), then the "/" form
  * that sysctl.d(5) also accepts. */
-export const sysctlKey = (path: string): string => (path.split('/').some((p) => p.includes('.')) ? path : path.replaceAll('/', '.'));
+export const sysctlKey = (path: string): string =>
+  path.split('/').some((p) => p.includes('.')) ? path : path.replaceAll('/', '.');
 
-export const conf = (iface: string, key: string, value: number): SysctlSetting => ({ path: `net/ipv4/conf/${iface}/${key}`, value });
+export const conf = (iface: string, key: string, value: number): SysctlSetting => ({
+  path: `net/ipv4/conf/${iface}/${key}`,
+  value,
+});
 
 /** arp_ignore=1 / arp_announce=2 on all and the interface ARP requests arrive on: the kernel uses
  * the maximum of conf/all and conf/<if>, so both must be set. */

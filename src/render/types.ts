@@ -2,7 +2,8 @@
 // there (mode, owner) and to handle it with care (secret).
 import type { Secrets } from '../inventory/secrets.js';
 
-export type HostFileKind = 'script' | 'sysctl' | 'modules' | 'rules' | 'netfilter' | 'unit' | 'initscript' | 'keepalived';
+export type HostFileKind =
+  'script' | 'sysctl' | 'modules' | 'rules' | 'netfilter' | 'unit' | 'initscript' | 'keepalived';
 
 export interface HostFile {
   path: string; // absolute, on the host

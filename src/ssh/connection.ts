@@ -23,7 +23,16 @@ import {
   RemoteCommandError,
   SshError,
 } from './errors.js';
-import { appendKnownHost, checkHostKey, describeKey, fingerprint, loadKnownHosts, lookupName, preferredHostKeyAlgos, type KnownHostLine } from './known-hosts.js';
+import {
+  appendKnownHost,
+  checkHostKey,
+  describeKey,
+  fingerprint,
+  loadKnownHosts,
+  lookupName,
+  preferredHostKeyAlgos,
+  type KnownHostLine,
+} from './known-hosts.js';
 import { Semaphore } from './pool.js';
 
 const { Client, utils } = ssh2;
@@ -97,13 +106,22 @@ function envValue(env: NodeJS.ProcessEnv, name: string | undefined, what: string
   return v;
 }
 
-async function loadKey(host: string, file: string, passphrase: string | undefined, required: boolean): Promise<ParsedKey | undefined> {
+async function loadKey(
+  host: string,
+  file: string,
+  passphrase: string | undefined,
+  required: boolean,
+): Promise<ParsedKey | undefined> {
   let data: Buffer;
   try {
     data = await readFile(file);
   } catch (e) {
     if (!required) return undefined;
-    throw new ConnectError(host, 'config', `cannot read identity file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConnectError(
+      host,
+      'config',
+      `cannot read identity file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   const key = utils.parseKey(data, passphrase);
   if (key instanceof Error) {
@@ -162,19 +180,33 @@ async function authMethods(
         desc.push(`key ${file}`);
       }
     }
-    if (!auth.length) throw new ConnectError(host, 'config', 'no authentication method: set ssh.identity_file, ssh.agent or ssh.password_env');
+    if (!auth.length)
+      throw new ConnectError(
+        host,
+        'config',
+        'no authentication method: set ssh.identity_file, ssh.agent or ssh.password_env',
+      );
   }
   return { auth, desc: desc.join(', ') };
 }
 
-const NET_UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
+const NET_UNREACHABLE = new Set([
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+  'ETIMEDOUT',
+]);
 
 function classify(name: string, hop: Hop, err: Error & { code?: string; level?: string }): ConnectError {
   if (err.code === 'ECONNREFUSED') return new ConnectError(name, 'refused', `connection refused by ${hop.label}`);
-  if (err.code && NET_UNREACHABLE.has(err.code)) return new ConnectError(name, 'unreachable', `${hop.label} is unreachable (${err.code})`);
+  if (err.code && NET_UNREACHABLE.has(err.code))
+    return new ConnectError(name, 'unreachable', `${hop.label} is unreachable (${err.code})`);
   if (err.level === 'client-authentication')
     return new ConnectError(name, 'auth', `authentication failed for ${hop.label} (tried: ${hop.authDesc})`);
-  if (err.level === 'client-timeout') return new ConnectError(name, 'timeout', `no SSH session with ${hop.label} in time (connect timeout)`);
+  if (err.level === 'client-timeout')
+    return new ConnectError(name, 'timeout', `no SSH session with ${hop.label} in time (connect timeout)`);
   return new ConnectError(name, 'handshake', `SSH handshake with ${hop.label} failed: ${err.message}`);
 }
 
@@ -190,7 +222,12 @@ async function verifyHostKey(name: string, hop: Hop, blob: Buffer, policy: HostK
   let v = checkHostKey(policy.lines, lookup, blob);
   if (v.status === 'unknown' && policy.accept) {
     const file = policy.files[0];
-    if (!file) throw new ConnectError(name, 'config', `cannot record the host key of '${lookup}': no known_hosts file is configured`);
+    if (!file)
+      throw new ConnectError(
+        name,
+        'config',
+        `cannot record the host key of '${lookup}': no known_hosts file is configured`,
+      );
     v = await appendKnownHost(file, lookup, blob);
   }
   switch (v.status) {
@@ -211,7 +248,14 @@ async function verifyHostKey(name: string, hop: Hop, blob: Buffer, policy: HostK
 }
 
 /** One SSH session to `hop`, over `sock` (a jump channel) or TCP, done by `deadline`. */
-function openClient(name: string, hop: Hop, policy: HostKeyPolicy, deadline: number, timeoutSec: number, sock?: ClientChannel): Promise<Client> {
+function openClient(
+  name: string,
+  hop: Hop,
+  policy: HostKeyPolicy,
+  deadline: number,
+  timeoutSec: number,
+  sock?: ClientChannel,
+): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let hostKeyError: Error | undefined;
@@ -225,7 +269,10 @@ function openClient(name: string, hop: Hop, policy: HostKeyPolicy, deadline: num
       reject(e);
     };
     const timer = setTimeout(
-      () => fail(new ConnectError(name, 'timeout', `no SSH session with ${hop.label} within ${timeoutSec}s (connect timeout)`)),
+      () =>
+        fail(
+          new ConnectError(name, 'timeout', `no SSH session with ${hop.label} within ${timeoutSec}s (connect timeout)`),
+        ),
       Math.max(0, deadline - Date.now()),
     );
     client.on('ready', () => {
@@ -235,7 +282,11 @@ function openClient(name: string, hop: Hop, policy: HostKeyPolicy, deadline: num
       resolve(client);
     });
     client.on('error', (err: Error) => fail(hostKeyError ?? classify(name, hop, err)));
-    client.on('close', () => fail(hostKeyError ?? new ConnectError(name, 'handshake', `${hop.label} closed the connection during the handshake`)));
+    client.on('close', () =>
+      fail(
+        hostKeyError ?? new ConnectError(name, 'handshake', `${hop.label} closed the connection during the handshake`),
+      ),
+    );
     const cfg: ConnectConfig = {
       host: hop.host,
       port: hop.port,
@@ -268,10 +319,25 @@ function openClient(name: string, hop: Hop, policy: HostKeyPolicy, deadline: num
   });
 }
 
-function forwardOut(name: string, jump: Client, jumpLabel: string, host: string, port: number, deadline: number, timeoutSec: number): Promise<ClientChannel> {
+function forwardOut(
+  name: string,
+  jump: Client,
+  jumpLabel: string,
+  host: string,
+  port: number,
+  deadline: number,
+  timeoutSec: number,
+): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new ConnectError(name, 'timeout', `jump host ${jumpLabel} did not open a channel to ${host}:${port} within ${timeoutSec}s`)),
+      () =>
+        reject(
+          new ConnectError(
+            name,
+            'timeout',
+            `jump host ${jumpLabel} did not open a channel to ${host}:${port} within ${timeoutSec}s`,
+          ),
+        ),
       Math.max(0, deadline - Date.now()),
     );
     try {
@@ -279,7 +345,13 @@ function forwardOut(name: string, jump: Client, jumpLabel: string, host: string,
         clearTimeout(timer);
         if (!err) return resolve(stream);
         const refused = /refused/i.test(err.message);
-        reject(new ConnectError(name, refused ? 'refused' : 'unreachable', `jump host ${jumpLabel} cannot reach ${host}:${port}: ${err.message}`));
+        reject(
+          new ConnectError(
+            name,
+            refused ? 'refused' : 'unreachable',
+            `jump host ${jumpLabel} cannot reach ${host}:${port}: ${err.message}`,
+          ),
+        );
       });
     } catch (e) {
       clearTimeout(timer);
@@ -302,13 +374,32 @@ interface JumpLease {
   release(): void;
 }
 
-async function leaseJump(name: string, target: SshTarget, policy: HostKeyPolicy, env: NodeJS.ProcessEnv, deadline: number): Promise<JumpLease> {
+async function leaseJump(
+  name: string,
+  target: SshTarget,
+  policy: HostKeyPolicy,
+  env: NodeJS.ProcessEnv,
+  deadline: number,
+): Promise<JumpLease> {
   const j = target.jump!;
-  const hopId = JSON.stringify([j.user, j.host, j.port, j.identityFile, target.agent, target.passphraseEnv, target.knownHosts]);
+  const hopId = JSON.stringify([
+    j.user,
+    j.host,
+    j.port,
+    j.identityFile,
+    target.agent,
+    target.passphraseEnv,
+    target.knownHosts,
+  ]);
   let entry = jumps.get(hopId);
   const label = `jump host ${j.user}@${j.host}:${j.port}`;
   if (!entry) {
-    const { auth, desc } = await authMethods(name, j.user, { identityFile: j.identityFile, agent: target.agent, passphraseEnv: target.passphraseEnv }, env);
+    const { auth, desc } = await authMethods(
+      name,
+      j.user,
+      { identityFile: j.identityFile, agent: target.agent, passphraseEnv: target.passphraseEnv },
+      env,
+    );
     const hop: Hop = { label, host: j.host, port: j.port, user: j.user, auth, authDesc: desc };
     const e: JumpEntry = { client: openClient(name, hop, policy, deadline, target.connectTimeout), refs: 0 };
     jumps.set(hopId, e);
@@ -346,7 +437,12 @@ async function leaseJump(name: string, target: SshTarget, policy: HostKeyPolicy,
 }
 
 /** Connect to one inventory host. Rejects with a typed SshError; never with a secret in it. */
-export async function connect(name: string, target: SshTarget, become: ResolvedHost['become'], opts: ConnectOptions): Promise<HostConnection> {
+export async function connect(
+  name: string,
+  target: SshTarget,
+  become: ResolvedHost['become'],
+  opts: ConnectOptions,
+): Promise<HostConnection> {
   const env = opts.env ?? process.env;
   const secrets = [target.passwordEnv, target.passphraseEnv, become ? become.passwordEnv : undefined]
     .map((n) => (n === undefined ? undefined : env[n]))
@@ -354,7 +450,10 @@ export async function connect(name: string, target: SshTarget, become: ResolvedH
   const deadline = Date.now() + target.connectTimeout * 1000;
   let lease: JumpLease | undefined;
   try {
-    const sudoPassword = become && become.passwordEnv !== undefined ? envValue(env, become.passwordEnv, 'become.password_env', name) : undefined;
+    const sudoPassword =
+      become && become.passwordEnv !== undefined
+        ? envValue(env, become.passwordEnv, 'become.password_env', name)
+        : undefined;
     let lines: KnownHostLine[];
     try {
       lines = await loadKnownHosts(target.knownHosts);
@@ -363,11 +462,26 @@ export async function connect(name: string, target: SshTarget, become: ResolvedH
     }
     const policy: HostKeyPolicy = { files: target.knownHosts, lines, accept: opts.acceptNewHostKeys };
     const { auth, desc } = await authMethods(name, target.user, target, env);
-    const hop: Hop = { label: `${target.user}@${target.host}:${target.port}`, host: target.host, port: target.port, user: target.user, auth, authDesc: desc };
+    const hop: Hop = {
+      label: `${target.user}@${target.host}:${target.port}`,
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      auth,
+      authDesc: desc,
+    };
     let sock: ClientChannel | undefined;
     if (target.jump) {
       lease = await leaseJump(name, target, policy, env, deadline);
-      sock = await forwardOut(name, lease.client, lease.label, target.host, target.port, deadline, target.connectTimeout);
+      sock = await forwardOut(
+        name,
+        lease.client,
+        lease.label,
+        target.host,
+        target.port,
+        deadline,
+        target.connectTimeout,
+      );
       hop.label += ` via ${lease.label}`;
     }
     const client = await openClient(name, hop, policy, deadline, target.connectTimeout, sock);
@@ -389,7 +503,8 @@ function relabel(err: unknown, name: string): unknown {
 
 /** Any error, typed, with every secret removed from its message and stack. */
 function scrub(name: string, e: unknown, secrets: string[]): SshError {
-  const err = e instanceof SshError ? e : new ConnectError(name, 'handshake', e instanceof Error ? e.message : String(e));
+  const err =
+    e instanceof SshError ? e : new ConnectError(name, 'handshake', e instanceof Error ? e.message : String(e));
   err.message = redact(err.message, secrets);
   if (err.stack) err.stack = redact(err.stack, secrets);
   return err;
@@ -409,9 +524,13 @@ function signalNumber(sig: string | undefined): number {
  * sshd answers with killpg() of the command's process group, as the login user.
  */
 function sendSignal(ch: ClientChannel, name: 'TERM' | 'KILL'): void {
-  const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
+  const c = ch as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, sig: string): void } };
+  };
   try {
-    if ((c.outgoing?.state === 'open' || c.outgoing?.state === 'eof') && c._client?._protocol) c._client._protocol.signal(c.outgoing.id, name);
+    if ((c.outgoing?.state === 'open' || c.outgoing?.state === 'eof') && c._client?._protocol)
+      c._client._protocol.signal(c.outgoing.id, name);
     else ch.signal(name);
   } catch {
     /* channel or connection already gone */
@@ -438,7 +557,9 @@ class SshConnection implements HostConnection {
     private readonly secrets: string[],
     private readonly lease: JumpLease | undefined,
   ) {
-    client.on('error', (e: Error) => this.die(new ConnectError(name, 'lost', `connection lost: ${redact(e.message, secrets)}`)));
+    client.on('error', (e: Error) =>
+      this.die(new ConnectError(name, 'lost', `connection lost: ${redact(e.message, secrets)}`)),
+    );
     client.on('close', () => this.die(new ConnectError(name, 'lost', 'connection closed')));
   }
 
@@ -449,7 +570,10 @@ class SshConnection implements HostConnection {
   }
 
   private cutRequested(step: string): boolean {
-    return (this.env.LVSCTL_TEST_CUT ?? '').split(',').map((s) => s.trim()).includes(`${this.name}:${step}`);
+    return (this.env.LVSCTL_TEST_CUT ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .includes(`${this.name}:${step}`);
   }
 
   private cut(step: string): ConnectionCutError {
@@ -470,7 +594,8 @@ class SshConnection implements HostConnection {
 
   async exec(cmd: Shell, opts: ExecOptions = {}): Promise<ExecResult> {
     if (!(cmd instanceof Shell)) throw new TypeError('exec() takes a Shell built with sh``');
-    if (cmd.text.includes('\0')) throw new TypeError('a command cannot contain NUL (sshd rejects it and drops the connection)');
+    if (cmd.text.includes('\0'))
+      throw new TypeError('a command cannot contain NUL (sshd rejects it and drops the connection)');
     const useSudo = (opts.become ?? this.become !== false) && this.target.user !== 'root';
     const timeoutSec = opts.timeoutSec ?? this.target.commandTimeout;
     if (this.dead) throw this.dead;
@@ -490,7 +615,14 @@ class SshConnection implements HostConnection {
    * One command on its own channel. `release` frees the channel slot when the channel is really
    * closed (a timed-out command still holds its session until it is killed).
    */
-  private run(text: string, stdin: string | Buffer | undefined, timeoutSec: number, useSudo: boolean, release: () => void, cutAt?: string): Promise<ExecResult> {
+  private run(
+    text: string,
+    stdin: string | Buffer | undefined,
+    timeoutSec: number,
+    useSudo: boolean,
+    release: () => void,
+    cutAt?: string,
+  ): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve, reject) => {
       if (this.dead) {
         release();
@@ -555,7 +687,12 @@ class SshConnection implements HostConnection {
                   // Refused: EOF on stdin ends sudo, which is still waiting for a password.
                   s.end();
                   s.close();
-                  finish(new BecomeError(this.name, `sudo refused the password from ${this.become ? this.become.passwordEnv : ''}`));
+                  finish(
+                    new BecomeError(
+                      this.name,
+                      `sudo refused the password from ${this.become ? this.become.passwordEnv : ''}`,
+                    ),
+                  );
                   return;
                 }
                 s.write(this.sudoPassword + '\n');
@@ -574,9 +711,17 @@ class SshConnection implements HostConnection {
             release();
             if (!started && plan.sudo) {
               const said = redact(pre.text().trim(), this.secrets);
-              return finish(new BecomeError(this.name, said || `sudo exited with ${code ?? signal ?? 'no status'} before running the command`));
+              return finish(
+                new BecomeError(
+                  this.name,
+                  said || `sudo exited with ${code ?? signal ?? 'no status'} before running the command`,
+                ),
+              );
             }
-            if (code === null && signal === undefined) return finish(this.dead ?? new ConnectError(this.name, 'lost', 'the command ended without an exit status'));
+            if (code === null && signal === undefined)
+              return finish(
+                this.dead ?? new ConnectError(this.name, 'lost', 'the command ended without an exit status'),
+              );
             finish(undefined, {
               code: code ?? signalNumber(signal),
               stdout: Buffer.concat(out).toString('utf8'),
@@ -600,10 +745,22 @@ class SshConnection implements HostConnection {
   async writeFiles(files: ReadonlyArray<FileWrite>): Promise<void> {
     if (!files.length) return;
     const parts = files.map((f) => {
-      if (!posix.isAbsolute(f.path) || f.path.endsWith('/')) throw new RangeError(`writeFile needs an absolute file path, got ${JSON.stringify(f.path)}`);
+      if (!posix.isAbsolute(f.path) || f.path.endsWith('/'))
+        throw new RangeError(`writeFile needs an absolute file path, got ${JSON.stringify(f.path)}`);
       const dir = posix.dirname(f.path);
-      const owner = f.owner !== undefined ? `${f.owner}${f.group !== undefined ? `:${f.group}` : ''}` : f.group !== undefined ? `:${f.group}` : undefined;
-      return { ...f, data: typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content, template: `${dir === '/' ? '' : dir}/.${posix.basename(f.path)}.lvsctl-XXXXXX`, owner, mode: octal(f.mode) };
+      const owner =
+        f.owner !== undefined
+          ? `${f.owner}${f.group !== undefined ? `:${f.group}` : ''}`
+          : f.group !== undefined
+            ? `:${f.group}`
+            : undefined;
+      return {
+        ...f,
+        data: typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content,
+        template: `${dir === '/' ? '' : dir}/.${posix.basename(f.path)}.lvsctl-XXXXXX`,
+        owner,
+        mode: octal(f.mode),
+      };
     });
     const t = (i: number) => `"$t${i}"`;
     const temps = parts.map((_, i) => t(i)).join(' ');
@@ -619,12 +776,18 @@ class SshConnection implements HostConnection {
       new Shell(`trap 'exit 129' HUP INT TERM PIPE`),
       ...parts.flatMap((p, i) => [
         new Shell(`t${i}=$(mktemp ${shq(p.template)})`),
-        new Shell(p.data.length ? `dd of=${t(i)} bs=${p.data.length} count=1 iflag=fullblock 2>/dev/null` : `: >${t(i)}`),
+        new Shell(
+          p.data.length ? `dd of=${t(i)} bs=${p.data.length} count=1 iflag=fullblock 2>/dev/null` : `: >${t(i)}`,
+        ),
       ]),
       new Shell(`got=$(stat -c %s -- ${temps}); want='${parts.map((p) => p.data.length).join('\n')}'`),
-      new Shell(`[ "$got" = "$want" ] || { echo "lvsctl: short write (sizes $(echo $got) of $(echo $want) bytes)" >&2; exit 1; }`),
+      new Shell(
+        `[ "$got" = "$want" ] || { echo "lvsctl: short write (sizes $(echo $got) of $(echo $want) bytes)" >&2; exit 1; }`,
+      ),
       ...parts.flatMap((p, i) => (p.owner !== undefined ? [new Shell(`chown -- ${shq(p.owner)} ${t(i)}`)] : [])),
-      ...[...new Set(parts.map((p) => p.mode))].map((m) => new Shell(`chmod -- ${m} ${parts.flatMap((p, i) => (p.mode === m ? [t(i)] : [])).join(' ')}`)),
+      ...[...new Set(parts.map((p) => p.mode))].map(
+        (m) => new Shell(`chmod -- ${m} ${parts.flatMap((p, i) => (p.mode === m ? [t(i)] : [])).join(' ')}`),
+      ),
       new Shell(`sync -- ${temps} 2>/dev/null || :`),
       ...parts.flatMap((p, i) => [new Shell(`mv -f -- ${t(i)} ${shq(p.path)}`), new Shell(`t${i}=`)]),
     ]);
@@ -632,6 +795,12 @@ class SshConnection implements HostConnection {
     // With sudo the script already runs under `sh -c`; without, do not depend on the login shell.
     const cmd = useSudo ? script : sh`sh -c ${script.text}`;
     const r = await this.exec(cmd, { stdin: Buffer.concat(parts.map((p) => p.data)), cutStep: 'write-file' });
-    if (r.code !== 0) throw new RemoteCommandError(this.name, `writing ${parts.map((p) => p.path).join(', ')}`, r.code, redact(r.stderr, this.secrets));
+    if (r.code !== 0)
+      throw new RemoteCommandError(
+        this.name,
+        `writing ${parts.map((p) => p.path).join(', ')}`,
+        r.code,
+        redact(r.stderr, this.secrets),
+      );
   }
 }

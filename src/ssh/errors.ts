@@ -61,7 +61,10 @@ export class HostKeyChangedError extends SshError {
 /** The offered key is marked @revoked in a known_hosts file. */
 export class HostKeyRevokedError extends SshError {
   constructor(host: string, lookup: string, key: OfferedKey, where: string) {
-    super(host, `the ${key.label} key ${key.fingerprint} offered by '${lookup}' is marked @revoked in ${where}. Refused.`);
+    super(
+      host,
+      `the ${key.label} key ${key.fingerprint} offered by '${lookup}' is marked @revoked in ${where}. Refused.`,
+    );
   }
 }
 

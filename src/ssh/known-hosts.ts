@@ -78,7 +78,15 @@ export function parseKnownHosts(text: string, file: string): KnownHostLine[] {
 
 /** OpenSSH match_pattern: `*` any run, `?` one character; whole-string match. */
 export function wildcardMatch(s: string, pattern: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 's');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+    's',
+  );
   return re.test(s);
 }
 
@@ -165,7 +173,9 @@ export type HostKeyAlgo = (typeof ALL_HOST_KEY_ALGOS)[number];
  * server with several host keys shows the one we know instead of a "changed" one.
  */
 export function preferredHostKeyAlgos(lines: readonly KnownHostLine[], name: string): HostKeyAlgo[] {
-  const known = new Set(lines.filter((l) => l.marker === undefined && hostMatches(name, l.patterns)).map((l) => l.type));
+  const known = new Set(
+    lines.filter((l) => l.marker === undefined && hostMatches(name, l.patterns)).map((l) => l.type),
+  );
   const algoType = (a: HostKeyAlgo) => (a.startsWith('rsa-sha2-') ? 'ssh-rsa' : a);
   const first = ALL_HOST_KEY_ALGOS.filter((a) => known.has(algoType(a)));
   return [...first, ...ALL_HOST_KEY_ALGOS.filter((a) => !first.includes(a))];
@@ -181,26 +191,30 @@ const appendLocks = new Map<string, Promise<unknown>>();
  */
 export function appendKnownHost(file: string, name: string, blob: Buffer): Promise<HostKeyVerdict> {
   const prev = appendLocks.get(file) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(async () => {
-    const lines = await loadKnownHosts([file]);
-    const verdict = checkHostKey(lines, name, blob);
-    if (verdict.status !== 'unknown') return verdict;
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    let existing = '';
-    try {
-      existing = await readFile(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    const sep = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
-    const type = blobType(blob)!;
-    await appendFile(file, `${sep}${name} ${type} ${blob.toString('base64')}\n`, { mode: 0o600 });
-    const v: HostKeyVerdict = { status: 'known', entry: { file, line: 0, patterns: name, type, blob } };
-    return v;
-  });
+  const run = prev
+    .catch(() => undefined)
+    .then(async () => {
+      const lines = await loadKnownHosts([file]);
+      const verdict = checkHostKey(lines, name, blob);
+      if (verdict.status !== 'unknown') return verdict;
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      let existing = '';
+      try {
+        existing = await readFile(file, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      const sep = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
+      const type = blobType(blob)!;
+      await appendFile(file, `${sep}${name} ${type} ${blob.toString('base64')}\n`, { mode: 0o600 });
+      const v: HostKeyVerdict = { status: 'known', entry: { file, line: 0, patterns: name, type, blob } };
+      return v;
+    });
   appendLocks.set(file, run);
-  void run.finally(() => {
-    if (appendLocks.get(file) === run) appendLocks.delete(file);
-  }).catch(() => undefined);
+  void run
+    .finally(() => {
+      if (appendLocks.get(file) === run) appendLocks.delete(file);
+    })
+    .catch(() => undefined);
   return run;
 }

@@ -1,6 +1,10 @@
 // The --forks pool: at most `limit` calls of `fn` in flight, results in input order.
 
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const n = Math.max(1, Math.floor(limit) || 1);
   const results: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;

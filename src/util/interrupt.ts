@@ -15,7 +15,8 @@ export const interruption = (): NodeJS.Signals | undefined => received;
 
 /** Called between steps: throws once a stop was asked for. */
 export function checkInterrupt(): void {
-  if (received) throw new InterruptedError(`stopped by ${received} before the next step (the steps in flight finished)`);
+  if (received)
+    throw new InterruptedError(`stopped by ${received} before the next step (the steps in flight finished)`);
 }
 
 /** Installs the handlers; returns their removal. */

@@ -29,7 +29,11 @@ async function readAll(dirs: HostConnection[], s: ResolvedService): Promise<Map<
 }
 
 /** Runs `requests` and returns new connections per real server host, by the directors' counters. */
-export async function countByDirectors(dirs: HostConnection[], s: ResolvedService, requests: () => Promise<void>): Promise<Record<string, number>> {
+export async function countByDirectors(
+  dirs: HostConnection[],
+  s: ResolvedService,
+  requests: () => Promise<void>,
+): Promise<Record<string, number>> {
   const before = await readAll(dirs, s);
   await requests();
   let after = await readAll(dirs, s);

@@ -34,7 +34,12 @@ async function holder(dirs: Map<string, HostConnection>, vip: string): Promise<s
   return null;
 }
 
-export async function waitFor(dirs: Map<string, HostConnection>, vip: string, want: (h: string | null) => boolean, timeoutMs: number): Promise<string | null> {
+export async function waitFor(
+  dirs: Map<string, HostConnection>,
+  vip: string,
+  want: (h: string | null) => boolean,
+  timeoutMs: number,
+): Promise<string | null> {
   const end = Date.now() + timeoutMs;
   let h = await holder(dirs, vip);
   while (!want(h) && Date.now() < end) {
@@ -48,7 +53,13 @@ function keepalivedCmd(init: 'systemd' | 'sysv', action: 'start' | 'stop') {
   return init === 'systemd' ? sh`systemctl ${action} keepalived.service` : sh`/etc/init.d/keepalived ${action}`;
 }
 
-export async function failover(cluster: Cluster, client: HostConnection, dirs: Map<string, HostConnection>, init: Map<string, 'systemd' | 'sysv'>, s: ResolvedService): Promise<FailoverResult> {
+export async function failover(
+  cluster: Cluster,
+  client: HostConnection,
+  dirs: Map<string, HostConnection>,
+  init: Map<string, 'systemd' | 'sysv'>,
+  s: ResolvedService,
+): Promise<FailoverResult> {
   const vip = s.vip.address;
   const problems: string[] = [];
   const start = await waitFor(dirs, vip, (h) => h !== null, 10_000);
@@ -56,7 +67,10 @@ export async function failover(cluster: Cluster, client: HostConnection, dirs: M
   const other = [...dirs.keys()].find((d) => d !== start)!;
   const url = `http://${s.family === 6 ? `[${vip}]` : vip}:${s.port ?? 80}/`;
   // The client polls for about 8 s in the background, one line per request.
-  const polling = client.exec(sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -g -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`, { timeoutSec: 120 });
+  const polling = client.exec(
+    sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -g -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`,
+    { timeoutSec: 120 },
+  );
   await sleep(1500);
   const t0 = Date.now();
   await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'stop'));
@@ -70,23 +84,50 @@ export async function failover(cluster: Cluster, client: HostConnection, dirs: M
   const endHolder = await waitFor(dirs, vip, (h) => h === expectedEndHolder, 15_000);
   const failed = lines.filter((l) => l === 'FAIL').length;
   if (takeoverSeconds === null) problems.push(`${other} never took the VIP over`);
-  else if (takeoverSeconds > FAILOVER_LIMITS.seconds) problems.push(`takeover took ${takeoverSeconds.toFixed(1)} s (limit ${FAILOVER_LIMITS.seconds} s)`);
-  if (failed > FAILOVER_LIMITS.failed) problems.push(`${failed} of ${lines.length} requests failed (limit ${FAILOVER_LIMITS.failed})`);
-  if (endHolder !== expectedEndHolder) problems.push(`after ${start} came back the VIP is on ${endHolder ?? 'no director'}, expected ${expectedEndHolder}${nopreempt ? ' (nopreempt)' : ' (preemption)'}`);
-  return { vip, stopped: start, takeover: took, takeoverSeconds, requests: lines.length, failed, endHolder, expectedEndHolder, ok: !problems.length, problems };
+  else if (takeoverSeconds > FAILOVER_LIMITS.seconds)
+    problems.push(`takeover took ${takeoverSeconds.toFixed(1)} s (limit ${FAILOVER_LIMITS.seconds} s)`);
+  if (failed > FAILOVER_LIMITS.failed)
+    problems.push(`${failed} of ${lines.length} requests failed (limit ${FAILOVER_LIMITS.failed})`);
+  if (endHolder !== expectedEndHolder)
+    problems.push(
+      `after ${start} came back the VIP is on ${endHolder ?? 'no director'}, expected ${expectedEndHolder}${nopreempt ? ' (nopreempt)' : ' (preemption)'}`,
+    );
+  return {
+    vip,
+    stopped: start,
+    takeover: took,
+    takeoverSeconds,
+    requests: lines.length,
+    failed,
+    endHolder,
+    expectedEndHolder,
+    ok: !problems.length,
+    problems,
+  };
 }
 
 /** After keepalived (re)started, let it settle before anything is measured: the expected director
  * holds every VIP (VRRP) and the IPVS table holds a destination for every keepalived service. */
-export async function settleKeepalived(cluster: Cluster, dirs: Map<string, HostConnection>, timeoutMs = 20_000): Promise<void> {
+export async function settleKeepalived(
+  cluster: Cluster,
+  dirs: Map<string, HostConnection>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   const vips = [...new Set(cluster.services.map((s) => s.vip.address))];
   const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
-  const want = cluster.directors.vrrp ? (cluster.directors.vrrp.nopreempt ? (h: string | null) => h !== null : (h: string | null) => h === master) : () => true;
+  const want = cluster.directors.vrrp
+    ? cluster.directors.vrrp.nopreempt
+      ? (h: string | null) => h !== null
+      : (h: string | null) => h === master
+    : () => true;
   let holderName: string | null = cluster.directors.members[0]!.host;
-  for (const vip of vips) if (cluster.directors.vrrp) holderName = await waitFor(dirs, vip, want, Math.max(0, end - Date.now()));
+  for (const vip of vips)
+    if (cluster.directors.vrrp) holderName = await waitFor(dirs, vip, want, Math.max(0, end - Date.now()));
   const conn = holderName ? dirs.get(holderName) : undefined;
-  const ports = cluster.services.filter((s) => s.engine === 'keepalived').map((s) => (s.fwmark !== undefined ? `-f ${s.fwmark} ` : `${hostPort(s.vip.address, s.port!)} `));
+  const ports = cluster.services
+    .filter((s) => s.engine === 'keepalived')
+    .map((s) => (s.fwmark !== undefined ? `-f ${s.fwmark} ` : `${hostPort(s.vip.address, s.port!)} `));
   while (conn && ports.length && Date.now() < end) {
     const t = (await conn.exec(sh`ipvsadm -Sn`)).stdout;
     if (ports.every((p) => t.split('\n').some((l) => l.startsWith('-a ') && l.includes(p)))) return;

@@ -22,15 +22,18 @@ export function judge(s: ResolvedService, c: Counts, tolerance: number): string[
   if (unknown.length) problems.push(`answers that name no real server: ${unknown.map((k) => k.slice(8)).join(', ')}`);
   const live = s.realServers.filter((r) => r.weight > 0);
   const zero = s.realServers.filter((r) => r.weight === 0 && c.hits[r.host]);
-  if (zero.length) problems.push(`weight-0 server answered: ${zero.map((r) => `${r.host} (${c.hits[r.host]})`).join(', ')}`);
+  if (zero.length)
+    problems.push(`weight-0 server answered: ${zero.map((r) => `${r.host} (${c.hits[r.host]})`).join(', ')}`);
   if (hasAffinity(s)) {
     for (const [src, per] of Object.entries(c.bySource ?? {})) {
       const servers = Object.keys(per).filter((k) => k !== 'failed');
-      if (servers.length > 1) problems.push(`source ${src} was not sticky: ${servers.map((k) => `${k}=${per[k]}`).join(' ')}`);
+      if (servers.length > 1)
+        problems.push(`source ${src} was not sticky: ${servers.map((k) => `${k}=${per[k]}`).join(' ')}`);
     }
     const sources = Object.keys(c.bySource ?? {}).length;
     const answered = live.filter((r) => c.hits[r.host]).length;
-    if (sources > 1 && live.length > 1 && answered < 2) problems.push(`all ${sources} client sources went to one server: affinity, but no spread`);
+    if (sources > 1 && live.length > 1 && answered < 2)
+      problems.push(`all ${sources} client sources went to one server: affinity, but no spread`);
     return problems;
   }
   const silent = live.filter((r) => !c.hits[r.host]).map((r) => r.host);
@@ -42,7 +45,9 @@ export function judge(s: ResolvedService, c: Counts, tolerance: number): string[
       const want = (s.scheduler === 'rr' ? 1 : r.weight) / wsum;
       const got = ok ? (c.hits[r.host] ?? 0) / ok : 0;
       if (Math.abs(got - want) > tolerance * want)
-        problems.push(`${r.host} got ${(got * 100).toFixed(0)}% of the answers, its weight share is ${(want * 100).toFixed(0)}% (tolerance ${Math.round(tolerance * 100)}%)`);
+        problems.push(
+          `${r.host} got ${(got * 100).toFixed(0)}% of the answers, its weight share is ${(want * 100).toFixed(0)}% (tolerance ${Math.round(tolerance * 100)}%)`,
+        );
     }
   }
   return problems;

@@ -51,7 +51,12 @@ export function answers(out: string, probe: 'http' | 'tcp' | 'udp', header?: str
     });
 }
 
-export async function verifyService(client: HostConnection, cluster: Cluster, s: ResolvedService, directors: HostConnection[]): Promise<ServiceVerdict> {
+export async function verifyService(
+  client: HostConnection,
+  cluster: Cluster,
+  s: ResolvedService,
+  directors: HostConnection[],
+): Promise<ServiceVerdict> {
   const probe = s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
   const base = { service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe };
   if (s.verify.skip) return { ...base, hits: {}, ok: true, problems: [], skipped: 'verify.skip in the inventory' };
@@ -72,7 +77,8 @@ export async function verifyService(client: HostConnection, cluster: Cluster, s:
     const run = async () => void (out = (await client.exec(loop)).stdout);
     if (probe === 'http') {
       await run();
-      for (const [from, a] of answers(out, probe, header)) add(from, a === '' ? 'failed' : names.has(a) ? a : `unknown:${a.slice(0, 40)}`);
+      for (const [from, a] of answers(out, probe, header))
+        add(from, a === '' ? 'failed' : names.has(a) ? a : `unknown:${a.slice(0, 40)}`);
     } else {
       const byServer = await countByDirectors(directors, s, run);
       for (const [host, k] of Object.entries(byServer)) add(src ?? '-', host, k);
@@ -81,5 +87,11 @@ export async function verifyService(client: HostConnection, cluster: Cluster, s:
     }
   }
   const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2);
-  return { ...base, hits: counts.hits, ...(sources.length > 1 ? { bySource: counts.bySource } : {}), ok: !problems.length, problems };
+  return {
+    ...base,
+    hits: counts.hits,
+    ...(sources.length > 1 ? { bySource: counts.bySource } : {}),
+    ok: !problems.length,
+    problems,
+  };
 }

@@ -11,7 +11,6 @@ import * as lab from './lab.js';
 const HA = path.join(lab.ROOT, 'inventories', 'lab-ha.yaml');
 const CHECKS = path.join(lab.ROOT, 'inventories', 'lab-checks.yaml');
 
-
 /** Polls a director's IPVS table until `want` holds (the checkers act every delay_loop). */
 async function tableUntil(dir: lab.Host, want: (table: string) => boolean, timeoutMs = 20_000): Promise<string> {
   const end = Date.now() + timeoutMs;
@@ -32,131 +31,228 @@ test('up of the keepalived pair verifies; a second run changes nothing', { timeo
   assert.match(r.stdout, /PASS {2}http \(tcp 10\.99\.1\.100:80\)/);
   for (const d of ['dir1', 'dir2'] as const) {
     assert.match(await lab.sh(d, 'pidof keepalived'), /\d/);
-    assert.equal((await lab.sh(d, 'stat -c %a /etc/keepalived/keepalived.conf')).trim(), '600', 'holds the VRRP password: 0600');
+    assert.equal(
+      (await lab.sh(d, 'stat -c %a /etc/keepalived/keepalived.conf')).trim(),
+      '600',
+      'holds the VRRP password: 0600',
+    );
   }
   assert.match(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100\/24 .*eth0[\s\S]*10\.99\.2\.1\/24 .*eth1/);
   assert.doesNotMatch(await lab.sh('dir2', 'ip -o addr'), /10\.99\.1\.100/);
-  assert.doesNotMatch(r.stdout + r.stderr, new RegExp(readFileSync(path.join(lab.ROOT, 'test/fixtures/lab-vrrp-password'), 'utf8').trim()));
+  assert.doesNotMatch(
+    r.stdout + r.stderr,
+    new RegExp(readFileSync(path.join(lab.ROOT, 'test/fixtures/lab-vrrp-password'), 'utf8').trim()),
+  );
   assert.equal((await lab.lvsctl(['plan', '-i', HA])).code, 0);
 });
 
-test('verify --failover: the BACKUP serves within 3 s with at most 3 failed requests, and the MASTER takes the VIP back', { timeout: 10 * 60_000 }, async () => {
-  const r = await lab.lvsctl(['verify', '-i', HA, '--failover', '--json']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  const fo = (JSON.parse(r.stdout) as { failover: { stopped: string; takeover: string; takeoverSeconds: number; failed: number; requests: number; endHolder: string } }).failover;
-  assert.equal(fo.stopped, 'dir1');
-  assert.equal(fo.takeover, 'dir2');
-  assert.ok(fo.takeoverSeconds <= 3, `takeover ${fo.takeoverSeconds} s`);
-  assert.ok(fo.failed <= 3, `${fo.failed} of ${fo.requests} failed`);
-  assert.equal(fo.endHolder, 'dir1');
-  console.log(`failover: ${fo.takeoverSeconds} s, ${fo.failed} of ${fo.requests} requests failed`);
-});
+test(
+  'verify --failover: the BACKUP serves within 3 s with at most 3 failed requests, and the MASTER takes the VIP back',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const r = await lab.lvsctl(['verify', '-i', HA, '--failover', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const fo = (
+      JSON.parse(r.stdout) as {
+        failover: {
+          stopped: string;
+          takeover: string;
+          takeoverSeconds: number;
+          failed: number;
+          requests: number;
+          endHolder: string;
+        };
+      }
+    ).failover;
+    assert.equal(fo.stopped, 'dir1');
+    assert.equal(fo.takeover, 'dir2');
+    assert.ok(fo.takeoverSeconds <= 3, `takeover ${fo.takeoverSeconds} s`);
+    assert.ok(fo.failed <= 3, `${fo.failed} of ${fo.requests} failed`);
+    assert.equal(fo.endHolder, 'dir1');
+    console.log(`failover: ${fo.takeoverSeconds} s, ${fo.failed} of ${fo.requests} requests failed`);
+  },
+);
 
-test('a changed weight only reloads keepalived (SIGHUP): same process, new table', { timeout: 10 * 60_000 }, async () => {
-  const pids = await Promise.all((['dir1', 'dir2'] as const).map((d) => lab.sh(d, 'pidof keepalived')));
-  const heavier = path.join(lab.LAB_DIR, 'lab-ha-weight.yaml');
-  writeFileSync(heavier, readFileSync(HA, 'utf8').replace('real_servers: [{ host: rs1 }, { host: rs2 }]', 'real_servers: [{ host: rs1 }, { host: rs2, weight: 2 }]'));
-  const r = await lab.lvsctl(['up', '-i', heavier, '--no-verify']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /reload keepalived/);
-  assert.match(await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 2/.test(t)), / -r 10\.99\.2\.12:80 -m -w 2/);
-  assert.deepEqual(await Promise.all((['dir1', 'dir2'] as const).map((d) => lab.sh(d, 'pidof keepalived'))), pids);
-  assert.equal((await lab.lvsctl(['up', '-i', HA, '--no-verify'])).code, 0);
-});
+test(
+  'a changed weight only reloads keepalived (SIGHUP): same process, new table',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const pids = await Promise.all((['dir1', 'dir2'] as const).map((d) => lab.sh(d, 'pidof keepalived')));
+    const heavier = path.join(lab.LAB_DIR, 'lab-ha-weight.yaml');
+    writeFileSync(
+      heavier,
+      readFileSync(HA, 'utf8').replace(
+        'real_servers: [{ host: rs1 }, { host: rs2 }]',
+        'real_servers: [{ host: rs1 }, { host: rs2, weight: 2 }]',
+      ),
+    );
+    const r = await lab.lvsctl(['up', '-i', heavier, '--no-verify']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /reload keepalived/);
+    assert.match(
+      await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 2/.test(t)),
+      / -r 10\.99\.2\.12:80 -m -w 2/,
+    );
+    assert.deepEqual(await Promise.all((['dir1', 'dir2'] as const).map((d) => lab.sh(d, 'pidof keepalived'))), pids);
+    assert.equal((await lab.lvsctl(['up', '-i', HA, '--no-verify'])).code, 0);
+  },
+);
 
-test('a real server whose web server stops leaves the pool, verify reports it, and it comes back', { timeout: 10 * 60_000 }, async () => {
-  await lab.sh('rs2', '/etc/lab/svc.sh stop 80');
-  try {
-    assert.doesNotMatch(await tableUntil('dir1', (t) => !RS2.test(t)), RS2, 'removed by the HTTP check');
-    const v = await lab.lvsctl(['verify', '-i', HA]);
-    assert.equal(v.code, 1);
-    assert.match(v.stdout, /no answer from rs2/);
-    // keepalived's own removal is its business, not a change for lvsctl to undo
-    assert.equal((await lab.lvsctl(['plan', '-i', HA])).code, 0);
-  } finally {
-    await lab.sh('rs2', '/etc/lab/svc.sh start 80');
-  }
-  assert.match(await tableUntil('dir1', (t) => RS2.test(t)), RS2, 'back once it answers');
-  assert.equal((await lab.lvsctl(['verify', '-i', HA])).code, 0);
-});
+test(
+  'a real server whose web server stops leaves the pool, verify reports it, and it comes back',
+  { timeout: 10 * 60_000 },
+  async () => {
+    await lab.sh('rs2', '/etc/lab/svc.sh stop 80');
+    try {
+      assert.doesNotMatch(await tableUntil('dir1', (t) => !RS2.test(t)), RS2, 'removed by the HTTP check');
+      const v = await lab.lvsctl(['verify', '-i', HA]);
+      assert.equal(v.code, 1);
+      assert.match(v.stdout, /no answer from rs2/);
+      // keepalived's own removal is its business, not a change for lvsctl to undo
+      assert.equal((await lab.lvsctl(['plan', '-i', HA])).code, 0);
+    } finally {
+      await lab.sh('rs2', '/etc/lab/svc.sh start 80');
+    }
+    assert.match(await tableUntil('dir1', (t) => RS2.test(t)), RS2, 'back once it answers');
+    assert.equal((await lab.lvsctl(['verify', '-i', HA])).code, 0);
+  },
+);
 
-test('a config keepalived rejects is never installed, and the running keepalived keeps serving', { timeout: 10 * 60_000 }, async () => {
-  const before = await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived');
-  const bad = path.join(lab.LAB_DIR, 'lab-ha-bad.yaml');
-  // eth7 exists on no director: keepalived's own config test fails on it
-  writeFileSync(bad, readFileSync(HA, 'utf8').replace('{ name: VI_1, interface: eth0, virtual_router_id: 51 }', '{ name: VI_1, interface: eth7, virtual_router_id: 51 }'));
-  const r = await lab.lvsctl(['up', '-i', bad, '--no-verify']);
-  assert.equal(r.code, 1);
-  assert.match(r.stdout, /dir1 +failed .*keepalived -t rejected the new \/etc\/keepalived\/keepalived\.conf/);
-  assert.equal(await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived'), before);
-  assert.equal((await lab.sh('dir1', 'ls -a /etc/keepalived')).includes('lvsctl-check'), false, 'no staged file left');
-  assert.equal((await lab.lvsctl(['verify', '-i', HA])).code, 0);
-});
+test(
+  'a config keepalived rejects is never installed, and the running keepalived keeps serving',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const before = await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived');
+    const bad = path.join(lab.LAB_DIR, 'lab-ha-bad.yaml');
+    // eth7 exists on no director: keepalived's own config test fails on it
+    writeFileSync(
+      bad,
+      readFileSync(HA, 'utf8').replace(
+        '{ name: VI_1, interface: eth0, virtual_router_id: 51 }',
+        '{ name: VI_1, interface: eth7, virtual_router_id: 51 }',
+      ),
+    );
+    const r = await lab.lvsctl(['up', '-i', bad, '--no-verify']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /dir1 +failed .*keepalived -t rejected the new \/etc\/keepalived\/keepalived\.conf/);
+    assert.equal(await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived'), before);
+    assert.equal(
+      (await lab.sh('dir1', 'ls -a /etc/keepalived')).includes('lvsctl-check'),
+      false,
+      'no staged file left',
+    );
+    assert.equal((await lab.lvsctl(['verify', '-i', HA])).code, 0);
+  },
+);
 
-test('keepalived pair: drain goes through keepalived.conf and a reload (same processes); stop, start, down', { timeout: 15 * 60_000 }, async () => {
-  const dirs = ['dir1', 'dir2'] as const;
-  const pids = await Promise.all(dirs.map((d) => lab.sh(d, 'pidof keepalived')));
-  const d = await lab.lvsctl(['drain', 'rs2', '-i', HA, '--timeout', '60']);
-  assert.equal(d.code, 0, d.stdout + d.stderr);
-  for (const h of dirs) assert.match(await lab.sh(h, 'grep -A1 "real_server 10.99.2.12 80" /etc/keepalived/keepalived.conf'), /weight 0/, `${h}: weight 0 in keepalived.conf`);
-  assert.match(await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 0/.test(t)), / -r 10\.99\.2\.12:80 -m -w 0/);
-  assert.deepEqual(await Promise.all(dirs.map((h) => lab.sh(h, 'pidof keepalived'))), pids, 'reloaded, not restarted');
-  const st = await lab.lvsctl(['status', '-i', HA, '--json']);
-  assert.equal(st.code, 0, st.stdout);
-  const rows = (JSON.parse(st.stdout) as { services: { realServers: { host: string; health: string }[] }[] }).services.flatMap((s) => s.realServers);
-  assert.deepEqual([...new Set(rows.filter((r) => r.host === 'rs2').map((r) => r.health))], ['drained']);
-  assert.equal((await lab.lvsctl(['undrain', 'rs2', '-i', HA])).code, 0);
-  assert.match(await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 1/.test(t)), / -r 10\.99\.2\.12:80 -m -w 1/);
+test(
+  'keepalived pair: drain goes through keepalived.conf and a reload (same processes); stop, start, down',
+  { timeout: 15 * 60_000 },
+  async () => {
+    const dirs = ['dir1', 'dir2'] as const;
+    const pids = await Promise.all(dirs.map((d) => lab.sh(d, 'pidof keepalived')));
+    const d = await lab.lvsctl(['drain', 'rs2', '-i', HA, '--timeout', '60']);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    for (const h of dirs)
+      assert.match(
+        await lab.sh(h, 'grep -A1 "real_server 10.99.2.12 80" /etc/keepalived/keepalived.conf'),
+        /weight 0/,
+        `${h}: weight 0 in keepalived.conf`,
+      );
+    assert.match(
+      await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 0/.test(t)),
+      / -r 10\.99\.2\.12:80 -m -w 0/,
+    );
+    assert.deepEqual(
+      await Promise.all(dirs.map((h) => lab.sh(h, 'pidof keepalived'))),
+      pids,
+      'reloaded, not restarted',
+    );
+    const st = await lab.lvsctl(['status', '-i', HA, '--json']);
+    assert.equal(st.code, 0, st.stdout);
+    const rows = (
+      JSON.parse(st.stdout) as { services: { realServers: { host: string; health: string }[] }[] }
+    ).services.flatMap((s) => s.realServers);
+    assert.deepEqual([...new Set(rows.filter((r) => r.host === 'rs2').map((r) => r.health))], ['drained']);
+    assert.equal((await lab.lvsctl(['undrain', 'rs2', '-i', HA])).code, 0);
+    assert.match(
+      await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 1/.test(t)),
+      / -r 10\.99\.2\.12:80 -m -w 1/,
+    );
 
-  const stop = await lab.lvsctl(['stop', '-i', HA]);
-  assert.equal(stop.code, 0, stop.stdout + stop.stderr);
-  for (const h of dirs) {
-    assert.equal((await lab.ssh(h, 'pidof keepalived')).code, 1, `${h}: keepalived stopped`);
-    assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//, `${h}: VIP and DIP released`);
-  }
-  assert.equal((await lab.ssh('client', 'curl -s -m 2 http://10.99.1.100/')).code === 0, false, 'the VIP does not answer');
-  assert.equal((await lab.lvsctl(['status', '-i', HA])).code, 0, 'stopped is not drift');
-  // A stopped director stays stopped across a reboot: the distribution's keepalived service is
-  // disabled at boot (Debian: its S links became K links), so it does not take the VIP back.
-  const links = 'ls /etc/rc2.d | grep keepalived';
-  assert.match(await lab.sh('dir1', links), /^K\d\dkeepalived$/m);
-  await lab.reboot('dir1');
-  assert.equal((await lab.ssh('dir1', 'pidof keepalived')).code, 1, 'dir1: keepalived did not start at boot');
-  assert.doesNotMatch(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100/, 'dir1: no VIP after the reboot');
-  const afterReboot = await lab.lvsctl(['status', '-i', HA]);
-  assert.equal(afterReboot.code, 0, `still stopped, no drift: ${afterReboot.stdout}${afterReboot.stderr}`);
-  const start = await lab.lvsctl(['start', '-i', HA]);
-  assert.equal(start.code, 0, start.stdout + start.stderr);
-  assert.match(start.stdout, /keepalived at boot: disabled -> enabled/);
-  for (const h of dirs) assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived starts at boot again`);
-  await lab.reboot('dir2');
-  assert.match(await lab.sh('dir2', 'pidof keepalived'), /\d/, 'dir2: a started director runs keepalived after a reboot');
+    const stop = await lab.lvsctl(['stop', '-i', HA]);
+    assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+    for (const h of dirs) {
+      assert.equal((await lab.ssh(h, 'pidof keepalived')).code, 1, `${h}: keepalived stopped`);
+      assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//, `${h}: VIP and DIP released`);
+    }
+    assert.equal(
+      (await lab.ssh('client', 'curl -s -m 2 http://10.99.1.100/')).code === 0,
+      false,
+      'the VIP does not answer',
+    );
+    assert.equal((await lab.lvsctl(['status', '-i', HA])).code, 0, 'stopped is not drift');
+    // A stopped director stays stopped across a reboot: the distribution's keepalived service is
+    // disabled at boot (Debian: its S links became K links), so it does not take the VIP back.
+    const links = 'ls /etc/rc2.d | grep keepalived';
+    assert.match(await lab.sh('dir1', links), /^K\d\dkeepalived$/m);
+    await lab.reboot('dir1');
+    assert.equal((await lab.ssh('dir1', 'pidof keepalived')).code, 1, 'dir1: keepalived did not start at boot');
+    assert.doesNotMatch(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100/, 'dir1: no VIP after the reboot');
+    const afterReboot = await lab.lvsctl(['status', '-i', HA]);
+    assert.equal(afterReboot.code, 0, `still stopped, no drift: ${afterReboot.stdout}${afterReboot.stderr}`);
+    const start = await lab.lvsctl(['start', '-i', HA]);
+    assert.equal(start.code, 0, start.stdout + start.stderr);
+    assert.match(start.stdout, /keepalived at boot: disabled -> enabled/);
+    for (const h of dirs)
+      assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived starts at boot again`);
+    await lab.reboot('dir2');
+    assert.match(
+      await lab.sh('dir2', 'pidof keepalived'),
+      /\d/,
+      'dir2: a started director runs keepalived after a reboot',
+    );
 
-  const down = await lab.lvsctl(['down', '-i', HA]);
-  assert.equal(down.code, 0, down.stdout + down.stderr);
-  for (const h of dirs) {
-    assert.equal((await lab.ssh(h, 'pidof keepalived')).code, 1, `${h}: keepalived stopped`);
-    assert.equal((await lab.sh(h, 'ls /etc/keepalived/keepalived.conf /var/lib/lvsctl 2>&1 || true')).split('\n').filter((l) => l && !/No such file/.test(l)).length, 0, `${h}: config and state removed`);
-    assert.equal((await lab.sh(h, 'ipvsadm -Sn')).trim(), '', `${h}: no virtual service left`);
-    assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//);
-    assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived at boot as the package left it`);
-  }
-  const again = await lab.lvsctl(['down', '-i', HA, '--json']);
-  assert.equal((JSON.parse(again.stdout) as { hosts: { changes: number }[] }).hosts.reduce((n, h) => n + h.changes, 0), 0, 'a second down changes nothing');
-});
+    const down = await lab.lvsctl(['down', '-i', HA]);
+    assert.equal(down.code, 0, down.stdout + down.stderr);
+    for (const h of dirs) {
+      assert.equal((await lab.ssh(h, 'pidof keepalived')).code, 1, `${h}: keepalived stopped`);
+      assert.equal(
+        (await lab.sh(h, 'ls /etc/keepalived/keepalived.conf /var/lib/lvsctl 2>&1 || true'))
+          .split('\n')
+          .filter((l) => l && !/No such file/.test(l)).length,
+        0,
+        `${h}: config and state removed`,
+      );
+      assert.equal((await lab.sh(h, 'ipvsadm -Sn')).trim(), '', `${h}: no virtual service left`);
+      assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//);
+      assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived at boot as the package left it`);
+    }
+    const again = await lab.lvsctl(['down', '-i', HA, '--json']);
+    assert.equal(
+      (JSON.parse(again.stdout) as { hosts: { changes: number }[] }).hosts.reduce((n, h) => n + h.changes, 0),
+      0,
+      'a second down changes nothing',
+    );
+  },
+);
 
-test('one director with keepalived checkers and no VRRP removes and restores a dead real server', { timeout: 15 * 60_000 }, async () => {
-  await lab.restore();
-  const r = await lab.lvsctl(['up', '-i', CHECKS]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.doesNotMatch(await lab.sh('dir1', 'cat /etc/keepalived/keepalived.conf'), /vrrp_instance/);
-  await lab.sh('rs2', '/etc/lab/svc.sh stop 80');
-  try {
-    assert.doesNotMatch(await tableUntil('dir1', (t) => !RS2.test(t)), RS2);
-    assert.equal((await lab.lvsctl(['verify', '-i', CHECKS])).code, 1);
-  } finally {
-    await lab.sh('rs2', '/etc/lab/svc.sh start 80');
-  }
-  assert.match(await tableUntil('dir1', (t) => RS2.test(t)), RS2);
-  assert.equal((await lab.lvsctl(['verify', '-i', CHECKS])).code, 0);
-});
+test(
+  'one director with keepalived checkers and no VRRP removes and restores a dead real server',
+  { timeout: 15 * 60_000 },
+  async () => {
+    await lab.restore();
+    const r = await lab.lvsctl(['up', '-i', CHECKS]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(await lab.sh('dir1', 'cat /etc/keepalived/keepalived.conf'), /vrrp_instance/);
+    await lab.sh('rs2', '/etc/lab/svc.sh stop 80');
+    try {
+      assert.doesNotMatch(await tableUntil('dir1', (t) => !RS2.test(t)), RS2);
+      assert.equal((await lab.lvsctl(['verify', '-i', CHECKS])).code, 1);
+    } finally {
+      await lab.sh('rs2', '/etc/lab/svc.sh start 80');
+    }
+    assert.match(await tableUntil('dir1', (t) => RS2.test(t)), RS2);
+    assert.equal((await lab.lvsctl(['verify', '-i', CHECKS])).code, 0);
+  },
+);

@@ -26,22 +26,43 @@ export const KNOWN_HOSTS = path.join(LAB_DIR, 'known_hosts');
 /** SSH ports on 127.0.0.1 (qemu hostfwd); "guest" is the VM itself. LVSCTL_LAB_PORT_BASE as in lab.sh. */
 const BASE = Number(process.env.LVSCTL_LAB_PORT_BASE ?? 22000);
 export const PORTS = {
-  guest: BASE, client: BASE + 1, dir1: BASE + 2, dir2: BASE + 3, rs1: BASE + 4, rs2: BASE + 5, router: BASE + 6,
+  guest: BASE,
+  client: BASE + 1,
+  dir1: BASE + 2,
+  dir2: BASE + 3,
+  rs1: BASE + 4,
+  rs2: BASE + 5,
+  router: BASE + 6,
 } as const;
 export type Host = keyof typeof PORTS;
 export const LAB_HOSTS = ['client', 'dir1', 'dir2', 'rs1', 'rs2', 'router'] as const;
 
-export interface Result { code: number; stdout: string; stderr: string }
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; showStderr?: boolean } = {}): Promise<Result> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; showStderr?: boolean } = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', opts.showStderr ? 'inherit' : 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
@@ -83,10 +104,14 @@ export async function start(): Promise<{ startedByUs: boolean }> {
 }
 
 /** Throws the running lab away and resumes the ready snapshot (a clean lab in seconds). */
-export async function restore(): Promise<void> { await labSh(['restore']); }
+export async function restore(): Promise<void> {
+  await labSh(['restore']);
+}
 
 /** Stops the qemu that the lab started (by its pid file). */
-export async function stop(): Promise<void> { await labSh(['down']); }
+export async function stop(): Promise<void> {
+  await labSh(['down']);
+}
 
 /**
  * Reboots one host: new empty netns, same disk, boot path, sshd. With `hold`, stops before the
@@ -120,28 +145,49 @@ export async function state(host: Exclude<Host, 'guest'>, paths: string[] = []):
 
 export function sshArgs(host: Host, opts: { user?: string; knownHosts?: string } = {}): string[] {
   return [
-    '-i', KEY, '-p', String(PORTS[host]),
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${opts.knownHosts ?? KNOWN_HOSTS}`,
-    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', '-o', 'LogLevel=ERROR',
+    '-i',
+    KEY,
+    '-p',
+    String(PORTS[host]),
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${opts.knownHosts ?? KNOWN_HOSTS}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=30',
+    '-o',
+    'LogLevel=ERROR',
     // Multiplexed (a fresh login costs ~1 s under TCG), with the same ControlPath as lab.sh so that
     // `lab.sh reboot` drops the connection to the old host. Another known_hosts file gets its own
     // connection: a shared one would skip the host-key check.
     ...(opts.knownHosts
       ? ['-o', 'ControlPath=none']
       : ['-o', 'ControlMaster=auto', '-o', `ControlPath=${path.join(LAB_DIR, 'cm-%r-%p')}`, '-o', 'ControlPersist=60']),
-    '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=3',
+    '-o',
+    'ServerAliveInterval=5',
+    '-o',
+    'ServerAliveCountMax=3',
     `${opts.user ?? 'root'}@127.0.0.1`,
   ];
 }
 
 /** Runs a shell command on a host; never throws on a non-zero exit. */
-export function ssh(host: Host, command: string, opts: { user?: string; input?: string; timeoutMs?: number; knownHosts?: string } = {}): Promise<Result> {
+export function ssh(
+  host: Host,
+  command: string,
+  opts: { user?: string; input?: string; timeoutMs?: number; knownHosts?: string } = {},
+): Promise<Result> {
   return run('ssh', [...sshArgs(host, opts), command], opts);
 }
 
 /** Runs a shell command on a host and returns its stdout; throws on a non-zero exit. */
-export async function sh(host: Host, command: string, opts: { user?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function sh(
+  host: Host,
+  command: string,
+  opts: { user?: string; input?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const r = await ssh(host, command, opts);
   if (r.code !== 0) throw new Error(`[${host}] ${command}: exit ${r.code}\n${r.stderr}`);
   return r.stdout;
@@ -151,35 +197,61 @@ export async function sh(host: Host, command: string, opts: { user?: string; inp
  * Registers the test file's lab hooks: before, a clean lab (restored from the ready snapshot: bare
  * hosts); after, the lab stopped if this file started it, else restored for whoever did.
  */
-export function useLab(hooks: { before: (fn: () => Promise<void>, o: { timeout: number }) => void; after: (fn: () => Promise<void>, o: { timeout: number }) => void }): void {
+export function useLab(hooks: {
+  before: (fn: () => Promise<void>, o: { timeout: number }) => void;
+  after: (fn: () => Promise<void>, o: { timeout: number }) => void;
+}): void {
   let startedByUs = false;
-  hooks.before(async () => {
-    ({ startedByUs } = await start());
-    await restore();
-  }, { timeout: 25 * 60_000 });
-  hooks.after(async () => {
-    if (startedByUs) await stop();
-    else await restore();
-  }, { timeout: 5 * 60_000 });
+  hooks.before(
+    async () => {
+      ({ startedByUs } = await start());
+      await restore();
+    },
+    { timeout: 25 * 60_000 },
+  );
+  hooks.after(
+    async () => {
+      if (startedByUs) await stop();
+      else await restore();
+    },
+    { timeout: 5 * 60_000 },
+  );
 }
 
 /** Runs lvsctl itself (bin/lvsctl.js) as a child process, as an operator would. Never throws. */
 export function lvsctl(args: string[], timeoutMs = 15 * 60_000, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin/lvsctl.js'), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin/lvsctl.js'), ...args],
+      { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, ...env } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
 
 /** Starts lvsctl and returns the child with its output so far (for signals mid-run). */
-export function lvsctlSpawn(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; done: Promise<Result> } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/lvsctl.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function lvsctlSpawn(args: string[]): {
+  child: ReturnType<typeof spawn>;
+  out: () => string;
+  done: Promise<Result>;
+} {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/lvsctl.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const done = new Promise<Result>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<Result>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
+  );
   return { child, out: () => stdout + stderr, done };
 }
 

@@ -14,8 +14,19 @@ const HOSTS = ['client', 'dir1', 'rs1', 'rs2'] as const;
 const PATHS = [...Object.values(MANAGED_PATHS), STATE_FILE, ...BOOT_LINKS.sysv.map((l) => l.path)];
 const inv = (m: Mode) => path.join(lab.ROOT, 'inventories', `lab-${m}.yaml`);
 
-interface Verdict { service: string; ok: boolean; probe: string; hits: Record<string, number>; bySource?: Record<string, Record<string, number>>; problems: string[] }
-async function up(m: Mode): Promise<{ code: number; out: { hosts: { host: string; status: string; error?: string }[]; verify: Verdict[] }; stderr: string }> {
+interface Verdict {
+  service: string;
+  ok: boolean;
+  probe: string;
+  hits: Record<string, number>;
+  bySource?: Record<string, Record<string, number>>;
+  problems: string[];
+}
+async function up(m: Mode): Promise<{
+  code: number;
+  out: { hosts: { host: string; status: string; error?: string }[]; verify: Verdict[] };
+  stderr: string;
+}> {
   const r = await lab.lvsctl(['up', '-i', inv(m), '--json']);
   return { code: r.code, out: JSON.parse(r.stdout || '{"hosts":[],"verify":[]}'), stderr: r.stderr };
 }
@@ -26,14 +37,24 @@ async function snapshot(m: Mode): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const h of HOSTS) {
     const s = await lab.state(h, PATHS);
-    out[h] = m === 'tun' && h.startsWith('rs') ? s : s.split('\n').filter((l) => !/\btunl0\b/.test(l)).join('\n');
+    out[h] =
+      m === 'tun' && h.startsWith('rs')
+        ? s
+        : s
+            .split('\n')
+            .filter((l) => !/\btunl0\b/.test(l))
+            .join('\n');
   }
   return out;
 }
 
 async function upAndVerify(m: Mode): Promise<Verdict[]> {
   const r = await up(m);
-  assert.equal(r.code, 0, `up ${m}: ${r.stderr}\n${JSON.stringify(r.out.hosts)}\n${JSON.stringify(r.out.verify, null, 1)}`);
+  assert.equal(
+    r.code,
+    0,
+    `up ${m}: ${r.stderr}\n${JSON.stringify(r.out.hosts)}\n${JSON.stringify(r.out.verify, null, 1)}`,
+  );
   for (const v of r.out.verify) assert.ok(v.ok, `${m} ${v.service}: ${v.problems.join('; ')}`);
   return r.out.verify;
 }
@@ -61,7 +82,11 @@ test('NAT from bare hosts: 80 -> 8080 with wrr 3:1, and a UDP service', { timeou
   assert.equal(st.code, 3, st.stdout + st.stderr);
   const fix = await lab.lvsctl(['up', '-i', inv('nat'), '--no-verify', '--json']);
   assert.equal(fix.code, 0, fix.stdout + fix.stderr);
-  assert.equal(lab.json<{ hosts: { host: string; ipvs_lines: number }[] }>(fix).hosts.find((h) => h.host === 'dir1')?.ipvs_lines, 1, 'one -e line');
+  assert.equal(
+    lab.json<{ hosts: { host: string; ipvs_lines: number }[] }>(fix).hosts.find((h) => h.host === 'dir1')?.ipvs_lines,
+    1,
+    'one -e line',
+  );
   assert.match(await thr(), /-> 10\.99\.2\.11:8080\s+1000\s+800\s/);
 });
 
@@ -72,15 +97,20 @@ test('DR from bare hosts: 80 and 443 answer', { timeout: 15 * 60_000 }, async ()
   ref.dr = await snapshot('dr');
 });
 
-test('TUN from bare hosts: source hashing keeps each client source on one server, and spreads them', { timeout: 15 * 60_000 }, async () => {
-  await lab.restore();
-  const v = await upAndVerify('tun');
-  const sh = v[0]!;
-  assert.ok(Object.keys(sh.bySource!).length >= 6);
-  for (const [src, per] of Object.entries(sh.bySource!)) assert.equal(Object.keys(per).length, 1, `${src}: ${JSON.stringify(per)}`);
-  assert.ok(sh.hits.rs1 && sh.hits.rs2);
-  ref.tun = await snapshot('tun');
-});
+test(
+  'TUN from bare hosts: source hashing keeps each client source on one server, and spreads them',
+  { timeout: 15 * 60_000 },
+  async () => {
+    await lab.restore();
+    const v = await upAndVerify('tun');
+    const sh = v[0]!;
+    assert.ok(Object.keys(sh.bySource!).length >= 6);
+    for (const [src, per] of Object.entries(sh.bySource!))
+      assert.equal(Object.keys(per).length, 1, `${src}: ${JSON.stringify(per)}`);
+    assert.ok(sh.hits.rs1 && sh.hits.rs2);
+    ref.tun = await snapshot('tun');
+  },
+);
 
 test('mode switches NAT -> DR -> TUN -> NAT leave nothing of the old mode', { timeout: 30 * 60_000 }, async () => {
   // the snapshots see each mode's own state, so a leftover would show
@@ -95,6 +125,7 @@ test('mode switches NAT -> DR -> TUN -> NAT leave nothing of the old mode', { ti
   for (const m of ['dr', 'tun', 'nat'] as const) {
     await upAndVerify(m);
     const now = await snapshot(m);
-    for (const h of HOSTS) assert.equal(now[h], ref[m]![h], `after switching to ${m}, ${h} differs from ${m} on a bare host`);
+    for (const h of HOSTS)
+      assert.equal(now[h], ref[m]![h], `after switching to ${m}, ${h} differs from ${m} on a bare host`);
   }
 });

@@ -14,10 +14,19 @@ const VIP = '10.99.2.100';
 const out = (r: lab.Result) => `exit ${r.code}\n${r.stdout}${r.stderr}`;
 
 /** `/proc/sys/net/ipv4/conf/IF/KEY` of a host's netns for each IF/KEY, as { 'IF/KEY': value }. */
-async function sysctls(host: 'dir1' | 'rs1' | 'rs2', keys: string[], via: 'netns' | 'ssh'): Promise<Record<string, string>> {
+async function sysctls(
+  host: 'dir1' | 'rs1' | 'rs2',
+  keys: string[],
+  via: 'netns' | 'ssh',
+): Promise<Record<string, string>> {
   const cmd = `cd /proc/sys/net/ipv4/conf && grep -H . ${keys.join(' ')}`;
   const text = via === 'netns' ? await lab.netns(host, cmd) : await lab.sh(host, cmd);
-  return Object.fromEntries(text.trim().split('\n').map((l) => l.split(':') as [string, string]));
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':') as [string, string]),
+  );
 }
 
 const RS_ARP = ['all/arp_ignore', 'all/arp_announce', 'eth0/arp_ignore', 'eth0/arp_announce'];
@@ -38,57 +47,88 @@ test('up of the DR inventory from bare hosts; the SysV boot path is installed', 
     assert.match(links, /^S\d\dlvsctl$/m, `${h}: rc2.d start link for lvsctl`);
   }
   // what lvsctl set, so that "back to the start values" below means something
-  assert.deepEqual(await sysctls('rs1', RS_ARP, 'ssh'), { 'all/arp_ignore': '1', 'all/arp_announce': '2', 'eth0/arp_ignore': '1', 'eth0/arp_announce': '2' });
+  assert.deepEqual(await sysctls('rs1', RS_ARP, 'ssh'), {
+    'all/arp_ignore': '1',
+    'all/arp_announce': '2',
+    'eth0/arp_ignore': '1',
+    'eth0/arp_announce': '2',
+  });
   assert.deepEqual(await sysctls('dir1', DIR_RP, 'ssh'), { 'eth1/rp_filter': '2' });
 });
 
 for (const host of ['dir1', 'rs1', 'rs2'] as const) {
-  test(`reboot ${host}: held before its boot path it has no IPVS rule, no VIP, start sysctls; the boot path restores it`, { timeout: 10 * 60_000 }, async () => {
-    assert.ok(ipvsAfterUp, 'up ran');
-    const boots = Number((await lab.sh(host, `grep -c '^=== boot ${host}' /var/log/boot.log`)).trim());
+  test(
+    `reboot ${host}: held before its boot path it has no IPVS rule, no VIP, start sysctls; the boot path restores it`,
+    { timeout: 10 * 60_000 },
+    async () => {
+      assert.ok(ipvsAfterUp, 'up ran');
+      const boots = Number((await lab.sh(host, `grep -c '^=== boot ${host}' /var/log/boot.log`)).trim());
 
-    await lab.reboot(host, { hold: true });
-    // really held: no process of the host lives in its netns, so nothing could have restored anything
-    assert.equal((await lab.sh('guest', `ip netns pids ${host}`)).trim(), '', 'no process in the held netns');
+      await lab.reboot(host, { hold: true });
+      // really held: no process of the host lives in its netns, so nothing could have restored anything
+      assert.equal((await lab.sh('guest', `ip netns pids ${host}`)).trim(), '', 'no process in the held netns');
 
-    // the netns's own IPVS table (ip_vs is loaded in the one kernel, so the file exists): empty
-    const ipvs = await lab.netns(host, 'cat /proc/net/ip_vs');
-    assert.match(ipvs, /^IP Virtual Server version/, ipvs);
-    assert.deepEqual(ipvs.split('\n').filter((l) => /^(TCP|UDP|FWM|SCTP) /.test(l)), [], `empty IPVS table:\n${ipvs}`);
-    const addrs = await lab.netns(host, 'ip -o addr show');
-    assert.ok(!addrs.includes(`${VIP}/`), `no VIP on any interface:\n${addrs}`);
-    assert.match(addrs, /eth\d +inet 10\.99\.2\.\d+\/24/, 'the "hardware" is there');
-    if (host === 'dir1') {
-      // the lab's start value (strict), not lvsctl's 2
-      assert.deepEqual(await sysctls(host, DIR_RP, 'netns'), { 'eth1/rp_filter': '1' });
-    } else {
-      assert.deepEqual(await sysctls(host, RS_ARP, 'netns'), { 'all/arp_ignore': '0', 'all/arp_announce': '0', 'eth0/arp_ignore': '0', 'eth0/arp_announce': '0' });
-    }
+      // the netns's own IPVS table (ip_vs is loaded in the one kernel, so the file exists): empty
+      const ipvs = await lab.netns(host, 'cat /proc/net/ip_vs');
+      assert.match(ipvs, /^IP Virtual Server version/, ipvs);
+      assert.deepEqual(
+        ipvs.split('\n').filter((l) => /^(TCP|UDP|FWM|SCTP) /.test(l)),
+        [],
+        `empty IPVS table:\n${ipvs}`,
+      );
+      const addrs = await lab.netns(host, 'ip -o addr show');
+      assert.ok(!addrs.includes(`${VIP}/`), `no VIP on any interface:\n${addrs}`);
+      assert.match(addrs, /eth\d +inet 10\.99\.2\.\d+\/24/, 'the "hardware" is there');
+      if (host === 'dir1') {
+        // the lab's start value (strict), not lvsctl's 2
+        assert.deepEqual(await sysctls(host, DIR_RP, 'netns'), { 'eth1/rp_filter': '1' });
+      } else {
+        assert.deepEqual(await sysctls(host, RS_ARP, 'netns'), {
+          'all/arp_ignore': '0',
+          'all/arp_announce': '0',
+          'eth0/arp_ignore': '0',
+          'eth0/arp_announce': '0',
+        });
+      }
 
-    await lab.boot(host);
-    assert.equal(Number((await lab.sh(host, `grep -c '^=== boot ${host}' /var/log/boot.log`)).trim()), boots + 1, 'one more boot');
-    // the boot path ran lvsctl's init script, and it succeeded (host-boot.sh logs "rc: S exit N" on failure)
-    const log = await lab.sh(host, `awk '/^=== boot /{s=""} {s=s $0 "\\n"} END{printf "%s", s}' /var/log/boot.log`);
-    // (not anchored at the line start: procps's init script leaves its line unterminated)
-    assert.match(log, /rc: \/etc\/rc2\.d\/S\d\dlvsctl start$/m, log);
-    assert.doesNotMatch(log, /^rc: \S+lvsctl exit \d+$/m, log);
-    if (host === 'dir1') {
-      assert.equal(await lab.sh(host, 'ipvsadm -Sn'), ipvsAfterUp);
-      assert.deepEqual(await sysctls(host, DIR_RP, 'ssh'), { 'eth1/rp_filter': '2' });
-      assert.match(await lab.sh(host, 'ip -o addr show dev eth1'), /inet 10\.99\.2\.100\/24 /);
-    } else {
-      assert.deepEqual(await sysctls(host, RS_ARP, 'ssh'), { 'all/arp_ignore': '1', 'all/arp_announce': '2', 'eth0/arp_ignore': '1', 'eth0/arp_announce': '2' });
-      assert.match(await lab.sh(host, 'ip -o addr show dev lo'), /inet 10\.99\.2\.100\/32 .* lo:0/);
-    }
-  });
+      await lab.boot(host);
+      assert.equal(
+        Number((await lab.sh(host, `grep -c '^=== boot ${host}' /var/log/boot.log`)).trim()),
+        boots + 1,
+        'one more boot',
+      );
+      // the boot path ran lvsctl's init script, and it succeeded (host-boot.sh logs "rc: S exit N" on failure)
+      const log = await lab.sh(host, `awk '/^=== boot /{s=""} {s=s $0 "\\n"} END{printf "%s", s}' /var/log/boot.log`);
+      // (not anchored at the line start: procps's init script leaves its line unterminated)
+      assert.match(log, /rc: \/etc\/rc2\.d\/S\d\dlvsctl start$/m, log);
+      assert.doesNotMatch(log, /^rc: \S+lvsctl exit \d+$/m, log);
+      if (host === 'dir1') {
+        assert.equal(await lab.sh(host, 'ipvsadm -Sn'), ipvsAfterUp);
+        assert.deepEqual(await sysctls(host, DIR_RP, 'ssh'), { 'eth1/rp_filter': '2' });
+        assert.match(await lab.sh(host, 'ip -o addr show dev eth1'), /inet 10\.99\.2\.100\/24 /);
+      } else {
+        assert.deepEqual(await sysctls(host, RS_ARP, 'ssh'), {
+          'all/arp_ignore': '1',
+          'all/arp_announce': '2',
+          'eth0/arp_ignore': '1',
+          'eth0/arp_announce': '2',
+        });
+        assert.match(await lab.sh(host, 'ip -o addr show dev lo'), /inet 10\.99\.2\.100\/32 .* lo:0/);
+      }
+    },
+  );
 }
 
-test('after the three reboots, with no lvsctl run in between: verify passes, plan has nothing to change, same IPVS table', { timeout: 15 * 60_000 }, async () => {
-  assert.ok(ipvsAfterUp, 'up ran');
-  const v = await lab.lvsctl(['verify', '-i', INV]);
-  assert.equal(v.code, 0, out(v));
-  assert.match(v.stdout, /PASS +http/, out(v));
-  const p = await lab.lvsctl(['plan', '-i', INV]);
-  assert.equal(p.code, 0, `plan after the reboots should be empty: ${out(p)}`);
-  assert.equal(await lab.sh('dir1', 'ipvsadm -Sn'), ipvsAfterUp);
-});
+test(
+  'after the three reboots, with no lvsctl run in between: verify passes, plan has nothing to change, same IPVS table',
+  { timeout: 15 * 60_000 },
+  async () => {
+    assert.ok(ipvsAfterUp, 'up ran');
+    const v = await lab.lvsctl(['verify', '-i', INV]);
+    assert.equal(v.code, 0, out(v));
+    assert.match(v.stdout, /PASS +http/, out(v));
+    const p = await lab.lvsctl(['plan', '-i', INV]);
+    assert.equal(p.code, 0, `plan after the reboots should be empty: ${out(p)}`);
+    assert.equal(await lab.sh('dir1', 'ipvsadm -Sn'), ipvsAfterUp);
+  },
+);

@@ -9,22 +9,35 @@ import * as lab from './lab.js';
 const VIPS = ['10.99.2.100', '10.99.1.100', '10.99.1.101', '10.99.2.1'];
 let startedByUs = false;
 
-before(async () => {
-  ({ startedByUs } = await lab.start());
-}, { timeout: 25 * 60_000 });
+before(
+  async () => {
+    ({ startedByUs } = await lab.start());
+  },
+  { timeout: 25 * 60_000 },
+);
 
-after(async () => {
-  // leave a lab that someone else started running, but clean
-  if (startedByUs) await lab.stop(); else await lab.restore();
-}, { timeout: 5 * 60_000 });
+after(
+  async () => {
+    // leave a lab that someone else started running, but clean
+    if (startedByUs) await lab.stop();
+    else await lab.restore();
+  },
+  { timeout: 5 * 60_000 },
+);
 
 test('every host answers ssh with strict host-key checking, each with its own host key', async () => {
   const hosts = ['guest', ...lab.LAB_HOSTS] as const;
   const names = await Promise.all(hosts.map(async (h) => (await lab.sh(h, 'hostname')).trim()));
-  assert.deepEqual(names, hosts.map((h) => (h === 'guest' ? 'lvs-guest' : h)));
+  assert.deepEqual(
+    names,
+    hosts.map((h) => (h === 'guest' ? 'lvs-guest' : h)),
+  );
   const lines = readFileSync(lab.KNOWN_HOSTS, 'utf8').trim().split('\n');
   for (const [h, port] of Object.entries(lab.PORTS)) {
-    assert.ok(lines.some((l) => l.startsWith(`[127.0.0.1]:${port} ssh-ed25519 `)), `known_hosts has ${h}`);
+    assert.ok(
+      lines.some((l) => l.startsWith(`[127.0.0.1]:${port} ssh-ed25519 `)),
+      `known_hosts has ${h}`,
+    );
   }
   const keys = new Set(lines.map((l) => l.split(' ')[2]));
   assert.equal(keys.size, Object.keys(lab.PORTS).length, 'one host key per host');
@@ -39,7 +52,10 @@ test('non-root user lvs has passwordless sudo on rs2', async () => {
 });
 
 test('start state: nothing of lvsctl is done', async () => {
-  const guest = await lab.sh('guest', 'sysctl -n net.core.devconf_inherit_init_net net.ipv4.ip_forward; cat /proc/modules');
+  const guest = await lab.sh(
+    'guest',
+    'sysctl -n net.core.devconf_inherit_init_net net.ipv4.ip_forward; cat /proc/modules',
+  );
   const [inherit, guestFwd] = guest.split('\n');
   assert.equal(inherit, '2');
   assert.equal(guestFwd, '1', 'the guest root namespace forwards (SSH DNAT) ...');
@@ -69,16 +85,23 @@ test('start state: nothing of lvsctl is done', async () => {
     for (const vip of VIPS) assert.ok(!get('addr').some((l) => l.includes(` ${vip}/`)), `${h} has no ${vip}`);
     assert.deepEqual(get('cmd'), [], `${h}: ipvsadm/keepalived not installed`);
     assert.deepEqual(get('pkg'), [], `${h}: ipvsadm/keepalived not installed`);
-    assert.deepEqual(get('apt'), ['apt deb [trusted=yes] file:/srv/lab-repo ./'], `${h}: apt points only at the guest's repo`);
+    assert.deepEqual(
+      get('apt'),
+      ['apt deb [trusted=yes] file:/srv/lab-repo ./'],
+      `${h}: apt points only at the guest's repo`,
+    );
     if (h.startsWith('rs')) assert.match(get('gw')[0] ?? '', /^gw default via 10\.99\.2\.254 dev eth0/);
     if (h === 'client') {
-      for (let i = 20; i <= 29; i++) assert.ok(get('addr').includes(`addr eth0 10.99.1.${i}/24`), `client has 10.99.1.${i}`);
+      for (let i = 20; i <= 29; i++)
+        assert.ok(get('addr').includes(`addr eth0 10.99.1.${i}/24`), `client has 10.99.1.${i}`);
     }
   }
 });
 
 test('ipvsadm and keepalived are installable offline from the guest repository', async () => {
-  const out = await lab.sh('dir1', 'apt-get update -q >/dev/null && apt-get install -s -y ipvsadm keepalived', { timeoutMs: 180_000 });
+  const out = await lab.sh('dir1', 'apt-get update -q >/dev/null && apt-get install -s -y ipvsadm keepalived', {
+    timeoutMs: 180_000,
+  });
   assert.match(out, /^Inst ipvsadm /m);
   assert.match(out, /^Inst keepalived /m);
 });
@@ -95,7 +118,14 @@ test('real servers answer HTTP 80/8080, TCP 443 and UDP 5353, naming themselves'
       (async () => assert.equal(await lab.sh('client', `nc -w 10 ${ip} 443 </dev/null`), `${rs}\n`))(),
       // UDP may lose a datagram (seen once in a while on the first one after the lab resumes):
       // up to three tries; the answer must still name the host.
-      (async () => assert.equal(await lab.sh('client', `for i in 1 2 3; do r=$(echo q | socat -t 3 - UDP:${ip}:5353); if [ -n "$r" ]; then echo "$r"; break; fi; done`), `${rs}\n`))(),
+      (async () =>
+        assert.equal(
+          await lab.sh(
+            'client',
+            `for i in 1 2 3; do r=$(echo q | socat -t 3 - UDP:${ip}:5353); if [ -n "$r" ]; then echo "$r"; break; fi; done`,
+          ),
+          `${rs}\n`,
+        ))(),
     ];
   });
   await Promise.all(checks);
@@ -109,44 +139,60 @@ test('with default ARP settings a real server answers ARP for an address on its 
     assert.equal(r.code, 0, 'replies with the defaults');
     assert.match(r.stdout, /reply from 10\.99\.2\.100/);
     // and the DR settings silence it: the lab can tell the difference
-    await lab.sh('rs2', 'sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2');
+    await lab.sh(
+      'rs2',
+      'sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2',
+    );
     assert.notEqual((await lab.ssh('router', arping)).code, 0, 'no reply with arp_ignore=1/arp_announce=2');
   } finally {
-    await lab.sh('rs2', 'ip addr del 10.99.2.100/32 dev lo; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 net.ipv4.conf.eth0.arp_ignore=0 net.ipv4.conf.eth0.arp_announce=0');
+    await lab.sh(
+      'rs2',
+      'ip addr del 10.99.2.100/32 dev lo; sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 net.ipv4.conf.eth0.arp_ignore=0 net.ipv4.conf.eth0.arp_announce=0',
+    );
   }
 });
 
-test('reboot: the host comes back in its start state, its disk survives, its boot path runs', { timeout: 5 * 60_000 }, async () => {
-  const paths = ['/root/smoke-marker', '/etc/sysctl.d/90-smoke.conf'];
-  const split = (s: string) => {
-    const i = s.indexOf('## files\n');
-    return { net: s.slice(0, i), files: s.slice(i) };
-  };
-  const s0 = split(await lab.state('rs1', paths));
-  assert.equal(s0.files, `## files\nabsent ${paths[0]}\nabsent ${paths[1]}\n`);
+test(
+  'reboot: the host comes back in its start state, its disk survives, its boot path runs',
+  { timeout: 5 * 60_000 },
+  async () => {
+    const paths = ['/root/smoke-marker', '/etc/sysctl.d/90-smoke.conf'];
+    const split = (s: string) => {
+      const i = s.indexOf('## files\n');
+      return { net: s.slice(0, i), files: s.slice(i) };
+    };
+    const s0 = split(await lab.state('rs1', paths));
+    assert.equal(s0.files, `## files\nabsent ${paths[0]}\nabsent ${paths[1]}\n`);
 
-  await lab.sh('rs1', [
-    'echo survived >/root/smoke-marker',
-    'echo net.ipv4.conf.all.arp_announce=2 >/etc/sysctl.d/90-smoke.conf',
-    'sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.all.arp_ignore=1',
-    'ip addr add 10.99.2.100/32 dev lo',
-    'ip route replace default via 10.99.2.2',
-    'iptables -A INPUT -p tcp --dport 9 -j DROP',
-  ].join(' && '));
-  assert.notEqual(split(await lab.state('rs1', paths)).net, s0.net);
+    await lab.sh(
+      'rs1',
+      [
+        'echo survived >/root/smoke-marker',
+        'echo net.ipv4.conf.all.arp_announce=2 >/etc/sysctl.d/90-smoke.conf',
+        'sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.all.arp_ignore=1',
+        'ip addr add 10.99.2.100/32 dev lo',
+        'ip route replace default via 10.99.2.2',
+        'iptables -A INPUT -p tcp --dport 9 -j DROP',
+      ].join(' && '),
+    );
+    assert.notEqual(split(await lab.state('rs1', paths)).net, s0.net);
 
-  await lab.reboot('rs1');
+    await lab.reboot('rs1');
 
-  const s2 = split(await lab.state('rs1', paths));
-  // everything back to the start state, except what the host's own sysctl.d file says
-  assert.equal(s2.net, s0.net.replace('\nnet.ipv4.conf.all.arp_announce=0\n', '\nnet.ipv4.conf.all.arp_announce=2\n'));
-  assert.match(s2.files, /^[0-9a-f]{64} {2}\/root\/smoke-marker$/m);
-  assert.match(s2.files, /^[0-9a-f]{64} {2}\/etc\/sysctl\.d\/90-smoke\.conf$/m);
-  assert.equal(await lab.sh('rs1', 'cat /root/smoke-marker'), 'survived\n');
-  const boots = (await lab.sh('rs1', 'grep -c "^=== boot rs1" /var/log/boot.log')).trim();
-  assert.equal(boots, '2');
-  // the guest root still forwards; the new netns did not inherit it
-  assert.equal((await lab.sh('guest', 'sysctl -n net.ipv4.ip_forward')).trim(), '1');
-  assert.equal((await lab.sh('rs1', 'sysctl -n net.ipv4.ip_forward')).trim(), '0');
-  assert.equal(await lab.sh('client', 'curl -sS -m 10 http://10.99.2.11/'), 'rs1\n');
-});
+    const s2 = split(await lab.state('rs1', paths));
+    // everything back to the start state, except what the host's own sysctl.d file says
+    assert.equal(
+      s2.net,
+      s0.net.replace('\nnet.ipv4.conf.all.arp_announce=0\n', '\nnet.ipv4.conf.all.arp_announce=2\n'),
+    );
+    assert.match(s2.files, /^[0-9a-f]{64} {2}\/root\/smoke-marker$/m);
+    assert.match(s2.files, /^[0-9a-f]{64} {2}\/etc\/sysctl\.d\/90-smoke\.conf$/m);
+    assert.equal(await lab.sh('rs1', 'cat /root/smoke-marker'), 'survived\n');
+    const boots = (await lab.sh('rs1', 'grep -c "^=== boot rs1" /var/log/boot.log')).trim();
+    assert.equal(boots, '2');
+    // the guest root still forwards; the new netns did not inherit it
+    assert.equal((await lab.sh('guest', 'sysctl -n net.ipv4.ip_forward')).trim(), '1');
+    assert.equal((await lab.sh('rs1', 'sysctl -n net.ipv4.ip_forward')).trim(), '0');
+    assert.equal(await lab.sh('client', 'curl -sS -m 10 http://10.99.2.11/'), 'rs1\n');
+  },
+);

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planCommand, PreStartStderr, type StderrEvent } from '../../src/ssh/become.js';
 
-
 const kinds = (evs: StderrEvent[]) => evs.map((e) => e.kind);
 
 describe('become command plan and stderr markers', () => {
@@ -43,10 +42,14 @@ describe('become command plan and stderr markers', () => {
       assert.equal(pre.text(), 'junklecture');
     }
   });
-  it('counts a second prompt (password refused) and keeps sudo\'s words for the error', () => {
+  it("counts a second prompt (password refused) and keeps sudo's words for the error", () => {
     const p = planCommand('id', { password: true });
     const pre = new PreStartStderr(p);
-    assert.deepEqual(kinds(pre.feed(Buffer.from(`<lvsctl-pg-${p.id}:7>${p.prompt}Sorry, try again.\n${p.prompt}`))), ['pgid', 'prompt', 'prompt']);
+    assert.deepEqual(kinds(pre.feed(Buffer.from(`<lvsctl-pg-${p.id}:7>${p.prompt}Sorry, try again.\n${p.prompt}`))), [
+      'pgid',
+      'prompt',
+      'prompt',
+    ]);
     assert.equal(pre.promptCount, 2);
     assert.equal(pre.text(), 'Sorry, try again.\n');
   });

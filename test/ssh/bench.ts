@@ -15,7 +15,23 @@ function ssh(d: Sshd, kh: string, extra: string[] = []): Promise<number> {
   return new Promise((resolve, reject) => {
     const p = spawn(
       'ssh',
-      ['-o', 'ControlMaster=no', ...extra, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${kh}`, '-o', 'StrictHostKeyChecking=yes', '-i', d.clientKey.priv, '-p', String(d.port), 'lvsctl-bench@127.0.0.1', 'true'],
+      [
+        '-o',
+        'ControlMaster=no',
+        ...extra,
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `UserKnownHostsFile=${kh}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-i',
+        d.clientKey.priv,
+        '-p',
+        String(d.port),
+        'lvsctl-bench@127.0.0.1',
+        'true',
+      ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     p.on('error', reject);
@@ -67,7 +83,11 @@ try {
 
   // Then many hosts at once (here all the same sshd), and commands on an open connection.
   let t = performance.now();
-  const conns = await mapLimit(Array.from({ length: par }, (_, i) => i), par, async () => connect('h', target, false, { acceptNewHostKeys: false }));
+  const conns = await mapLimit(
+    Array.from({ length: par }, (_, i) => i),
+    par,
+    async () => connect('h', target, false, { acceptNewHostKeys: false }),
+  );
   const ok = conns.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   await Promise.all(ok.map((c) => c.exec(sh`true`)));
   const oursPar = performance.now() - t;
@@ -78,8 +98,12 @@ try {
   t = performance.now();
   const codes = await Promise.all(Array.from({ length: par }, () => ssh(d, kh)));
   const theirsPar = performance.now() - t;
-  console.log(`${par} connections at once, connect + exec true (${ok.length}/${par} ok; ssh: ${codes.filter((c) => c === 0).length}/${par} ok):`);
-  console.log(`  lvsctl: ${oursPar.toFixed(0)} ms; then one more command on each open connection: ${reuse.toFixed(0)} ms`);
+  console.log(
+    `${par} connections at once, connect + exec true (${ok.length}/${par} ok; ssh: ${codes.filter((c) => c === 0).length}/${par} ok):`,
+  );
+  console.log(
+    `  lvsctl: ${oursPar.toFixed(0)} ms; then one more command on each open connection: ${reuse.toFixed(0)} ms`,
+  );
   console.log(`  OpenSSH ssh x ${par}: ${theirsPar.toFixed(0)} ms`);
 } finally {
   await d.dispose();

@@ -31,7 +31,11 @@ describe('ssh exec', { skip }, () => {
   });
 
   it('returns exit code, stdout and stderr', async () => {
-    assert.deepEqual(await c.exec(sh`printf 'out\n'; printf 'err\n' >&2; exit 3`), { code: 3, stdout: 'out\n', stderr: 'err\n' });
+    assert.deepEqual(await c.exec(sh`printf 'out\n'; printf 'err\n' >&2; exit 3`), {
+      code: 3,
+      stdout: 'out\n',
+      stderr: 'err\n',
+    });
     assert.equal((await c.exec(sh`true`)).code, 0);
     assert.equal((await c.exec(sh`false`)).code, 1);
   });
@@ -61,7 +65,10 @@ describe('ssh exec', { skip }, () => {
     const src = async () => (await c.exec(sh`echo "$SSH_CONNECTION"`)).stdout.split(' ').slice(0, 2).join(' ');
     const first = await src();
     const all = await Promise.all(Array.from({ length: 25 }, src)); // more than sshd's MaxSessions (10)
-    assert.ok(all.every((s) => s === first), 'same client address:port for all');
+    assert.ok(
+      all.every((s) => s === first),
+      'same client address:port for all',
+    );
   });
 
   it('reports a signal as 128+n', async () => {
@@ -97,7 +104,10 @@ describe('ssh exec', { skip }, () => {
   it('a wrong or missing passphrase is a typed error without the passphrase in it', async () => {
     const wrong = `${d.passphrase}-wrong`;
     await assert.rejects(
-      connect('web2', d.target({ identityFile: d.passKey.priv, passphraseEnv: 'T_PASSPHRASE' }), false, { ...noAccept, env: { T_PASSPHRASE: wrong } }),
+      connect('web2', d.target({ identityFile: d.passKey.priv, passphraseEnv: 'T_PASSPHRASE' }), false, {
+        ...noAccept,
+        env: { T_PASSPHRASE: wrong },
+      }),
       (e: unknown) => {
         assert.ok(e instanceof ConnectError && e.reason === 'auth');
         assert.match(e.message, /passphrase does not decrypt/);
@@ -106,9 +116,15 @@ describe('ssh exec', { skip }, () => {
         return true;
       },
     );
-    await assert.rejects(connect('web2', d.target({ identityFile: d.passKey.priv }), false, noAccept), /encrypted and no passphrase/);
     await assert.rejects(
-      connect('web2', d.target({ identityFile: d.passKey.priv, passphraseEnv: 'T_UNSET' }), false, { ...noAccept, env: {} }),
+      connect('web2', d.target({ identityFile: d.passKey.priv }), false, noAccept),
+      /encrypted and no passphrase/,
+    );
+    await assert.rejects(
+      connect('web2', d.target({ identityFile: d.passKey.priv, passphraseEnv: 'T_UNSET' }), false, {
+        ...noAccept,
+        env: {},
+      }),
       /T_UNSET \(ssh.passphrase_env\) is not set/,
     );
   });
@@ -125,7 +141,10 @@ describe('ssh exec', { skip }, () => {
           await new Promise((r) => setTimeout(r, 50));
         }
       }
-      const c2 = await connect('web3', d.target({ identityFile: undefined, agent: true }), false, { ...noAccept, env: { SSH_AUTH_SOCK: sock } });
+      const c2 = await connect('web3', d.target({ identityFile: undefined, agent: true }), false, {
+        ...noAccept,
+        env: { SSH_AUTH_SOCK: sock },
+      });
       assert.equal((await c2.exec(sh`echo agent`)).stdout, 'agent\n');
       c2.close();
     } finally {
@@ -148,7 +167,10 @@ describe('ssh exec', { skip }, () => {
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const port = (s.address() as { port: number }).port;
     await new Promise((r) => s.close(r));
-    await assert.rejects(connect('gone', d.target({ port }), false, noAccept), (e: unknown) => e instanceof ConnectError && e.reason === 'refused');
+    await assert.rejects(
+      connect('gone', d.target({ port }), false, noAccept),
+      (e: unknown) => e instanceof ConnectError && e.reason === 'refused',
+    );
   });
 
   it('a host that accepts TCP and never speaks SSH is bounded by connect_timeout', async () => {
@@ -178,7 +200,10 @@ describe('ssh exec', { skip }, () => {
     c2.checkpoint('facts'); // other step: nothing
     c3.checkpoint('apply-ipvs'); // other host: nothing
     assert.equal((await c2.exec(sh`echo alive`)).stdout, 'alive\n');
-    assert.throws(() => c2.checkpoint('apply-ipvs'), (e: unknown) => e instanceof ConnectionCutError && e.step === 'apply-ipvs' && e.host === 'web5');
+    assert.throws(
+      () => c2.checkpoint('apply-ipvs'),
+      (e: unknown) => e instanceof ConnectionCutError && e.step === 'apply-ipvs' && e.host === 'web5',
+    );
     await assert.rejects(c2.exec(sh`true`), ConnectionCutError);
     assert.equal((await c3.exec(sh`echo alive`)).stdout, 'alive\n');
     c3.close();

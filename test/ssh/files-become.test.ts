@@ -3,10 +3,27 @@
 // errors, and the sudo password is never in a process argument list on the host.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BecomeError, CommandTimeoutError, ConnectError, ConnectionCutError, connect, RemoteCommandError, type HostConnection } from '../../src/ssh/connection.js';
+import {
+  BecomeError,
+  CommandTimeoutError,
+  ConnectError,
+  ConnectionCutError,
+  connect,
+  RemoteCommandError,
+  type HostConnection,
+} from '../../src/ssh/connection.js';
 import { sh } from '../../src/util/quote.js';
 import { run, skip, Sshd, TestUser } from './harness.js';
 
@@ -49,7 +66,10 @@ describe('writeFile and become', { skip }, () => {
     const bin = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 256));
     const f = join(dir, 'blob.bin');
     await root.writeFile(f, bin, { mode: 0o600 });
-    assert.equal(createHash('sha256').update(readFileSync(f)).digest('hex'), createHash('sha256').update(bin).digest('hex'));
+    assert.equal(
+      createHash('sha256').update(readFileSync(f)).digest('hex'),
+      createHash('sha256').update(bin).digest('hex'),
+    );
     assert.equal(statSync(f).mode & 0o7777, 0o600);
     assert.deepEqual(temps(dir), []);
   });
@@ -67,9 +87,15 @@ describe('writeFile and become', { skip }, () => {
   it('a connection cut in the middle of a write leaves the old file and no temp file (LVSCTL_TEST_CUT=host:write-file)', async () => {
     const f = join(dir, 'cut.conf');
     writeFileSync(f, 'old\n');
-    const cutter = await open('cutme', d.target(), false, { ...noAccept, env: { LVSCTL_TEST_CUT: 'cutme:write-file' } });
+    const cutter = await open('cutme', d.target(), false, {
+      ...noAccept,
+      env: { LVSCTL_TEST_CUT: 'cutme:write-file' },
+    });
     const big = 'x'.repeat(1 << 20);
-    await assert.rejects(cutter.writeFile(f, big, { mode: 0o644 }), (e: unknown) => e instanceof ConnectionCutError && e.step === 'write-file');
+    await assert.rejects(
+      cutter.writeFile(f, big, { mode: 0o644 }),
+      (e: unknown) => e instanceof ConnectionCutError && e.step === 'write-file',
+    );
     // the remote side sees EOF or a hang-up: its trap removes the temp file
     for (let i = 0; i < 50 && temps(dir).length; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(readFileSync(f, 'utf8'), 'old\n');
@@ -97,9 +123,18 @@ describe('writeFile and become', { skip }, () => {
     const b = join(dir, 'cut-b.conf');
     writeFileSync(a, 'old a\n');
     writeFileSync(b, 'old b\n');
-    const cutter = await open('cutbatch', d.target(), false, { ...noAccept, env: { LVSCTL_TEST_CUT: 'cutbatch:write-file' } });
+    const cutter = await open('cutbatch', d.target(), false, {
+      ...noAccept,
+      env: { LVSCTL_TEST_CUT: 'cutbatch:write-file' },
+    });
     // the cut comes after half of stdin: inside b, after all of a was sent
-    await assert.rejects(cutter.writeFiles([{ path: a, content: 'a'.repeat(100_000), mode: 0o644 }, { path: b, content: 'b'.repeat(1 << 20), mode: 0o644 }]), (e: unknown) => e instanceof ConnectionCutError && e.step === 'write-file');
+    await assert.rejects(
+      cutter.writeFiles([
+        { path: a, content: 'a'.repeat(100_000), mode: 0o644 },
+        { path: b, content: 'b'.repeat(1 << 20), mode: 0o644 },
+      ]),
+      (e: unknown) => e instanceof ConnectionCutError && e.step === 'write-file',
+    );
     for (let i = 0; i < 50 && temps(dir).length; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(readFileSync(a, 'utf8'), 'old a\n');
     assert.equal(readFileSync(b, 'utf8'), 'old b\n');
@@ -170,7 +205,7 @@ describe('writeFile and become', { skip }, () => {
     c.close();
   });
 
-  it('become needing a password but given none is a BecomeError with sudo\'s reason', async () => {
+  it("become needing a password but given none is a BecomeError with sudo's reason", async () => {
     const c = await open('u2', d.target({ user: 'lvsctl-testpw' }), { method: 'sudo' }, noAccept);
     await assert.rejects(c.exec(sh`id -u`), (e: unknown) => {
       assert.ok(e instanceof BecomeError, String(e));
@@ -182,7 +217,12 @@ describe('writeFile and become', { skip }, () => {
 
   it('become with a sudo password: prompted and cached paths, stdin intact, password in no argv', async () => {
     const env = { T_SUDO: SUDO_PW };
-    const c = await open('u2', d.target({ user: 'lvsctl-testpw' }), { method: 'sudo', passwordEnv: 'T_SUDO' }, { ...noAccept, env });
+    const c = await open(
+      'u2',
+      d.target({ user: 'lvsctl-testpw' }),
+      { method: 'sudo', passwordEnv: 'T_SUDO' },
+      { ...noAccept, env },
+    );
     await c.exec(sh`sudo -K`, { become: false }); // forget cached credentials: next sudo prompts
     const content = `line1\n${SUDO_PW}-not-the-password\n$(x)\n`;
     const r1 = await c.exec(sh`id -u; cat`, { stdin: content });
@@ -204,7 +244,12 @@ describe('writeFile and become', { skip }, () => {
 
   it('a wrong sudo password is a BecomeError that shows no password', async () => {
     const wrong = `${SUDO_PW}-wrong`;
-    const c = await open('u2', d.target({ user: 'lvsctl-testpw' }), { method: 'sudo', passwordEnv: 'T_SUDO' }, { ...noAccept, env: { T_SUDO: wrong } });
+    const c = await open(
+      'u2',
+      d.target({ user: 'lvsctl-testpw' }),
+      { method: 'sudo', passwordEnv: 'T_SUDO' },
+      { ...noAccept, env: { T_SUDO: wrong } },
+    );
     await c.exec(sh`sudo -K`, { become: false });
     const t0 = Date.now();
     await assert.rejects(c.exec(sh`id -u`), (e: unknown) => {
@@ -220,8 +265,16 @@ describe('writeFile and become', { skip }, () => {
 
   it('a missing sudo password variable fails at connect', async () => {
     await assert.rejects(
-      connect('u2', d.target({ user: 'lvsctl-testpw' }), { method: 'sudo', passwordEnv: 'T_NOPE' }, { ...noAccept, env: {} }),
-      (e: unknown) => e instanceof ConnectError && e.reason === 'config' && /T_NOPE \(become.password_env\) is not set/.test(e.message),
+      connect(
+        'u2',
+        d.target({ user: 'lvsctl-testpw' }),
+        { method: 'sudo', passwordEnv: 'T_NOPE' },
+        { ...noAccept, env: {} },
+      ),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.reason === 'config' &&
+        /T_NOPE \(become.password_env\) is not set/.test(e.message),
     );
   });
 

@@ -10,10 +10,16 @@ import type { SshTarget } from '../../src/inventory/model.js';
 
 export const SSHD = '/usr/sbin/sshd';
 /** Without sshd (a developer machine without openssh-server) the tier is skipped; never in CI. */
-export const skip: string | false = existsSync(SSHD) || process.env.CI ? false : `${SSHD} not installed (apt-get install openssh-server sudo)`;
+export const skip: string | false =
+  existsSync(SSHD) || process.env.CI ? false : `${SSHD} not installed (apt-get install openssh-server sudo)`;
 
 export function run(cmd: string, args: string[], input?: string, env?: Record<string, string>): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], env: env && { ...process.env, ...env } });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    input,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: env && { ...process.env, ...env },
+  });
 }
 
 export function freePort(): Promise<number> {
@@ -42,7 +48,11 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export function keygen(file: string, passphrase = '', type = 'ed25519'): { priv: string; pub: string; fingerprint: string } {
+export function keygen(
+  file: string,
+  passphrase = '',
+  type = 'ed25519',
+): { priv: string; pub: string; fingerprint: string } {
   run('ssh-keygen', ['-q', '-t', type, '-N', passphrase, '-C', 'lvsctl-test', '-f', file]);
   // `ssh-keygen -lf` prints: "256 SHA256:… comment (ED25519)"
   const fp = run('ssh-keygen', ['-lf', `${file}.pub`]).split(' ')[1]!;

@@ -14,7 +14,14 @@ import {
   HostKeyUnknownError,
   type HostConnection,
 } from '../../src/ssh/connection.js';
-import { checkHostKey, fingerprint, hostMatches, lookupName, parseKnownHosts, preferredHostKeyAlgos } from '../../src/ssh/known-hosts.js';
+import {
+  checkHostKey,
+  fingerprint,
+  hostMatches,
+  lookupName,
+  parseKnownHosts,
+  preferredHostKeyAlgos,
+} from '../../src/ssh/known-hosts.js';
 import { sh } from '../../src/util/quote.js';
 import { run, skip, Sshd } from './harness.js';
 
@@ -41,7 +48,10 @@ describe('known_hosts parsing and matching (no sshd)', () => {
     assert.ok(hostMatches('web1', 'WEB1'));
   });
   it('skips comments, blank, malformed and unknown-marker lines; keeps line numbers', () => {
-    const lines = parseKnownHosts(`# c\n\nweb1 ssh-ed25519 ${b64}\nbroken line\n@weird web2 ssh-ed25519 ${b64}\nweb3 ssh-rsa ${b64}\n@revoked * ssh-ed25519 ${b64}\n`, 'f');
+    const lines = parseKnownHosts(
+      `# c\n\nweb1 ssh-ed25519 ${b64}\nbroken line\n@weird web2 ssh-ed25519 ${b64}\nweb3 ssh-rsa ${b64}\n@revoked * ssh-ed25519 ${b64}\n`,
+      'f',
+    );
     assert.deepEqual(
       lines.map((l) => [l.line, l.patterns, l.marker]),
       [
@@ -55,7 +65,10 @@ describe('known_hosts parsing and matching (no sshd)', () => {
     assert.deepEqual(checkHostKey(lines, 'web1', key), { status: 'unknown' });
   });
   it('offers the recorded key types first', () => {
-    const lines = parseKnownHosts(`web1 ssh-rsa ${Buffer.concat([Buffer.from([0, 0, 0, 7]), Buffer.from('ssh-rsa'), Buffer.alloc(8)]).toString('base64')}\n`, 'f');
+    const lines = parseKnownHosts(
+      `web1 ssh-rsa ${Buffer.concat([Buffer.from([0, 0, 0, 7]), Buffer.from('ssh-rsa'), Buffer.alloc(8)]).toString('base64')}\n`,
+      'f',
+    );
     assert.deepEqual(preferredHostKeyAlgos(lines, 'web1').slice(0, 3), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
     assert.equal(preferredHostKeyAlgos([], 'web1')[0], 'ssh-ed25519');
   });
@@ -107,7 +120,10 @@ describe('host key checking against sshd', { skip }, () => {
   });
 
   it('missing known_hosts files count as empty', async () => {
-    await assert.rejects(connect('web1', d.target({ knownHosts: [join(d.dir, 'nope')] }), false, noAccept), HostKeyUnknownError);
+    await assert.rejects(
+      connect('web1', d.target({ knownHosts: [join(d.dir, 'nope')] }), false, noAccept),
+      HostKeyUnknownError,
+    );
   });
 
   it('--accept-new-host-keys records the key ([host]:port, file created 0600) and the next connect needs no option', async () => {
@@ -123,7 +139,9 @@ describe('host key checking against sshd', { skip }, () => {
 
   it('records a key once when many connects accept at the same time; appends after a line without newline', async () => {
     const f = d.knownHosts('kh-race', `# no trailing newline`);
-    const conns = await Promise.all(Array.from({ length: 6 }, () => connect('web1', d.target({ knownHosts: [f] }), false, accept)));
+    const conns = await Promise.all(
+      Array.from({ length: 6 }, () => connect('web1', d.target({ knownHosts: [f] }), false, accept)),
+    );
     conns.forEach((c) => c.close());
     assert.equal(readFileSync(f, 'utf8'), `# no trailing newline\n[127.0.0.1]:${d.port} ${d.hostPub}\n`);
   });
@@ -142,14 +160,18 @@ describe('host key checking against sshd', { skip }, () => {
     const r = await c.exec(sh`echo "$SSH_CONNECTION"`);
     assert.match(r.stdout, /^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+\n$/);
     // several targets behind one jump at once share its connection
-    const more = await Promise.all([1, 2, 3].map(() => connect('behind', d.target({ ...target, knownHosts: [f] }), false, noAccept)));
+    const more = await Promise.all(
+      [1, 2, 3].map(() => connect('behind', d.target({ ...target, knownHosts: [f] }), false, noAccept)),
+    );
     for (const m of more) assert.equal((await m.exec(sh`echo ok`)).stdout, 'ok\n');
     more.forEach((m) => m.close());
     c.close();
     // the jump's own key is checked too: only the target is known
     const onlyTarget = d.knownHosts('kh-jump2', `[localhost]:${d.port} ${d.hostPub}\n`);
     // (two targets at once share the failed jump: each error names its own host)
-    const both = await Promise.allSettled(['b1', 'b2'].map((n) => connect(n, d.target({ ...target, knownHosts: [onlyTarget] }), false, noAccept)));
+    const both = await Promise.allSettled(
+      ['b1', 'b2'].map((n) => connect(n, d.target({ ...target, knownHosts: [onlyTarget] }), false, noAccept)),
+    );
     both.forEach((r, i) => {
       assert.equal(r.status, 'rejected');
       const e = (r as PromiseRejectedResult).reason as unknown;
@@ -159,7 +181,10 @@ describe('host key checking against sshd', { skip }, () => {
       assert.ok(e.message.startsWith(`b${i + 1}: `), e.message);
     });
     // a target port nobody listens on, reached through the jump
-    await assert.rejects(connect('behind', d.target({ ...target, port: 1, knownHosts: [f] }), false, noAccept), (e: unknown) => e instanceof ConnectError && e.reason === 'refused');
+    await assert.rejects(
+      connect('behind', d.target({ ...target, port: 1, knownHosts: [f] }), false, noAccept),
+      (e: unknown) => e instanceof ConnectError && e.reason === 'refused',
+    );
   });
 
   it('refuses a changed host key, also with --accept-new-host-keys (and offers the known type first)', async () => {

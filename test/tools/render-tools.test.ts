@@ -17,11 +17,14 @@ import { netfilterFiles } from '../../src/render/netfilter.js';
 import { chainDrift } from '../../src/plan/netfilter.js';
 import type { HostFile } from '../../src/render/types.js';
 
-const run = (cmd: string, args: string[], input?: string) => spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 60_000 });
+const run = (cmd: string, args: string[], input?: string) =>
+  spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 60_000 });
 const have = (tool: string) => run('sh', ['-c', `command -v ${tool}`]).status === 0;
 const missing = (...tools: string[]) => {
   const m = tools.filter((t) => !have(t));
-  return m.length ? `not installed: ${m.join(', ')} (apt-get install shellcheck keepalived systemd iproute2 iptables)` : false;
+  return m.length
+    ? `not installed: ${m.join(', ')} (apt-get install shellcheck keepalived systemd iproute2 iptables)`
+    : false;
 };
 const isRoot = process.getuid?.() === 0;
 
@@ -32,9 +35,12 @@ interface Rendered {
   cluster: Cluster;
 }
 const rendered: Rendered[] = [];
-for (const inv of readdirSync(join(packageRoot, 'inventories')).filter((f) => f.endsWith('.yaml')).sort()) {
+for (const inv of readdirSync(join(packageRoot, 'inventories'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()) {
   const cluster = loadInventory(join(packageRoot, 'inventories', inv), { requireSecrets: false }).cluster;
-  for (const [host, files] of renderCluster(cluster, { vrrpPassword: 't00lpw' })) for (const file of files) rendered.push({ inventory: inv, host, file, cluster });
+  for (const [host, files] of renderCluster(cluster, { vrrpPassword: 't00lpw' }))
+    for (const file of files) rendered.push({ inventory: inv, host, file, cluster });
 }
 const byKind = (...kinds: HostFile['kind'][]) => rendered.filter((r) => kinds.includes(r.file.kind));
 const label = (r: Rendered) => `${r.inventory.replace(/\.yaml$/, '')} ${r.host} ${r.file.path}`;
@@ -100,88 +106,142 @@ const keepalivedTest = (ns: string, content: string) => {
   return run('ip', ['netns', 'exec', ns, 'keepalived', '-t', '-l', '-f', f]);
 };
 
-describe('keepalived.conf: keepalived -t in a network namespace', { skip: missing('keepalived', 'ip') || (!isRoot && 'needs root for ip netns') }, () => {
-  for (const r of byKind('keepalived')) {
-    it(label(r), () => {
-      withNetns(interfacesOf(r.cluster), (ns) => {
-        const res = keepalivedTest(ns, r.file.content);
-        // Exit 143 would be keepalived 2.2.7's "-t killed by SIGTERM" (acassen/keepalived#2587); it
-        // did not happen with these configs on Debian 12, so it counts as a failure, not a pass.
-        assert.equal(res.status, 0, `exit ${res.status}${res.status === 143 ? ' (keepalived#2587)' : ''}: ${res.stdout}${res.stderr}`);
+describe(
+  'keepalived.conf: keepalived -t in a network namespace',
+  { skip: missing('keepalived', 'ip') || (!isRoot && 'needs root for ip netns') },
+  () => {
+    for (const r of byKind('keepalived')) {
+      it(label(r), () => {
+        withNetns(interfacesOf(r.cluster), (ns) => {
+          const res = keepalivedTest(ns, r.file.content);
+          // Exit 143 would be keepalived 2.2.7's "-t killed by SIGTERM" (acassen/keepalived#2587); it
+          // did not happen with these configs on Debian 12, so it counts as a failure, not a pass.
+          assert.equal(
+            res.status,
+            0,
+            `exit ${res.status}${res.status === 143 ? ' (keepalived#2587)' : ''}: ${res.stdout}${res.stderr}`,
+          );
+        });
+      });
+    }
+
+    const sample = byKind('keepalived').find((r) => r.inventory === 'example-dr-ha.yaml')!;
+    it('fails on a missing interface, an unknown keyword, a bad scheduler, an over-long auth_pass', () => {
+      withNetns(interfacesOf(sample.cluster), (ns) => {
+        for (const [from, to] of [
+          ['interface eth0', 'interface eth9'],
+          ['weight 100', 'weigth 100'],
+          ['lvs_sched wlc', 'lvs_sched bogus'],
+          ['auth_pass t00lpw', 'auth_pass t00lpw-longer'],
+        ] as const) {
+          assert.ok(sample.file.content.includes(from), from);
+          const res = keepalivedTest(ns, sample.file.content.replace(from, to));
+          assert.equal(res.status, 5, `${to} must fail: ${res.stdout}${res.stderr}`);
+        }
       });
     });
-  }
 
-  const sample = byKind('keepalived').find((r) => r.inventory === 'example-dr-ha.yaml')!;
-  it('fails on a missing interface, an unknown keyword, a bad scheduler, an over-long auth_pass', () => {
-    withNetns(interfacesOf(sample.cluster), (ns) => {
-      for (const [from, to] of [
-        ['interface eth0', 'interface eth9'],
-        ['weight 100', 'weigth 100'],
-        ['lvs_sched wlc', 'lvs_sched bogus'],
-        ['auth_pass t00lpw', 'auth_pass t00lpw-longer'],
-      ] as const) {
-        assert.ok(sample.file.content.includes(from), from);
-        const res = keepalivedTest(ns, sample.file.content.replace(from, to));
-        assert.equal(res.status, 5, `${to} must fail: ${res.stdout}${res.stderr}`);
-      }
-    });
-  });
-
-  // keepalived -t cannot show what it read: an unquoted "#" silently cuts the value (the rest is a
-  // comment) and still passes. So the test proves what it can: quoted specials are accepted, and an
-  // unquoted brace is not. That "#"/"!" are kept inside quotes comes from reading lib/parser.c (decomment()).
-  it('kq-quoted text with # ! { } $ passes keepalived -t; the unquoted brace fails it', () => {
-    const path = '/p#a!t{h}$x';
-    const conf = (p: string) => `global_defs {\n    router_id t\n}\nvirtual_server 10.0.0.1 80 {\n    lvs_sched rr\n    lvs_method DR\n    protocol TCP\n    real_server 10.0.1.1 80 {\n        HTTP_GET {\n            url {\n                path ${p}\n                status_code 200\n            }\n        }\n    }\n}\n`;
-    withNetns([], (ns) => {
-      assert.equal(keepalivedTest(ns, conf(kq(path))).status, 0);
-      assert.notEqual(keepalivedTest(ns, conf('/a}')).status, 0);
-    });
-  });
-
-  it('keepalived 2.2.7 -t on a config with a vrrp_script (the #2587 case): observed exit 0 on Debian 12', () => {
-    const conf = 'global_defs {\n    router_id t\n    enable_script_security\n    script_user root\n}\nvrrp_script chk {\n    script "/bin/true"\n    interval 2\n}\nvrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        10.0.0.1/32 dev eth0\n    }\n    track_script {\n        chk\n    }\n}\n';
-    withNetns(['eth0'], (ns) => assert.equal(keepalivedTest(ns, conf).status, 0));
-  });
-});
-
-describe('iptables rules: iptables-restore --test in a network namespace', { skip: missing('iptables-restore', 'ip6tables-restore', 'ip') || (!isRoot && 'needs root for ip netns') }, () => {
-  for (const r of byKind('netfilter')) {
-    it(label(r), () => {
-      const cmd = r.file.path.endsWith('ip6tables.rules') ? 'ip6tables-restore' : 'iptables-restore';
+    // keepalived -t cannot show what it read: an unquoted "#" silently cuts the value (the rest is a
+    // comment) and still passes. So the test proves what it can: quoted specials are accepted, and an
+    // unquoted brace is not. That "#"/"!" are kept inside quotes comes from reading lib/parser.c (decomment()).
+    it('kq-quoted text with # ! { } $ passes keepalived -t; the unquoted brace fails it', () => {
+      const path = '/p#a!t{h}$x';
+      const conf = (p: string) =>
+        `global_defs {\n    router_id t\n}\nvirtual_server 10.0.0.1 80 {\n    lvs_sched rr\n    lvs_method DR\n    protocol TCP\n    real_server 10.0.1.1 80 {\n        HTTP_GET {\n            url {\n                path ${p}\n                status_code 200\n            }\n        }\n    }\n}\n`;
       withNetns([], (ns) => {
-        const res = spawnSync('ip', ['netns', 'exec', ns, cmd, '--test', '--noflush'], { input: r.file.content, encoding: 'utf8' });
-        assert.equal(res.status, 0, res.stderr);
+        assert.equal(keepalivedTest(ns, conf(kq(path))).status, 0);
+        assert.notEqual(keepalivedTest(ns, conf('/a}')).status, 0);
       });
     });
-  }
-  // Loaded for real, what iptables-save prints back is no drift to the planner; a hand edit is.
-  for (const r of byKind('netfilter')) {
-    it(`${label(r)}: loaded, iptables-save's version is no drift; one rule edited by hand is`, () => {
-      const fam = r.file.path.endsWith('ip6tables.rules') ? 'ip6tables' : 'iptables';
-      const want = netfilterFiles(r.cluster).find((f) => f.file === r.file.path)!;
+
+    it('keepalived 2.2.7 -t on a config with a vrrp_script (the #2587 case): observed exit 0 on Debian 12', () => {
+      const conf =
+        'global_defs {\n    router_id t\n    enable_script_security\n    script_user root\n}\nvrrp_script chk {\n    script "/bin/true"\n    interval 2\n}\nvrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        10.0.0.1/32 dev eth0\n    }\n    track_script {\n        chk\n    }\n}\n';
+      withNetns(['eth0'], (ns) => assert.equal(keepalivedTest(ns, conf).status, 0));
+    });
+  },
+);
+
+describe(
+  'iptables rules: iptables-restore --test in a network namespace',
+  { skip: missing('iptables-restore', 'ip6tables-restore', 'ip') || (!isRoot && 'needs root for ip netns') },
+  () => {
+    for (const r of byKind('netfilter')) {
+      it(label(r), () => {
+        const cmd = r.file.path.endsWith('ip6tables.rules') ? 'ip6tables-restore' : 'iptables-restore';
+        withNetns([], (ns) => {
+          const res = spawnSync('ip', ['netns', 'exec', ns, cmd, '--test', '--noflush'], {
+            input: r.file.content,
+            encoding: 'utf8',
+          });
+          assert.equal(res.status, 0, res.stderr);
+        });
+      });
+    }
+    // Loaded for real, what iptables-save prints back is no drift to the planner; a hand edit is.
+    for (const r of byKind('netfilter')) {
+      it(`${label(r)}: loaded, iptables-save's version is no drift; one rule edited by hand is`, () => {
+        const fam = r.file.path.endsWith('ip6tables.rules') ? 'ip6tables' : 'iptables';
+        const want = netfilterFiles(r.cluster).find((f) => f.file === r.file.path)!;
+        withNetns([], (ns) => {
+          const load = spawnSync('ip', ['netns', 'exec', ns, `${fam}-restore`, '--noflush'], {
+            input: r.file.content,
+            encoding: 'utf8',
+          });
+          assert.equal(load.status, 0, load.stderr);
+          for (const t of want.tables)
+            run('ip', [
+              'netns',
+              'exec',
+              ns,
+              fam,
+              '-t',
+              t.name,
+              '-I',
+              want.hooks.find((h) => h.startsWith(`${t.name}:`))!.split(':')[1]!,
+              '-j',
+              'LVSCTL',
+            ]);
+          const save = (table: string) =>
+            run('ip', ['netns', 'exec', ns, `${fam}-save`, '-t', table]).stdout.split('\n');
+          const hook = (t: string) => want.hooks.find((h) => h.startsWith(`${t}:`))!.split(':')[1]!;
+          for (const t of want.tables)
+            assert.equal(
+              chainDrift(t.rules, save(t.name), hook(t.name)),
+              false,
+              `${t.name}: ${save(t.name).join('\n')}`,
+            );
+          const t = want.tables[0]!;
+          const edited = run('ip', [
+            'netns',
+            'exec',
+            ns,
+            fam,
+            '-t',
+            t.name,
+            '-R',
+            'LVSCTL',
+            '1',
+            ...t.rules[0]!.replace(/(--dports? )(\d+)/, (_, a: string, p: string) => `${a}${Number(p) + 1}`)
+              .replace(/MASQUERADE$/, 'RETURN')
+              .split(' '),
+          ]);
+          assert.equal(edited.status, 0, edited.stderr);
+          assert.equal(chainDrift(t.rules, save(t.name), hook(t.name)), true, save(t.name).join('\n'));
+        });
+      });
+    }
+    it('a broken rule fails', () => {
       withNetns([], (ns) => {
-        const load = spawnSync('ip', ['netns', 'exec', ns, `${fam}-restore`, '--noflush'], { input: r.file.content, encoding: 'utf8' });
-        assert.equal(load.status, 0, load.stderr);
-        for (const t of want.tables) run('ip', ['netns', 'exec', ns, fam, '-t', t.name, '-I', want.hooks.find((h) => h.startsWith(`${t.name}:`))!.split(':')[1]!, '-j', 'LVSCTL']);
-        const save = (table: string) => run('ip', ['netns', 'exec', ns, `${fam}-save`, '-t', table]).stdout.split('\n');
-        const hook = (t: string) => want.hooks.find((h) => h.startsWith(`${t}:`))!.split(':')[1]!;
-        for (const t of want.tables) assert.equal(chainDrift(t.rules, save(t.name), hook(t.name)), false, `${t.name}: ${save(t.name).join('\n')}`);
-        const t = want.tables[0]!;
-        const edited = run('ip', ['netns', 'exec', ns, fam, '-t', t.name, '-R', 'LVSCTL', '1', ...t.rules[0]!.replace(/(--dports? )(\d+)/, (_, a: string, p: string) => `${a}${Number(p) + 1}`).replace(/MASQUERADE$/, 'RETURN').split(' ')]);
-        assert.equal(edited.status, 0, edited.stderr);
-        assert.equal(chainDrift(t.rules, save(t.name), hook(t.name)), true, save(t.name).join('\n'));
+        const res = spawnSync('ip', ['netns', 'exec', ns, 'iptables-restore', '--test', '--noflush'], {
+          input: '*mangle\n:LVSCTL - [0:0]\n-A LVSCTL -p tcp --dportz 1 -j MARK --set-mark 1\nCOMMIT\n',
+          encoding: 'utf8',
+        });
+        assert.notEqual(res.status, 0);
       });
     });
-  }
-  it('a broken rule fails', () => {
-    withNetns([], (ns) => {
-      const res = spawnSync('ip', ['netns', 'exec', ns, 'iptables-restore', '--test', '--noflush'], { input: '*mangle\n:LVSCTL - [0:0]\n-A LVSCTL -p tcp --dportz 1 -j MARK --set-mark 1\nCOMMIT\n', encoding: 'utf8' });
-      assert.notEqual(res.status, 0);
-    });
-  });
-});
+  },
+);
 
 // systemd-analyze verify --root=DIR: DIR holds a copy of the distribution's units (so the targets
 // our unit names resolve), the unit, and stand-ins for its ExecStart executables. A bad value is
@@ -201,19 +261,26 @@ function verifyUnit(content: string, executables: string[]): { status: number | 
   return { status: res.status, ours: `${res.stdout}${res.stderr}`.split('\n').filter((l) => l.includes('lvsctl')) };
 }
 
-describe('systemd unit: systemd-analyze verify in a temporary root', { skip: missing('systemd-analyze') || (!have('/usr/lib/systemd/system/multi-user.target') && false) }, () => {
-  const execs = (content: string) => [...content.matchAll(/^Exec\w+=(\S+)/gm)].map((m) => m[1]!);
-  for (const r of byKind('unit')) {
-    it(label(r), () => {
-      const v = verifyUnit(r.file.content, execs(r.file.content));
-      assert.equal(v.status, 0, v.ours.join('\n'));
-      assert.deepEqual(v.ours, []);
+describe(
+  'systemd unit: systemd-analyze verify in a temporary root',
+  { skip: missing('systemd-analyze') || (!have('/usr/lib/systemd/system/multi-user.target') && false) },
+  () => {
+    const execs = (content: string) => [...content.matchAll(/^Exec\w+=(\S+)/gm)].map((m) => m[1]!);
+    for (const r of byKind('unit')) {
+      it(label(r), () => {
+        const v = verifyUnit(r.file.content, execs(r.file.content));
+        assert.equal(v.status, 0, v.ours.join('\n'));
+        assert.deepEqual(v.ours, []);
+      });
+    }
+    const unit = byKind('unit')[0]!.file.content;
+    it('fails when ExecStart does not exist', () => assert.notEqual(verifyUnit(unit, []).status, 0));
+    it('fails on a bad value (reported as a warning naming the unit)', () => {
+      const v = verifyUnit(unit.replace('Type=oneshot', 'Type=oneshoot'), execs(unit));
+      assert.ok(
+        v.ours.some((l) => /Failed to parse service type/.test(l)),
+        v.ours.join('\n'),
+      );
     });
-  }
-  const unit = byKind('unit')[0]!.file.content;
-  it('fails when ExecStart does not exist', () => assert.notEqual(verifyUnit(unit, []).status, 0));
-  it('fails on a bad value (reported as a warning naming the unit)', () => {
-    const v = verifyUnit(unit.replace('Type=oneshot', 'Type=oneshoot'), execs(unit));
-    assert.ok(v.ours.some((l) => /Failed to parse service type/.test(l)), v.ours.join('\n'));
-  });
-});
+  },
+);

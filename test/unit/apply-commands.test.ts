@@ -7,17 +7,33 @@ import { sh } from '../../src/util/quote.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const debian = { init: 'sysv' as const, os: { id: 'debian', idLike: [], family: 'debian' as const, pretty: '' } };
-const rhel = { init: 'systemd' as const, os: { id: 'rocky', idLike: ['rhel', 'centos', 'fedora'], family: 'rhel' as const, pretty: '' } };
+const rhel = {
+  init: 'systemd' as const,
+  os: { id: 'rocky', idLike: ['rhel', 'centos', 'fedora'], family: 'rhel' as const, pretty: '' },
+};
 
 describe('commandFor', () => {
   it('dnf and yum install exactly the planned packages', () => {
-    assert.equal(commandFor({ kind: 'packages', action: 'install', manager: 'dnf', packages: ['ipvsadm', 'keepalived'] }, rhel)!.text, 'dnf install -y ipvsadm keepalived');
-    assert.equal(commandFor({ kind: 'packages', action: 'install', manager: 'yum', packages: ['ipvsadm'] }, rhel)!.text, 'yum install -y ipvsadm');
+    assert.equal(
+      commandFor({ kind: 'packages', action: 'install', manager: 'dnf', packages: ['ipvsadm', 'keepalived'] }, rhel)!
+        .text,
+      'dnf install -y ipvsadm keepalived',
+    );
+    assert.equal(
+      commandFor({ kind: 'packages', action: 'install', manager: 'yum', packages: ['ipvsadm'] }, rhel)!.text,
+      'yum install -y ipvsadm',
+    );
   });
   it('apt-get installs without starting daemons and refreshes lists only when needed', () => {
-    const t = commandFor({ kind: 'packages', action: 'install', manager: 'apt-get', packages: ['ipvsadm'] }, debian)!.text;
+    const t = commandFor(
+      { kind: 'packages', action: 'install', manager: 'apt-get', packages: ['ipvsadm'] },
+      debian,
+    )!.text;
     assert.match(t, /exit 101/);
-    assert.match(t, /apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ipvsadm \|\| \{ apt-get update -q && apt-get install/);
+    assert.match(
+      t,
+      /apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ipvsadm \|\| \{ apt-get update -q && apt-get install/,
+    );
     execFileSync('bash', ['-n', '-c', t]);
   });
   it('stopping keepalived waits until it has exited (it releases the VIPs on the way out); start and reload do not', () => {
@@ -25,23 +41,55 @@ describe('commandFor', () => {
     assert.match(stop, /^\/etc\/init\.d\/keepalived stop\n/);
     assert.match(stop, /while pidof keepalived >\/dev\/null/);
     execFileSync('bash', ['-n', '-c', stop]);
-    assert.equal(commandFor({ kind: 'keepalived', action: 'reload' }, rhel)!.text, 'systemctl reload keepalived.service');
+    assert.equal(
+      commandFor({ kind: 'keepalived', action: 'reload' }, rhel)!.text,
+      'systemctl reload keepalived.service',
+    );
     assert.equal(commandFor({ kind: 'keepalived', action: 'start' }, debian)!.text, '/etc/init.d/keepalived start');
   });
   it('sysctl keys map to /proc/sys paths, interface names with dots included', () => {
     assert.equal(sysctlPath('net.ipv4.conf.eth0.100.arp_ignore'), '/proc/sys/net/ipv4/conf/eth0.100/arp_ignore');
     assert.equal(sysctlPath('net.ipv4.ip_forward'), '/proc/sys/net/ipv4/ip_forward');
     assert.equal(sysctlPath('net.ipv4.vs.expire_nodest_conn'), '/proc/sys/net/ipv4/vs/expire_nodest_conn');
-    assert.equal(commandFor({ kind: 'sysctl', key: 'net.ipv4.conf.all.arp_ignore', to: '1', restore: false }, debian)!.text, "printf '%s\\n' 1 > /proc/sys/net/ipv4/conf/all/arp_ignore");
+    assert.equal(
+      commandFor({ kind: 'sysctl', key: 'net.ipv4.conf.all.arp_ignore', to: '1', restore: false }, debian)!.text,
+      "printf '%s\\n' 1 > /proc/sys/net/ipv4/conf/all/arp_ignore",
+    );
   });
   it('addresses, routes and boot links', () => {
-    assert.equal(commandFor({ kind: 'address', action: 'add', addr: { address: '10.99.2.100', prefix: 32, dev: 'lo', label: 'lo:0' } }, debian)!.text, 'ip addr add 10.99.2.100/32 dev lo label lo:0');
-    assert.equal(commandFor({ kind: 'route', action: 'restore', to: 'default via 10.99.2.254 dev eth0', from: 'x' }, debian)!.text, 'ip route replace default via 10.99.2.254 dev eth0');
+    assert.equal(
+      commandFor(
+        { kind: 'address', action: 'add', addr: { address: '10.99.2.100', prefix: 32, dev: 'lo', label: 'lo:0' } },
+        debian,
+      )!.text,
+      'ip addr add 10.99.2.100/32 dev lo label lo:0',
+    );
+    assert.equal(
+      commandFor({ kind: 'route', action: 'restore', to: 'default via 10.99.2.254 dev eth0', from: 'x' }, debian)!.text,
+      'ip route replace default via 10.99.2.254 dev eth0',
+    );
     assert.equal(commandFor({ kind: 'route', action: 'restore', to: '' }, debian)!.text, 'ip route del default');
-    assert.equal(commandFor({ kind: 'bootlink', action: 'create', path: '/etc/rc2.d/S01lvsctl', target: '../init.d/lvsctl' }, debian)!.text, 'mkdir -p /etc/rc2.d && ln -sfn ../init.d/lvsctl /etc/rc2.d/S01lvsctl');
+    assert.equal(
+      commandFor(
+        { kind: 'bootlink', action: 'create', path: '/etc/rc2.d/S01lvsctl', target: '../init.d/lvsctl' },
+        debian,
+      )!.text,
+      'mkdir -p /etc/rc2.d && ln -sfn ../init.d/lvsctl /etc/rc2.d/S01lvsctl',
+    );
   });
   it('batch stops at the first failing step and names it', () => {
-    const r = spawnSync('bash', ['-c', batch([{ label: 'a', cmd: sh`true` }, { label: 'b', cmd: sh`exit 3` }, { label: 'c', cmd: sh`echo never` }]).text], { encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        batch([
+          { label: 'a', cmd: sh`true` },
+          { label: 'b', cmd: sh`exit 3` },
+          { label: 'c', cmd: sh`echo never` },
+        ]).text,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 3);
     assert.equal(r.stdout, '@@step 0\n@@step 1\n@@failed 1 3\n');
   });

@@ -19,7 +19,10 @@ describe('facts script + parser on this machine', () => {
   const f = parseFacts(out);
   it('reads sysctls as the kernel reports them', () => {
     assert.equal(f.sysctl.get('net.ipv4.ip_forward'), readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim());
-    assert.equal(f.sysctl.get('net.ipv4.conf.all.arp_ignore'), readFileSync('/proc/sys/net/ipv4/conf/all/arp_ignore', 'utf8').trim());
+    assert.equal(
+      f.sysctl.get('net.ipv4.conf.all.arp_ignore'),
+      readFileSync('/proc/sys/net/ipv4/conf/all/arp_ignore', 'utf8').trim(),
+    );
   });
   it('lists links and addresses as ip(8) does', () => {
     assert.ok(f.links.get('lo')?.up);
@@ -41,37 +44,80 @@ describe('facts script + parser on this machine', () => {
     assert.equal(f.os.family, 'debian');
   });
   it('reads installed packages from the dpkg status file exactly as dpkg-query reports ii (every package on this machine)', () => {
-    const all = execFileSync('dpkg-query', ['-W', '-f', '${db:Status-Abbrev} ${Package}\\n'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(/\s+/));
+    const all = execFileSync('dpkg-query', ['-W', '-f', '${db:Status-Abbrev} ${Package}\\n'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(/\s+/));
     const names = [...new Set(all.map((x) => x[1]!.replace(/:.*/, '')))];
     const want = new Set(all.filter((x) => x[0]!.startsWith('ii')).map((x) => x[1]!.replace(/:.*/, '')));
-    const g = parseFacts(execFileSync('sh', ['-c', factsScript({ packages: [...names, 'no-such-package-lvsctl'], files: [] }).text], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+    const g = parseFacts(
+      execFileSync('sh', ['-c', factsScript({ packages: [...names, 'no-such-package-lvsctl'], files: [] }).text], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      }),
+    );
     assert.ok(names.length > 100, `only ${names.length} packages here`);
     assert.deepEqual([...g.packages].sort(), [...want].sort());
   });
   it('asked for no package (a real server), it reads none: an empty section, not every installed package', () => {
-    const g = parseFacts(execFileSync('sh', ['-c', factsScript({ packages: [], files: [] }).text], { encoding: 'utf8' }));
+    const g = parseFacts(
+      execFileSync('sh', ['-c', factsScript({ packages: [], files: [] }).text], { encoding: 'utf8' }),
+    );
     assert.deepEqual([...g.packages], []);
   });
-  it('keepalived at boot as the rc links say (SysV here): its word, or null where keepalived is absent', { skip: existsSync('/run/systemd/system') && 'a systemd machine (systemctl decides there)' }, () => {
-    const installed = existsSync('/usr/sbin/keepalived');
-    const want = !installed ? null : execFileSync('sh', ['-c', 'ls /etc/rc2.d | grep -q "^S..keepalived$" && echo enabled || echo disabled'], { encoding: 'utf8' }).trim();
-    assert.equal(f.keepalivedBoot, want);
-  });
+  it(
+    'keepalived at boot as the rc links say (SysV here): its word, or null where keepalived is absent',
+    { skip: existsSync('/run/systemd/system') && 'a systemd machine (systemctl decides there)' },
+    () => {
+      const installed = existsSync('/usr/sbin/keepalived');
+      const want = !installed
+        ? null
+        : execFileSync('sh', ['-c', 'ls /etc/rc2.d | grep -q "^S..keepalived$" && echo enabled || echo disabled'], {
+            encoding: 'utf8',
+          }).trim();
+      assert.equal(f.keepalivedBoot, want);
+    },
+  );
   it('checksums managed files with mode and owner, and reports absent ones', () => {
     const sha = execFileSync('sha256sum', [managed], { encoding: 'utf8' }).split(' ')[0];
     assert.deepEqual(f.files.get(managed), { mode: 0o640, owner: 'root', group: 'root', sha256: sha });
     assert.equal(f.files.get(join(dir, 'absent')), null);
   });
   it('does not touch IPVS when it is not loaded', () => {
-    assert.equal(existsSync('/proc/net/ip_vs'), false, 'this test expects a kernel without IPVS (the lab tier covers IPVS)');
+    assert.equal(
+      existsSync('/proc/net/ip_vs'),
+      false,
+      'this test expects a kernel without IPVS (the lab tier covers IPVS)',
+    );
     assert.equal(f.ipvs, null);
   });
 });
 
 describe('facts parser: dpkg status paragraphs', () => {
   it('installed means wanted install and installed (dpkg-query ii): not config-files, half-installed, hold or deinstall', () => {
-    const text = factsText({ packages: ['Package: a', 'Status: install ok installed', '--', 'Package: b', 'Status: deinstall ok config-files', '--', 'Package: c', 'Essential: yes', 'Protected: yes', 'Status: install ok installed', '--',
-      'Package: d', 'Status: install reinstreq half-installed', '--', 'Package: e', 'Status: hold ok installed', '--', 'Package: f', 'Status: deinstall ok installed'] });
+    const text = factsText({
+      packages: [
+        'Package: a',
+        'Status: install ok installed',
+        '--',
+        'Package: b',
+        'Status: deinstall ok config-files',
+        '--',
+        'Package: c',
+        'Essential: yes',
+        'Protected: yes',
+        'Status: install ok installed',
+        '--',
+        'Package: d',
+        'Status: install reinstreq half-installed',
+        '--',
+        'Package: e',
+        'Status: hold ok installed',
+        '--',
+        'Package: f',
+        'Status: deinstall ok installed',
+      ],
+    });
     assert.deepEqual([...parseFacts(text).packages].sort(), ['a', 'c']);
   });
   it('one name a line (dpkg-query, rpm) is read as before', () => {

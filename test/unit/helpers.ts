@@ -24,10 +24,15 @@ export interface CliResult {
 /** Runs bin/lvsctl.js from the repository root, with a clean environment plus `env`. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/lvsctl.js'), ...args], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(root, 'bin/lvsctl.js'), ...args],
+      { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -58,7 +63,14 @@ export interface FactsOptions {
 export function factsText(o: FactsOptions = {}): string {
   const sysctl = {
     'net/ipv4/ip_forward': '0',
-    ...Object.fromEntries(['all', 'default', 'eth0', 'lo'].flatMap((d) => [[`net/ipv4/conf/${d}/arp_ignore`, '0'], [`net/ipv4/conf/${d}/arp_announce`, '0'], [`net/ipv4/conf/${d}/rp_filter`, '1'], [`net/ipv4/conf/${d}/send_redirects`, '1']])),
+    ...Object.fromEntries(
+      ['all', 'default', 'eth0', 'lo'].flatMap((d) => [
+        [`net/ipv4/conf/${d}/arp_ignore`, '0'],
+        [`net/ipv4/conf/${d}/arp_announce`, '0'],
+        [`net/ipv4/conf/${d}/rp_filter`, '1'],
+        [`net/ipv4/conf/${d}/send_redirects`, '1'],
+      ]),
+    ),
     ...o.sysctl,
   };
   const sections: Record<string, string[]> = {
@@ -74,7 +86,11 @@ export function factsText(o: FactsOptions = {}): string {
       const [name, down] = l.split(' ');
       return `${i + 1}: ${name}: <${down === 'DOWN' ? 'NOARP' : 'BROADCAST,MULTICAST,UP,LOWER_UP'}> mtu 1500 qdisc noqueue state ${down === 'DOWN' ? 'DOWN' : 'UP'} mode DEFAULT group default qlen 1000\\    link/ether 02:00:00:00:00:0${i} brd ff:ff:ff:ff:ff:ff`;
     }),
-    addr: ['1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever', '2: eth0    inet 10.99.2.11/24 brd 10.99.2.255 scope global eth0\\       valid_lft forever preferred_lft forever', ...(o.addr ?? [])],
+    addr: [
+      '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever',
+      '2: eth0    inet 10.99.2.11/24 brd 10.99.2.255 scope global eth0\\       valid_lft forever preferred_lft forever',
+      ...(o.addr ?? []),
+    ],
     route: [o.route ?? 'default via 10.99.2.254 dev eth0 '],
     files: filesSection(o.files ?? ['absent - - - /usr/local/sbin/lvsctl-realserver']),
     ipvs: o.ipvs ?? ['@@none'],
@@ -91,13 +107,20 @@ export function factsText(o: FactsOptions = {}): string {
 /** The files section as the facts script prints it: absent lines, sha256sum's lines, `@@`, stat's lines. */
 function filesSection(records: string[]): string[] {
   const absent = records.filter((r) => r.startsWith('absent '));
-  const present = records.filter((r) => !r.startsWith('absent ')).map((r) => {
-    const [mode, owner, group, hash, path] = r.split(' ') as [string, string, string, string, string];
-    if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`factsText: not a sha256 in ${r}`);
-    return { mode, owner, group, hash, path };
-  });
+  const present = records
+    .filter((r) => !r.startsWith('absent '))
+    .map((r) => {
+      const [mode, owner, group, hash, path] = r.split(' ') as [string, string, string, string, string];
+      if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`factsText: not a sha256 in ${r}`);
+      return { mode, owner, group, hash, path };
+    });
   if (!present.length) return absent;
-  return [...absent, ...present.map((f) => `${f.hash}  ${f.path}`), '@@', ...present.map((f) => `${f.mode} ${f.owner} ${f.group} ${f.path}`)];
+  return [
+    ...absent,
+    ...present.map((f) => `${f.hash}  ${f.path}`),
+    '@@',
+    ...present.map((f) => `${f.mode} ${f.owner} ${f.group} ${f.path}`),
+  ];
 }
 
 /** A sha256 that no content here has (a file that differs from what lvsctl would write). */
@@ -123,13 +146,19 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
   n.links ??= ['lo', 'eth0', 'mgmt0'];
   const setFile = (path: string, line: string | undefined, content?: string) => {
     n.files = [...n.files!.filter((l) => lastWord(l) !== path), ...(line ? [line] : [])];
-    n.contents = [...(n.contents ?? []).filter((l) => l.split(' ')[0] !== path), ...(content !== undefined ? [`${path} ${Buffer.from(content).toString('base64')}`] : [])];
+    n.contents = [
+      ...(n.contents ?? []).filter((l) => l.split(' ')[0] !== path),
+      ...(content !== undefined ? [`${path} ${Buffer.from(content).toString('base64')}`] : []),
+    ];
   };
   const ipvsRest = () => (n.ipvs ?? []).filter((l) => l.startsWith('@@timeouts ') || l.startsWith('@@list '));
   for (const c of changes) {
     switch (c.kind) {
       case 'packages':
-        n.packages = c.action === 'install' ? [...new Set([...(n.packages ?? []), ...c.packages])] : (n.packages ?? []).filter((p) => !c.packages.includes(p));
+        n.packages =
+          c.action === 'install'
+            ? [...new Set([...(n.packages ?? []), ...c.packages])]
+            : (n.packages ?? []).filter((p) => !c.packages.includes(p));
         // Debian's keepalived package enables its service; purged, it has none
         if (c.packages.includes('keepalived')) {
           if (c.action === 'purge') delete n.keepalivedBoot;
@@ -145,7 +174,12 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
         break;
       case 'file':
         if (c.action === 'delete') setFile(c.path, `absent - - - ${c.path}`);
-        else setFile(c.file.path, `${c.file.mode.toString(8)} ${c.file.owner ?? 'root'} ${c.file.group ?? 'root'} ${sha256(c.file.content)} ${c.file.path}`, c.file.content);
+        else
+          setFile(
+            c.file.path,
+            `${c.file.mode.toString(8)} ${c.file.owner ?? 'root'} ${c.file.group ?? 'root'} ${sha256(c.file.content)} ${c.file.path}`,
+            c.file.content,
+          );
         break;
       case 'module':
         n.loaded = [...(n.loaded ?? []), c.name];
@@ -159,7 +193,10 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
         n.links = n.links.map((l) => (l.split(' ')[0] === c.dev ? (c.up ? c.dev : `${c.dev} DOWN`) : l));
         break;
       case 'address': {
-        const other = (l: string) => !new RegExp(`^\\d+: ${c.addr.dev}\\s+inet6? ${c.addr.address.replaceAll('.', '\\.')}/${c.addr.prefix} `).test(l);
+        const other = (l: string) =>
+          !new RegExp(`^\\d+: ${c.addr.dev}\\s+inet6? ${c.addr.address.replaceAll('.', '\\.')}/${c.addr.prefix} `).test(
+            l,
+          );
         n.addr = [...(n.addr ?? []).filter(other), ...(c.action === 'add' ? [addrLine(c.addr)] : [])];
         break;
       }
@@ -176,7 +213,13 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
           // One table per family in the lab inventories (nat:POSTROUTING); the change's rules are
           // flat, so a file with mangle and nat tables would need the NetfilterFile itself.
           const [table, hook] = c.hooks[0]!.split(':');
-          n.iptables = [...lines.filter((l) => !l.includes('LVSCTL') && l !== `*${table}`), `*${table}`, ':LVSCTL - [0:0]', `-A ${hook} -j LVSCTL`, ...c.rules.map((r) => `-A LVSCTL ${r}`)];
+          n.iptables = [
+            ...lines.filter((l) => !l.includes('LVSCTL') && l !== `*${table}`),
+            `*${table}`,
+            ':LVSCTL - [0:0]',
+            `-A ${hook} -j LVSCTL`,
+            ...c.rules.map((r) => `-A LVSCTL ${r}`),
+          ];
         }
         break;
       }
@@ -187,7 +230,10 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
         n.keepalived = c.action === 'stop' ? [] : ['4242'];
         break;
       case 'bootlink':
-        n.bootlinks = [...(n.bootlinks ?? []).filter((l) => l.split(' ')[0] !== c.path), `${c.path} ${c.action === 'create' ? c.target : '-'}`];
+        n.bootlinks = [
+          ...(n.bootlinks ?? []).filter((l) => l.split(' ')[0] !== c.path),
+          `${c.path} ${c.action === 'create' ? c.target : '-'}`,
+        ];
         break;
     }
   }

@@ -21,13 +21,23 @@ export function baseHa(): Inv {
   return {
     cluster: 'hostile',
     mode: 'dr',
-    vars: { interface: 'eth0', ssh: { host: '127.0.0.1', user: 'root', identity_file: 'id_ed25519', known_hosts: 'known_hosts' } },
+    vars: {
+      interface: 'eth0',
+      ssh: { host: '127.0.0.1', user: 'root', identity_file: 'id_ed25519', known_hosts: 'known_hosts' },
+    },
     groups: { web: { hosts: ['rs1', 'rs2'] } },
     hosts: {
       client: { address: '10.99.1.10', ssh: { port: 22001 } },
       dir1: { address: '10.99.2.2', ssh: { port: 22002 } },
-      dir2: { address: '10.99.2.3', ssh: { port: 22003, jump: { host: '127.0.0.1', user: 'root', identity_file: 'id_ed25519' } } },
-      rs1: { address: '10.99.2.11', ssh: { port: 22004, password_env: 'RS1_PW' }, become: { method: 'sudo', password_env: 'RS1_SUDO' } },
+      dir2: {
+        address: '10.99.2.3',
+        ssh: { port: 22003, jump: { host: '127.0.0.1', user: 'root', identity_file: 'id_ed25519' } },
+      },
+      rs1: {
+        address: '10.99.2.11',
+        ssh: { port: 22004, password_env: 'RS1_PW' },
+        become: { method: 'sudo', password_env: 'RS1_SUDO' },
+      },
       rs2: { address: '10.99.2.12', interface: 'eth0', ssh: { port: 22005, passphrase_env: 'RS2_PASS' } },
     },
     directors: {
@@ -36,7 +46,10 @@ export function baseHa(): Inv {
         { host: 'dir2', state: 'BACKUP', priority: 100 },
       ],
       engine: 'keepalived',
-      vrrp: { instances: [{ name: 'VI_1', interface: 'eth0', virtual_router_id: 51 }], auth: { type: 'PASS', password_env: 'LVSCTL_VRRP_PASSWORD' } },
+      vrrp: {
+        instances: [{ name: 'VI_1', interface: 'eth0', virtual_router_id: 51 }],
+        auth: { type: 'PASS', password_env: 'LVSCTL_VRRP_PASSWORD' },
+      },
       sync_daemon: { interface: 'eth1', id: 1 },
     },
     vips: [
@@ -77,8 +90,18 @@ export function baseNat(): Inv {
       rs1: { address: '10.99.2.11' },
       rs2: { address: '10.99.2.12' },
     },
-    directors: { hosts: ['dir1'], dip: { address: '10.99.2.1', prefix: 24, interface: 'eth1' }, sync_daemon: { interface: 'eth1', id: 1 } },
-    vips: [{ address: '10.99.1.100', interface: 'eth0', services: [{ port: 80, scheduler: 'wrr', real_servers: [{ host: 'rs1' }, { host: 'rs2', weight: 2 }] }] }],
+    directors: {
+      hosts: ['dir1'],
+      dip: { address: '10.99.2.1', prefix: 24, interface: 'eth1' },
+      sync_daemon: { interface: 'eth1', id: 1 },
+    },
+    vips: [
+      {
+        address: '10.99.1.100',
+        interface: 'eth0',
+        services: [{ port: 80, scheduler: 'wrr', real_servers: [{ host: 'rs1' }, { host: 'rs2', weight: 2 }] }],
+      },
+    ],
     verify: { from: ['client'] },
   };
 }
@@ -130,7 +153,20 @@ export const HOSTILE: Record<string, string> = {
 };
 const pick = (...keys: string[]) => keys.map((k) => [k, HOSTILE[k]!] as [string, string]);
 const ALL_HOSTILE = Object.entries(HOSTILE);
-const SOME_HOSTILE = pick('subst', 'backtick', 'semicolon', 'newline', 'nul', 'dquote', 'proxyCommandNoSpace', 'dash', 'traversal', 'cyrillic', 'long', 'empty');
+const SOME_HOSTILE = pick(
+  'subst',
+  'backtick',
+  'semicolon',
+  'newline',
+  'nul',
+  'dquote',
+  'proxyCommandNoSpace',
+  'dash',
+  'traversal',
+  'cyrillic',
+  'long',
+  'empty',
+);
 const FEW4 = pick('substNoSpace', 'newline', 'proxyCommand', 'zeroWidth');
 const FEW_HOSTILE = pick('substNoSpace', 'newline', 'proxyCommand', 'dotdot', 'zeroWidth', 'empty');
 
@@ -168,7 +204,8 @@ export function kaWords(line: string): string[] | undefined {
   return out.some((w) => w.includes('${')) ? undefined : out;
 }
 
-export const kaHas = (conf: string, words: string[]): boolean => conf.split('\n').some((l) => JSON.stringify(kaWords(l)) === JSON.stringify(words));
+export const kaHas = (conf: string, words: string[]): boolean =>
+  conf.split('\n').some((l) => JSON.stringify(kaWords(l)) === JSON.stringify(words));
 
 /** Every call of `fn` in a rendered script, as the argument vectors bash passes (the calls are run
  * by bash with `fn` replaced by a printer, so an unquoted payload would run here and be caught). */
@@ -177,9 +214,13 @@ export function shellCalls(script: string, fn: string): string[][] {
   const prog = `${fn}() { printf '%s\\037' "$@"; printf '\\036'; }\n${calls.join('\n')}\n`;
   const r = spawnSync('bash', ['-c', prog], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bash: ${r.stderr}`);
-  return r.stdout.split('\x1e').filter((x) => x !== '' || false).map((c) => c.split('\x1f').slice(0, -1));
+  return r.stdout
+    .split('\x1e')
+    .filter((x) => x !== '' || false)
+    .map((c) => c.split('\x1f').slice(0, -1));
 }
-export const hasCall = (script: string, fn: string, args: string[]): boolean => shellCalls(script, fn).some((a) => JSON.stringify(a) === JSON.stringify(args));
+export const hasCall = (script: string, fn: string, args: string[]): boolean =>
+  shellCalls(script, fn).some((a) => JSON.stringify(a) === JSON.stringify(args));
 
 const file = (r: Rendered, host: string, path: string): string => {
   const c = r.files.get(host)?.get(path);
@@ -191,15 +232,20 @@ const RS = '/usr/local/sbin/lvsctl-realserver';
 const DIR = '/usr/local/sbin/lvsctl-director';
 const SYSCTL = '/etc/sysctl.d/90-lvsctl.conf';
 const sysctlKey = (p: string) => (p.split('/').some((x) => x.includes('.')) ? p : p.replaceAll('/', '.'));
-const expandHome = (p: string, base: string) => (p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p));
+const expandHome = (p: string, base: string) =>
+  p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p);
 
 /** A check returns false or throws when the value is not where it must be. */
 type Check = (r: Rendered, v: string) => boolean;
 
-const arpOn = (host: string): Check => (r, v) =>
-  hasCall(file(r, host, RS), 'set_sysctl', [`net/ipv4/conf/${v}/arp_ignore`, '1']) &&
-  hasCall(file(r, host, RS), 'set_sysctl', [`net/ipv4/conf/${v}/arp_announce`, '2']) &&
-  file(r, host, SYSCTL).split('\n').includes(`${sysctlKey(`net/ipv4/conf/${v}/arp_ignore`)} = 1`);
+const arpOn =
+  (host: string): Check =>
+  (r, v) =>
+    hasCall(file(r, host, RS), 'set_sysctl', [`net/ipv4/conf/${v}/arp_ignore`, '1']) &&
+    hasCall(file(r, host, RS), 'set_sysctl', [`net/ipv4/conf/${v}/arp_announce`, '2']) &&
+    file(r, host, SYSCTL)
+      .split('\n')
+      .includes(`${sysctlKey(`net/ipv4/conf/${v}/arp_ignore`)} = 1`);
 
 // ---------------------------------------------------------------------------------------------
 // Fields
@@ -220,10 +266,22 @@ const svc = (inv: Inv, i = 0) => inv.vips[0].services[i];
 const rename = (rec: Inv, from: string, to: string) => {
   const entries = Object.entries(rec).map(([k, x]) => [k === from ? to : k, x]);
   for (const k of Object.keys(rec)) delete rec[k];
-  for (const [k, x] of entries) Object.defineProperty(rec, k, { value: x, enumerable: true, writable: true, configurable: true });
+  for (const [k, x] of entries)
+    Object.defineProperty(rec, k, { value: x, enumerable: true, writable: true, configurable: true });
 };
 
-const NAME_ACCEPT = ['a', '0', '9lives', 'a.b.c', 'a-b_c.d', 'A_', 'x'.repeat(63), 'web-01.prod.example.com', '1.2.3.4', 'a..b'];
+const NAME_ACCEPT = [
+  'a',
+  '0',
+  '9lives',
+  'a.b.c',
+  'a-b_c.d',
+  'A_',
+  'x'.repeat(63),
+  'web-01.prod.example.com',
+  '1.2.3.4',
+  'a..b',
+];
 const NAME_REJECT: [string, string][] = [
   ['tooLong', 'x'.repeat(64)],
   ['leadingDash', '-a'],
@@ -362,7 +420,12 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.cluster = v),
     at: () => ({ path: ['cluster'] }),
-    reaches: rendered('keepalived.conf and script headers', (r, v) => file(r, 'dir1', KA).startsWith(`# keepalived.conf for dir1, cluster ${v} (mode dr).\n`) && file(r, 'rs1', RS).includes(`\n# lvsctl-realserver for host rs1, cluster ${v} (mode dr).\n`)),
+    reaches: rendered(
+      'keepalived.conf and script headers',
+      (r, v) =>
+        file(r, 'dir1', KA).startsWith(`# keepalived.conf for dir1, cluster ${v} (mode dr).\n`) &&
+        file(r, 'rs1', RS).includes(`\n# lvsctl-realserver for host rs1, cluster ${v} (mode dr).\n`),
+    ),
     accept: NAME_ACCEPT.slice(3),
     reject: [...ALL_HOSTILE, ...NAME_REJECT],
   },
@@ -375,7 +438,12 @@ export const FIELDS: FieldSpec[] = [
       svc(i, 1).real_servers[0].host = v;
     },
     at: (v) => ({ path: ['hosts', v], atKey: true }),
-    reaches: rendered('its script, under its own name', (r, v) => file(r, v, RS).includes(`\n# lvsctl-realserver for host ${v}, cluster hostile (mode dr).\n`) && r.cluster.hosts.get(v)?.address === '10.99.2.11'),
+    reaches: rendered(
+      'its script, under its own name',
+      (r, v) =>
+        file(r, v, RS).includes(`\n# lvsctl-realserver for host ${v}, cluster hostile (mode dr).\n`) &&
+        r.cluster.hosts.get(v)?.address === '10.99.2.11',
+    ),
     accept: NAME_ACCEPT.slice(0, 4),
     reject: [...FEW4, ...NAME_REJECT],
   },
@@ -401,7 +469,9 @@ export const FIELDS: FieldSpec[] = [
     at: (v) => ({ path: ['groups', v], atKey: true }),
     reaches: rendered('both members as real servers of the service', (r) => {
       const conf = file(r, 'dir1', KA);
-      return kaHas(conf, ['real_server', '10.99.2.11', '80', '{']) && kaHas(conf, ['real_server', '10.99.2.12', '80', '{']);
+      return (
+        kaHas(conf, ['real_server', '10.99.2.11', '80', '{']) && kaHas(conf, ['real_server', '10.99.2.12', '80', '{'])
+      );
     }),
     accept: NAME_ACCEPT.slice(0, 3),
     reject: [...FEW4, ...NAME_REJECT.slice(4, 6)],
@@ -411,7 +481,9 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (svc(i).name = v),
     at: () => ({ path: ['vips', 0, 'services', 0, 'name'] }),
-    reaches: rendered('keepalived.conf comment', (r, v) => file(r, 'dir1', KA).includes(`\n# "tcp 10.99.2.100:80" (${v})\n`)),
+    reaches: rendered('keepalived.conf comment', (r, v) =>
+      file(r, 'dir1', KA).includes(`\n# "tcp 10.99.2.100:80" (${v})\n`),
+    ),
     accept: NAME_ACCEPT.slice(0, 3),
     reject: [...FEW4, ...NAME_REJECT.slice(4, 6)],
   },
@@ -423,19 +495,80 @@ export const FIELDS: FieldSpec[] = [
       i.vips[0].vrrp_instance = v;
     },
     at: () => ({ path: ['directors', 'vrrp', 'instances', 0, 'name'] }),
-    reaches: rendered('vrrp_instance and lvs_sync_daemon', (r, v) => kaHas(file(r, 'dir2', KA), ['vrrp_instance', v, '{']) && kaHas(file(r, 'dir2', KA), ['lvs_sync_daemon', 'eth1', v, 'id', '1'])),
+    reaches: rendered(
+      'vrrp_instance and lvs_sync_daemon',
+      (r, v) =>
+        kaHas(file(r, 'dir2', KA), ['vrrp_instance', v, '{']) &&
+        kaHas(file(r, 'dir2', KA), ['lvs_sync_daemon', 'eth1', v, 'id', '1']),
+    ),
     accept: NAME_ACCEPT.slice(0, 3),
     reject: [...FEW4, ...NAME_REJECT.slice(4, 6)],
   },
   // References to names
-  { field: 'verify.from[]', base: 'ha', set: (i, v) => void (i.verify.from[0] = v), at: () => ({ path: ['verify', 'from', 0] }), accept: [], reject: [...FEW4, ['unknown', 'nosuchhost']] },
-  { field: 'vips[].services[].real_servers[].host', base: 'ha', set: (i, v) => void (svc(i, 1).real_servers[0].host = v), at: () => ({ path: ['vips', 0, 'services', 1, 'real_servers', 0, 'host'] }), accept: [], reject: [...FEW4, ['prototype', 'constructor']] },
-  { field: 'vips[].services[].real_servers[].group', base: 'ha', set: (i, v) => void (svc(i).real_servers[0].group = v), at: () => ({ path: ['vips', 0, 'services', 0, 'real_servers', 0, 'group'] }), accept: [], reject: [...FEW4, ['prototype', 'valueOf']] },
-  { field: 'groups.<name>.hosts[]', base: 'ha', set: (i, v) => void (i.groups.web.hosts[1] = v), at: () => ({ path: ['groups', 'web', 'hosts', 1] }), accept: [], reject: [...FEW4, ['unknown', 'rs9']] },
-  { field: 'directors.hosts[]', base: 'nat', set: (i, v) => void (i.directors.hosts[0] = v), at: () => ({ path: ['directors', 'hosts', 0] }), accept: [], reject: [...FEW4, ['prototype', 'toString']] },
-  { field: 'directors.hosts[].host', base: 'ha', set: (i, v) => void (i.directors.hosts[1].host = v), at: () => ({ path: ['directors', 'hosts', 1, 'host'] }), accept: [], reject: pick('semicolon', 'newline') },
-  { field: 'vips[].vrrp_instance', base: 'ha', set: (i, v) => void (i.vips[0].vrrp_instance = v), at: () => ({ path: ['vips', 0, 'vrrp_instance'] }), accept: [], reject: [...FEW4, ['unknown', 'VI_9']] },
-  { field: 'directors.dip.vrrp_instance', base: 'ha', set: (i, v) => void (i.directors.dip = { address: '10.99.2.1', prefix: 24, interface: 'eth1', vrrp_instance: v }), at: () => ({ path: ['directors', 'dip', 'vrrp_instance'] }), accept: [], reject: FEW4 },
+  {
+    field: 'verify.from[]',
+    base: 'ha',
+    set: (i, v) => void (i.verify.from[0] = v),
+    at: () => ({ path: ['verify', 'from', 0] }),
+    accept: [],
+    reject: [...FEW4, ['unknown', 'nosuchhost']],
+  },
+  {
+    field: 'vips[].services[].real_servers[].host',
+    base: 'ha',
+    set: (i, v) => void (svc(i, 1).real_servers[0].host = v),
+    at: () => ({ path: ['vips', 0, 'services', 1, 'real_servers', 0, 'host'] }),
+    accept: [],
+    reject: [...FEW4, ['prototype', 'constructor']],
+  },
+  {
+    field: 'vips[].services[].real_servers[].group',
+    base: 'ha',
+    set: (i, v) => void (svc(i).real_servers[0].group = v),
+    at: () => ({ path: ['vips', 0, 'services', 0, 'real_servers', 0, 'group'] }),
+    accept: [],
+    reject: [...FEW4, ['prototype', 'valueOf']],
+  },
+  {
+    field: 'groups.<name>.hosts[]',
+    base: 'ha',
+    set: (i, v) => void (i.groups.web.hosts[1] = v),
+    at: () => ({ path: ['groups', 'web', 'hosts', 1] }),
+    accept: [],
+    reject: [...FEW4, ['unknown', 'rs9']],
+  },
+  {
+    field: 'directors.hosts[]',
+    base: 'nat',
+    set: (i, v) => void (i.directors.hosts[0] = v),
+    at: () => ({ path: ['directors', 'hosts', 0] }),
+    accept: [],
+    reject: [...FEW4, ['prototype', 'toString']],
+  },
+  {
+    field: 'directors.hosts[].host',
+    base: 'ha',
+    set: (i, v) => void (i.directors.hosts[1].host = v),
+    at: () => ({ path: ['directors', 'hosts', 1, 'host'] }),
+    accept: [],
+    reject: pick('semicolon', 'newline'),
+  },
+  {
+    field: 'vips[].vrrp_instance',
+    base: 'ha',
+    set: (i, v) => void (i.vips[0].vrrp_instance = v),
+    at: () => ({ path: ['vips', 0, 'vrrp_instance'] }),
+    accept: [],
+    reject: [...FEW4, ['unknown', 'VI_9']],
+  },
+  {
+    field: 'directors.dip.vrrp_instance',
+    base: 'ha',
+    set: (i, v) => void (i.directors.dip = { address: '10.99.2.1', prefix: 24, interface: 'eth1', vrrp_instance: v }),
+    at: () => ({ path: ['directors', 'dip', 'vrrp_instance'] }),
+    accept: [],
+    reject: FEW4,
+  },
   // Interfaces
   {
     field: 'groups.<name>.vars.interface',
@@ -451,7 +584,7 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.groups.web.vars = { ssh: { user: v } }),
     at: () => ({ path: ['groups', 'web', 'vars', 'ssh', 'user'] }),
-    reaches: model('the SSH user of the group\'s hosts', (r, v) => r.cluster.hosts.get('rs2')!.ssh.user === v),
+    reaches: model("the SSH user of the group's hosts", (r, v) => r.cluster.hosts.get('rs2')!.ssh.user === v),
     accept: USER_ACCEPT.slice(1, 3),
     reject: [...FEW4.slice(0, 2), ...USER_REJECT.slice(0, 2)],
   },
@@ -462,7 +595,11 @@ export const FIELDS: FieldSpec[] = [
     at: () => ({ path: ['vars', 'interface'] }),
     reaches: rendered('real server ARP sysctls (script and sysctl.d)', arpOn('rs1')),
     accept: IFACE_ACCEPT,
-    reject: [...SOME_HOSTILE, ...pick('slash', 'dotdot', 'space', 'tab', 'fullwidth', 'rtlOverride', 'escape', 'glob', 'hash', 'dollarVar'), ...IFACE_REJECT],
+    reject: [
+      ...SOME_HOSTILE,
+      ...pick('slash', 'dotdot', 'space', 'tab', 'fullwidth', 'rtlOverride', 'escape', 'glob', 'hash', 'dollarVar'),
+      ...IFACE_REJECT,
+    ],
   },
   {
     field: 'hosts.<name>.interface',
@@ -478,7 +615,12 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.vips[0].interface = v),
     at: () => ({ path: ['vips', 0, 'interface'] }),
-    reaches: rendered('keepalived virtual_ipaddress and the rp_filter sysctl', (r, v) => kaHas(file(r, 'dir1', KA), ['10.99.2.100/32', 'dev', v]) && hasCall(file(r, 'dir1', DIR), 'set_sysctl', [`net/ipv4/conf/${v}/rp_filter`, '2'])),
+    reaches: rendered(
+      'keepalived virtual_ipaddress and the rp_filter sysctl',
+      (r, v) =>
+        kaHas(file(r, 'dir1', KA), ['10.99.2.100/32', 'dev', v]) &&
+        hasCall(file(r, 'dir1', DIR), 'set_sysctl', [`net/ipv4/conf/${v}/rp_filter`, '2']),
+    ),
     accept: IFACE_ACCEPT.slice(0, 3),
     reject: [...FEW4, ...IFACE_REJECT],
   },
@@ -496,7 +638,9 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.directors.sync_daemon.interface = v),
     at: () => ({ path: ['directors', 'sync_daemon', 'interface'] }),
-    reaches: rendered('keepalived lvs_sync_daemon', (r, v) => kaHas(file(r, 'dir1', KA), ['lvs_sync_daemon', v, 'VI_1', 'id', '1'])),
+    reaches: rendered('keepalived lvs_sync_daemon', (r, v) =>
+      kaHas(file(r, 'dir1', KA), ['lvs_sync_daemon', v, 'VI_1', 'id', '1']),
+    ),
     accept: IFACE_ACCEPT.slice(5, 8),
     reject: FEW4,
   },
@@ -505,7 +649,12 @@ export const FIELDS: FieldSpec[] = [
     base: 'nat',
     set: (i, v) => void (i.directors.dip.interface = v),
     at: () => ({ path: ['directors', 'dip', 'interface'] }),
-    reaches: rendered('director script add_addr and send_redirects', (r, v) => hasCall(file(r, 'dir1', DIR), 'add_addr', ['10.99.2.1', '24', v]) && hasCall(file(r, 'dir1', DIR), 'set_sysctl', [`net/ipv4/conf/${v}/send_redirects`, '0'])),
+    reaches: rendered(
+      'director script add_addr and send_redirects',
+      (r, v) =>
+        hasCall(file(r, 'dir1', DIR), 'add_addr', ['10.99.2.1', '24', v]) &&
+        hasCall(file(r, 'dir1', DIR), 'set_sysctl', [`net/ipv4/conf/${v}/send_redirects`, '0']),
+    ),
     accept: IFACE_ACCEPT.slice(0, 3),
     reject: [...FEW4, ...IFACE_REJECT.slice(2)],
   },
@@ -524,7 +673,9 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (svc(i).health_check.path = v),
     at: () => ({ path: ['vips', 0, 'services', 0, 'health_check', 'path'] }),
-    reaches: rendered('keepalived url path on both directors', (r, v) => ['dir1', 'dir2'].every((d) => kaHas(file(r, d, KA), ['path', v]))),
+    reaches: rendered('keepalived url path on both directors', (r, v) =>
+      ['dir1', 'dir2'].every((d) => kaHas(file(r, d, KA), ['path', v])),
+    ),
     accept: PATH_ACCEPT,
     reject: PATH_REJECT,
   },
@@ -598,16 +749,28 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.vars.ssh.identity_file = v),
     at: () => ({ path: ['vars', 'ssh', 'identity_file'] }),
-    reaches: model('the key file the SSH client reads', (r, v) => r.cluster.hosts.get('rs1')!.ssh.identityFile === expandHome(v, r.dir)),
+    reaches: model(
+      'the key file the SSH client reads',
+      (r, v) => r.cluster.hosts.get('rs1')!.ssh.identityFile === expandHome(v, r.dir),
+    ),
     accept: LOCALPATH_ACCEPT.filter((_, i) => i % 2 === 0 || i === 3),
-    reject: [...LOCALPATH_REJECT, ['device', '/dev/zero'], ['fifo', '/dev/stdin'], ['directory', '~'], ['directory', '.']],
+    reject: [
+      ...LOCALPATH_REJECT,
+      ['device', '/dev/zero'],
+      ['fifo', '/dev/stdin'],
+      ['directory', '~'],
+      ['directory', '.'],
+    ],
   },
   {
     field: 'vars.ssh.known_hosts',
     base: 'ha',
     set: (i, v) => void (i.vars.ssh.known_hosts = v),
     at: () => ({ path: ['vars', 'ssh', 'known_hosts'] }),
-    reaches: model('the known_hosts file', (r, v) => r.cluster.hosts.get('rs1')!.ssh.knownHosts[0] === expandHome(v, r.dir)),
+    reaches: model(
+      'the known_hosts file',
+      (r, v) => r.cluster.hosts.get('rs1')!.ssh.knownHosts[0] === expandHome(v, r.dir),
+    ),
     accept: [...LOCALPATH_ACCEPT.slice(0, 5), '/dev/null'],
     reject: [...LOCALPATH_REJECT.slice(0, 4), ['device', '/dev/urandom']],
   },
@@ -616,7 +779,10 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.hosts.rs2.ssh.known_hosts = ['known_hosts', v]),
     at: () => ({ path: ['hosts', 'rs2', 'ssh', 'known_hosts', 1] }),
-    reaches: model('the second known_hosts file', (r, v) => r.cluster.hosts.get('rs2')!.ssh.knownHosts[1] === expandHome(v, r.dir)),
+    reaches: model(
+      'the second known_hosts file',
+      (r, v) => r.cluster.hosts.get('rs2')!.ssh.knownHosts[1] === expandHome(v, r.dir),
+    ),
     accept: LOCALPATH_ACCEPT.slice(5),
     reject: LOCALPATH_REJECT.slice(1, 4),
   },
@@ -625,7 +791,10 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.hosts.dir2.ssh.jump.identity_file = v),
     at: () => ({ path: ['hosts', 'dir2', 'ssh', 'jump', 'identity_file'] }),
-    reaches: model('the jump key file', (r, v) => r.cluster.hosts.get('dir2')!.ssh.jump?.identityFile === expandHome(v, r.dir)),
+    reaches: model(
+      'the jump key file',
+      (r, v) => r.cluster.hosts.get('dir2')!.ssh.jump?.identityFile === expandHome(v, r.dir),
+    ),
     accept: LOCALPATH_ACCEPT.slice(2, 6),
     reject: LOCALPATH_REJECT.slice(1, 4),
   },
@@ -635,7 +804,10 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.hosts.rs1.ssh.password_env = v),
     at: () => ({ path: ['hosts', 'rs1', 'ssh', 'password_env'] }),
-    reaches: model('the variable the SSH password is read from', (r, v) => r.cluster.hosts.get('rs1')!.ssh.passwordEnv === v),
+    reaches: model(
+      'the variable the SSH password is read from',
+      (r, v) => r.cluster.hosts.get('rs1')!.ssh.passwordEnv === v,
+    ),
     accept: ENV_ACCEPT.slice(2),
     reject: [...FEW4.slice(0, 2), ...ENV_REJECT],
   },
@@ -653,7 +825,12 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.hosts.rs1.become.password_env = v),
     at: () => ({ path: ['hosts', 'rs1', 'become', 'password_env'] }),
-    reaches: model('the sudo password variable', (r, v) => r.cluster.hosts.get('rs1')!.become !== false && (r.cluster.hosts.get('rs1')!.become as { passwordEnv?: string }).passwordEnv === v),
+    reaches: model(
+      'the sudo password variable',
+      (r, v) =>
+        r.cluster.hosts.get('rs1')!.become !== false &&
+        (r.cluster.hosts.get('rs1')!.become as { passwordEnv?: string }).passwordEnv === v,
+    ),
     accept: ENV_ACCEPT.slice(2),
     reject: [...FEW_HOSTILE.slice(0, 3), ...ENV_REJECT.slice(2)],
   },
@@ -671,43 +848,174 @@ export const FIELDS: FieldSpec[] = [
     base: 'ha',
     set: (i, v) => void (i.verify.identify.name = v),
     at: () => ({ path: ['verify', 'identify', 'name'] }),
-    reaches: model('the header verify reads', (r, v) => r.cluster.verify?.identify.by === 'header' && r.cluster.verify.identify.name === v),
+    reaches: model(
+      'the header verify reads',
+      (r, v) => r.cluster.verify?.identify.by === 'header' && r.cluster.verify.identify.name === v,
+    ),
     accept: ['X--Y', 'H'.repeat(64)],
-    reject: [...FEW4.slice(0, 1), ['space', 'X Backend'], ['colon', 'X:Y'], ['headerSplit', 'X-Y\r\nSet-Cookie: a'], ['regex', '.*'], ['regex', '(a|b)'], ['tooLong', 'h'.repeat(65)]],
+    reject: [
+      ...FEW4.slice(0, 1),
+      ['space', 'X Backend'],
+      ['colon', 'X:Y'],
+      ['headerSplit', 'X-Y\r\nSet-Cookie: a'],
+      ['regex', '.*'],
+      ['regex', '(a|b)'],
+      ['tooLong', 'h'.repeat(65)],
+    ],
   },
   // Addresses: strings that must be addresses
   ...(
     [
-      ['hosts.<name>.address', 'ha', (i: Inv, v: string) => void (i.hosts.rs1.address = v), ['hosts', 'rs1', 'address']],
+      [
+        'hosts.<name>.address',
+        'ha',
+        (i: Inv, v: string) => void (i.hosts.rs1.address = v),
+        ['hosts', 'rs1', 'address'],
+      ],
       ['vips[].address', 'ha', (i: Inv, v: string) => void (i.vips[0].address = v), ['vips', 0, 'address']],
-      ['hosts.<name>.gateway', 'nat', (i: Inv, v: string) => void (i.hosts.rs1.gateway = v), ['hosts', 'rs1', 'gateway']],
-      ['hosts.<name>.address6', 'ha', (i: Inv, v: string) => void (i.hosts.rs1.address6 = v), ['hosts', 'rs1', 'address6']],
+      [
+        'hosts.<name>.gateway',
+        'nat',
+        (i: Inv, v: string) => void (i.hosts.rs1.gateway = v),
+        ['hosts', 'rs1', 'gateway'],
+      ],
+      [
+        'hosts.<name>.address6',
+        'ha',
+        (i: Inv, v: string) => void (i.hosts.rs1.address6 = v),
+        ['hosts', 'rs1', 'address6'],
+      ],
       ['verify.sources[]', 'ha', (i: Inv, v: string) => void (i.verify.sources[0] = v), ['verify', 'sources', 0]],
-      ['directors.dip.address', 'nat', (i: Inv, v: string) => void (i.directors.dip.address = v), ['directors', 'dip', 'address']],
-      ['vips[].services[].sorry_server.address', 'ha', (i: Inv, v: string) => void (svc(i).sorry_server = { address: v }), ['vips', 0, 'services', 0, 'sorry_server', 'address']],
-      ['vips[].services[].persistence.netmask', 'ha', (i: Inv, v: string) => void (svc(i).persistence = { timeout: 60, netmask: v }), ['vips', 0, 'services', 0, 'persistence', 'netmask']],
+      [
+        'directors.dip.address',
+        'nat',
+        (i: Inv, v: string) => void (i.directors.dip.address = v),
+        ['directors', 'dip', 'address'],
+      ],
+      [
+        'vips[].services[].sorry_server.address',
+        'ha',
+        (i: Inv, v: string) => void (svc(i).sorry_server = { address: v }),
+        ['vips', 0, 'services', 0, 'sorry_server', 'address'],
+      ],
+      [
+        'vips[].services[].persistence.netmask',
+        'ha',
+        (i: Inv, v: string) => void (svc(i).persistence = { timeout: 60, netmask: v }),
+        ['vips', 0, 'services', 0, 'persistence', 'netmask'],
+      ],
     ] as const
-  ).map(([field, base, set, path], k): FieldSpec => ({ field, base, set, at: () => ({ path: [...path] }), accept: [], reject: k < 2 ? ADDRESS_REJECT.slice(k * 5, k * 5 + 5) : ADDRESS_REJECT.slice(k, k + 3) })),
+  ).map(([field, base, set, path], k): FieldSpec => ({
+    field,
+    base,
+    set,
+    at: () => ({ path: [...path] }),
+    accept: [],
+    reject: k < 2 ? ADDRESS_REJECT.slice(k * 5, k * 5 + 5) : ADDRESS_REJECT.slice(k, k + 3),
+  })),
   // Enumerations: strings with a fixed set of values
   ...(
     [
       ['mode', 'ha', (i: Inv, v: string) => void (i.mode = v), ['mode'], ['DR', ' dr', 'dr;x', 'fullnat']],
-      ['vips[].services[].protocol', 'ha', (i: Inv, v: string) => void (svc(i).protocol = v), ['vips', 0, 'services', 0, 'protocol'], ['TCP', 'sctp']],
-      ['vips[].services[].scheduler', 'ha', (i: Inv, v: string) => void (svc(i).scheduler = v), ['vips', 0, 'services', 0, 'scheduler'], [`rr;touch ${S}`, 'RR', 'wrr ']],
-      ['vips[].services[].scheduler_flags[]', 'ha', (i: Inv, v: string) => void (svc(i).scheduler_flags = [v]), ['vips', 0, 'services', 0, 'scheduler_flags', 0], ['-b sh-port', 'sh-port,x']],
-      ['vips[].services[].engine', 'ha', (i: Inv, v: string) => void (svc(i).engine = v), ['vips', 0, 'services', 0, 'engine'], ['Keepalived']],
-      ['directors.hosts[].state', 'ha', (i: Inv, v: string) => void (i.directors.hosts[0].state = v), ['directors', 'hosts', 0], ['master', 'MASTER\n']],
-      ['directors.vrrp.auth.type', 'ha', (i: Inv, v: string) => void (i.directors.vrrp.auth.type = v), ['directors', 'vrrp', 'auth', 'type'], ['pass', 'PASS"']],
-      ['vips[].services[].health_check.type', 'ha', (i: Inv, v: string) => void (svc(i).health_check.type = v), ['vips', 0, 'services', 0, 'health_check', 'type'], ['HTTP', 'ssl']],
-      ['vips[].services[].verify.probe', 'ha', (i: Inv, v: string) => void (svc(i).verify.probe = v), ['vips', 0, 'services', 0, 'verify', 'probe'], ['icmp']],
-      ['hosts.<name>.become.method', 'ha', (i: Inv, v: string) => void (i.hosts.rs1.become.method = v), ['hosts', 'rs1', 'become'], ['Sudo', 'su -c']],
-      ['verify.identify.by', 'ha', (i: Inv, v: string) => void (i.verify.identify.by = v), ['verify', 'identify', 'by'], ['cookie']],
+      [
+        'vips[].services[].protocol',
+        'ha',
+        (i: Inv, v: string) => void (svc(i).protocol = v),
+        ['vips', 0, 'services', 0, 'protocol'],
+        ['TCP', 'sctp'],
+      ],
+      [
+        'vips[].services[].scheduler',
+        'ha',
+        (i: Inv, v: string) => void (svc(i).scheduler = v),
+        ['vips', 0, 'services', 0, 'scheduler'],
+        [`rr;touch ${S}`, 'RR', 'wrr '],
+      ],
+      [
+        'vips[].services[].scheduler_flags[]',
+        'ha',
+        (i: Inv, v: string) => void (svc(i).scheduler_flags = [v]),
+        ['vips', 0, 'services', 0, 'scheduler_flags', 0],
+        ['-b sh-port', 'sh-port,x'],
+      ],
+      [
+        'vips[].services[].engine',
+        'ha',
+        (i: Inv, v: string) => void (svc(i).engine = v),
+        ['vips', 0, 'services', 0, 'engine'],
+        ['Keepalived'],
+      ],
+      [
+        'directors.hosts[].state',
+        'ha',
+        (i: Inv, v: string) => void (i.directors.hosts[0].state = v),
+        ['directors', 'hosts', 0],
+        ['master', 'MASTER\n'],
+      ],
+      [
+        'directors.vrrp.auth.type',
+        'ha',
+        (i: Inv, v: string) => void (i.directors.vrrp.auth.type = v),
+        ['directors', 'vrrp', 'auth', 'type'],
+        ['pass', 'PASS"'],
+      ],
+      [
+        'vips[].services[].health_check.type',
+        'ha',
+        (i: Inv, v: string) => void (svc(i).health_check.type = v),
+        ['vips', 0, 'services', 0, 'health_check', 'type'],
+        ['HTTP', 'ssl'],
+      ],
+      [
+        'vips[].services[].verify.probe',
+        'ha',
+        (i: Inv, v: string) => void (svc(i).verify.probe = v),
+        ['vips', 0, 'services', 0, 'verify', 'probe'],
+        ['icmp'],
+      ],
+      [
+        'hosts.<name>.become.method',
+        'ha',
+        (i: Inv, v: string) => void (i.hosts.rs1.become.method = v),
+        ['hosts', 'rs1', 'become'],
+        ['Sudo', 'su -c'],
+      ],
+      [
+        'verify.identify.by',
+        'ha',
+        (i: Inv, v: string) => void (i.verify.identify.by = v),
+        ['verify', 'identify', 'by'],
+        ['cookie'],
+      ],
     ] as const
-  ).map(([field, base, set, path, values]): FieldSpec => ({ field, base, set, at: () => ({ path: [...path] }), accept: [], reject: values.map((x) => ['enum', x] as [string, string]) })),
+  ).map(([field, base, set, path, values]): FieldSpec => ({
+    field,
+    base,
+    set,
+    at: () => ({ path: [...path] }),
+    accept: [],
+    reject: values.map((x) => ['enum', x] as [string, string]),
+  })),
 ];
 
 /** The VRRP password is a secret: read from an environment variable, written only as auth_pass. */
-export const PASSWORD_ACCEPT = ['$(id)', '`id`', 'a;b|c&d', "'x'y", '{x}', '$HOME', '~root', '*?[a]', '-oFoo', '%n%s', '<>', 'a=b,c', '$_PWD', '@x', 'x}'];
+export const PASSWORD_ACCEPT = [
+  '$(id)',
+  '`id`',
+  'a;b|c&d',
+  "'x'y",
+  '{x}',
+  '$HOME',
+  '~root',
+  '*?[a]',
+  '-oFoo',
+  '%n%s',
+  '<>',
+  'a=b,c',
+  '$_PWD',
+  '@x',
+  'x}',
+];
 export const PASSWORD_REJECT: [string, string][] = [
   ['kaDefinition', '${_PWD}'],
   ['kaDefinition', 'a${X}'],

@@ -10,21 +10,45 @@ import { formatPath } from '../../src/inventory/locate.js';
 import { root, runCli } from './helpers.js';
 
 const invalidDir = 'test/inventories/invalid';
-const invalid = readdirSync(join(root, invalidDir)).filter((f) => f.endsWith('.yaml')).sort();
-const examples = readdirSync(join(root, 'inventories')).filter((f) => f.endsWith('.yaml')).sort();
+const invalid = readdirSync(join(root, invalidDir))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+const examples = readdirSync(join(root, 'inventories'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const secretsEnv = { LVSCTL_VRRP_PASSWORD: 'secret12' };
 
 describe('invalid inventories: exact message, file:line:col, exit 65', () => {
   it('has a test inventory for each rule the issue names', () => {
-    for (const name of ['dr-port-mapping', 'tun-port-mapping', 'vip-equals-rip', 'nat-gateway-not-dip', 'fullnat', 'vrrp-duplicate-vrid', 'vrrp-same-priority',
-      'vrrp-password-too-long', 'vrrp-nopreempt-master', 'keepalived-string-quote', 'keepalived-string-newline', 'interface-injection', 'address-free-string',
-      'unknown-key', 'malformed', 'duplicate-key', 'alias-bomb', 'custom-tag', 'empty'])
+    for (const name of [
+      'dr-port-mapping',
+      'tun-port-mapping',
+      'vip-equals-rip',
+      'nat-gateway-not-dip',
+      'fullnat',
+      'vrrp-duplicate-vrid',
+      'vrrp-same-priority',
+      'vrrp-password-too-long',
+      'vrrp-nopreempt-master',
+      'keepalived-string-quote',
+      'keepalived-string-newline',
+      'interface-injection',
+      'address-free-string',
+      'unknown-key',
+      'malformed',
+      'duplicate-key',
+      'alias-bomb',
+      'custom-tag',
+      'empty',
+    ])
       assert.ok(invalid.includes(`${name}.yaml`), `${name}.yaml missing`);
   });
   for (const f of invalid) {
     it(f, async () => {
       const file = `${invalidDir}/${f}`;
-      const expected = readFileSync(join(root, invalidDir, f.replace(/\.yaml$/, '.expected')), 'utf8').trimEnd().split('\n');
+      const expected = readFileSync(join(root, invalidDir, f.replace(/\.yaml$/, '.expected')), 'utf8')
+        .trimEnd()
+        .split('\n');
       const r = await runCli(['validate', '-i', file]);
       assert.equal(r.code, 65, r.stderr);
       assert.equal(r.stdout, '');
@@ -45,7 +69,15 @@ describe('invalid inventories: exact message, file:line:col, exit 65', () => {
     assert.equal(r.code, 65);
     const doc = JSON.parse(r.stdout) as { ok: boolean; problems: { line: number; col: number; field: string }[] };
     assert.equal(doc.ok, false);
-    assert.deepEqual(doc.problems.map((p) => [p.line, p.field]), [[5, 'hosts.dir1.ssh.port'], [6, 'hosts.rs1.address'], [15, 'vips[0].services[0].scheduler'], [16, 'vips[0].services[0].real_servers[0].weight']]);
+    assert.deepEqual(
+      doc.problems.map((p) => [p.line, p.field]),
+      [
+        [5, 'hosts.dir1.ssh.port'],
+        [6, 'hosts.rs1.address'],
+        [15, 'vips[0].services[0].scheduler'],
+        [16, 'vips[0].services[0].real_servers[0].weight'],
+      ],
+    );
   });
   it('rejects a huge file without parsing it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsctl-'));
@@ -58,7 +90,9 @@ describe('invalid inventories: exact message, file:line:col, exit 65', () => {
   it('never prints a secret, even the one it rejects', async () => {
     const r = await runCli(['validate', '-i', `${invalidDir}/vrrp-password-too-long.yaml`]);
     assert.doesNotMatch(r.stdout + r.stderr, /ninechars/);
-    const env = await runCli(['validate', '-i', 'inventories/example-dr-ha.yaml'], { LVSCTL_VRRP_PASSWORD: 'hunter2hunter2' });
+    const env = await runCli(['validate', '-i', 'inventories/example-dr-ha.yaml'], {
+      LVSCTL_VRRP_PASSWORD: 'hunter2hunter2',
+    });
     assert.equal(env.code, 65);
     assert.doesNotMatch(env.stdout + env.stderr, /hunter2/);
     assert.match(env.stderr, /directors\.vrrp\.auth\.password_env: the VRRP password has 14 characters/);
@@ -89,8 +123,14 @@ describe('valid inventories', () => {
     assert.ok(services.some((s) => s.sorryServer && s.inhibitOnFailure));
     assert.ok(services.some((s) => s.realServers.some((r) => r.port !== s.port))); // NAT port mapping
     assert.ok(services.some((s) => s.realServers.some((r) => r.weight === 0)));
-    assert.ok(services.some((s) => s.realServers.some((r) => r.upperThreshold !== undefined && r.lowerThreshold !== undefined)));
-    for (const t of ['tcp', 'http', 'udp']) assert.ok(services.some((s) => s.realServers.some((r) => r.healthCheck?.type === t)), t);
+    assert.ok(
+      services.some((s) => s.realServers.some((r) => r.upperThreshold !== undefined && r.lowerThreshold !== undefined)),
+    );
+    for (const t of ['tcp', 'http', 'udp'])
+      assert.ok(
+        services.some((s) => s.realServers.some((r) => r.healthCheck?.type === t)),
+        t,
+      );
     const hosts = all.flatMap((c) => [...c.hosts.values()]);
     assert.ok(hosts.some((h) => h.ssh.jump));
     assert.ok(hosts.some((h) => h.ssh.agent));
@@ -127,9 +167,22 @@ describe('resolved model', () => {
   });
   it('expands a group of real servers and names services as ipvsadm does', () => {
     const { cluster } = loadInventory(join(root, 'inventories/example-nat.yaml'), { env: {} });
-    assert.deepEqual(cluster.services.map((s) => s.id), ['tcp 192.0.2.100:80', 'fwmark 10', 'udp 192.0.2.100:53']);
-    assert.deepEqual(cluster.services[1]!.realServers.map((r) => r.host), ['app1', 'app2', 'app3']);
-    assert.deepEqual(cluster.services[0]!.realServers.map((r) => [r.host, r.port, r.weight]), [['app1', 8080, 3], ['app2', 8080, 1], ['app3', 8080, 0]]);
+    assert.deepEqual(
+      cluster.services.map((s) => s.id),
+      ['tcp 192.0.2.100:80', 'fwmark 10', 'udp 192.0.2.100:53'],
+    );
+    assert.deepEqual(
+      cluster.services[1]!.realServers.map((r) => r.host),
+      ['app1', 'app2', 'app3'],
+    );
+    assert.deepEqual(
+      cluster.services[0]!.realServers.map((r) => [r.host, r.port, r.weight]),
+      [
+        ['app1', 8080, 3],
+        ['app2', 8080, 1],
+        ['app3', 8080, 0],
+      ],
+    );
   });
   it('formats field paths for people', () => {
     assert.equal(formatPath(['vips', 0, 'services', 1, 'port']), 'vips[0].services[1].port');
@@ -138,7 +191,14 @@ describe('resolved model', () => {
 });
 
 describe('usage errors exit 64', () => {
-  for (const args of [['bogus'], ['validate'], ['init'], ['init', '--mode', 'fullnat'], ['up', '-i', 'x.yaml', '--forks', 'many'], ['validate', '-i', 'x', '--nope']]) {
+  for (const args of [
+    ['bogus'],
+    ['validate'],
+    ['init'],
+    ['init', '--mode', 'fullnat'],
+    ['up', '-i', 'x.yaml', '--forks', 'many'],
+    ['validate', '-i', 'x', '--nope'],
+  ]) {
     it(args.join(' '), async () => {
       const r = await runCli(args);
       assert.equal(r.code, 64, r.stderr);
@@ -148,10 +208,23 @@ describe('usage errors exit 64', () => {
   it('--help lists every command and exits 0', async () => {
     const r = await runCli(['--help']);
     assert.equal(r.code, 0);
-    for (const c of ['validate', 'render', 'plan', 'up', 'verify', 'status', 'stop', 'start', 'down', 'drain', 'undrain', 'init']) assert.match(r.stdout, new RegExp(`\\n  ${c}\\b`));
+    for (const c of [
+      'validate',
+      'render',
+      'plan',
+      'up',
+      'verify',
+      'status',
+      'stop',
+      'start',
+      'down',
+      'drain',
+      'undrain',
+      'init',
+    ])
+      assert.match(r.stdout, new RegExp(`\\n  ${c}\\b`));
     const up = await runCli(['up', '--help']);
-    for (const o of ['-i, --inventory', '--limit', '--json', '--verbose', '--forks']) assert.ok(up.stdout.includes(o), o);
+    for (const o of ['-i, --inventory', '--limit', '--json', '--verbose', '--forks'])
+      assert.ok(up.stdout.includes(o), o);
   });
 });
-
-

@@ -13,9 +13,17 @@ import { loadInventory } from '../../src/inventory/load.js';
 import { packageRoot } from '../../src/paths.js';
 
 const fixturesDir = join(packageRoot, 'test/fixtures/ipvsadm');
-const fixtures = JSON.parse(readFileSync(join(fixturesDir, 'fixtures.json'), 'utf8')) as { file: string; captured: boolean; sortedByIpvsadm: boolean }[];
+const fixtures = JSON.parse(readFileSync(join(fixturesDir, 'fixtures.json'), 'utf8')) as {
+  file: string;
+  captured: boolean;
+  sortedByIpvsadm: boolean;
+}[];
 const read = (f: string) => readFileSync(join(fixturesDir, f), 'utf8');
-const withoutComments = (t: string) => t.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+const withoutComments = (t: string) =>
+  t
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
 
 describe('parseRules on real ipvsadm -S -n output', () => {
   for (const fx of fixtures) {
@@ -40,7 +48,9 @@ describe('parseRules on real ipvsadm -S -n output', () => {
   it('reads tunnels with and without --tun-type (ipvsadm < 1.30 prints none)', () => {
     const old = parseRules(read('bigbrother-fwmark-old.rules'));
     assert.deepEqual(old.services[0]!.destinations[0]!.tunnel, { type: 'ipip' });
-    const gue = parseRules(read('constructed-1.31-options.rules')).services.find((s) => s.protocol === 'udp' && s.port === 5060)!;
+    const gue = parseRules(read('constructed-1.31-options.rules')).services.find(
+      (s) => s.protocol === 'udp' && s.port === 5060,
+    )!;
     assert.deepEqual(gue.destinations[0]!.tunnel, { type: 'gue', port: 6080, csum: 'csum' });
     assert.equal(gue.pe, 'sip');
   });
@@ -50,23 +60,39 @@ describe('parseRules on real ipvsadm -S -n output', () => {
       'ipvsadm --add-service --tcp-service=10.0.0.1:80 --scheduler wrr --persistent\n' +
         '--add-server --tcp-service 10.0.0.1:80 --real-server 10.0.1.1:80 --masquerading --weight=2 --u-threshold 100 --l-threshold 50\n',
     );
-    assert.equal(formatRules(long), '-A -t 10.0.0.1:80 -s wrr -p 300\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2 -x 100 -y 50\n');
+    assert.equal(
+      formatRules(long),
+      '-A -t 10.0.0.1:80 -s wrr -p 300\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2 -x 100 -y 50\n',
+    );
   });
 
   it('rejects what ipvsadm would reject, naming the line', () => {
     assert.throws(() => parseRules('-A -t 10.0.0.1 -s rr\n'), /line 1: missing port/);
-    assert.throws(() => parseRules('-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n'), (e: unknown) => e instanceof RulesParseError && e.line === 1);
-    assert.throws(() => parseRules('-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s rr\n'), /line 2: service tcp 10.0.0.1:80 is defined twice/);
+    assert.throws(
+      () => parseRules('-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n'),
+      (e: unknown) => e instanceof RulesParseError && e.line === 1,
+    );
+    assert.throws(
+      () => parseRules('-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s rr\n'),
+      /line 2: service tcp 10.0.0.1:80 is defined twice/,
+    );
     assert.throws(() => parseRules('-A -t 10.0.0.1:80 -s rr --bogus\n'), /unknown option --bogus/);
-    assert.throws(() => parseRules('-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -g\n'), /more than one/);
+    assert.throws(
+      () => parseRules('-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -g\n'),
+      /more than one/,
+    );
   });
 });
 
 describe('formatRules', () => {
   it('sorts like libipvs, including its int wrap-around for addresses 2^31 apart', () => {
-    const text = '-A -t 192.0.2.100:80 -s rr\n-A -t 10.0.0.1:80 -s rr\n-A -u 10.0.0.1:53 -s rr\n-A -f 2 -s rr\n-A -t [2001:db8::1]:80 -s rr\n';
+    const text =
+      '-A -t 192.0.2.100:80 -s rr\n-A -t 10.0.0.1:80 -s rr\n-A -u 10.0.0.1:53 -s rr\n-A -f 2 -s rr\n-A -t [2001:db8::1]:80 -s rr\n';
     // 192.0.2.100 - 10.0.0.1 overflows a C int and is negative, so ipvsadm lists 192.0.2.100 first.
-    assert.equal(formatRules(parseRules(text)), '-A -t 192.0.2.100:80 -s rr\n-A -t 10.0.0.1:80 -s rr\n-A -u 10.0.0.1:53 -s rr\n-A -t [2001:db8::1]:80 -s rr\n-A -f 2 -s rr\n');
+    assert.equal(
+      formatRules(parseRules(text)),
+      '-A -t 192.0.2.100:80 -s rr\n-A -t 10.0.0.1:80 -s rr\n-A -u 10.0.0.1:53 -s rr\n-A -t [2001:db8::1]:80 -s rr\n-A -f 2 -s rr\n',
+    );
   });
 
   it('prints IPv6 as inet_ntop does', () => {
@@ -109,7 +135,10 @@ describe('desiredTable', () => {
 
   it('TUN example: only the ipvsadm-engine service, with --tun-type ipip; keepalived keeps its own', () => {
     const text = formatRules(desiredTable(load('example-tun.yaml'), 'director'));
-    assert.equal(text, '-A -t 203.0.113.100:80 -s wrr\n-a -t 203.0.113.100:80 -r 10.20.0.5:80 -i -w 3 --tun-type ipip\n-a -t 203.0.113.100:80 -r 10.30.0.5:80 -i -w 1 --tun-type ipip\n');
+    assert.equal(
+      text,
+      '-A -t 203.0.113.100:80 -s wrr\n-a -t 203.0.113.100:80 -r 10.20.0.5:80 -i -w 3 --tun-type ipip\n-a -t 203.0.113.100:80 -r 10.30.0.5:80 -i -w 1 --tun-type ipip\n',
+    );
   });
 
   it('keepalived-only cluster: empty table; a non-director is refused', () => {
@@ -119,7 +148,12 @@ describe('desiredTable', () => {
   });
 
   it('round trip: parse(format(desired)) is desired', () => {
-    for (const [f, d] of [['example-nat.yaml', 'lb1'], ['example-tun.yaml', 'director'], ['lab-dr.yaml', 'dir1'], ['lab-nat.yaml', 'dir1']] as const) {
+    for (const [f, d] of [
+      ['example-nat.yaml', 'lb1'],
+      ['example-tun.yaml', 'director'],
+      ['lab-dr.yaml', 'dir1'],
+      ['lab-nat.yaml', 'dir1'],
+    ] as const) {
       const t = desiredTable(load(f), d);
       assert.deepEqual(sortTable(parseRules(formatRules(t))), t);
     }

@@ -54,8 +54,14 @@ const stateOf = (c: Change | undefined): HostState => {
 };
 
 /** Directors have a second interface (eth1) in the lab; every host starts from this bare one. */
-const eth1Sysctls = { 'net/ipv4/conf/eth1/arp_ignore': '0', 'net/ipv4/conf/eth1/arp_announce': '0', 'net/ipv4/conf/eth1/rp_filter': '1', 'net/ipv4/conf/eth1/send_redirects': '1' };
-const bare = (cluster: Cluster, host: string): FactsOptions => (cluster.hosts.get(host)!.roles.has('director') ? { links: ['lo', 'eth0', 'eth1', 'mgmt0'], sysctl: eth1Sysctls } : {});
+const eth1Sysctls = {
+  'net/ipv4/conf/eth1/arp_ignore': '0',
+  'net/ipv4/conf/eth1/arp_announce': '0',
+  'net/ipv4/conf/eth1/rp_filter': '1',
+  'net/ipv4/conf/eth1/send_redirects': '1',
+};
+const bare = (cluster: Cluster, host: string): FactsOptions =>
+  cluster.hosts.get(host)!.roles.has('director') ? { links: ['lo', 'eth0', 'eth1', 'mgmt0'], sysctl: eth1Sysctls } : {};
 
 /** Facts -> plan for one host: the engine's own pure part (planFromFacts), on faked facts. */
 function hostRun(cluster: Cluster, name: string, o: FactsOptions, intent: Intent = { kind: 'up' }): HostRun {
@@ -63,7 +69,12 @@ function hostRun(cluster: Cluster, name: string, o: FactsOptions, intent: Intent
 }
 
 /** Plan and (fake) apply: the run and the host's facts afterwards. */
-function step(cluster: Cluster, name: string, o: FactsOptions, intent: Intent = { kind: 'up' }): { run: HostRun; next: FactsOptions } {
+function step(
+  cluster: Cluster,
+  name: string,
+  o: FactsOptions,
+  intent: Intent = { kind: 'up' },
+): { run: HostRun; next: FactsOptions } {
   const run = hostRun(cluster, name, o, intent);
   return { run, next: applied(o, run.plan.changes, formatRules(run.table)) };
 }
@@ -71,7 +82,11 @@ function step(cluster: Cluster, name: string, o: FactsOptions, intent: Intent = 
 /** A host after `up` from bare (checked converged: planning again changes nothing). */
 function upHost(cluster: Cluster, name: string, from: FactsOptions = bare(cluster, name)): FactsOptions {
   const { next } = step(cluster, name, from);
-  assert.deepEqual(texts(hostRun(cluster, name, next).plan), [], `${cluster.name} ${name}: not converged after one up (the fake apply is wrong, or the planner)`);
+  assert.deepEqual(
+    texts(hostRun(cluster, name, next).plan),
+    [],
+    `${cluster.name} ${name}: not converged after one up (the fake apply is wrong, or the planner)`,
+  );
   return next;
 }
 
@@ -80,15 +95,27 @@ function upHost(cluster: Cluster, name: string, from: FactsOptions = bare(cluste
 describe('intent: recordFor', () => {
   it('drain adds the host as quiesce, or remove with --remove; other drains stay; the old record is not modified', () => {
     const old = { drained: { rs1: 'quiesce' as const } };
-    assert.deepEqual(recordFor({ kind: 'drain', host: 'rs2', remove: false }, old), { stopped: false, drained: { rs1: 'quiesce', rs2: 'quiesce' } });
-    assert.deepEqual(recordFor({ kind: 'drain', host: 'rs2', remove: true }, old), { stopped: false, drained: { rs1: 'quiesce', rs2: 'remove' } });
-    assert.deepEqual(recordFor({ kind: 'drain', host: 'rs1', remove: true }, old), { stopped: false, drained: { rs1: 'remove' } });
+    assert.deepEqual(recordFor({ kind: 'drain', host: 'rs2', remove: false }, old), {
+      stopped: false,
+      drained: { rs1: 'quiesce', rs2: 'quiesce' },
+    });
+    assert.deepEqual(recordFor({ kind: 'drain', host: 'rs2', remove: true }, old), {
+      stopped: false,
+      drained: { rs1: 'quiesce', rs2: 'remove' },
+    });
+    assert.deepEqual(recordFor({ kind: 'drain', host: 'rs1', remove: true }, old), {
+      stopped: false,
+      drained: { rs1: 'remove' },
+    });
     assert.deepEqual(old, { drained: { rs1: 'quiesce' } });
   });
   it('undrain deletes exactly that host (a host that was not drained: no change)', () => {
     const old = { drained: { rs1: 'quiesce' as const, rs2: 'remove' as const } };
     assert.deepEqual(recordFor({ kind: 'undrain', host: 'rs2' }, old), { stopped: false, drained: { rs1: 'quiesce' } });
-    assert.deepEqual(recordFor({ kind: 'undrain', host: 'rs9' }, old), { stopped: false, drained: { rs1: 'quiesce', rs2: 'remove' } });
+    assert.deepEqual(recordFor({ kind: 'undrain', host: 'rs9' }, old), {
+      stopped: false,
+      drained: { rs1: 'quiesce', rs2: 'remove' },
+    });
     assert.deepEqual(old.drained, { rs1: 'quiesce', rs2: 'remove' });
   });
   it('stop sets stopped, up clears it; both keep the drains', () => {
@@ -103,12 +130,16 @@ describe('intent: recordFor', () => {
       assert.equal(recordFor({ kind: 'drain', host: 'rs1', remove: false }, { stopped }).stopped, stopped);
       assert.equal(recordFor({ kind: 'undrain', host: 'rs1' }, { stopped }).stopped, stopped);
     }
-    assert.deepEqual(recordFor({ kind: 'status' }, { drained: { rs1: 'remove' } }), { stopped: false, drained: { rs1: 'remove' } });
+    assert.deepEqual(recordFor({ kind: 'status' }, { drained: { rs1: 'remove' } }), {
+      stopped: false,
+      drained: { rs1: 'remove' },
+    });
   });
 });
 
 describe('intent: drainedCluster', () => {
-  const weights = (c: Cluster) => c.services.map((s) => `${s.id}: ${s.realServers.map((r) => `${r.host}=${r.weight}`).join(' ')}`);
+  const weights = (c: Cluster) =>
+    c.services.map((s) => `${s.id}: ${s.realServers.map((r) => `${r.host}=${r.weight}`).join(' ')}`);
   it('quiesce: weight 0 for the drained host in every service, other weights untouched, expire_quiescent_template=1', () => {
     const c = drainedCluster(nat, { rs2: 'quiesce' });
     assert.deepEqual(weights(c), ['tcp 10.99.1.100:80: rs1=3 rs2=0', 'udp 10.99.1.100:5353: rs1=1 rs2=0']);
@@ -139,7 +170,10 @@ describe('intent: drainedCluster', () => {
 describe('intent: stoppedHost and nothing', () => {
   it('a NAT director keeps its DIP but drops the VIP; keepalived off; sysctls, modules and packages stay', () => {
     const d = desiredHost(nat, 'dir1');
-    assert.deepEqual(d.addresses.map((a) => `${a.address}/${a.prefix} ${a.dev}`), ['10.99.1.100/24 eth0', '10.99.2.1/24 eth1']);
+    assert.deepEqual(
+      d.addresses.map((a) => `${a.address}/${a.prefix} ${a.dev}`),
+      ['10.99.1.100/24 eth0', '10.99.2.1/24 eth1'],
+    );
     const s = stoppedHost(d, nat);
     assert.deepEqual(s.addresses, [{ address: '10.99.2.1', prefix: 24, dev: 'eth1' }]);
     assert.equal(s.keepalived, false);
@@ -156,7 +190,10 @@ describe('intent: stoppedHost and nothing', () => {
   });
   it('real servers drop their VIPs (DR on lo:0, TUN on tunl0) and keep ARP/rp_filter sysctls and links', () => {
     const d = desiredHost(dr, 'rs1');
-    assert.deepEqual(d.addresses.map((a) => a.address), ['10.99.2.100']);
+    assert.deepEqual(
+      d.addresses.map((a) => a.address),
+      ['10.99.2.100'],
+    );
     const s = stoppedHost(d, dr);
     assert.deepEqual(s.addresses, []);
     assert.deepEqual(s.sysctl, d.sysctl);
@@ -171,39 +208,83 @@ describe('intent: stoppedHost and nothing', () => {
   it('nothing: no packages, modules, sysctls, addresses, links, route or keepalived; name and roles kept', () => {
     const d = desiredHost(nat, 'rs1');
     assert.ok(d.route);
-    assert.deepEqual(nothing(d), { name: 'rs1', roles: ['real_server'], packages: [], modules: [], sysctl: {}, addresses: [], links: [], keepalived: false, route: undefined });
-    assert.deepEqual(nothing(desiredHost(ha, 'dir2')), { name: 'dir2', roles: ['director'], packages: [], modules: [], sysctl: {}, addresses: [], links: [], keepalived: false, route: undefined });
+    assert.deepEqual(nothing(d), {
+      name: 'rs1',
+      roles: ['real_server'],
+      packages: [],
+      modules: [],
+      sysctl: {},
+      addresses: [],
+      links: [],
+      keepalived: false,
+      route: undefined,
+    });
+    assert.deepEqual(nothing(desiredHost(ha, 'dir2')), {
+      name: 'dir2',
+      roles: ['director'],
+      packages: [],
+      modules: [],
+      sysctl: {},
+      addresses: [],
+      links: [],
+      keepalived: false,
+      route: undefined,
+    });
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 
 describe('render with drains', () => {
-  const file = (c: Cluster, host: string, path: string, secrets: Secrets = {}) => renderHost(c, host, secrets).find((f) => f.path === path)?.content ?? '';
+  const file = (c: Cluster, host: string, path: string, secrets: Secrets = {}) =>
+    renderHost(c, host, secrets).find((f) => f.path === path)?.content ?? '';
   const RULES = '/etc/lvsctl/ipvs.rules';
-  it('dr, rs2 quiesced: ipvs.rules has -w 0 on rs2\'s lines only; every other line is as in the inventory', () => {
+  it("dr, rs2 quiesced: ipvs.rules has -w 0 on rs2's lines only; every other line is as in the inventory", () => {
     const before = file(dr, 'dir1', RULES).trimEnd().split('\n');
-    const after = file(drainedCluster(dr, { rs2: 'quiesce' }), 'dir1', RULES).trimEnd().split('\n');
+    const after = file(drainedCluster(dr, { rs2: 'quiesce' }), 'dir1', RULES)
+      .trimEnd()
+      .split('\n');
     assert.equal(after.length, before.length);
     const rs2 = after.filter((l) => l.includes(' -r 10.99.2.12:'));
-    assert.deepEqual(rs2, ['-a -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 0', '-a -t 10.99.2.100:443 -r 10.99.2.12:443 -g -w 0']);
-    assert.deepEqual(after.filter((l) => / -w 0\b/.test(l)), rs2);
-    assert.deepEqual(after.filter((l) => !l.includes(' -r 10.99.2.12:')), before.filter((l) => !l.includes(' -r 10.99.2.12:')));
+    assert.deepEqual(rs2, [
+      '-a -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 0',
+      '-a -t 10.99.2.100:443 -r 10.99.2.12:443 -g -w 0',
+    ]);
+    assert.deepEqual(
+      after.filter((l) => / -w 0\b/.test(l)),
+      rs2,
+    );
+    assert.deepEqual(
+      after.filter((l) => !l.includes(' -r 10.99.2.12:')),
+      before.filter((l) => !l.includes(' -r 10.99.2.12:')),
+    );
     assert.ok(after.includes('-a -t 10.99.2.100:80 -r 10.99.2.11:80 -g -w 1'));
   });
   it('dr, rs2 quiesced: the boot-time sysctls carry expire_quiescent_template = 1 (and not without a drain)', () => {
     const SYSCTL = '/etc/sysctl.d/90-lvsctl.conf';
-    assert.match(file(drainedCluster(dr, { rs2: 'quiesce' }), 'dir1', SYSCTL), /^net\.ipv4\.vs\.expire_quiescent_template = 1$/m);
+    assert.match(
+      file(drainedCluster(dr, { rs2: 'quiesce' }), 'dir1', SYSCTL),
+      /^net\.ipv4\.vs\.expire_quiescent_template = 1$/m,
+    );
     assert.doesNotMatch(file(dr, 'dir1', SYSCTL), /expire_quiescent_template/);
   });
   it('dr, rs2 removed: rs2 is absent from ipvs.rules, the services and rs1 stay', () => {
     const rules = file(drainedCluster(dr, { rs2: 'remove' }), 'dir1', RULES);
     assert.doesNotMatch(rules, /10\.99\.2\.12/);
-    assert.equal(rules, '-A -t 10.99.2.100:80 -s rr\n-a -t 10.99.2.100:80 -r 10.99.2.11:80 -g -w 1\n-A -t 10.99.2.100:443 -s wlc\n-a -t 10.99.2.100:443 -r 10.99.2.11:443 -g -w 1\n');
+    assert.equal(
+      rules,
+      '-A -t 10.99.2.100:80 -s rr\n-a -t 10.99.2.100:80 -r 10.99.2.11:80 -g -w 1\n-A -t 10.99.2.100:443 -s wlc\n-a -t 10.99.2.100:443 -r 10.99.2.11:443 -g -w 1\n',
+    );
   });
 
   // real_server blocks of keepalived.conf: address -> the block's text.
-  const realServers = (conf: string) => new Map([...conf.matchAll(/^ {4}real_server (\S+) (\d+) \{\n([\s\S]*?)^ {4}\}\n/gm)].map((m) => [`${m[1]}:${m[2]}`, m[3]!]));
+  const realServers = (conf: string) =>
+    new Map(
+      [...conf.matchAll(/^ {4}real_server (\S+) (\d+) \{\n([\s\S]*?)^ {4}\}\n/gm)].map((m) => [
+        `${m[1]}:${m[2]}`,
+        m[3]!,
+      ]),
+    );
   const KA = '/etc/keepalived/keepalived.conf';
   const haSecrets = labHa.secrets;
   for (const host of ['dir1', 'dir2']) {
@@ -224,29 +305,44 @@ describe('render with drains', () => {
   // keepalived -t needs the config's interfaces, so it runs in a throw-away network namespace
   // (as in test/tools/render-tools.test.ts); skipped without root or keepalived.
   const have = (t: string) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
-  const skip = !have('keepalived') || !have('ip') ? 'keepalived or ip not installed' : process.getuid?.() !== 0 ? 'needs root for ip netns' : false;
-  it('keepalived -t accepts the config with weight 0 (and rejects a negative weight: the check can fail)', { skip }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvsctl-lifecycle-'));
-    const ns = `lvsctl-l${process.pid}`;
-    try {
-      assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0, 'ip netns add');
-      // lab-ha uses eth0 (VRRP, VIP) and eth1 (DIP, sync daemon): one veth pair.
-      assert.equal(spawnSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']).status, 0);
-      const conf = file(drainedCluster(ha, { rs2: 'quiesce' }), 'dir1', KA, haSecrets);
-      const check = (content: string) => {
-        const f = join(dir, `k${Math.random().toString(36).slice(2)}.conf`);
-        writeFileSync(f, content, { mode: 0o600 }); // not executable: keepalived would skip it
-        return spawnSync('ip', ['netns', 'exec', ns, 'keepalived', '-t', '-l', '-f', f], { encoding: 'utf8', timeout: 30_000 });
-      };
-      const ok = check(conf);
-      assert.equal(ok.status, 0, `${ok.stdout}${ok.stderr}`);
-      const bad = check(conf.replace(/^( {8}weight) 0$/m, '$1 -1'));
-      assert.notEqual(bad.status, 0, 'a negative weight must fail keepalived -t');
-    } finally {
-      spawnSync('ip', ['netns', 'del', ns]);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const skip =
+    !have('keepalived') || !have('ip')
+      ? 'keepalived or ip not installed'
+      : process.getuid?.() !== 0
+        ? 'needs root for ip netns'
+        : false;
+  it(
+    'keepalived -t accepts the config with weight 0 (and rejects a negative weight: the check can fail)',
+    { skip },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lvsctl-lifecycle-'));
+      const ns = `lvsctl-l${process.pid}`;
+      try {
+        assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0, 'ip netns add');
+        // lab-ha uses eth0 (VRRP, VIP) and eth1 (DIP, sync daemon): one veth pair.
+        assert.equal(
+          spawnSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']).status,
+          0,
+        );
+        const conf = file(drainedCluster(ha, { rs2: 'quiesce' }), 'dir1', KA, haSecrets);
+        const check = (content: string) => {
+          const f = join(dir, `k${Math.random().toString(36).slice(2)}.conf`);
+          writeFileSync(f, content, { mode: 0o600 }); // not executable: keepalived would skip it
+          return spawnSync('ip', ['netns', 'exec', ns, 'keepalived', '-t', '-l', '-f', f], {
+            encoding: 'utf8',
+            timeout: 30_000,
+          });
+        };
+        const ok = check(conf);
+        assert.equal(ok.status, 0, `${ok.stdout}${ok.stderr}`);
+        const bad = check(conf.replace(/^( {8}weight) 0$/m, '$1 -1'));
+        assert.notEqual(bad.status, 0, 'a negative weight must fail keepalived -t');
+      } finally {
+        spawnSync('ip', ['netns', 'del', ns]);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +374,12 @@ describe('planHost: owned packages', () => {
 
 describe('planHost: record (stopped, drained in the state file)', () => {
   it('first run: the state written before any change carries the record', () => {
-    const p = planHost({ desired: desiredHost(dr, 'rs1'), files: [], facts: parseFacts(factsText()), record: { stopped: true, drained: { rs2: 'quiesce' } } });
+    const p = planHost({
+      desired: desiredHost(dr, 'rs1'),
+      files: [],
+      facts: parseFacts(factsText()),
+      record: { stopped: true, drained: { rs2: 'quiesce' } },
+    });
     const st = stateOf(p.changes[0]);
     assert.equal(st.stopped, true);
     assert.deepEqual(st.drained, { rs2: 'quiesce' });
@@ -287,23 +388,37 @@ describe('planHost: record (stopped, drained in the state file)', () => {
     const up = upHost(dr, 'rs1');
     const d = desiredHost(dr, 'rs1');
     const files = renderedFiles(dr, 'rs1', {});
-    const plan = (o: FactsOptions, record: { stopped: boolean; drained: Record<string, 'quiesce' | 'remove'> }) => planHost({ desired: d, files, facts: parseFacts(factsText(o)), bootLinks: BOOT_LINKS, record });
+    const plan = (o: FactsOptions, record: { stopped: boolean; drained: Record<string, 'quiesce' | 'remove'> }) =>
+      planHost({ desired: d, files, facts: parseFacts(factsText(o)), bootLinks: BOOT_LINKS, record });
     assert.deepEqual(plan(up, { stopped: false, drained: {} }).changes, []);
     const p = plan(up, { stopped: true, drained: {} });
-    assert.deepEqual(p.changes.map((c) => c.kind), ['state']);
+    assert.deepEqual(
+      p.changes.map((c) => c.kind),
+      ['state'],
+    );
     assert.equal(stateOf(p.changes[0]).stopped, true);
     const recorded = applied(up, p.changes);
     assert.deepEqual(plan(recorded, { stopped: true, drained: {} }).changes, []);
     // Clearing it is again one state change, and the state is then as before.
     const cleared = plan(recorded, { stopped: false, drained: {} });
-    assert.deepEqual(cleared.changes.map((c) => c.kind), ['state']);
+    assert.deepEqual(
+      cleared.changes.map((c) => c.kind),
+      ['state'],
+    );
     assert.equal((cleared.changes[0] as { content: string }).content, up.state);
   });
   it('drained: written when it changes (undrain removes the key), unchanged record: no change', () => {
     const up = upHost(dr, 'rs1');
     const d = desiredHost(dr, 'rs1');
     const files = renderedFiles(dr, 'rs1', {});
-    const plan = (o: FactsOptions, drained: Record<string, 'quiesce' | 'remove'>) => planHost({ desired: d, files, facts: parseFacts(factsText(o)), bootLinks: BOOT_LINKS, record: { stopped: false, drained } });
+    const plan = (o: FactsOptions, drained: Record<string, 'quiesce' | 'remove'>) =>
+      planHost({
+        desired: d,
+        files,
+        facts: parseFacts(factsText(o)),
+        bootLinks: BOOT_LINKS,
+        record: { stopped: false, drained },
+      });
     const p = plan(up, { rs2: 'remove' });
     assert.deepEqual(stateOf(p.changes[0]).drained, { rs2: 'remove' });
     const recorded = applied(up, p.changes);
@@ -318,32 +433,74 @@ describe('planHost: forget (down)', () => {
   // A NAT director as `up` left it, described by hand: every kind of thing the state records.
   const state = JSON.stringify({
     version: 1,
-    originals: { sysctl: { 'net.ipv4.ip_forward': '0', 'net.ipv4.conf.all.send_redirects': '1', 'net.ipv4.conf.eth1.send_redirects': '1' }, ipvsTimeouts: [900, 120, 300] },
+    originals: {
+      sysctl: {
+        'net.ipv4.ip_forward': '0',
+        'net.ipv4.conf.all.send_redirects': '1',
+        'net.ipv4.conf.eth1.send_redirects': '1',
+      },
+      ipvsTimeouts: [900, 120, 300],
+    },
     owned: {
       addresses: ['10.99.1.100/24 eth0', '10.99.2.1/24 eth1'],
       links: [],
-      files: ['/etc/lvsctl/ipvs.rules', '/etc/lvsctl/iptables.rules', '/usr/local/sbin/lvsctl-director', '/etc/init.d/lvsctl', '/etc/rc2.d/S01lvsctl'],
+      files: [
+        '/etc/lvsctl/ipvs.rules',
+        '/etc/lvsctl/iptables.rules',
+        '/usr/local/sbin/lvsctl-director',
+        '/etc/init.d/lvsctl',
+        '/etc/rc2.d/S01lvsctl',
+      ],
       ipvs: ['tcp 10.99.1.100:80', 'udp 10.99.1.100:5353'],
       packages: ['ipvsadm', 'keepalived'],
     },
   });
-  const sn = ['-A -t 10.99.1.100:80 -s wrr', '-a -t 10.99.1.100:80 -r 10.99.2.11:8080 -m -w 3', '-A -t 10.99.1.100:8443 -s rr', '-A -u 10.99.1.100:5353 -s rr', '-a -u 10.99.1.100:5353 -r 10.99.2.11:5353 -m -w 1'];
+  const sn = [
+    '-A -t 10.99.1.100:80 -s wrr',
+    '-a -t 10.99.1.100:80 -r 10.99.2.11:8080 -m -w 3',
+    '-A -t 10.99.1.100:8443 -s rr',
+    '-A -u 10.99.1.100:5353 -s rr',
+    '-a -u 10.99.1.100:5353 -r 10.99.2.11:5353 -m -w 1',
+  ];
   const dirFacts: FactsOptions = {
     links: ['lo', 'eth0', 'eth1', 'mgmt0'],
-    sysctl: { 'net/ipv4/ip_forward': '1', 'net/ipv4/conf/all/send_redirects': '0', 'net/ipv4/conf/eth1/send_redirects': '0' },
-    addr: [addrLine({ address: '10.99.1.100', prefix: 24, dev: 'eth0' }), addrLine({ address: '10.99.2.1', prefix: 24, dev: 'eth1' }, 10)],
+    sysctl: {
+      'net/ipv4/ip_forward': '1',
+      'net/ipv4/conf/all/send_redirects': '0',
+      'net/ipv4/conf/eth1/send_redirects': '0',
+    },
+    addr: [
+      addrLine({ address: '10.99.1.100', prefix: 24, dev: 'eth0' }),
+      addrLine({ address: '10.99.2.1', prefix: 24, dev: 'eth1' }, 10),
+    ],
     loaded: ['ip_vs', 'ip_vs_wrr', 'ip_vs_rr'],
     packages: ['ipvsadm', 'curl'], // curl: installed, not owned; keepalived: owned, not installed (any more)
-    files: [`644 root root ${OTHER_SHA} /etc/lvsctl/ipvs.rules`, `644 root root ${OTHER_SHA} /etc/lvsctl/iptables.rules`, `755 root root ${OTHER_SHA} /usr/local/sbin/lvsctl-director`, `755 root root ${OTHER_SHA} /etc/init.d/lvsctl`],
+    files: [
+      `644 root root ${OTHER_SHA} /etc/lvsctl/ipvs.rules`,
+      `644 root root ${OTHER_SHA} /etc/lvsctl/iptables.rules`,
+      `755 root root ${OTHER_SHA} /usr/local/sbin/lvsctl-director`,
+      `755 root root ${OTHER_SHA} /etc/init.d/lvsctl`,
+    ],
     bootlinks: ['/etc/rc2.d/S01lvsctl ../init.d/lvsctl'],
     ipvs: [...sn, '@@timeouts 600 60 120'],
-    iptables: ['*nat', ':LVSCTL - [0:0]', '-A POSTROUTING -j LVSCTL', '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'],
+    iptables: [
+      '*nat',
+      ':LVSCTL - [0:0]',
+      '-A POSTROUTING -j LVSCTL',
+      '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE',
+    ],
     state,
   };
   const forget = (o: FactsOptions, purge: boolean, name = 'dir1', c: Cluster = nat) => {
     const facts = parseFacts(factsText(o));
     const live = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
-    return planHost({ desired: nothing(desiredHost(c, name)), files: [], facts, ipvs: ipvsDelta(live, { services: [] }, parseState(facts.state).owned.ipvs), forget: { purge } });
+    return planHost({
+      desired: nothing(desiredHost(c, name)),
+      files: [],
+      facts,
+      ipvs: ipvsDelta(live, { services: [] }, parseState(facts.state).owned.ipvs),
+      forget: { purge },
+    });
   };
   it('restores every recorded original, removes owned addresses, files, boot links, chains; deletes only owned IPVS services; ends by removing the state', () => {
     const p = forget(dirFacts, false);
@@ -384,18 +541,57 @@ describe('planHost: forget (down)', () => {
     assert.ok(!forget({ ...dirFacts, packages: ['curl'] }, true).changes.some((c) => c.kind === 'packages'));
   });
   it('a NAT real server: the recorded default route comes back', () => {
-    const rsState = JSON.stringify({ version: 1, originals: { sysctl: {}, defaultRoute: 'default via 10.99.2.254 dev eth0' }, owned: { addresses: [], links: [], files: ['/usr/local/sbin/lvsctl-realserver'], ipvs: [], packages: [] } });
-    const p = forget({ route: 'default via 10.99.2.1 dev eth0 ', files: [`755 root root ${OTHER_SHA} /usr/local/sbin/lvsctl-realserver`], state: rsState }, true, 'rs1');
-    assert.deepEqual(texts(p).slice(0, -1).sort(), ['remove /usr/local/sbin/lvsctl-realserver', 'restore default route: default via 10.99.2.1 dev eth0 -> default via 10.99.2.254 dev eth0']);
+    const rsState = JSON.stringify({
+      version: 1,
+      originals: { sysctl: {}, defaultRoute: 'default via 10.99.2.254 dev eth0' },
+      owned: { addresses: [], links: [], files: ['/usr/local/sbin/lvsctl-realserver'], ipvs: [], packages: [] },
+    });
+    const p = forget(
+      {
+        route: 'default via 10.99.2.1 dev eth0 ',
+        files: [`755 root root ${OTHER_SHA} /usr/local/sbin/lvsctl-realserver`],
+        state: rsState,
+      },
+      true,
+      'rs1',
+    );
+    assert.deepEqual(texts(p).slice(0, -1).sort(), [
+      'remove /usr/local/sbin/lvsctl-realserver',
+      'restore default route: default via 10.99.2.1 dev eth0 -> default via 10.99.2.254 dev eth0',
+    ]);
     assert.deepEqual(p.changes.at(-1), { kind: 'state', phase: 'remove', content: '' });
   });
   it('a keepalived director: keepalived lvsctl configured is stopped', () => {
-    const kaState = JSON.stringify({ version: 1, originals: { sysctl: {} }, owned: { addresses: [], links: [], files: ['/etc/keepalived/keepalived.conf'], ipvs: [], packages: ['keepalived'] } });
-    const p = forget({ links: ['lo', 'eth0', 'eth1'], keepalived: ['77'], packages: ['keepalived'], files: [`600 root root ${OTHER_SHA} /etc/keepalived/keepalived.conf`], state: kaState }, true, 'dir1', ha);
+    const kaState = JSON.stringify({
+      version: 1,
+      originals: { sysctl: {} },
+      owned: {
+        addresses: [],
+        links: [],
+        files: ['/etc/keepalived/keepalived.conf'],
+        ipvs: [],
+        packages: ['keepalived'],
+      },
+    });
+    const p = forget(
+      {
+        links: ['lo', 'eth0', 'eth1'],
+        keepalived: ['77'],
+        packages: ['keepalived'],
+        files: [`600 root root ${OTHER_SHA} /etc/keepalived/keepalived.conf`],
+        state: kaState,
+      },
+      true,
+      'dir1',
+      ha,
+    );
     const t = texts(p);
     assert.ok(t.includes('stop keepalived'));
     assert.ok(t.includes('remove /etc/keepalived/keepalived.conf'));
-    assert.ok(t.indexOf('stop keepalived') < t.indexOf('purge packages: keepalived (apt-get)'), 'keepalived is stopped before its package goes');
+    assert.ok(
+      t.indexOf('stop keepalived') < t.indexOf('purge packages: keepalived (apt-get)'),
+      'keepalived is stopped before its package goes',
+    );
   });
   it('a host without a state file: zero changes, with or without --purge (even with packages installed)', () => {
     for (const purge of [false, true]) {
@@ -425,8 +621,14 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
     return {
       addresses: byKey(f.addresses, (a) => `${a.dev} ${a.address}`),
       route: f.defaultRoute4,
-      files: byKey([...f.files].filter(([, v]) => v), ([k]) => k),
-      bootLinks: byKey([...f.bootLinks].filter(([, v]) => v !== '-'), ([k]) => k),
+      files: byKey(
+        [...f.files].filter(([, v]) => v),
+        ([k]) => k,
+      ),
+      bootLinks: byKey(
+        [...f.bootLinks].filter(([, v]) => v !== '-'),
+        ([k]) => k,
+      ),
       ipvs: f.ipvs ? parseRules(f.ipvs).services : [],
       timeouts: f.ipvsTimeouts ?? [900, 120, 300],
       netfilter: f.netfilter,
@@ -451,11 +653,20 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
       for (const [k, v] of postSysctl) if (!preSysctl.has(k)) assert.equal(v, rec[k], k);
       assert.deepEqual(down.next.packages ?? [], up.packages ?? [], 'packages stay without --purge');
       assert.deepEqual(hostRun(c, h, down.next, { kind: 'down', purge: false }).plan.changes, []);
-      assert.deepEqual(hostRun(c, h, down.next, { kind: 'down', purge: true }).plan.changes, [], 'the owned packages were forgotten with the state');
+      assert.deepEqual(
+        hostRun(c, h, down.next, { kind: 'down', purge: true }).plan.changes,
+        [],
+        'the owned packages were forgotten with the state',
+      );
       // With --purge straight from up: exactly what up installed goes.
       const purged = step(c, h, up, { kind: 'down', purge: true });
       const installed = (up.packages ?? []).filter((p) => !(pre.packages ?? []).includes(p));
-      assert.deepEqual(purged.run.plan.changes.filter((x) => x.kind === 'packages').flatMap((x) => (x as { packages: string[] }).packages), installed);
+      assert.deepEqual(
+        purged.run.plan.changes
+          .filter((x) => x.kind === 'packages')
+          .flatMap((x) => (x as { packages: string[] }).packages),
+        installed,
+      );
       assert.deepEqual(purged.next.packages ?? [], pre.packages ?? []);
     });
   }
@@ -466,12 +677,23 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
     const t = texts(stop.run.plan);
     assert.ok(t.includes('remove address 10.99.1.100/24 dev eth0'), t.join('\n'));
     assert.ok(!t.some((x) => x.includes('10.99.2.1/24')), 'the DIP stays');
-    assert.ok(!t.some((x) => /^remove \/|^restore |^boot: remove/.test(x)), `nothing installed is removed: ${t.join('\n')}`);
-    assert.ok(stop.run.plan.changes.some((c) => c.kind === 'ipvs' && c.lines.sort().join() === '-D -t 10.99.1.100:80,-D -u 10.99.1.100:5353'));
+    assert.ok(
+      !t.some((x) => /^remove \/|^restore |^boot: remove/.test(x)),
+      `nothing installed is removed: ${t.join('\n')}`,
+    );
+    assert.ok(
+      stop.run.plan.changes.some(
+        (c) => c.kind === 'ipvs' && c.lines.sort().join() === '-D -t 10.99.1.100:80,-D -u 10.99.1.100:5353',
+      ),
+    );
     assert.equal(parseState(stop.next.state!).stopped, true);
     assert.deepEqual(parseRules(parseFacts(factsText(stop.next)).ipvs ?? '').services, []);
     assert.deepEqual(hostRun(nat, 'dir1', stop.next, { kind: 'stop' }).plan.changes, [], 'stop is idempotent');
-    assert.deepEqual(hostRun(nat, 'dir1', stop.next, { kind: 'status' }).plan.changes, [], 'a stopped host is no drift');
+    assert.deepEqual(
+      hostRun(nat, 'dir1', stop.next, { kind: 'status' }).plan.changes,
+      [],
+      'a stopped host is no drift',
+    );
     const start = step(nat, 'dir1', stop.next, { kind: 'up' });
     assert.deepEqual(snapshot(start.next), snapshot(up));
     assert.deepEqual(parseFacts(factsText(start.next)).sysctl, parseFacts(factsText(up)).sysctl);
@@ -481,30 +703,47 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
   it('dr real server: stop removes the lo:0 VIP and keeps arp_ignore/arp_announce; start puts it back', () => {
     const up = upHost(dr, 'rs1');
     const stop = step(dr, 'rs1', up, { kind: 'stop' });
-    assert.deepEqual(texts(stop.run.plan).filter((x) => !x.startsWith('record ')), ['remove address 10.99.2.100/32 dev lo label lo:0']);
+    assert.deepEqual(
+      texts(stop.run.plan).filter((x) => !x.startsWith('record ')),
+      ['remove address 10.99.2.100/32 dev lo label lo:0'],
+    );
     assert.equal(parseFacts(factsText(stop.next)).sysctl.get('net.ipv4.conf.all.arp_ignore'), '1');
     const start = step(dr, 'rs1', stop.next);
-    assert.deepEqual(texts(start.run.plan).filter((x) => !x.startsWith('record ')), ['add address 10.99.2.100/32 dev lo label lo:0']);
+    assert.deepEqual(
+      texts(start.run.plan).filter((x) => !x.startsWith('record ')),
+      ['add address 10.99.2.100/32 dev lo label lo:0'],
+    );
     assert.deepEqual(snapshot(start.next), snapshot(up));
   });
   it('keepalived pair: stop stops keepalived and disables it at boot (config kept), start starts and enables it', () => {
     const up = upHost(ha, 'dir1');
     assert.equal(up.keepalivedBoot, 'enabled');
     const stop = step(ha, 'dir1', up, { kind: 'stop' });
-    assert.deepEqual(stop.run.plan.changes.filter((c) => c.kind !== 'state'), [
-      { kind: 'keepalived-boot', enable: false, from: 'enabled', restore: false },
-      { kind: 'keepalived', action: 'stop' },
-    ]);
+    assert.deepEqual(
+      stop.run.plan.changes.filter((c) => c.kind !== 'state'),
+      [
+        { kind: 'keepalived-boot', enable: false, from: 'enabled', restore: false },
+        { kind: 'keepalived', action: 'stop' },
+      ],
+    );
     assert.equal(parseState(stop.next.state!).originals.keepalivedBoot, 'enabled', 'the value before the first change');
     assert.deepEqual(hostRun(ha, 'dir1', stop.next, { kind: 'stop' }).plan.changes, [], 'stop is idempotent');
     // someone enables it again by hand: status calls it drift
-    const status = hostRun(ha, 'dir1', { ...stop.next, keepalivedBoot: 'enabled' }, { kind: 'status' }).plan.changes.filter((c) => c.kind !== 'state');
+    const status = hostRun(
+      ha,
+      'dir1',
+      { ...stop.next, keepalivedBoot: 'enabled' },
+      { kind: 'status' },
+    ).plan.changes.filter((c) => c.kind !== 'state');
     assert.deepEqual(texts({ host: 'dir1', changes: status }), ['set keepalived at boot: enabled -> disabled']);
     const start = step(ha, 'dir1', stop.next);
-    assert.deepEqual(start.run.plan.changes.filter((c) => c.kind !== 'state'), [
-      { kind: 'keepalived', action: 'start' },
-      { kind: 'keepalived-boot', enable: true, from: 'disabled', restore: false },
-    ]);
+    assert.deepEqual(
+      start.run.plan.changes.filter((c) => c.kind !== 'state'),
+      [
+        { kind: 'keepalived', action: 'start' },
+        { kind: 'keepalived-boot', enable: true, from: 'disabled', restore: false },
+      ],
+    );
     assert.equal(start.next.keepalivedBoot, 'enabled');
     assert.deepEqual(hostRun(ha, 'dir1', start.next, { kind: 'up' }).plan.changes, [], 'start is idempotent');
   });
@@ -515,9 +754,12 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
     assert.equal(down.next.keepalivedBoot, 'enabled');
     assert.equal(down.next.state, undefined);
     const down2 = step(ha, 'dir1', upHost(ha, 'dir1'), { kind: 'down', purge: false });
-    assert.equal(down2.run.plan.changes.some((c) => c.kind === 'keepalived-boot'), false);
+    assert.equal(
+      down2.run.plan.changes.some((c) => c.kind === 'keepalived-boot'),
+      false,
+    );
   });
-  it('keepalived installed but disabled at boot (RHEL\'s default): up enables it, down disables it again', () => {
+  it("keepalived installed but disabled at boot (RHEL's default): up enables it, down disables it again", () => {
     const pre = { ...bare(ha, 'dir1'), packages: ['ipvsadm', 'keepalived'], keepalivedBoot: 'disabled' };
     const up = step(ha, 'dir1', pre);
     assert.ok(up.run.plan.changes.some((c) => c.kind === 'keepalived-boot' && c.enable && !c.restore));
@@ -535,13 +777,21 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
     const up = upHost(dr, 'dir1');
     const drain = step(dr, 'dir1', up, { kind: 'drain', host: 'rs2', remove: false });
     const ipvs = drain.run.plan.changes.find((c) => c.kind === 'ipvs') as { lines: string[] };
-    assert.deepEqual(ipvs.lines.sort(), ['-e -t 10.99.2.100:443 -r 10.99.2.12:443 -g -w 0', '-e -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 0']);
+    assert.deepEqual(ipvs.lines.sort(), [
+      '-e -t 10.99.2.100:443 -r 10.99.2.12:443 -g -w 0',
+      '-e -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 0',
+    ]);
     const t = texts(drain.run.plan);
     assert.ok(t.includes('update /etc/lvsctl/ipvs.rules (mode 0644)'), t.join('\n'));
     assert.ok(t.includes('set net.ipv4.vs.expire_quiescent_template: (absent) -> 1'), t.join('\n'));
     assert.deepEqual(parseState(drain.next.state!).drained, { rs2: 'quiesce' });
     assert.equal(parseState(drain.next.state!).originals.sysctl['net.ipv4.vs.expire_quiescent_template'], '0');
-    for (const intent of [{ kind: 'status' }, { kind: 'up' }, { kind: 'drain', host: 'rs2', remove: false }] as Intent[]) assert.deepEqual(texts(hostRun(dr, 'dir1', drain.next, intent).plan), [], intent.kind);
+    for (const intent of [
+      { kind: 'status' },
+      { kind: 'up' },
+      { kind: 'drain', host: 'rs2', remove: false },
+    ] as Intent[])
+      assert.deepEqual(texts(hostRun(dr, 'dir1', drain.next, intent).plan), [], intent.kind);
 
     const removed = step(dr, 'dir1', drain.next, { kind: 'drain', host: 'rs2', remove: true });
     const rl = (removed.run.plan.changes.find((c) => c.kind === 'ipvs') as { lines: string[] }).lines.sort();
@@ -550,19 +800,33 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
 
     const undrain = step(dr, 'dir1', removed.next, { kind: 'undrain', host: 'rs2' });
     const ul = (undrain.run.plan.changes.find((c) => c.kind === 'ipvs') as { lines: string[] }).lines.sort();
-    assert.deepEqual(ul, ['-a -t 10.99.2.100:443 -r 10.99.2.12:443 -g -w 1', '-a -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 1']);
+    assert.deepEqual(ul, [
+      '-a -t 10.99.2.100:443 -r 10.99.2.12:443 -g -w 1',
+      '-a -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 1',
+    ]);
     assert.ok(texts(undrain.run.plan).includes('restore net.ipv4.vs.expire_quiescent_template: 1 -> 0'));
     assert.equal(parseState(undrain.next.state!).drained, undefined);
     assert.equal(undrain.next.state, up.state, 'undrain returns the state file to what up wrote');
     assert.deepEqual(snapshot(undrain.next), snapshot(up));
   });
-  it('keepalived: drain changes keepalived.conf and reloads keepalived; no ipvsadm edit of keepalived\'s table', () => {
+  it("keepalived: drain changes keepalived.conf and reloads keepalived; no ipvsadm edit of keepalived's table", () => {
     const up = upHost(ha, 'dir1');
     const drain = step(ha, 'dir1', up, { kind: 'drain', host: 'rs2', remove: false });
     const kinds = drain.run.plan.changes.map((c) => c.kind);
     assert.ok(!kinds.includes('ipvs'));
-    assert.ok(drain.run.plan.changes.some((c) => c.kind === 'file' && c.action === 'update' && c.file.path === '/etc/keepalived/keepalived.conf' && /^\+ {8}weight 0$/m.test(c.diff)));
-    assert.deepEqual(drain.run.plan.changes.filter((c) => c.kind === 'keepalived'), [{ kind: 'keepalived', action: 'reload' }]);
+    assert.ok(
+      drain.run.plan.changes.some(
+        (c) =>
+          c.kind === 'file' &&
+          c.action === 'update' &&
+          c.file.path === '/etc/keepalived/keepalived.conf' &&
+          /^\+ {8}weight 0$/m.test(c.diff),
+      ),
+    );
+    assert.deepEqual(
+      drain.run.plan.changes.filter((c) => c.kind === 'keepalived'),
+      [{ kind: 'keepalived', action: 'reload' }],
+    );
     assert.ok(kinds.indexOf('file') < kinds.indexOf('keepalived'));
   });
 });
@@ -573,36 +837,55 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
 // print_service_entry, list_all): the header, "%s  %s" protocol and address for a service,
 // "FWM  %d" / "FWM  %d IPv6" for fwmark services, then " %s" scheduler and flags, and for each
 // destination "  -> %-28s %-7s %-6d %-10u %-10u" (trailing blanks included).
-const HEADER = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
-const dest = (addr: string, fwd: string, w: number, active: number, inact: number) => `  -> ${addr.padEnd(28)} ${fwd.padEnd(7)} ${String(w).padEnd(6)} ${String(active).padEnd(10)} ${String(inact).padEnd(10)}`;
+const HEADER = [
+  'IP Virtual Server version 1.2.1 (size=4096)',
+  'Prot LocalAddress:Port Scheduler Flags',
+  '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+];
+const dest = (addr: string, fwd: string, w: number, active: number, inact: number) =>
+  `  -> ${addr.padEnd(28)} ${fwd.padEnd(7)} ${String(w).padEnd(6)} ${String(active).padEnd(10)} ${String(inact).padEnd(10)}`;
 
 describe('ipvsadm -Ln: parseList and activeTo', () => {
-  const sample = [
-    ...HEADER,
-    'TCP  10.99.1.100:80 wrr',
-    dest('10.99.2.11:8080', 'Masq', 3, 12, 40),
-    dest('10.99.2.12:8080', 'Masq', 0, 2, 7),
-    'TCP  10.99.1.100:443 wlc persistent 300 mask 255.255.255.0',
-    dest('10.99.2.12:443', 'Route', 1, 5, 0),
-    'TCP  10.99.1.100:8080 rr',
-    dest('10.99.2.12:8080', 'Masq', 1, 4, 1),
-    'UDP  10.99.1.100:5353 rr',
-    dest('10.99.2.11:5353', 'Masq', 1, 0, 3),
-    dest('10.99.2.12:5353', 'Masq', 1, 0, 1),
-    'TCP  10.99.1.100:8443 sh persistent 60',
-    'FWM  7 sh',
-    dest('10.99.2.11:0', 'Tunnel', 2, 1, 0),
-    'FWM  8 IPv6 rr',
-    dest('[fd00::11]:0', 'Route', 1, 0, 0),
-    'TCP  [fd00::1]:53 rr persistent 300 mask 64',
-    dest('[fd00::11]:53', 'Route', 1, 3, 0),
-    dest('[fd00::12]:53', 'Local', 2, 0, 9),
-    'UDP  [fd00::1]:53 rr',
-    dest('[2001:db8:ffff:ffff:ffff:ffff:ffff:12]:53', 'Route', 65535, 1, 0),
-  ].join('\n') + '\n';
+  const sample =
+    [
+      ...HEADER,
+      'TCP  10.99.1.100:80 wrr',
+      dest('10.99.2.11:8080', 'Masq', 3, 12, 40),
+      dest('10.99.2.12:8080', 'Masq', 0, 2, 7),
+      'TCP  10.99.1.100:443 wlc persistent 300 mask 255.255.255.0',
+      dest('10.99.2.12:443', 'Route', 1, 5, 0),
+      'TCP  10.99.1.100:8080 rr',
+      dest('10.99.2.12:8080', 'Masq', 1, 4, 1),
+      'UDP  10.99.1.100:5353 rr',
+      dest('10.99.2.11:5353', 'Masq', 1, 0, 3),
+      dest('10.99.2.12:5353', 'Masq', 1, 0, 1),
+      'TCP  10.99.1.100:8443 sh persistent 60',
+      'FWM  7 sh',
+      dest('10.99.2.11:0', 'Tunnel', 2, 1, 0),
+      'FWM  8 IPv6 rr',
+      dest('[fd00::11]:0', 'Route', 1, 0, 0),
+      'TCP  [fd00::1]:53 rr persistent 300 mask 64',
+      dest('[fd00::11]:53', 'Route', 1, 3, 0),
+      dest('[fd00::12]:53', 'Local', 2, 0, 9),
+      'UDP  [fd00::1]:53 rr',
+      dest('[2001:db8:ffff:ffff:ffff:ffff:ffff:12]:53', 'Route', 65535, 1, 0),
+    ].join('\n') + '\n';
   const list = parseList(sample);
   it('every service, by the keys table.ts uses; the header lines make none', () => {
-    assert.deepEqual([...list.keys()], ['tcp 10.99.1.100:80', 'tcp 10.99.1.100:443', 'tcp 10.99.1.100:8080', 'udp 10.99.1.100:5353', 'tcp 10.99.1.100:8443', 'fwmark 7', 'fwmark 8 ipv6', 'tcp [fd00::1]:53', 'udp [fd00::1]:53']);
+    assert.deepEqual(
+      [...list.keys()],
+      [
+        'tcp 10.99.1.100:80',
+        'tcp 10.99.1.100:443',
+        'tcp 10.99.1.100:8080',
+        'udp 10.99.1.100:5353',
+        'tcp 10.99.1.100:8443',
+        'fwmark 7',
+        'fwmark 8 ipv6',
+        'tcp [fd00::1]:53',
+        'udp [fd00::1]:53',
+      ],
+    );
     for (const dests of list.values()) assert.ok(!dests.has('RemoteAddress:Port'));
   });
   it('destinations with forwarding method, weight (0 included), active and inactive counts', () => {
@@ -610,15 +893,40 @@ describe('ipvsadm -Ln: parseList and activeTo', () => {
       '10.99.2.11:8080': { forward: 'Masq', weight: 3, active: 12, inactive: 40 },
       '10.99.2.12:8080': { forward: 'Masq', weight: 0, active: 2, inactive: 7 },
     });
-    assert.deepEqual(list.get('tcp 10.99.1.100:443')!.get('10.99.2.12:443'), { forward: 'Route', weight: 1, active: 5, inactive: 0 });
-    assert.deepEqual(list.get('fwmark 7')!.get('10.99.2.11:0'), { forward: 'Tunnel', weight: 2, active: 1, inactive: 0 });
-    assert.deepEqual(list.get('fwmark 8 ipv6')!.get('[fd00::11]:0'), { forward: 'Route', weight: 1, active: 0, inactive: 0 });
-    assert.deepEqual(list.get('tcp [fd00::1]:53')!.get('[fd00::12]:53'), { forward: 'Local', weight: 2, active: 0, inactive: 9 });
-    assert.deepEqual(list.get('udp [fd00::1]:53')!.get('[2001:db8:ffff:ffff:ffff:ffff:ffff:12]:53'), { forward: 'Route', weight: 65535, active: 1, inactive: 0 });
+    assert.deepEqual(list.get('tcp 10.99.1.100:443')!.get('10.99.2.12:443'), {
+      forward: 'Route',
+      weight: 1,
+      active: 5,
+      inactive: 0,
+    });
+    assert.deepEqual(list.get('fwmark 7')!.get('10.99.2.11:0'), {
+      forward: 'Tunnel',
+      weight: 2,
+      active: 1,
+      inactive: 0,
+    });
+    assert.deepEqual(list.get('fwmark 8 ipv6')!.get('[fd00::11]:0'), {
+      forward: 'Route',
+      weight: 1,
+      active: 0,
+      inactive: 0,
+    });
+    assert.deepEqual(list.get('tcp [fd00::1]:53')!.get('[fd00::12]:53'), {
+      forward: 'Local',
+      weight: 2,
+      active: 0,
+      inactive: 9,
+    });
+    assert.deepEqual(list.get('udp [fd00::1]:53')!.get('[2001:db8:ffff:ffff:ffff:ffff:ffff:12]:53'), {
+      forward: 'Route',
+      weight: 65535,
+      active: 1,
+      inactive: 0,
+    });
     assert.equal(list.get('tcp 10.99.1.100:8443')!.size, 0, 'a service without destinations');
     assert.equal(list.get('udp 10.99.1.100:5353')!.size, 2);
   });
-  it('activeTo sums one destination\'s active connections across services; unknown: 0', () => {
+  it("activeTo sums one destination's active connections across services; unknown: 0", () => {
     assert.equal(activeTo(list, '10.99.2.12:8080'), 6); // :80 (2) and :8080 (4)
     assert.equal(activeTo(list, '10.99.2.11:8080'), 12);
     assert.equal(activeTo(list, '10.99.2.12:5353'), 0);
@@ -629,18 +937,38 @@ describe('ipvsadm -Ln: parseList and activeTo', () => {
     assert.equal(parseList(HEADER.join('\n') + '\n').size, 0);
     assert.equal(parseList('').size, 0);
   });
-  it('keys match the inventory\'s services (serviceKey of ipvsService) and destinations (hostPort) for lab-nat', () => {
-    const text = [...HEADER, 'TCP  10.99.1.100:80 wrr', dest('10.99.2.11:8080', 'Masq', 3, 0, 0), dest('10.99.2.12:8080', 'Masq', 1, 0, 0), 'UDP  10.99.1.100:5353 rr', dest('10.99.2.11:5353', 'Masq', 1, 0, 0), dest('10.99.2.12:5353', 'Masq', 1, 0, 0)].join('\n');
+  it("keys match the inventory's services (serviceKey of ipvsService) and destinations (hostPort) for lab-nat", () => {
+    const text = [
+      ...HEADER,
+      'TCP  10.99.1.100:80 wrr',
+      dest('10.99.2.11:8080', 'Masq', 3, 0, 0),
+      dest('10.99.2.12:8080', 'Masq', 1, 0, 0),
+      'UDP  10.99.1.100:5353 rr',
+      dest('10.99.2.11:5353', 'Masq', 1, 0, 0),
+      dest('10.99.2.12:5353', 'Masq', 1, 0, 0),
+    ].join('\n');
     const l = parseList(text);
     for (const s of nat.services) {
       const live = l.get(serviceKey(ipvsService(nat, s)));
       assert.ok(live, s.id);
-      for (const r of s.realServers) assert.equal(live.get(hostPort(r.address, r.port))?.weight, r.weight, `${s.id} ${r.host}`);
+      for (const r of s.realServers)
+        assert.equal(live.get(hostPort(r.address, r.port))?.weight, r.weight, `${s.id} ${r.host}`);
     }
   });
   it('through the facts: @@list lines of the ipvs section keep their leading blanks; -Sn and timeouts are apart', () => {
     const sn = ['-A -t 10.99.1.100:80 -s wrr', '-a -t 10.99.1.100:80 -r 10.99.2.11:8080 -m -w 3'];
-    const f = parseFacts(factsText({ ipvs: [...sn, '@@timeouts 900 120 300', ...sample.trimEnd().split('\n').map((l) => `@@list ${l}`)] }));
+    const f = parseFacts(
+      factsText({
+        ipvs: [
+          ...sn,
+          '@@timeouts 900 120 300',
+          ...sample
+            .trimEnd()
+            .split('\n')
+            .map((l) => `@@list ${l}`),
+        ],
+      }),
+    );
     assert.equal(f.ipvs, sn.join('\n'));
     assert.deepEqual(f.ipvsTimeouts, [900, 120, 300]);
     assert.deepEqual(parseList(f.ipvsList!), list);
@@ -656,15 +984,39 @@ describe('statusReport', () => {
     const n = run.plan.changes.length;
     return { host, status: n ? 'changed' : 'ok', changes: n, plan: run.plan, run };
   };
-  const unreachable = (host: string): HostResult => ({ host, status: 'unreachable', changes: 0, error: `${host}: connect ECONNREFUSED 127.0.0.1:22005` });
+  const unreachable = (host: string): HostResult => ({
+    host,
+    status: 'unreachable',
+    changes: 0,
+    error: `${host}: connect ECONNREFUSED 127.0.0.1:22005`,
+  });
   /** The -Ln lines of a director's facts (the facts script prefixes them with @@list). */
-  const withList = (o: FactsOptions, lines: string[]): FactsOptions => ({ ...o, ipvs: [...(o.ipvs ?? []).filter((l) => !l.startsWith('@@list ')), ...[...HEADER, ...lines].map((l) => `@@list ${l}`)] });
-  const vip = (o: FactsOptions, address: string, dev = 'eth0'): FactsOptions => ({ ...o, addr: [...(o.addr ?? []), addrLine({ address, prefix: 24, dev }, 11)] });
-  const rsOf = (r: ReturnType<typeof statusReport>, service: string, director: string) => Object.fromEntries(r.services.find((s) => s.service === service && s.director === director)!.realServers.map((x) => [x.host, x]));
+  const withList = (o: FactsOptions, lines: string[]): FactsOptions => ({
+    ...o,
+    ipvs: [
+      ...(o.ipvs ?? []).filter((l) => !l.startsWith('@@list ')),
+      ...[...HEADER, ...lines].map((l) => `@@list ${l}`),
+    ],
+  });
+  const vip = (o: FactsOptions, address: string, dev = 'eth0'): FactsOptions => ({
+    ...o,
+    addr: [...(o.addr ?? []), addrLine({ address, prefix: 24, dev }, 11)],
+  });
+  const rsOf = (r: ReturnType<typeof statusReport>, service: string, director: string) =>
+    Object.fromEntries(
+      r.services.find((s) => s.service === service && s.director === director)!.realServers.map((x) => [x.host, x]),
+    );
 
   // lab-dr after `up`, with live counters on dir1.
   const drUp = new Map(['client', 'dir1', 'rs1', 'rs2'].map((h) => [h, upHost(dr, h)]));
-  const drList = ['TCP  10.99.2.100:80 rr', dest('10.99.2.11:80', 'Route', 1, 3, 10), dest('10.99.2.12:80', 'Route', 1, 2, 8), 'TCP  10.99.2.100:443 wlc', dest('10.99.2.11:443', 'Route', 1, 0, 1), dest('10.99.2.12:443', 'Route', 1, 1, 0)];
+  const drList = [
+    'TCP  10.99.2.100:80 rr',
+    dest('10.99.2.11:80', 'Route', 1, 3, 10),
+    dest('10.99.2.12:80', 'Route', 1, 2, 8),
+    'TCP  10.99.2.100:443 wlc',
+    dest('10.99.2.11:443', 'Route', 1, 0, 1),
+    dest('10.99.2.12:443', 'Route', 1, 1, 0),
+  ];
   const drResults = (edit: Partial<Record<string, (o: FactsOptions) => FactsOptions>> = {}) =>
     [...drUp].map(([h, o]) => result(dr, h, (edit[h] ?? ((x) => x))(h === 'dir1' ? withList(o, drList) : o)));
 
@@ -672,29 +1024,72 @@ describe('statusReport', () => {
     const r = statusReport(dr, drResults());
     assert.equal(r.drift, false);
     assert.equal(r.failed, false);
-    assert.deepEqual(r.hosts.map((h) => [h.host, h.state, h.drift.length]), [['client', 'running', 0], ['dir1', 'running', 0], ['rs1', 'running', 0], ['rs2', 'running', 0]]);
+    assert.deepEqual(
+      r.hosts.map((h) => [h.host, h.state, h.drift.length]),
+      [
+        ['client', 'running', 0],
+        ['dir1', 'running', 0],
+        ['rs1', 'running', 0],
+        ['rs2', 'running', 0],
+      ],
+    );
     assert.deepEqual(r.vips, [{ address: '10.99.2.100', interface: 'eth1', holders: ['dir1'] }]);
     assert.deepEqual(rsOf(r, 'tcp 10.99.2.100:80', 'dir1'), {
-      rs1: { host: 'rs1', destination: '10.99.2.11:80', inventoryWeight: 1, weight: 1, active: 3, inactive: 10, health: 'serving' },
-      rs2: { host: 'rs2', destination: '10.99.2.12:80', inventoryWeight: 1, weight: 1, active: 2, inactive: 8, health: 'serving' },
+      rs1: {
+        host: 'rs1',
+        destination: '10.99.2.11:80',
+        inventoryWeight: 1,
+        weight: 1,
+        active: 3,
+        inactive: 10,
+        health: 'serving',
+      },
+      rs2: {
+        host: 'rs2',
+        destination: '10.99.2.12:80',
+        inventoryWeight: 1,
+        weight: 1,
+        active: 2,
+        inactive: 8,
+        health: 'serving',
+      },
     });
     assert.equal(rsOf(r, 'tcp 10.99.2.100:443', 'dir1').rs2!.active, 1);
   });
-  it('drift lists the plan\'s change descriptions (not its state changes) and sets drift: arp_ignore reset, lo:0 VIP removed, file edited', () => {
-    const r = statusReport(dr, drResults({
-      rs1: (o) => ({ ...o, sysctl: { ...o.sysctl, 'net/ipv4/conf/all/arp_ignore': '0' } }),
-      rs2: (o) => ({ ...o, addr: (o.addr ?? []).filter((l) => !l.includes('lo:0')), files: o.files!.map((l) => (l.endsWith('/usr/local/sbin/lvsctl-realserver') ? l.replace(/ [0-9a-f]{64} /, ` ${'0'.repeat(64)} `) : l)) }),
-    }));
+  it("drift lists the plan's change descriptions (not its state changes) and sets drift: arp_ignore reset, lo:0 VIP removed, file edited", () => {
+    const r = statusReport(
+      dr,
+      drResults({
+        rs1: (o) => ({ ...o, sysctl: { ...o.sysctl, 'net/ipv4/conf/all/arp_ignore': '0' } }),
+        rs2: (o) => ({
+          ...o,
+          addr: (o.addr ?? []).filter((l) => !l.includes('lo:0')),
+          files: o.files!.map((l) =>
+            l.endsWith('/usr/local/sbin/lvsctl-realserver') ? l.replace(/ [0-9a-f]{64} /, ` ${'0'.repeat(64)} `) : l,
+          ),
+        }),
+      }),
+    );
     assert.equal(r.drift, true);
     const by = Object.fromEntries(r.hosts.map((h) => [h.host, h.drift]));
     assert.deepEqual(by.rs1, ['set net.ipv4.conf.all.arp_ignore: 0 -> 1']);
-    assert.deepEqual(by.rs2!.sort(), ['add address 10.99.2.100/32 dev lo label lo:0', 'update /usr/local/sbin/lvsctl-realserver (mode 0755)']);
+    assert.deepEqual(by.rs2!.sort(), [
+      'add address 10.99.2.100/32 dev lo label lo:0',
+      'update /usr/local/sbin/lvsctl-realserver (mode 0755)',
+    ]);
     assert.deepEqual(by.dir1, []);
   });
   it('ipvsadm -d of a real server on the director: drift on the director, health "missing"', () => {
-    const r = statusReport(dr, drResults({
-      dir1: (o) => withList({ ...o, ipvs: o.ipvs!.filter((l) => l !== '-a -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 1') }, drList.filter((l) => !l.includes('10.99.2.12:80'))),
-    }));
+    const r = statusReport(
+      dr,
+      drResults({
+        dir1: (o) =>
+          withList(
+            { ...o, ipvs: o.ipvs!.filter((l) => l !== '-a -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 1') },
+            drList.filter((l) => !l.includes('10.99.2.12:80')),
+          ),
+      }),
+    );
     assert.equal(r.drift, true);
     assert.deepEqual(r.hosts.find((h) => h.host === 'dir1')!.drift, ['IPVS: 1 ipvsadm line (1 add server)']);
     const rs = rsOf(r, 'tcp 10.99.2.100:80', 'dir1');
@@ -715,7 +1110,21 @@ describe('statusReport', () => {
     assert.equal(rs.rs2!.inventoryWeight, 1);
     assert.equal(rs.rs1!.health, 'serving');
     const removed = step(dr, 'dir1', drained, { kind: 'drain', host: 'rs2', remove: true }).next;
-    const r2 = statusReport(dr, [...drUp].map(([h, o]) => (h === 'dir1' ? result(dr, h, withList(removed, drList.filter((l) => !l.includes('10.99.2.12:')))) : result(dr, h, o))));
+    const r2 = statusReport(
+      dr,
+      [...drUp].map(([h, o]) =>
+        h === 'dir1'
+          ? result(
+              dr,
+              h,
+              withList(
+                removed,
+                drList.filter((l) => !l.includes('10.99.2.12:')),
+              ),
+            )
+          : result(dr, h, o),
+      ),
+    );
     assert.equal(r2.drift, false);
     assert.equal(rsOf(r2, 'tcp 10.99.2.100:443', 'dir1').rs2!.health, 'removed by drain');
   });
@@ -723,20 +1132,38 @@ describe('statusReport', () => {
     const r = statusReport(dr, [...drResults().filter((x) => x.host !== 'rs2'), unreachable('rs2')]);
     assert.equal(r.failed, true);
     assert.equal(r.drift, false);
-    assert.deepEqual(r.hosts.find((h) => h.host === 'rs2'), { host: 'rs2', roles: ['real_server'], state: 'unreachable', drift: [], error: 'rs2: connect ECONNREFUSED 127.0.0.1:22005' });
+    assert.deepEqual(
+      r.hosts.find((h) => h.host === 'rs2'),
+      {
+        host: 'rs2',
+        roles: ['real_server'],
+        state: 'unreachable',
+        drift: [],
+        error: 'rs2: connect ECONNREFUSED 127.0.0.1:22005',
+      },
+    );
     const d = statusReport(dr, [...drResults().filter((x) => x.host !== 'dir1'), unreachable('dir1')]);
     assert.equal(d.failed, true);
     assert.deepEqual(d.vips[0]!.holders, []);
     assert.equal(d.vips[0]!.problem, undefined);
     assert.ok(d.services.every((s) => s.realServers.every((x) => x.health === 'unknown')));
-    const failedRun = statusReport(dr, [...drResults().filter((x) => x.host !== 'rs1'), { host: 'rs1', status: 'failed', changes: 0, error: 'the facts script failed (exit 1)' }]);
+    const failedRun = statusReport(dr, [
+      ...drResults().filter((x) => x.host !== 'rs1'),
+      { host: 'rs1', status: 'failed', changes: 0, error: 'the facts script failed (exit 1)' },
+    ]);
     assert.equal(failedRun.failed, true);
     assert.equal(failedRun.hosts.find((h) => h.host === 'rs1')!.state, 'failed');
   });
   it('a stopped cluster: hosts "stopped", health "stopped", no VIP holder is no problem and no drift', () => {
     const stopped = new Map([...drUp].map(([h, o]) => [h, step(dr, h, o, { kind: 'stop' }).next]));
-    const r = statusReport(dr, [...stopped].map(([h, o]) => result(dr, h, h === 'dir1' ? withList(o, []) : o)));
-    assert.deepEqual(r.hosts.map((h) => h.state), ['stopped', 'stopped', 'stopped', 'stopped']); // the client too: stop is recorded on every host
+    const r = statusReport(
+      dr,
+      [...stopped].map(([h, o]) => result(dr, h, h === 'dir1' ? withList(o, []) : o)),
+    );
+    assert.deepEqual(
+      r.hosts.map((h) => h.state),
+      ['stopped', 'stopped', 'stopped', 'stopped'],
+    ); // the client too: stop is recorded on every host
     assert.equal(r.drift, false, JSON.stringify(r.hosts));
     assert.deepEqual(r.vips[0]!.holders, []);
     assert.equal(r.vips[0]!.problem, undefined);
@@ -757,9 +1184,21 @@ describe('statusReport', () => {
 
   // lab-ha: a keepalived pair with HTTP checks; dir1 MASTER holds VIP and DIP.
   const haUp = new Map(['client', 'dir1', 'dir2', 'rs1', 'rs2'].map((h) => [h, upHost(ha, h)]));
-  const haList = (rs2: boolean) => ['TCP  10.99.1.100:80 rr', dest('10.99.2.11:80', 'Masq', 1, 4, 0), ...(rs2 ? [dest('10.99.2.12:80', 'Masq', 1, 3, 0)] : [])];
+  const haList = (rs2: boolean) => [
+    'TCP  10.99.1.100:80 rr',
+    dest('10.99.2.11:80', 'Masq', 1, 4, 0),
+    ...(rs2 ? [dest('10.99.2.12:80', 'Masq', 1, 3, 0)] : []),
+  ];
   const haResults = (holders: string[], rs2Live: boolean) =>
-    [...haUp].map(([h, o]) => result(ha, h, h.startsWith('dir') ? withList(holders.includes(h) ? vip(vip(o, '10.99.1.100'), '10.99.2.1', 'eth1') : o, haList(rs2Live)) : o));
+    [...haUp].map(([h, o]) =>
+      result(
+        ha,
+        h,
+        h.startsWith('dir')
+          ? withList(holders.includes(h) ? vip(vip(o, '10.99.1.100'), '10.99.2.1', 'eth1') : o, haList(rs2Live))
+          : o,
+      ),
+    );
   it('keepalived: a real server its health check took out is "removed by health check", not drift', () => {
     const r = statusReport(ha, haResults(['dir1'], false));
     assert.equal(r.drift, false, JSON.stringify(r.hosts));
@@ -770,7 +1209,10 @@ describe('statusReport', () => {
       assert.equal(rs.rs1!.health, 'serving');
       assert.equal(rs.rs1!.active, 4);
     }
-    assert.equal(rsOf(statusReport(ha, haResults(['dir1'], true)), 'tcp 10.99.1.100:80', 'dir1').rs2!.health, 'serving');
+    assert.equal(
+      rsOf(statusReport(ha, haResults(['dir1'], true)), 'tcp 10.99.1.100:80', 'dir1').rs2!.health,
+      'serving',
+    );
   });
   it('keepalived: the VIP on both directors or on none is a problem (and drift); on the BACKUP alone is fine', () => {
     const two = statusReport(ha, haResults(['dir1', 'dir2'], true));
@@ -815,7 +1257,14 @@ describe('statusReport', () => {
     const res = [...haUp].map(([h, o]) => {
       if (!h.startsWith('dir')) return result(ha, h, o);
       const drained = step(ha, h, o, { kind: 'drain', host: 'rs2', remove: false }).next;
-      return result(ha, h, withList(h === 'dir1' ? vip(drained, '10.99.1.100') : drained, haList(true).map((l) => (l.includes('10.99.2.12') ? l.replace(/(Masq +)1 /, '$10 ') : l))));
+      return result(
+        ha,
+        h,
+        withList(
+          h === 'dir1' ? vip(drained, '10.99.1.100') : drained,
+          haList(true).map((l) => (l.includes('10.99.2.12') ? l.replace(/(Masq +)1 /, '$10 ') : l)),
+        ),
+      );
     });
     const r = statusReport(ha, res);
     assert.equal(r.drift, false, JSON.stringify(r.hosts));

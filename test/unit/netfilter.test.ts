@@ -21,14 +21,29 @@ const saved = [
 ];
 
 describe('netfilter: LVSCTL chain drift', () => {
-  it('iptables-save\'s words for lvsctl\'s rules are the same rules (tcp/udp/sctp, multiport, marks in hex, IPv6 compressed, MASQUERADE with !)', () => {
+  it("iptables-save's words for lvsctl's rules are the same rules (tcp/udp/sctp, multiport, marks in hex, IPv6 compressed, MASQUERADE with !)", () => {
     assert.equal(chainDrift(ours, saved, 'PREROUTING'), false);
-    assert.equal(chainDrift(['-s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'], ['-A POSTROUTING -j LVSCTL', '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'], 'POSTROUTING'), false);
-    assert.equal(normalRule('-A LVSCTL -d fd00::100/128 -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x1/0xffffffff'), normalRule('-d FD00:0::100/128 -p tcp --dport 80 -j MARK --set-mark 1'));
+    assert.equal(
+      chainDrift(
+        ['-s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'],
+        ['-A POSTROUTING -j LVSCTL', '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'],
+        'POSTROUTING',
+      ),
+      false,
+    );
+    assert.equal(
+      normalRule('-A LVSCTL -d fd00::100/128 -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x1/0xffffffff'),
+      normalRule('-d FD00:0::100/128 -p tcp --dport 80 -j MARK --set-mark 1'),
+    );
     assert.equal(chainDrift([...ours].reverse(), saved, 'PREROUTING'), false, 'order is moot');
   });
   it('a rule edited by hand with the same count is drift: another port, another mark, another address, another protocol', () => {
-    const edits: [RegExp, string][] = [[/--dport 80 /, '--dport 8080 '], [/0x2\//, '0x5/'], [/10\.99\.1\.100/, '10.99.1.101'], [/-p udp -m udp/, '-p tcp -m tcp']];
+    const edits: [RegExp, string][] = [
+      [/--dport 80 /, '--dport 8080 '],
+      [/0x2\//, '0x5/'],
+      [/10\.99\.1\.100/, '10.99.1.101'],
+      [/-p udp -m udp/, '-p tcp -m tcp'],
+    ];
     for (const [re, to] of edits) {
       const live = saved.map((l, i) => (i === 4 || i === 2 ? l.replace(re, to) : l));
       assert.notDeepEqual(live, saved, String(re));
@@ -36,9 +51,23 @@ describe('netfilter: LVSCTL chain drift', () => {
     }
   });
   it('a missing or extra rule, or a missing jump from the hook, is drift', () => {
-    assert.equal(chainDrift(ours, saved.filter((_, i) => i !== 3), 'PREROUTING'), true);
+    assert.equal(
+      chainDrift(
+        ours,
+        saved.filter((_, i) => i !== 3),
+        'PREROUTING',
+      ),
+      true,
+    );
     assert.equal(chainDrift(ours, [...saved, '-A LVSCTL -j ACCEPT'], 'PREROUTING'), true);
-    assert.equal(chainDrift(ours, saved.filter((l) => !l.startsWith('-A PREROUTING')), 'PREROUTING'), true);
+    assert.equal(
+      chainDrift(
+        ours,
+        saved.filter((l) => !l.startsWith('-A PREROUTING')),
+        'PREROUTING',
+      ),
+      true,
+    );
     assert.equal(chainDrift(ours, saved, 'OUTPUT'), true, 'the jump is from another hook');
   });
   it('a mark with a partial mask stays apart from a full one', () => {

@@ -19,8 +19,12 @@ describe('ipvsDelta', () => {
     assert.deepEqual(ipvsDelta(live, live, []).lines, []);
   });
   it('a weight change is exactly one -e line', () => {
-    const want = parseRules(`-A -t 10.99.2.100:80 -s rr\n-a -t 10.99.2.100:80 -r 10.99.2.11:80 -g -w 1\n-a -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 5\n-A -t 10.99.2.100:81 -s rr\n-a -t 10.99.2.100:81 -r 10.99.2.12:80 -g -w 1\n`);
-    assert.deepEqual(ipvsDelta(live, want, ['tcp 10.99.2.100:80', 'tcp 10.99.2.100:81']).lines, ['-e -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 5']);
+    const want = parseRules(
+      `-A -t 10.99.2.100:80 -s rr\n-a -t 10.99.2.100:80 -r 10.99.2.11:80 -g -w 1\n-a -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 5\n-A -t 10.99.2.100:81 -s rr\n-a -t 10.99.2.100:81 -r 10.99.2.12:80 -g -w 1\n`,
+    );
+    assert.deepEqual(ipvsDelta(live, want, ['tcp 10.99.2.100:80', 'tcp 10.99.2.100:81']).lines, [
+      '-e -t 10.99.2.100:80 -r 10.99.2.12:80 -g -w 5',
+    ]);
   });
   it('edits services in place, adds and deletes servers, deletes only owned services', () => {
     const want = parseRules(`-A -t 10.99.2.100:80 -s wrr
@@ -75,22 +79,38 @@ describe('thresholds (-x/-y), which ipvsadm -S does not print', () => {
     assert.deepEqual(t.get('fwmark 7')?.get('10.2.2.2:0'), [5, 0]);
   });
   it('merged into the -Sn table, it formats as the -R lines that made it', () => {
-    assert.equal(formatRules(withThresholds(parseRules(sn), thresholds)), formatRules(parseRules(`-A -t 10.1.1.1:80 -s rr
+    assert.equal(
+      formatRules(withThresholds(parseRules(sn), thresholds)),
+      formatRules(
+        parseRules(`-A -t 10.1.1.1:80 -s rr
 -a -t 10.1.1.1:80 -r 10.2.2.2:80 -m -w 2 -x 100 -y 50
 -a -t 10.1.1.1:80 -r 10.2.2.3:8080 -m -w 1
 -A -t [fd00::1]:80 -s rr
 -a -t [fd00::1]:80 -r [fd00::2]:80 -m -w 1 -x 9 -y 3
 -A -f 7 -s wlc
 -a -f 7 -r 10.2.2.2:0 -g -w 1 -x 5
-`)));
+`),
+      ),
+    );
   });
   it('read back, a threshold change is one -e line; no change, none; a threshold removed, an -e line without it', () => {
     const live = withThresholds(parseRules(sn), thresholds);
     const owned = ['tcp 10.1.1.1:80', 'tcp [fd00::1]:80', 'fwmark 7'];
     assert.deepEqual(ipvsDelta(live, live, owned, true).lines, []);
-    const want = (x: number | undefined) => ({ services: live.services.map((s) => ({ ...s, destinations: s.destinations.map((d) => (d.address === '10.2.2.2' && d.port === 80 ? { ...d, upperThreshold: x } : d)) })) });
-    assert.deepEqual(ipvsDelta(live, want(200), owned, true).lines, ['-e -t 10.1.1.1:80 -r 10.2.2.2:80 -m -w 2 -x 200 -y 50']);
-    assert.deepEqual(ipvsDelta(live, want(undefined), owned, true).lines, ['-e -t 10.1.1.1:80 -r 10.2.2.2:80 -m -w 2 -y 50']);
+    const want = (x: number | undefined) => ({
+      services: live.services.map((s) => ({
+        ...s,
+        destinations: s.destinations.map((d) =>
+          d.address === '10.2.2.2' && d.port === 80 ? { ...d, upperThreshold: x } : d,
+        ),
+      })),
+    });
+    assert.deepEqual(ipvsDelta(live, want(200), owned, true).lines, [
+      '-e -t 10.1.1.1:80 -r 10.2.2.2:80 -m -w 2 -x 200 -y 50',
+    ]);
+    assert.deepEqual(ipvsDelta(live, want(undefined), owned, true).lines, [
+      '-e -t 10.1.1.1:80 -r 10.2.2.2:80 -m -w 2 -y 50',
+    ]);
   });
   it('not read back (-S alone), thresholds are not compared: no line for them', () => {
     const live = parseRules(sn);

@@ -23,20 +23,34 @@ describe('planHost (DR real server)', () => {
   /** The facts of rs1 after the first plan was applied (state file written, settings in place). */
   const convergedFacts = () =>
     factsText({
-      sysctl: { 'net/ipv4/conf/all/arp_ignore': '1', 'net/ipv4/conf/eth0/arp_ignore': '1', 'net/ipv4/conf/all/arp_announce': '2', 'net/ipv4/conf/eth0/arp_announce': '2' },
+      sysctl: {
+        'net/ipv4/conf/all/arp_ignore': '1',
+        'net/ipv4/conf/eth0/arp_ignore': '1',
+        'net/ipv4/conf/all/arp_announce': '2',
+        'net/ipv4/conf/eth0/arp_announce': '2',
+      },
       addr: ['1: lo    inet 10.99.2.100/32 scope global lo:0\\       valid_lft forever preferred_lft forever'],
-      state: (planHost({ desired: d, files: [], facts: parseFacts(factsText()) }).changes[0] as { content: string }).content,
+      state: (planHost({ desired: d, files: [], facts: parseFacts(factsText()) }).changes[0] as { content: string })
+        .content,
     });
   it('from a bare host: records originals first, then sets ARP sysctls on all and eth0 and the VIP on lo:0', () => {
     const p = planHost({ desired: d, files: [], facts: parseFacts(factsText()) });
     const text = p.changes.map(describeChange);
     assert.equal(p.changes[0]!.kind, 'state');
     assert.deepEqual(text.filter((t) => t.startsWith('set ')).sort(), [
-      'set net.ipv4.conf.all.arp_announce: 0 -> 2', 'set net.ipv4.conf.all.arp_ignore: 0 -> 1', 'set net.ipv4.conf.eth0.arp_announce: 0 -> 2', 'set net.ipv4.conf.eth0.arp_ignore: 0 -> 1',
+      'set net.ipv4.conf.all.arp_announce: 0 -> 2',
+      'set net.ipv4.conf.all.arp_ignore: 0 -> 1',
+      'set net.ipv4.conf.eth0.arp_announce: 0 -> 2',
+      'set net.ipv4.conf.eth0.arp_ignore: 0 -> 1',
     ]);
     assert.ok(text.includes('add address 10.99.2.100/32 dev lo label lo:0'));
     const st = parseState((p.changes[0] as { content: string }).content);
-    assert.deepEqual(st.originals.sysctl, { 'net.ipv4.conf.all.arp_announce': '0', 'net.ipv4.conf.all.arp_ignore': '0', 'net.ipv4.conf.eth0.arp_announce': '0', 'net.ipv4.conf.eth0.arp_ignore': '0' });
+    assert.deepEqual(st.originals.sysctl, {
+      'net.ipv4.conf.all.arp_announce': '0',
+      'net.ipv4.conf.all.arp_ignore': '0',
+      'net.ipv4.conf.eth0.arp_announce': '0',
+      'net.ipv4.conf.eth0.arp_ignore': '0',
+    });
     assert.deepEqual(st.owned.addresses, ['10.99.2.100/32 lo lo:0']);
   });
   it('plans nothing when the host already matches and the state is recorded', () => {
@@ -54,7 +68,11 @@ describe('planHost (DR real server)', () => {
     assert.deepEqual(parseState((p.changes.at(-1) as { content: string }).content).originals.sysctl, {});
   });
   it('fails before any change when the interface is absent', () => {
-    assert.throws(() => planHost({ desired: d, files: [], facts: parseFacts(factsText({ links: ['lo', 'ens3'] })) }), (e: Error) => e instanceof PlanError && /interface eth0 does not exist on this host \(it has: lo, ens3\)/.test(e.message));
+    assert.throws(
+      () => planHost({ desired: d, files: [], facts: parseFacts(factsText({ links: ['lo', 'ens3'] })) }),
+      (e: Error) =>
+        e instanceof PlanError && /interface eth0 does not exist on this host \(it has: lo, ens3\)/.test(e.message),
+    );
   });
 });
 
@@ -68,13 +86,19 @@ describe('planHost (TUN real server, NAT real server, director)', () => {
     assert.ok(text.includes('set net.ipv4.conf.tunl0.rp_filter: (absent) -> 0'));
     assert.ok(text.includes('add address 10.99.1.101/32 dev tunl0'));
     // tunl0 did not exist: its original is what a new device gets (conf/default).
-    assert.equal(parseState((p.changes[0] as { content: string }).content).originals.sysctl['net.ipv4.conf.tunl0.rp_filter'], '1');
+    assert.equal(
+      parseState((p.changes[0] as { content: string }).content).originals.sysctl['net.ipv4.conf.tunl0.rp_filter'],
+      '1',
+    );
   });
   it('NAT: the default route via the DIP, with the old route recorded', () => {
     const p = planHost({ desired: desiredHost(nat, 'rs1'), files: [], facts: parseFacts(factsText()) });
     assert.deepEqual(kinds(p.changes), ['state', 'route']);
     assert.equal(describeChange(p.changes[1]!), 'default route: default via 10.99.2.254 dev eth0 -> via 10.99.2.1');
-    assert.equal(parseState((p.changes[0] as { content: string }).content).originals.defaultRoute, 'default via 10.99.2.254 dev eth0');
+    assert.equal(
+      parseState((p.changes[0] as { content: string }).content).originals.defaultRoute,
+      'default via 10.99.2.254 dev eth0',
+    );
   });
   it('NAT director: packages, ip_vs and the scheduler modules, forwarding, no redirects, VIP and DIP', () => {
     const facts = parseFacts(factsText({ links: ['lo', 'eth0', 'eth1', 'mgmt0'] }));
@@ -88,8 +112,13 @@ describe('planHost (TUN real server, NAT real server, director)', () => {
     assert.ok(text.includes('add address 10.99.2.1/24 dev eth1'));
   });
   it('a scheduler the kernel lacks fails the plan with the reason', () => {
-    const c = loadInventory('x.yaml', { text: `cluster: t\nmode: dr\nvars: { interface: eth0 }\nhosts:\n  d: { address: 10.0.0.2 }\n  r: { address: 10.0.0.3 }\ndirectors: { hosts: [d] }\nvips:\n  - { address: 10.0.0.100, interface: eth0, services: [{ port: 80, scheduler: twos, real_servers: [{ host: r }] }] }\n` }).cluster;
-    assert.throws(() => planHost({ desired: desiredHost(c, 'd'), files: [], facts: parseFacts(factsText()) }), /kernel module ip_vs_twos is not available in kernel 6\.1\.0-56-amd64 \(the twos scheduler is not built for it\)/);
+    const c = loadInventory('x.yaml', {
+      text: `cluster: t\nmode: dr\nvars: { interface: eth0 }\nhosts:\n  d: { address: 10.0.0.2 }\n  r: { address: 10.0.0.3 }\ndirectors: { hosts: [d] }\nvips:\n  - { address: 10.0.0.100, interface: eth0, services: [{ port: 80, scheduler: twos, real_servers: [{ host: r }] }] }\n`,
+    }).cluster;
+    assert.throws(
+      () => planHost({ desired: desiredHost(c, 'd'), files: [], facts: parseFacts(factsText()) }),
+      /kernel module ip_vs_twos is not available in kernel 6\.1\.0-56-amd64 \(the twos scheduler is not built for it\)/,
+    );
   });
 });
 
@@ -103,8 +132,18 @@ describe('planHost (files)', () => {
     assert.match((c as { diff: string }).diff, /\+\+\+ \/usr\/local\/sbin\/lvsctl-realserver[\s\S]*\+echo hi/);
   });
   it('masks secrets in the diff of a secret file and writes it 0600', () => {
-    const secret = { path: '/etc/keepalived/keepalived.conf', content: 'auth_pass s3cr3t\n', mode: 0o644, secret: true };
-    const p = planHost({ desired: { ...d, sysctl: {}, addresses: [] }, files: [secret], facts: parseFacts(factsText()), secrets: ['s3cr3t'] });
+    const secret = {
+      path: '/etc/keepalived/keepalived.conf',
+      content: 'auth_pass s3cr3t\n',
+      mode: 0o644,
+      secret: true,
+    };
+    const p = planHost({
+      desired: { ...d, sysctl: {}, addresses: [] },
+      files: [secret],
+      facts: parseFacts(factsText()),
+      secrets: ['s3cr3t'],
+    });
     const c = p.changes.find((x) => x.kind === 'file') as { diff: string; file: { mode: number } };
     assert.doesNotMatch(JSON.stringify(planToJson([p])), /s3cr3t/);
     assert.doesNotMatch(c.diff, /s3cr3t/);
@@ -119,24 +158,61 @@ describe('planHost (netfilter and IPVS timeouts on a director)', () => {
   const links = ['lo', 'eth0', 'eth1', 'mgmt0'];
   it('loads the LVSCTL chain when it is missing, and not again when it is in place', () => {
     const p = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links })), netfilter: nf });
-    assert.ok(p.changes.map(describeChange).includes('iptables: load /etc/lvsctl/iptables.rules (1 rule in chain LVSCTL; jumps from nat:POSTROUTING)'));
-    const live = ['*nat', ':LVSCTL - [0:0]', '-A POSTROUTING -j LVSCTL', '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'];
-    const q = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links, iptables: live })), netfilter: nf });
+    assert.ok(
+      p.changes
+        .map(describeChange)
+        .includes('iptables: load /etc/lvsctl/iptables.rules (1 rule in chain LVSCTL; jumps from nat:POSTROUTING)'),
+    );
+    const live = [
+      '*nat',
+      ':LVSCTL - [0:0]',
+      '-A POSTROUTING -j LVSCTL',
+      '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE',
+    ];
+    const q = planHost({
+      desired: d,
+      files: [],
+      facts: parseFacts(factsText({ links, iptables: live })),
+      netfilter: nf,
+    });
     assert.ok(!q.changes.some((c) => c.kind === 'netfilter'));
   });
   it('removes a chain lvsctl no longer wants (mode switch away from NAT)', () => {
-    const live = ['*nat', ':LVSCTL - [0:0]', '-A POSTROUTING -j LVSCTL', '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE'];
-    const p = planHost({ desired: desiredHost(dr, 'dir1'), files: [], facts: parseFacts(factsText({ links, iptables: live })), netfilter: [] });
-    assert.ok(p.changes.map(describeChange).includes('iptables: remove chain LVSCTL and its jumps from nat:POSTROUTING'));
+    const live = [
+      '*nat',
+      ':LVSCTL - [0:0]',
+      '-A POSTROUTING -j LVSCTL',
+      '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE',
+    ];
+    const p = planHost({
+      desired: desiredHost(dr, 'dir1'),
+      files: [],
+      facts: parseFacts(factsText({ links, iptables: live })),
+      netfilter: [],
+    });
+    assert.ok(
+      p.changes.map(describeChange).includes('iptables: remove chain LVSCTL and its jumps from nat:POSTROUTING'),
+    );
   });
-  it('sets IPVS timeouts, recording the kernel\'s, and restores them when no longer asked', () => {
+  it("sets IPVS timeouts, recording the kernel's, and restores them when no longer asked", () => {
     const ipvs = ['@@timeouts 900 120 300'];
-    const p = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links, ipvs })), timeouts: [600, 60, 120] });
+    const p = planHost({
+      desired: d,
+      files: [],
+      facts: parseFacts(factsText({ links, ipvs })),
+      timeouts: [600, 60, 120],
+    });
     assert.ok(p.changes.map(describeChange).includes('set IPVS timeouts (tcp tcpfin udp): 900 120 300 -> 600 60 120'));
     const state = (p.changes[0] as { content: string }).content;
     assert.deepEqual(parseState(state).originals.ipvsTimeouts, [900, 120, 300]);
-    const q = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links, ipvs: ['@@timeouts 600 60 120'], state })) });
-    assert.ok(q.changes.map(describeChange).includes('restore IPVS timeouts (tcp tcpfin udp): 600 60 120 -> 900 120 300'));
+    const q = planHost({
+      desired: d,
+      files: [],
+      facts: parseFacts(factsText({ links, ipvs: ['@@timeouts 600 60 120'], state })),
+    });
+    assert.ok(
+      q.changes.map(describeChange).includes('restore IPVS timeouts (tcp tcpfin udp): 600 60 120 -> 900 120 300'),
+    );
   });
 });
 
@@ -144,7 +220,12 @@ describe('planHost (keepalived)', () => {
   const ha = loadInventory(join(root, 'inventories/lab-ha.yaml')).cluster;
   const d = desiredHost(ha, 'dir1');
   const links = ['lo', 'eth0', 'eth1', 'mgmt0'];
-  const conf = { path: '/etc/keepalived/keepalived.conf', content: 'global_defs {}\n', mode: 0o600, validate: 'keepalived' as const };
+  const conf = {
+    path: '/etc/keepalived/keepalived.conf',
+    content: 'global_defs {}\n',
+    mode: 0o600,
+    validate: 'keepalived' as const,
+  };
   const sha = createHash('sha256').update(conf.content).digest('hex');
   const actions = (p: HostPlan) => p.changes.flatMap((c) => (c.kind === 'keepalived' ? [c.action] : []));
   it('starts keepalived when it is not running, once its config is in place', () => {
@@ -154,14 +235,45 @@ describe('planHost (keepalived)', () => {
     assert.ok(kinds.indexOf('file') < kinds.indexOf('keepalived'));
   });
   it('reloads (not restarts) a running keepalived when only its config changed, and leaves it alone otherwise', () => {
-    const changed = planHost({ desired: d, files: [conf], facts: parseFacts(factsText({ links, keepalived: ['123'], files: [`600 root root ${OTHER_SHA} /etc/keepalived/keepalived.conf`] })) });
+    const changed = planHost({
+      desired: d,
+      files: [conf],
+      facts: parseFacts(
+        factsText({
+          links,
+          keepalived: ['123'],
+          files: [`600 root root ${OTHER_SHA} /etc/keepalived/keepalived.conf`],
+        }),
+      ),
+    });
     assert.deepEqual(actions(changed), ['reload']);
-    const same = planHost({ desired: d, files: [conf], facts: parseFacts(factsText({ links, keepalived: ['123'], files: [`600 root root ${sha} /etc/keepalived/keepalived.conf`] })) });
+    const same = planHost({
+      desired: d,
+      files: [conf],
+      facts: parseFacts(
+        factsText({ links, keepalived: ['123'], files: [`600 root root ${sha} /etc/keepalived/keepalived.conf`] }),
+      ),
+    });
     assert.deepEqual(actions(same), []);
   });
   it('stops the keepalived lvsctl started when the host no longer needs it', () => {
-    const state = JSON.stringify({ version: 1, originals: { sysctl: {} }, owned: { addresses: [], links: [], files: ['/etc/keepalived/keepalived.conf'], ipvs: [] } });
-    const p = planHost({ desired: { ...d, keepalived: false }, files: [], facts: parseFacts(factsText({ links, keepalived: ['123'], state, files: [`600 root root ${sha} /etc/keepalived/keepalived.conf`] })) });
+    const state = JSON.stringify({
+      version: 1,
+      originals: { sysctl: {} },
+      owned: { addresses: [], links: [], files: ['/etc/keepalived/keepalived.conf'], ipvs: [] },
+    });
+    const p = planHost({
+      desired: { ...d, keepalived: false },
+      files: [],
+      facts: parseFacts(
+        factsText({
+          links,
+          keepalived: ['123'],
+          state,
+          files: [`600 root root ${sha} /etc/keepalived/keepalived.conf`],
+        }),
+      ),
+    });
     assert.deepEqual(actions(p), ['stop']);
     assert.ok(p.changes.some((c) => c.kind === 'file' && c.action === 'delete'));
   });

@@ -12,9 +12,30 @@ describe('shq / sh', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsctl-quote-'));
   const sentinel = join(dir, 'pwned');
   const hostile = [
-    `$(touch ${sentinel})`, `\`touch ${sentinel}\``, `a; touch ${sentinel}`, `a && touch ${sentinel}`, `a | touch ${sentinel}`,
-    `'; touch ${sentinel}; '`, `"; touch ${sentinel}; "`, `a\ntouch ${sentinel}`, `-oProxyCommand=touch ${sentinel}`, '--help',
-    '*', '~', '$HOME', '${PATH}', 'a b\tc', "it's", '\\', '!', '#comment', 'ünïcødé ʼ', '', ' ', '-', 'x'.repeat(5000),
+    `$(touch ${sentinel})`,
+    `\`touch ${sentinel}\``,
+    `a; touch ${sentinel}`,
+    `a && touch ${sentinel}`,
+    `a | touch ${sentinel}`,
+    `'; touch ${sentinel}; '`,
+    `"; touch ${sentinel}; "`,
+    `a\ntouch ${sentinel}`,
+    `-oProxyCommand=touch ${sentinel}`,
+    '--help',
+    '*',
+    '~',
+    '$HOME',
+    '${PATH}',
+    'a b\tc',
+    "it's",
+    '\\',
+    '!',
+    '#comment',
+    'ünïcødé ʼ',
+    '',
+    ' ',
+    '-',
+    'x'.repeat(5000),
   ];
   for (const v of hostile) {
     it(`round-trips ${JSON.stringify(v.slice(0, 40))}`, () => {

@@ -13,7 +13,9 @@ import { kq, KeepalivedQuoteError } from '../../src/render/keepalived-quote.js';
 import { MANAGED_PATHS } from '../../src/render/paths.js';
 
 export const GOLDEN_PASSWORD = 'g0ldpw'; // stands in for the VRRP password in golden files
-const inventories = readdirSync(join(packageRoot, 'inventories')).filter((f) => f.endsWith('.yaml')).sort();
+const inventories = readdirSync(join(packageRoot, 'inventories'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const load = (f: string) => loadInventory(join(packageRoot, 'inventories', f), { requireSecrets: false }).cluster;
 const render = (f: string) => renderCluster(load(f), { vrrpPassword: GOLDEN_PASSWORD });
 
@@ -30,7 +32,8 @@ const isBlock = (e: string) => /^[#/^>!]|^else\b/.test(e);
 function expressions(text: string): { line: number; expr: string; before: string }[] {
   const out: { line: number; expr: string; before: string }[] = [];
   text.split('\n').forEach((l, i) => {
-    for (const m of l.matchAll(/\{\{\{?~?\s*([^}]*?)\s*~?\}?\}\}/g)) out.push({ line: i + 1, expr: m[1]!, before: l.slice(0, m.index) });
+    for (const m of l.matchAll(/\{\{\{?~?\s*([^}]*?)\s*~?\}?\}\}/g))
+      out.push({ line: i + 1, expr: m[1]!, before: l.slice(0, m.index) });
   });
   return out;
 }
@@ -38,11 +41,16 @@ function expressions(text: string): { line: number; expr: string; before: string
 describe('templates', () => {
   const all: [string, TemplateLanguage, string][] = [
     ...Object.entries(TEMPLATES).map(([n, lang]) => [n, lang, templatePath(n)] as [string, TemplateLanguage, string]),
-    ...Object.entries(PARTIALS).map(([n, lang]) => [`partials/${n}`, lang, templatePath(n, true)] as [string, TemplateLanguage, string]),
+    ...Object.entries(PARTIALS).map(
+      ([n, lang]) => [`partials/${n}`, lang, templatePath(n, true)] as [string, TemplateLanguage, string],
+    ),
   ];
 
   it('every template file is listed with its language', () => {
-    const files = [...readdirSync(join(packageRoot, 'templates')).filter((f) => f.endsWith('.hbs')), ...readdirSync(join(packageRoot, 'templates/partials')).map((f) => `partials/${f}`)];
+    const files = [
+      ...readdirSync(join(packageRoot, 'templates')).filter((f) => f.endsWith('.hbs')),
+      ...readdirSync(join(packageRoot, 'templates/partials')).map((f) => `partials/${f}`),
+    ];
     assert.deepEqual(files.map((f) => f.replace(/\.hbs$/, '')).sort(), all.map(([n]) => n).sort());
   });
 
@@ -54,14 +62,24 @@ describe('templates', () => {
         assert.match(expr, HELPER[lang], `${name}.hbs:${line}: {{${expr}}} must use the ${lang} quoting helper`);
         assert.doesNotMatch(text, /\{\{\{/, `${name}.hbs: triple-stash bypasses nothing here but hides intent`);
         // A shell-quoted word inside "..." would keep its quotes literally.
-        if (lang === 'shell') assert.equal((before.match(/"/g) ?? []).length % 2, 0, `${name}.hbs:${line}: {{${expr}}} inside a double-quoted string`);
+        if (lang === 'shell')
+          assert.equal(
+            (before.match(/"/g) ?? []).length % 2,
+            0,
+            `${name}.hbs:${line}: {{${expr}}} inside a double-quoted string`,
+          );
       }
     });
   }
 
   it('the scan catches an unquoted value (self-test)', () => {
-    const bad = expressions('ip addr add {{address}} dev {{sh dev}}').filter((e) => !isBlock(e.expr) && !HELPER.shell.test(e.expr));
-    assert.deepEqual(bad.map((e) => e.expr), ['address']);
+    const bad = expressions('ip addr add {{address}} dev {{sh dev}}').filter(
+      (e) => !isBlock(e.expr) && !HELPER.shell.test(e.expr),
+    );
+    assert.deepEqual(
+      bad.map((e) => e.expr),
+      ['address'],
+    );
   });
 
   it('no HTML escaping, and a missing variable is an error (strict)', () => {
@@ -71,7 +89,20 @@ describe('templates', () => {
     // (Block parameters such as {{#if x}} stay lenient in Handlebars' strict mode.)
     assert.throws(() => renderTemplate('modules-load.conf', { cluster: 'c', modules: [] }), /"host" not defined/);
     assert.throws(() => renderTemplate('lvsctl.init', { director: true }), /\{\{sh\}\} got undefined/);
-    assert.throws(() => renderTemplate('keepalived.conf', { host: 'h', cluster: 'c', mode: 'nat', secret: false, syncDaemon: false, syncGroup: false, instances: [], virtualServers: [{}] }), /\{\{kq\}\} got undefined/);
+    assert.throws(
+      () =>
+        renderTemplate('keepalived.conf', {
+          host: 'h',
+          cluster: 'c',
+          mode: 'nat',
+          secret: false,
+          syncDaemon: false,
+          syncGroup: false,
+          instances: [],
+          virtualServers: [{}],
+        }),
+      /\{\{kq\}\} got undefined/,
+    );
   });
 });
 
@@ -85,7 +116,8 @@ describe('keepalived quoting (kq)', () => {
     assert.equal(kq('@main'), '"@main"');
   });
   it('refuses what keepalived cannot read back', () => {
-    for (const v of ['a"b', 'a\nb', 'a\\', '{', '}', '', 'a\tb']) assert.throws(() => kq(v), KeepalivedQuoteError, JSON.stringify(v));
+    for (const v of ['a"b', 'a\nb', 'a\\', '{', '}', '', 'a\tb'])
+      assert.throws(() => kq(v), KeepalivedQuoteError, JSON.stringify(v));
   });
 });
 
@@ -99,7 +131,11 @@ describe('renderCluster', () => {
       assert.deepEqual(a, b);
       assert.ok(a.size > 0);
       for (const [host, files] of a) {
-        assert.deepEqual(files.map((f) => f.path), [...files.map((f) => f.path)].sort(), `${host}: sorted by path`);
+        assert.deepEqual(
+          files.map((f) => f.path),
+          [...files.map((f) => f.path)].sort(),
+          `${host}: sorted by path`,
+        );
         for (const f of files) {
           assert.ok(managed.has(f.path), `${host}: ${f.path} is not in MANAGED_PATHS`);
           const exec = f.kind === 'script' || f.kind === 'initscript';
@@ -108,7 +144,9 @@ describe('renderCluster', () => {
         }
       }
       const c = load(inv);
-      for (const h of c.hosts.values()) if (h.roles.has('client') && !h.roles.has('director') && !h.roles.has('real_server')) assert.equal(a.has(h.name), false, `client ${h.name} gets no files`);
+      for (const h of c.hosts.values())
+        if (h.roles.has('client') && !h.roles.has('director') && !h.roles.has('real_server'))
+          assert.equal(a.has(h.name), false, `client ${h.name} gets no files`);
     });
   }
 
@@ -117,7 +155,11 @@ describe('renderCluster', () => {
       for (const [host, files] of render(inv)) {
         for (const f of files) {
           const has = f.content.includes(GOLDEN_PASSWORD);
-          assert.equal(has, f.path === MANAGED_PATHS.keepalived && load(inv).hosts.get(host)!.roles.has('director'), `${inv} ${host} ${f.path}`);
+          assert.equal(
+            has,
+            f.path === MANAGED_PATHS.keepalived && load(inv).hosts.get(host)!.roles.has('director'),
+            `${inv} ${host} ${f.path}`,
+          );
           if (has) assert.deepEqual([f.secret, f.mode], [true, 0o600]);
         }
       }
@@ -131,7 +173,10 @@ describe('renderCluster', () => {
 
 describe('golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
   const goldenDir = join(packageRoot, 'test/golden');
-  const walk = (d: string): string[] => (existsSync(d) ? readdirSync(d).flatMap((e) => (statSync(join(d, e)).isDirectory() ? walk(join(d, e)) : [join(d, e)])) : []);
+  const walk = (d: string): string[] =>
+    existsSync(d)
+      ? readdirSync(d).flatMap((e) => (statSync(join(d, e)).isDirectory() ? walk(join(d, e)) : [join(d, e)]))
+      : [];
 
   for (const inv of inventories) {
     const name = inv.replace(/\.yaml$/, '');
@@ -145,9 +190,16 @@ describe('golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
           writeFileSync(join(goldenDir, p), f.content);
         }
       }
-      const have = walk(join(goldenDir, name)).map((p) => relative(goldenDir, p)).sort();
-      assert.deepEqual(have, [...want.keys()].sort(), 'set of golden files (run with UPDATE_GOLDEN=1 after a deliberate change)');
-      for (const [p, f] of want) assert.equal(readFileSync(join(goldenDir, p), 'utf8'), f.content, `${p} differs from its golden file`);
+      const have = walk(join(goldenDir, name))
+        .map((p) => relative(goldenDir, p))
+        .sort();
+      assert.deepEqual(
+        have,
+        [...want.keys()].sort(),
+        'set of golden files (run with UPDATE_GOLDEN=1 after a deliberate change)',
+      );
+      for (const [p, f] of want)
+        assert.equal(readFileSync(join(goldenDir, p), 'utf8'), f.content, `${p} differs from its golden file`);
     });
   }
 });

@@ -15,19 +15,34 @@ const sh = tun.services[0]!;
 
 describe('answers', () => {
   it('takes the body, or a header, of each HTTP answer; a failed request is empty', () => {
-    const out = '@@req -\nHTTP/1.1 200 OK\r\nX-Real-Server: rs1\r\n\r\nrs1\n@@req -\n@@req -\nHTTP/1.1 200 OK\r\nX-Real-Server: rs2\r\n\r\nrs2\n';
-    assert.deepEqual(answers(out, 'http'), [['-', 'rs1'], ['-', ''], ['-', 'rs2']]);
-    assert.deepEqual(answers(out, 'http', 'X-Real-Server'), [['-', 'rs1'], ['-', ''], ['-', 'rs2']]);
+    const out =
+      '@@req -\nHTTP/1.1 200 OK\r\nX-Real-Server: rs1\r\n\r\nrs1\n@@req -\n@@req -\nHTTP/1.1 200 OK\r\nX-Real-Server: rs2\r\n\r\nrs2\n';
+    assert.deepEqual(answers(out, 'http'), [
+      ['-', 'rs1'],
+      ['-', ''],
+      ['-', 'rs2'],
+    ]);
+    assert.deepEqual(answers(out, 'http', 'X-Real-Server'), [
+      ['-', 'rs1'],
+      ['-', ''],
+      ['-', 'rs2'],
+    ]);
   });
   it('takes the first line of a TCP or UDP answer, per source', () => {
-    assert.deepEqual(answers('@@req 10.99.1.20\nrs2\n@@req 10.99.1.21\n', 'udp'), [['10.99.1.20', 'rs2'], ['10.99.1.21', '']]);
+    assert.deepEqual(answers('@@req 10.99.1.20\nrs2\n@@req 10.99.1.21\n', 'udp'), [
+      ['10.99.1.20', 'rs2'],
+      ['10.99.1.21', ''],
+    ]);
   });
 });
 
 describe('judge', () => {
   it('wrr 3:1 passes at 30/10 and fails at 20/20', () => {
     assert.deepEqual(judge(wrr, { hits: { rs1: 30, rs2: 10 } }, 0.2), []);
-    assert.match(judge(wrr, { hits: { rs1: 20, rs2: 20 } }, 0.2).join('\n'), /rs1 got 50% of the answers, its weight share is 75%/);
+    assert.match(
+      judge(wrr, { hits: { rs1: 20, rs2: 20 } }, 0.2).join('\n'),
+      /rs1 got 50% of the answers, its weight share is 75%/,
+    );
   });
   it('fails on failed requests, silent servers, unknown answers', () => {
     const p = judge(wrr, { hits: { rs1: 39, failed: 1, 'unknown:x': 1 } }, 0.2).join('\n');
@@ -43,8 +58,14 @@ describe('judge', () => {
   it('affinity: each source sticks to one server, and the sources spread', () => {
     const ok = { hits: { rs1: 6, rs2: 6 }, bySource: { a: { rs1: 3 }, b: { rs2: 3 }, c: { rs1: 3 }, d: { rs2: 3 } } };
     assert.deepEqual(judge(sh, ok, 0.2), []);
-    assert.match(judge(sh, { hits: { rs1: 6 }, bySource: { a: { rs1: 2, rs2: 1 } } }, 0.2).join(), /source a was not sticky/);
-    assert.match(judge(sh, { hits: { rs1: 6 }, bySource: { a: { rs1: 3 }, b: { rs1: 3 } } }, 0.2).join(), /went to one server/);
+    assert.match(
+      judge(sh, { hits: { rs1: 6 }, bySource: { a: { rs1: 2, rs2: 1 } } }, 0.2).join(),
+      /source a was not sticky/,
+    );
+    assert.match(
+      judge(sh, { hits: { rs1: 6 }, bySource: { a: { rs1: 3 }, b: { rs1: 3 } } }, 0.2).join(),
+      /went to one server/,
+    );
   });
 });
 
@@ -57,6 +78,12 @@ UDP  10.99.1.100:5353                   40       40        0     1120        0
   -> 10.99.2.11:5353                    21       21        0      588        0
   -> 10.99.2.12:5353                    19       19        0      532        0
 `;
-    assert.deepEqual([...parseStats(text)], [['10.99.2.11:5353', 21], ['10.99.2.12:5353', 19]]);
+    assert.deepEqual(
+      [...parseStats(text)],
+      [
+        ['10.99.2.11:5353', 21],
+        ['10.99.2.12:5353', 19],
+      ],
+    );
   });
 });

@@ -29,7 +29,13 @@ interface Waited {
   active: Record<string, number>; // director -> active connections left
 }
 
-export async function runDrain(host: string, o: DrainOptions, out: Output, filesFor: FilesFor, undrain: boolean): Promise<number> {
+export async function runDrain(
+  host: string,
+  o: DrainOptions,
+  out: Output,
+  filesFor: FilesFor,
+  undrain: boolean,
+): Promise<number> {
   const { cluster, secrets } = loadInventory(o.inventory);
   checkLimit(cluster, o.limit);
   if (!cluster.hosts.get(host)?.roles.has('real_server')) {
@@ -41,7 +47,14 @@ export async function runDrain(host: string, o: DrainOptions, out: Output, files
   const conns = new Connections(cluster, o.acceptNewHostKeys);
   try {
     const apply = (intent: Parameters<typeof converge>[3]['intent']) =>
-      converge(cluster, secrets, filesFor, { limit: directors, forks: o.forks, apply: true, progress: progressFor(o.json, (l) => out.info(l)), conns, intent });
+      converge(cluster, secrets, filesFor, {
+        limit: directors,
+        forks: o.forks,
+        apply: true,
+        progress: progressFor(o.json, (l) => out.info(l)),
+        conns,
+        intent,
+      });
     const results = await apply(undrain ? { kind: 'undrain', host } : { kind: 'drain', host, remove: false });
     if (failedAny(out, results)) return finish(out, results, undefined, ExitCode.failed);
     if (undrain) {
@@ -50,10 +63,18 @@ export async function runDrain(host: string, o: DrainOptions, out: Output, files
     }
     const waited = await waitDrained(cluster, conns, directors, host, o.timeout ?? 300, (l) => out.info(l));
     if (!waited.drained) {
-      out.error(`lvsctl: ${host} still has ${Object.entries(waited.active).map(([d, n]) => `${n} active connection${n === 1 ? '' : 's'} on ${d}`).join(', ')} after ${waited.seconds.toFixed(0)} s; it stays drained (weight 0). Run drain again to keep waiting, or undrain.`);
+      out.error(
+        `lvsctl: ${host} still has ${Object.entries(waited.active)
+          .map(([d, n]) => `${n} active connection${n === 1 ? '' : 's'} on ${d}`)
+          .join(
+            ', ',
+          )} after ${waited.seconds.toFixed(0)} s; it stays drained (weight 0). Run drain again to keep waiting, or undrain.`,
+      );
       return finish(out, results, waited, ExitCode.failed);
     }
-    out.info(`${host}: drained on ${directors.join(', ')} in ${waited.seconds.toFixed(1)} s (no active connections, weight 0)`);
+    out.info(
+      `${host}: drained on ${directors.join(', ')} in ${waited.seconds.toFixed(1)} s (no active connections, weight 0)`,
+    );
     if (o.remove) {
       const removed = await apply({ kind: 'drain', host, remove: true });
       if (failedAny(out, removed)) return finish(out, removed, waited, ExitCode.failed);
@@ -65,7 +86,12 @@ export async function runDrain(host: string, o: DrainOptions, out: Output, files
     await conns.closeAll();
   }
   function finish(out: Output, results: HostResult[], waited: Waited | undefined, code: number): number {
-    out.json({ host, action: undrain ? 'undrain' : o.remove ? 'drain --remove' : 'drain', hosts: results.map((r) => ({ host: r.host, status: r.status, changes: r.changes, error: r.error, step: r.step })), ...(waited ? { wait: waited } : {}) });
+    out.json({
+      host,
+      action: undrain ? 'undrain' : o.remove ? 'drain --remove' : 'drain',
+      hosts: results.map((r) => ({ host: r.host, status: r.status, changes: r.changes, error: r.error, step: r.step })),
+      ...(waited ? { wait: waited } : {}),
+    });
     return code;
   }
 }
@@ -78,8 +104,19 @@ function failedAny(out: Output, results: HostResult[]): boolean {
 
 /** Polls the directors' tables until the server has weight 0 (or is gone) and no active
  * connection on any of them, or the timeout passes. */
-async function waitDrained(cluster: Cluster, conns: Connections, directors: string[], host: string, timeoutSec: number, say: (line: string) => void): Promise<Waited> {
-  const dests = new Set(cluster.services.flatMap((s) => s.realServers.filter((r) => r.host === host).map((r) => hostPort(r.address, r.port))));
+async function waitDrained(
+  cluster: Cluster,
+  conns: Connections,
+  directors: string[],
+  host: string,
+  timeoutSec: number,
+  say: (line: string) => void,
+): Promise<Waited> {
+  const dests = new Set(
+    cluster.services.flatMap((s) =>
+      s.realServers.filter((r) => r.host === host).map((r) => hostPort(r.address, r.port)),
+    ),
+  );
   const t0 = Date.now();
   let last = '';
   for (;;) {
@@ -99,7 +136,9 @@ async function waitDrained(cluster: Cluster, conns: Connections, directors: stri
     const seconds = (Date.now() - t0) / 1000;
     const total = Object.values(active).reduce((a, b) => a + b, 0);
     if (total === 0 && weighted === 0) return { drained: true, seconds, active };
-    const line = `waiting for ${host}: ${Object.entries(active).map(([d, n]) => `${d} ${n} active`).join(', ')}${weighted ? ` (weight not yet 0 on ${weighted} destination${weighted > 1 ? 's' : ''})` : ''}`;
+    const line = `waiting for ${host}: ${Object.entries(active)
+      .map(([d, n]) => `${d} ${n} active`)
+      .join(', ')}${weighted ? ` (weight not yet 0 on ${weighted} destination${weighted > 1 ? 's' : ''})` : ''}`;
     if (line !== last) say(line);
     last = line;
     if (seconds >= timeoutSec) return { drained: false, seconds, active };

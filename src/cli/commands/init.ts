@@ -12,6 +12,8 @@ export async function runInit(o: { mode: 'nat' | 'dr' | 'tun'; out: string; forc
   }
   if (existsSync(o.out) && !o.force) throw new UsageError(`${o.out} exists; use --force to overwrite it`);
   writeFileSync(o.out, text, { mode: 0o644 });
-  process.stderr.write(`wrote ${o.out}: a ${o.mode.toUpperCase()} starter inventory; edit it, then run: lvsctl validate -i ${o.out}\n`);
+  process.stderr.write(
+    `wrote ${o.out}: a ${o.mode.toUpperCase()} starter inventory; edit it, then run: lvsctl validate -i ${o.out}\n`,
+  );
   return ExitCode.ok;
 }
