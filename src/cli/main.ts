@@ -4,23 +4,24 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, InventoryError, LvsctlError, UsageError } from '../errors.js';
 import { packageRoot } from '../paths.js';
-import { runConverge, runVerifyCommand, type ConvergeOptions } from './commands/converge.js';
+import { runConverge, runPlan, runVerifyCommand } from './commands/converge.js';
+import { runDrain } from './commands/drain.js';
 import { runInit } from './commands/init.js';
-import { runRender, type RenderOptions } from './commands/render.js';
-import { renderedFiles } from '../engine/files.js';
-import { runValidate } from './commands/validate.js';
+import { runRender } from './commands/render.js';
 import { runStatus } from './commands/status.js';
-import { runDrain, type DrainOptions } from './commands/drain.js';
+import { runValidate } from './commands/validate.js';
+import type {
+  CommonOptions,
+  ConvergeOptions,
+  DrainOptions,
+  HostOptions,
+  InitOptions,
+  RenderOptions,
+  VerifyOptions,
+} from './options.js';
 import { Output } from './output.js';
+import { plural } from './table.js';
 import { handleInterrupts, interruption } from '../util/interrupt.js';
-
-export interface CommonOptions {
-  inventory: string;
-  limit?: string[];
-  json: boolean;
-  verbose: boolean;
-  forks: number;
-}
 
 const positiveInt = (v: string) => {
   if (!/^[1-9][0-9]{0,4}$/.test(v)) throw new InvalidArgumentError('expected a whole number from 1 to 99999');
@@ -46,6 +47,14 @@ function addCommon(cmd: Command): Command {
     .option('--forks <n>', 'hosts worked on in parallel', positiveInt, 20);
 }
 
+/** Options of the commands that contact hosts. */
+const withHostKeys = (c: Command) =>
+  addCommon(c).option(
+    '--accept-new-host-keys',
+    'record the key of a host not yet in known_hosts (a changed key is always refused)',
+    false,
+  );
+
 export function buildProgram(run: (action: () => Promise<number>) => void): Command {
   const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const program = new Command('lvsctl')
@@ -56,102 +65,60 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const command = (name: string, description: string) => program.command(name).description(description);
+  const hostCommand = (name: string, description: string) => withHostKeys(command(name, description));
 
   addCommon(
-    program
-      .command('validate')
-      .description('check an inventory; report every mistake with file:line:col (contacts no host)'),
+    command('validate', 'check an inventory; report every mistake with file:line:col (contacts no host)'),
   ).action((o: CommonOptions) => run(() => runValidate(o, new Output(o))));
   addCommon(
-    program
-      .command('render')
-      .description('write every file lvsctl would put on each host into a directory, for reading (contacts no host)'),
+    command(
+      'render',
+      'write every file lvsctl would put on each host into a directory, for reading (contacts no host)',
+    ),
   )
     .option('--out <dir>', 'output directory', 'rendered')
     .action((o: RenderOptions) => run(() => runRender(o, new Output(o))));
-  const hostKeys = (c: Command) =>
-    c.option(
-      '--accept-new-host-keys',
-      'record the key of a host not yet in known_hosts (a changed key is always refused)',
-      false,
-    );
-  hostKeys(
-    addCommon(
-      program
-        .command('plan')
-        .description('show what `up` would change on each host, change nothing (exit 2 when changes are pending)'),
-    ),
-  ).action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, false)));
-  hostKeys(addCommon(program.command('up').description('converge every host to the inventory, then verify')))
+  hostCommand(
+    'plan',
+    'show what `up` would change on each host, change nothing (exit 2 when changes are pending)',
+  ).action((o: ConvergeOptions) => run(() => runPlan(o, new Output(o))));
+  hostCommand('up', 'converge every host to the inventory, then verify')
     .option('--no-verify', 'skip the verify step')
-    .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true)));
-  hostKeys(
-    addCommon(
-      program
-        .command('verify')
-        .description('send requests through each VIP from the client host(s) and check the balancing'),
-    ),
-  )
+    .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), { kind: 'up' })));
+  hostCommand('verify', 'send requests through each VIP from the client host(s) and check the balancing')
     .option('--failover', 'also stop keepalived on the VIP holder, time the takeover and count failed requests', false)
-    .action((o: ConvergeOptions) => run(() => runVerifyCommand(o, new Output(o))));
-  hostKeys(
-    addCommon(
-      program
-        .command('status')
-        .description(
-          'show roles, VIP holders, services with weights, connections and health, and drift (exit 3 on drift)',
-        ),
-    ),
-  ).action((o: ConvergeOptions) => run(() => runStatus(o, new Output(o), renderedFiles)));
-  hostKeys(
-    addCommon(
-      program
-        .command('stop')
-        .description(
-          'take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed',
-        ),
-    ),
-  ).action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'stop' })));
-  hostKeys(
-    addCommon(
-      program.command('start').description("bring a stopped cluster back to the inventory's state, then verify"),
-    ),
-  )
+    .action((o: VerifyOptions) => run(() => runVerifyCommand(o, new Output(o))));
+  hostCommand(
+    'status',
+    'show roles, VIP holders, services with weights, connections and health, and drift (exit 3 on drift)',
+  ).action((o: HostOptions) => run(() => runStatus(o, new Output(o))));
+  hostCommand(
+    'stop',
+    'take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed',
+  ).action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), { kind: 'stop' })));
+  hostCommand('start', "bring a stopped cluster back to the inventory's state, then verify")
     .option('--no-verify', 'skip the verify step')
-    .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'up' })));
-  hostKeys(
-    addCommon(
-      program
-        .command('down')
-        .description('remove everything lvsctl put on the hosts and restore the original settings'),
-    ),
-  )
+    .action((o: ConvergeOptions) => run(() => runConverge(o, new Output(o), { kind: 'up' })));
+  hostCommand('down', 'remove everything lvsctl put on the hosts and restore the original settings')
     .option('--purge', 'also remove the packages lvsctl installed', false)
-    .action((o: ConvergeOptions & { purge: boolean }) =>
-      run(() => runConverge(o, new Output(o), renderedFiles, true, { kind: 'down', purge: o.purge })),
+    .action((o: ConvergeOptions) =>
+      run(() => runConverge(o, new Output(o), { kind: 'down', purge: o.purge ?? false })),
     );
-  hostKeys(
-    addCommon(
-      program
-        .command('drain')
-        .description("set a real server's weight to 0 on its directors and wait until its active connections end"),
-    ),
-  )
+  hostCommand('drain', "set a real server's weight to 0 on its directors and wait until its active connections end")
     .argument('<host>', 'the real server (inventory name)')
     .option('--remove', 'once drained, take it out of the services', false)
     .option('--timeout <seconds>', 'give up waiting after this long (it stays drained)', positiveInt, 300)
-    .action((host: string, o: DrainOptions) => run(() => runDrain(host, o, new Output(o), renderedFiles, false)));
-  hostKeys(addCommon(program.command('undrain').description('give a drained real server its inventory weight back')))
+    .action((host: string, o: DrainOptions) => run(() => runDrain(host, o, new Output(o), false)));
+  hostCommand('undrain', 'give a drained real server its inventory weight back')
     .argument('<host>', 'the real server (inventory name)')
-    .action((host: string, o: DrainOptions) => run(() => runDrain(host, o, new Output(o), renderedFiles, true)));
+    .action((host: string, o: DrainOptions) => run(() => runDrain(host, o, new Output(o), true)));
 
-  program
-    .command('init')
-    .description('write a commented starter inventory for a forwarding mode')
+  command('init', 'write a commented starter inventory for a forwarding mode')
     .addOption(new Option('--mode <mode>', 'forwarding mode').choices(['nat', 'dr', 'tun']).makeOptionMandatory())
     .option('-o, --out <file>', 'where to write it ("-" for stdout)', '-')
     .option('--force', 'overwrite an existing file', false)
-    .action((o: { mode: 'nat' | 'dr' | 'tun'; out: string; force: boolean }) => run(() => runInit(o)));
+    .action((o: InitOptions) => run(() => runInit(o)));
   return program;
 }
 
@@ -167,7 +134,8 @@ export async function main(argv: string[]): Promise<number> {
     const code = await (pending ?? Promise.resolve(ExitCode.ok));
     return interruption() ? ExitCode.interrupted : code;
   } catch (e) {
-    return interruption() ? (report(e), ExitCode.interrupted) : report(e);
+    const code = report(e);
+    return interruption() ? ExitCode.interrupted : code;
   } finally {
     unhandle();
   }
@@ -181,7 +149,7 @@ function report(e: unknown): number {
   }
   if (e instanceof InventoryError) {
     process.stderr.write(
-      `${e.message}\n${e.problems.length} problem${e.problems.length > 1 ? 's' : ''} in the inventory; nothing was contacted.\n`,
+      `${e.message}\n${plural(e.problems.length, 'problem')} in the inventory; nothing was contacted.\n`,
     );
     return e.exitCode;
   }

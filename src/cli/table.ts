@@ -10,3 +10,6 @@ export function formatTable(rows: string[][], indent = '  '): string[] {
         .trimEnd(),
   );
 }
+
+/** "1 change", "3 changes". */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

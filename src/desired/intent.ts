@@ -5,6 +5,9 @@
 // instead of calling them drift. Pure.
 import type { Cluster } from '../inventory/model.js';
 import type { DesiredHost } from './types.js';
+import { servingRealServers, type Drained } from './weight.js';
+
+export type { Drained } from './weight.js';
 
 export type Intent =
   | { kind: 'up' } // up, start, plan: the inventory, running; drains are kept
@@ -13,9 +16,6 @@ export type Intent =
   | { kind: 'down'; purge: boolean }
   | { kind: 'drain'; host: string; remove: boolean }
   | { kind: 'undrain'; host: string };
-
-/** Real server host -> drained to weight 0 ("quiesce") or taken out of the services ("remove"). */
-export type Drained = Record<string, 'quiesce' | 'remove'>;
 
 export interface Recorded {
   stopped?: boolean;
@@ -42,9 +42,7 @@ export function drainedCluster(c: Cluster, drained: Drained): Cluster {
   if (!hosts.length) return c;
   const services = c.services.map((s) => ({
     ...s,
-    realServers: s.realServers
-      .filter((r) => drained[r.host] !== 'remove')
-      .map((r) => (drained[r.host] === 'quiesce' ? { ...r, weight: 0 } : r)),
+    realServers: servingRealServers(s.realServers, drained),
   }));
   const sysctl = c.ipvs.sysctl ?? {};
   const ipvs =

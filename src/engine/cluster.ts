@@ -9,7 +9,7 @@ import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownE
 import type { Connections } from './connections.js';
 import { UsageError } from '../errors.js';
 import { checkInterrupt } from '../util/interrupt.js';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from './progress.js';
 import { applyOnHost, planOnHost, type FilesFor, type HostRun } from './host.js';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
@@ -38,7 +38,8 @@ export interface RunOptions {
 
 const order = (c: Cluster, h: string) => {
   const roles = c.hosts.get(h)!.roles;
-  return roles.has('real_server') ? 0 : roles.has('director') ? 1 : 2;
+  if (roles.has('real_server')) return 0;
+  return roles.has('director') ? 1 : 2;
 };
 
 export function selectHosts(c: Cluster, limit?: string[]): string[] {

@@ -13,7 +13,8 @@ import { desiredTable } from '../ipvs/desired.js';
 import { formatRules } from '../ipvs/format.js';
 import { parseRules } from '../ipvs/parse.js';
 import { hasThresholds, withThresholds } from '../ipvs/list.js';
-import { serviceKey, type IpvsTable } from '../ipvs/table.js';
+import { serviceKey } from '../identity/service.js';
+import type { IpvsTable } from '../ipvs/table.js';
 import { planHost } from '../plan/host.js';
 import { ipvsDelta } from '../plan/ipvs.js';
 import { parseState } from '../plan/state.js';
@@ -109,7 +110,8 @@ export function planFromFacts(
   if (down) desired = nothing(desired);
   else if (record.stopped) desired = stoppedHost(desired, c);
   // Rendered once when no drain changes the cluster (a large rules file is the costliest part).
-  const files = down ? [] : c === cluster && rendered ? rendered : filesFor(c, name, secrets);
+  let files: DesiredFile[] = [];
+  if (!down) files = c === cluster && rendered ? rendered : filesFor(c, name, secrets);
   // A host that is no director (now, or any more) owns no virtual services: earlier ones are deleted.
   const table: IpvsTable = director && !down && !record.stopped ? desiredTable(c, name) : { services: [] };
   const ipvs = ipvsDelta(liveTable(facts), table, old.owned.ipvs, facts.ipvsThresholds !== null);
@@ -167,9 +169,10 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
   const dirs = [
     ...new Set(
       run.plan.changes
-        .flatMap((c) =>
-          c.kind === 'state' ? [STATE_FILE] : c.kind === 'file' && c.action === 'create' ? [c.file.path] : [],
-        )
+        .flatMap((c) => {
+          if (c.kind === 'state') return [STATE_FILE];
+          return c.kind === 'file' && c.action === 'create' ? [c.file.path] : [];
+        })
         .map((p) => p.replace(/\/[^/]+$/, '')),
     ),
   ];

@@ -83,11 +83,9 @@ function osRelease(lines: string[]): HostFacts['os'] {
   const id = kv.get('ID') ?? 'unknown';
   const idLike = (kv.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean);
   const all = [id, ...idLike];
-  const family = all.some((x) => x === 'debian' || x === 'ubuntu')
-    ? 'debian'
-    : all.some((x) => ['rhel', 'fedora', 'centos'].includes(x))
-      ? 'rhel'
-      : 'other';
+  let family: 'debian' | 'rhel' | 'other' = 'other';
+  if (all.some((x) => x === 'debian' || x === 'ubuntu')) family = 'debian';
+  else if (all.some((x) => ['rhel', 'fedora', 'centos'].includes(x))) family = 'rhel';
   return { id, idLike, family, pretty: kv.get('PRETTY_NAME') ?? id };
 }
 
@@ -187,7 +185,7 @@ function parseFiles(lines: string[]): Map<string, FileFact | null> {
   for (const l of lines) {
     let m: RegExpExecArray | null;
     if ((m = /^absent - - - (.+)$/.exec(l))) files.set(m[1]!, null);
-    else if ((m = /^([0-9a-f]{64})  (.+)$/.exec(l))) hashes.set(m[2]!, m[1]!);
+    else if ((m = /^([0-9a-f]{64}) {2}(.+)$/.exec(l))) hashes.set(m[2]!, m[1]!);
     else if ((m = /^([0-7]+) (\S+) (\S+) (\/.*)$/.exec(l))) stats.push([m[1]!, m[2]!, m[3]!, m[4]!]);
   }
   for (const [mode, owner, group, path] of stats)

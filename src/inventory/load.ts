@@ -2,7 +2,7 @@
 // then the schema, then the cross-field rules. Every problem found is reported at once with
 // file:line:col; the caller gets a typed Cluster or an InventoryError (exit 65).
 import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type { core } from 'zod';
 import { InventoryError, type InventoryProblem } from '../errors.js';
 import { formatPath, locate, type FieldPath } from './locate.js';
@@ -38,6 +38,8 @@ function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): { present: bo
 }
 
 function zodMessage(i: core.$ZodIssue, data?: unknown): string {
+  // zod's issue codes are zod's: the ones not named here get zod's own message.
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
   switch (i.code) {
     case 'unrecognized_keys':
       return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => shown(k)).join(', ')}`;
@@ -108,13 +110,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, merge: true, strict: true });
   const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => {
     const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-    const msg =
-      e.code === 'TAG_RESOLVE_FAILED'
-        ? `${e.message.replace(/ at line.*$/s, '')}: custom tags are not allowed`
-        : e.code === 'DUPLICATE_KEY'
-          ? `duplicate key ${JSON.stringify(/^[^\s:]+/.exec(text!.slice(e.pos[0]))?.[0] ?? '')}: each key may appear once in a mapping`
-          : e.message.replace(/ at line \d+, column \d+.*$/s, '');
-    return problem(pos.line, pos.col, '', `YAML: ${msg}`);
+    return problem(pos.line, pos.col, '', `YAML: ${yamlMessage(e, text!)}`);
   });
   if (yamlProblems.length) throw new InventoryError(yamlProblems);
   if (doc.contents === null) throw new InventoryError([problem(1, 1, '', 'the inventory is empty')]);
@@ -183,3 +179,12 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
 }
 
 const sortProblems = (ps: InventoryProblem[]) => ps.sort((a, b) => a.line - b.line || a.col - b.col);
+
+function yamlMessage(e: YAMLError, text: string): string {
+  if (e.code === 'TAG_RESOLVE_FAILED') return `${e.message.replace(/ at line.*$/s, '')}: custom tags are not allowed`;
+  if (e.code === 'DUPLICATE_KEY') {
+    const key = /^[^\s:]+/.exec(text.slice(e.pos[0]))?.[0] ?? '';
+    return `duplicate key ${JSON.stringify(key)}: each key may appear once in a mapping`;
+  }
+  return e.message.replace(/ at line \d+, column \d+.*$/s, '');
+}

@@ -9,17 +9,23 @@ import type { FieldPath } from './locate.js';
 import type { RuleProblem } from './rules.js';
 import type { InventoryDoc, SshSettings } from './schema.js';
 
+/** A local path as the inventory means it: ~ is the user's home, a relative path is relative to
+ * the inventory file's folder (base). */
+export function expandHome(p: string, base: string): string {
+  if (p === '~') return homedir();
+  if (p.startsWith('~/')) return resolve(homedir(), p.slice(2));
+  return isAbsolute(p) ? p : resolve(base, p);
+}
+
 /** Reading /dev/null gives nothing, as an empty known_hosts file would (tests use it). */
 const HARMLESS = new Set(['/dev/null']);
 
 export function localFileProblems(doc: InventoryDoc, file: string): RuleProblem[] {
   const base = dirname(resolve(file));
-  const abs = (p: string) =>
-    p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p);
   const out: RuleProblem[] = [];
   const check = (p: string | undefined, path: FieldPath) => {
     if (p === undefined) return;
-    const full = abs(p);
+    const full = expandHome(p, base);
     if (HARMLESS.has(full)) return;
     let st;
     try {

@@ -1,12 +1,14 @@
 // The resolved cluster: vars and groups merged into each host, roles assigned, services flattened,
 // defaults filled in, local paths made absolute. Everything after validation works on this.
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { familyOf, type Family } from '../identity/address.js';
+import { serviceKey, type ServiceIdentity } from '../identity/service.js';
+import { expandHome } from './local-files.js';
 import type { FieldPath } from './locate.js';
 import type { Directors, HealthCheck, HostVars, InventoryDoc, Service, SshSettings, Vrrp } from './schema.js';
 import type { Mode, Scheduler } from './types.js';
 
-export type Family = 4 | 6;
+export type { Family } from '../identity/address.js';
 export type Role = 'director' | 'real_server' | 'client';
 
 export interface SshTarget {
@@ -47,7 +49,9 @@ export interface ResolvedRealServer {
 }
 
 export interface ResolvedService {
-  /** Stable identity, as ipvsadm names it: "tcp 10.99.1.100:80", "udp [fd00::1]:53", "fwmark 1". */
+  /** What names the service in IPVS (protocol, family, VIP and port, or mark). */
+  ident: ServiceIdentity;
+  /** Its key, as ipvsadm names it: "tcp 10.99.1.100:80", "udp [fd00::1]:53", "fwmark 1", "fwmark 1 ipv6". */
   id: string;
   name?: string;
   family: Family;
@@ -86,16 +90,6 @@ export interface Cluster {
   verify?: InventoryDoc['verify'];
 }
 
-export const familyOf = (address: string): Family => (address.includes(':') ? 6 : 4);
-
-export function serviceId(protocol: string, vip: string, port: number | undefined, fwmark: number | undefined): string {
-  if (fwmark !== undefined) return `fwmark ${fwmark}`;
-  return `${protocol} ${familyOf(vip) === 6 ? `[${vip}]` : vip}:${port}`;
-}
-
-const expandHome = (p: string, base: string) =>
-  p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p);
-
 function mergeVars(layers: (HostVars | undefined)[]): HostVars {
   const out: HostVars = {};
   for (const l of layers) {
@@ -124,18 +118,18 @@ export function expandMembers(doc: InventoryDoc, ref: { host?: string; group?: s
   return own(doc.groups, ref.group!)?.hosts ?? [];
 }
 
+function becomeOf(b: HostVars['become']): ResolvedHost['become'] {
+  if (b === undefined || b === false) return false;
+  return b === true ? { method: 'sudo' } : { method: 'sudo', passwordEnv: b.password_env };
+}
+
 export function buildCluster(doc: InventoryDoc, file: string): Cluster {
   const base = dirname(resolve(file));
   const hosts = new Map<string, ResolvedHost>();
   for (const [name, h] of Object.entries(doc.hosts)) {
     const v = mergeVars([doc.vars, ...groupsOf(doc, name).map((g) => doc.groups![g]!.vars), h]);
     const s = v.ssh ?? {};
-    const kh =
-      s.known_hosts === undefined
-        ? ['~/.ssh/known_hosts']
-        : Array.isArray(s.known_hosts)
-          ? s.known_hosts
-          : [s.known_hosts];
+    const kh = s.known_hosts === undefined ? ['~/.ssh/known_hosts'] : [s.known_hosts].flat();
     hosts.set(name, {
       name,
       address: h.address,
@@ -162,12 +156,7 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
         connectTimeout: s.connect_timeout ?? 20,
         commandTimeout: s.command_timeout ?? 600,
       },
-      become:
-        v.become === undefined || v.become === false
-          ? false
-          : v.become === true
-            ? { method: 'sudo' }
-            : { method: 'sudo', passwordEnv: v.become.password_env },
+      become: becomeOf(v.become),
       roles: new Set(),
       path: ['hosts', name],
     });
@@ -210,8 +199,13 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
           });
         }
       });
+      const ident: ServiceIdentity =
+        s.fwmark !== undefined
+          ? { protocol: 'fwmark', family, fwmark: s.fwmark }
+          : { protocol: s.protocol, family, address: vip.address, port: s.port! };
       services.push({
-        id: serviceId(s.protocol, vip.address, s.port, s.fwmark),
+        ident,
+        id: serviceKey(ident),
         name: s.name,
         family,
         vip: {

@@ -1,19 +1,13 @@
 // Rules that relate fields to each other. They run on the typed document once its shape is right,
 // and each returns the path of the field to blame, so the message lands on the right line.
 import type { FieldPath } from './locate.js';
-import { expandMembers, familyOf, own, type Cluster } from './model.js';
+import { familyOf, inSubnet4 } from '../identity/address.js';
+import { expandMembers, own, type Cluster } from './model.js';
 import type { InventoryDoc } from './schema.js';
 
 export interface RuleProblem {
   path: FieldPath;
   message: string;
-}
-
-/** a.b.c.d/p contains x (IPv4 only; NAT is IPv4-only in this tool). */
-export function inSubnet4(addr: string, net: string, prefix: number): boolean {
-  const n = (s: string) => s.split('.').reduce((a, o) => (a << 8) + Number(o), 0) >>> 0;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return (n(addr) & mask) === (n(net) & mask);
 }
 
 export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {

@@ -2,6 +2,7 @@
 // shell or a config file only through the quoting helpers; most cannot hold a dangerous character
 // at all. Messages say what is expected, because operators read them.
 import { z } from 'zod';
+import { canonicalAddress } from '../identity/address.js';
 
 /** A rejected value as messages show it: JSON-quoted (control characters escaped), and cut to
  * 80 characters so a 5000-character value is not echoed whole. */
@@ -13,11 +14,17 @@ export const shown = (v: unknown): string => {
 const re = (pattern: RegExp, what: string) =>
   z.string({ error: `expected ${what}` }).regex(pattern, { error: (i) => `expected ${what}, got ${shown(i.input)}` });
 
-export const Ipv4 = z.ipv4({ error: (i) => `expected an IPv4 address, got ${shown(i.input)}` });
-export const Ipv6 = z.ipv6({ error: (i) => `expected an IPv6 address, got ${shown(i.input)}` });
-export const IpAddress = z.union([z.ipv4(), z.ipv6()], {
-  error: (i) => `expected an IPv4 or IPv6 address, got ${shown(i.input)}`,
-});
+// Addresses leave validation canonical (identity/address.ts): fd00:0::1 and FD00::1 are one address
+// everywhere after this point, as on the hosts.
+export const Ipv4 = z
+  .ipv4({ error: (i) => `expected an IPv4 address, got ${shown(i.input)}` })
+  .transform(canonicalAddress);
+export const Ipv6 = z
+  .ipv6({ error: (i) => `expected an IPv6 address, got ${shown(i.input)}` })
+  .transform(canonicalAddress);
+export const IpAddress = z
+  .union([z.ipv4(), z.ipv6()], { error: (i) => `expected an IPv4 or IPv6 address, got ${shown(i.input)}` })
+  .transform(canonicalAddress);
 
 /** Names every JavaScript object already has (Object.prototype). As a host or group name, a lookup
  * such as hosts[name] would find the inherited member instead of nothing: "constructor" as a real
@@ -69,6 +76,7 @@ export const LocalPath = z
   .min(1, 'expected a file path')
   .max(4096, 'a path is at most 4096 characters')
   .refine(
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
     (s) => !/[\0-\x1f\x7f-\x9f]/.test(s),
     'a path may not contain NUL, line breaks or other control characters (they would reach the terminal in messages)',
   );

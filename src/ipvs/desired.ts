@@ -3,7 +3,6 @@
 // of one virtual service would undo each other's changes.
 import { LvsctlError } from '../errors.js';
 import type { Cluster, ResolvedService } from '../inventory/model.js';
-import { canonicalAddress } from './address.js';
 import { sortTable, type Forward, type IpvsService, type IpvsTable } from './table.js';
 
 export const FORWARD_OF_MODE: Record<Cluster['mode'], Forward> = { nat: 'masq', dr: 'route', tun: 'tunnel' };
@@ -21,7 +20,7 @@ export function ipvsService(cluster: Cluster, s: ResolvedService): IpvsService {
     ...(s.persistence && { persistence: { ...s.persistence } }),
     ops: s.ops,
     destinations: s.realServers.map((r) => ({
-      address: canonicalAddress(r.address),
+      address: r.address,
       port: r.port,
       forward,
       weight: r.weight,
@@ -30,8 +29,7 @@ export function ipvsService(cluster: Cluster, s: ResolvedService): IpvsService {
       ...(forward === 'tunnel' && { tunnel: { type: 'ipip' as const } }),
     })),
   };
-  if (s.fwmark !== undefined) return { ...base, protocol: 'fwmark', fwmark: s.fwmark };
-  return { ...base, protocol: s.protocol, address: canonicalAddress(s.vip.address), port: s.port! };
+  return { ...base, ...s.ident };
 }
 
 /** The services that go to the director's rules file (engine: ipvsadm), in ipvsadm's order. */

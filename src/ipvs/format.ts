@@ -5,19 +5,13 @@
 //   -a <svc> -r <dest> <-m|-g|-i> -w <weight> [--tun-type <t> [--tun-port <p>] [--tun-<csum>]]
 // The one addition: -x/-y thresholds, which -S never prints but -R accepts, are appended to an
 // -a line when set (a table without thresholds formats byte for byte like -S -n).
-import { hostPort } from './address.js';
+import { destinationKey, serviceArgs } from '../identity/service.js';
 import { sortTable, type IpvsDestination, type IpvsService, type IpvsTable } from './table.js';
 
 const FWD = { masq: '-m', route: '-g', tunnel: '-i' } as const;
 
-export function serviceArgs(s: IpvsService): string {
-  if (s.protocol === 'fwmark') return `-f ${s.fwmark}${s.family === 6 ? ' -6' : ''}`;
-  const opt = s.protocol === 'tcp' ? '-t' : s.protocol === 'udp' ? '-u' : '--sctp-service';
-  return `${opt} ${hostPort(s.address, s.port)}`;
-}
-
 function serviceLine(s: IpvsService): string {
-  let line = `-A ${serviceArgs(s)} -s ${s.scheduler}`;
+  let line = `-A ${serviceArgs(s).join(' ')} -s ${s.scheduler}`;
   if (s.persistence) {
     line += ` -p ${s.persistence.timeout}`;
     const nm = s.persistence.netmask;
@@ -31,7 +25,7 @@ function serviceLine(s: IpvsService): string {
 }
 
 function destinationLine(s: IpvsService, d: IpvsDestination): string {
-  let line = `-a ${serviceArgs(s)} -r ${hostPort(d.address, d.port)} ${FWD[d.forward]} -w ${d.weight}`;
+  let line = `-a ${serviceArgs(s).join(' ')} -r ${destinationKey(d)} ${FWD[d.forward]} -w ${d.weight}`;
   if (d.forward === 'tunnel') {
     const t = d.tunnel ?? { type: 'ipip' };
     line += ` --tun-type ${t.type}`;

@@ -1,7 +1,8 @@
 // `ipvsadm -Ln`: the live table with weights and connection counts, which `-S` does not print.
 // Keys are the ones table.ts uses (serviceKey, destinationKey), so status and drain can match the
 // inventory's services and real servers. `-Ln --thresholds` gives the thresholds, which `-S` does not.
-import { destinationKey, serviceKey, type IpvsTable } from './table.js';
+import { destinationKey, parseHostPort, serviceKey } from '../identity/service.js';
+import type { IpvsTable } from './table.js';
 
 export interface LiveDestination {
   forward: string; // Masq, Route, Tunnel, Local
@@ -13,7 +14,7 @@ export interface LiveDestination {
 /** serviceKey -> destinationKey -> counts. */
 export type LiveList = Map<string, Map<string, LiveDestination>>;
 
-const PROTO: Record<string, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+const PROTO = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 
 /** Walk `ipvsadm -Ln` text (plain or --thresholds: the same service lines, other destination
  * columns): each destination line's columns after the address go to `row`, grouped by service. */
@@ -22,13 +23,18 @@ function walk<T>(text: string, row: (cols: string[]) => T | undefined): Map<stri
   let cur: Map<string, T> | undefined;
   for (const line of text.split('\n')) {
     const svc = /^(TCP|UDP|SCTP)\s+(\S+)\s/.exec(line + ' ');
+    const vip = svc && parseHostPort(svc[2]!);
     const fwm = /^FWM\s+(\d+)\s+(IPv6\s+)?/.exec(line);
     const dest = /^\s+->\s+(\S+)\s+(.*\S)\s*$/.exec(line);
-    if (svc) out.set(`${PROTO[svc[1]!]} ${svc[2]}`, (cur = new Map()));
-    else if (fwm) out.set(`fwmark ${fwm[1]}${fwm[2] ? ' ipv6' : ''}`, (cur = new Map()));
-    else if (dest && cur) {
+    const rip = dest && parseHostPort(dest[1]!);
+    if (svc && vip) out.set(serviceKey({ protocol: PROTO[svc[1] as keyof typeof PROTO], ...vip }), (cur = new Map()));
+    else if (svc)
+      cur = undefined; // not an address (ipvsadm -L without -n): nothing to match
+    else if (fwm)
+      out.set(serviceKey({ protocol: 'fwmark', family: fwm[2] ? 6 : 4, fwmark: Number(fwm[1]) }), (cur = new Map()));
+    else if (rip && cur) {
       const v = row(dest[2]!.split(/\s+/));
-      if (v !== undefined) cur.set(dest[1]!, v);
+      if (v !== undefined) cur.set(destinationKey(rip), v);
     }
   }
   return out;

@@ -5,9 +5,9 @@
 // order; older ipvsadm versions do not sort them, so compare tables with sortTable() first.
 import { isIP } from 'node:net';
 import { LvsctlError } from '../errors.js';
-import { canonicalAddress } from './address.js';
+import { canonicalAddress } from '../identity/address.js';
 import type { Forward, IpvsDestination, IpvsProtocol, IpvsService, IpvsTable } from './table.js';
-import { serviceKey } from './table.js';
+import { serviceKey } from '../identity/service.js';
 
 export class RulesParseError extends LvsctlError {
   constructor(
@@ -131,6 +131,8 @@ const SVC_OPTS: Array<[string, IpvsProtocol | 'fwmark']> = [
   ['-f', 'fwmark'],
 ];
 
+const FORWARD_OF_FLAG: Record<string, Forward> = { '-m': 'masq', '-g': 'route', '-i': 'tunnel' };
+
 function serviceOf(o: Opts, fail: (why: string) => never): IpvsService {
   const given = SVC_OPTS.filter(([opt]) => o.values.has(opt));
   if (given.length !== 1) fail('expected exactly one of -t, -u, --sctp-service or -f');
@@ -178,7 +180,7 @@ export function parseRules(text: string): IpvsTable {
     const r = o.values.get('-r') ?? fail('-a needs -r');
     const fwd = ['-m', '-g', '-i'].filter((f) => o.flags.has(f));
     if (fwd.length > 1) fail('more than one of -m, -g, -i');
-    const forward: Forward = fwd[0] === '-m' ? 'masq' : fwd[0] === '-i' ? 'tunnel' : 'route'; // -g is ipvsadm's default
+    const forward: Forward = FORWARD_OF_FLAG[fwd[0] ?? '-g'] ?? 'route'; // -g is ipvsadm's default
     const a = addrPort(r, fail, owner.protocol === 'fwmark');
     const d: IpvsDestination = {
       address: a.address,

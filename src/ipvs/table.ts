@@ -1,7 +1,7 @@
 // The IPVS table as data: virtual services and their destinations, the way ipvsadm -S -n
 // describes them. desired.ts builds one from the inventory, parse.ts from a host's live output,
 // format.ts writes one; the engine diffs two of them.
-import { addressWords } from './address.js';
+import { addressWords, type Family } from '../identity/address.js';
 
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
 /** -m, -g, -i: masquerading (NAT), gatewaying (DR), ipip tunnelling (TUN). */
@@ -25,7 +25,7 @@ export interface IpvsDestination {
 }
 
 interface ServiceBase {
-  family: 4 | 6;
+  family: Family;
   scheduler: string;
   /** -b flags, in the order ipvsadm prints them (print_sched_flags). */
   schedFlags: string[];
@@ -51,15 +51,6 @@ export type IpvsService = AddressService | FwmarkService;
 export interface IpvsTable {
   services: IpvsService[];
 }
-
-/** A service's identity, as ipvsadm names it: "tcp 10.0.0.1:80", "udp [fd00::1]:53", "fwmark 1", "fwmark 1 ipv6". */
-export function serviceKey(s: IpvsService): string {
-  if (s.protocol === 'fwmark') return `fwmark ${s.fwmark}${s.family === 6 ? ' ipv6' : ''}`;
-  return `${s.protocol} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}`;
-}
-
-export const destinationKey = (d: IpvsDestination): string =>
-  d.address.includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
 
 // libipvs compares with C int subtraction of unsigned values (ipvs_cmp_services/ipvs_cmp_dests);
 // reproduce the wrap-around so the order matches what ipvsadm -S prints.

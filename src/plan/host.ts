@@ -11,7 +11,7 @@ import type { Change, DesiredFile, HostPlan } from './types.js';
 import { redact } from '../util/redact.js';
 import type { NetfilterFile } from '../render/netfilter.js';
 import type { Drained } from '../desired/intent.js';
-import { canonicalAddress } from '../ipvs/address.js';
+import { sameAddress } from '../identity/address.js';
 import { chainDrift } from './netfilter.js';
 
 export class PlanError extends LvsctlError {}
@@ -157,13 +157,12 @@ export function planHost(input: PlanInput): HostPlan {
   for (const m of d.modules) if (!f.modulesLoaded.has(m)) adds.push({ kind: 'module', name: m });
 
   // Sysctls: record the original before the first change; restore what is no longer wanted.
-  const current = (k: string) =>
-    f.sysctl.get(k) ??
-    (k.startsWith('net.ipv4.vs.')
-      ? IPVS_SYSCTL_DEFAULTS[k]
-      : k.startsWith('net.ipv4.conf.tunl0.')
-        ? f.sysctl.get(k.replace('tunl0', 'default'))
-        : undefined);
+  // An unread IPVS sysctl has the kernel's default; tunl0 (not there yet) will start from "default".
+  const current = (k: string) => {
+    if (f.sysctl.has(k)) return f.sysctl.get(k);
+    if (k.startsWith('net.ipv4.vs.')) return IPVS_SYSCTL_DEFAULTS[k];
+    return k.startsWith('net.ipv4.conf.tunl0.') ? f.sysctl.get(k.replace('tunl0', 'default')) : undefined;
+  };
   for (const [k, v] of Object.entries(d.sysctl)) {
     const cur = current(k);
     if (!(k in old.originals.sysctl) && cur !== undefined) {
@@ -193,7 +192,7 @@ export function planHost(input: PlanInput): HostPlan {
   const has = (a: DesiredAddress) =>
     f.addresses.some(
       (x) =>
-        canonicalAddress(x.address) === canonicalAddress(a.address) &&
+        sameAddress(x.address, a.address) &&
         x.prefix === a.prefix &&
         x.dev === a.dev &&
         (a.label === undefined || x.label === a.label),

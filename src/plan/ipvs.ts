@@ -3,7 +3,8 @@
 // (its key is in the host's state file). Services keepalived owns are not in the desired table and
 // not in the owned list, so they are never touched here.
 import { formatRules } from '../ipvs/format.js';
-import { destinationKey, serviceKey, type IpvsDestination, type IpvsService, type IpvsTable } from '../ipvs/table.js';
+import { destinationKey, serviceKey } from '../identity/service.js';
+import type { IpvsDestination, IpvsService, IpvsTable } from '../ipvs/table.js';
 
 const lineOf = (s: IpvsService, d?: IpvsDestination): string => {
   const [svc, dest] = formatRules({ services: [{ ...s, destinations: d ? [d] : [] }] }).split('\n');

@@ -2,7 +2,7 @@
 // words (`-p tcp -m tcp --dport 80` for `-p tcp --dport 80`, `--set-xmark 0x1/0xffffffff` for
 // `--set-mark 1`, IPv6 addresses compressed), so both sides are compared in one normal form, as
 // sets: lvsctl's rules never overlap (one mark per service, one MASQUERADE), so order is moot.
-import { canonicalAddress } from '../ipvs/address.js';
+import { canonicalAddress, familyOf } from '../identity/address.js';
 
 const IMPLIED_MATCH = new Set(['tcp', 'udp', 'sctp', 'udplite']);
 
@@ -27,7 +27,7 @@ export function normalRule(rule: string): string {
     }
     if ((w === '-s' || w === '-d') && next) {
       const [addr, prefix] = next.split('/');
-      out.push(w, `${canonicalAddress(addr!)}/${prefix ?? (addr!.includes(':') ? 128 : 32)}`);
+      out.push(w, `${canonicalAddress(addr!)}/${prefix ?? (familyOf(addr!) === 6 ? 128 : 32)}`);
       i++;
       continue;
     }

@@ -115,8 +115,18 @@ export function changeDiff(c: Change): string {
       return c.lines.join('\n');
     case 'netfilter':
       return c.action === 'apply' ? c.rules.map((l) => `+ ${l}`).join('\n') : '';
-    default:
-      return '';
+    case 'packages':
+    case 'state':
+    case 'module':
+    case 'sysctl':
+    case 'link':
+    case 'address':
+    case 'route':
+    case 'timeouts':
+    case 'keepalived':
+    case 'keepalived-boot':
+    case 'bootlink':
+      return ''; // their description says it all
   }
 }
 

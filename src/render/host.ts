@@ -18,7 +18,7 @@ export function renderHost(cluster: Cluster, hostName: string, secrets: Secrets)
     if (runsKeepalived(cluster)) files.push(keepalivedFile(cluster, hostName, base, secrets));
   }
   if (h.roles.has('real_server')) files.push(...realServerFiles(cluster, hostName, base));
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return files.sort((a, b) => Number(a.path > b.path) - Number(a.path < b.path));
 }
 
 /** Files per host, for every host that gets any (clients get none), in inventory order. */

@@ -15,6 +15,7 @@ const BARE = /^[A-Za-z0-9_.:/+=,%@-]+$/;
 export function kq(value: string | number): string {
   const s = String(value);
   if (BARE.test(s) && !s.startsWith('@')) return s; // "@name" at a line start is keepalived's conditional config
+  // eslint-disable-next-line no-control-regex -- control characters are what needs quoting
   if (s === '' || /["\x00-\x1f\x7f]/.test(s) || s.endsWith('\\') || s === '{' || s === '}' || s.includes('${'))
     throw new KeepalivedQuoteError(
       `cannot write ${JSON.stringify(s)} into keepalived.conf (a double quote, control character, trailing backslash, lone brace or "\${")`,

@@ -1,9 +1,8 @@
 // keepalived.conf for a director: VRRP instances (pair), virtual servers with checkers for the
 // services keepalived owns, sorry server, sync daemon. Every value goes through {{kq}}.
 import { LvsctlError } from '../errors.js';
-import { canonicalAddress } from '../ipvs/address.js';
 import { FORWARD_OF_MODE } from '../ipvs/desired.js';
-import { familyOf, type Cluster, type ResolvedRealServer, type ResolvedService } from '../inventory/model.js';
+import { type Cluster, type ResolvedRealServer, type ResolvedService } from '../inventory/model.js';
 import type { HealthCheck } from '../inventory/schema.js';
 import { renderTemplate } from './engine.js';
 import { MANAGED_PATHS } from './paths.js';
@@ -37,7 +36,7 @@ function checkOf(h: HealthCheck | undefined) {
 }
 
 const realServer = (r: ResolvedRealServer) => ({
-  address: canonicalAddress(r.address),
+  address: r.address,
   port: r.port || false, // fwmark services: no port
   weight: r.weight,
   upperThreshold: r.upperThreshold ?? false,
@@ -50,7 +49,7 @@ function virtualServer(c: Cluster, s: ResolvedService) {
     id: s.id,
     name: s.name ?? false,
     fwmark: s.fwmark ?? false,
-    address: canonicalAddress(s.vip.address),
+    address: s.vip.address,
     port: s.port ?? false,
     scheduler: s.scheduler,
     schedFlags: FLAG_ORDER.filter((f) => s.schedulerFlags.includes(f as never)),
@@ -62,9 +61,7 @@ function virtualServer(c: Cluster, s: ResolvedService) {
       ? { timeout: s.persistence.timeout, granularity: s.persistence.netmask ?? false }
       : false,
     inhibitOnFailure: s.inhibitOnFailure,
-    sorryServer: s.sorryServer
-      ? { address: canonicalAddress(s.sorryServer.address), port: s.sorryServer.port ?? false }
-      : false,
+    sorryServer: s.sorryServer ? { address: s.sorryServer.address, port: s.sorryServer.port ?? false } : false,
     realServers: s.realServers.map(realServer),
   };
 }
@@ -80,7 +77,7 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
     seen.add(s.vip.address);
     entries
       .get(s.vip.vrrpInstance ?? first)!
-      .push({ cidr: `${canonicalAddress(s.vip.address)}/${s.vip.prefix}`, dev: s.vip.interface, family: s.family });
+      .push({ cidr: `${s.vip.address}/${s.vip.prefix}`, dev: s.vip.interface, family: s.family });
   }
   const dip = c.directors.dip;
   if (dip)
@@ -96,7 +93,7 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
     const family = all[0]?.family ?? 4;
     const addrOf = (h: string) => {
       const rh = c.hosts.get(h)!;
-      return family === 6 ? (rh.address6 ?? rh.address) : familyOf(rh.address) === 4 ? rh.address : rh.address;
+      return family === 6 ? (rh.address6 ?? rh.address) : rh.address;
     };
     return {
       name: inst.name,

@@ -2,7 +2,7 @@
 // for fwmark services (mangle PREROUTING) and, for NAT with masquerade, MASQUERADE for the real
 // servers' own outbound traffic (nat POSTROUTING). IPVS rewrites its replies' source to the VIP
 // before POSTROUTING, so they never match the real-server subnet and are not masqueraded twice.
-import { network4 } from '../ipvs/address.js';
+import { network4 } from '../identity/address.js';
 import type { Cluster } from '../inventory/model.js';
 import { MANAGED_PATHS, NETFILTER_CHAIN } from './paths.js';
 

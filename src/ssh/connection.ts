@@ -127,11 +127,12 @@ async function loadKey(
   if (key instanceof Error) {
     if (!required) return undefined;
     const encrypted = /encrypted|passphrase|decrypt/i.test(key.message);
-    const why = !encrypted
-      ? 'not a private key ssh2 can read'
-      : passphrase === undefined
-        ? 'it is encrypted and no passphrase is set (ssh.passphrase_env)'
-        : 'the passphrase does not decrypt it';
+    let why = 'not a private key ssh2 can read';
+    if (encrypted)
+      why =
+        passphrase === undefined
+          ? 'it is encrypted and no passphrase is set (ssh.passphrase_env)'
+          : 'the passphrase does not decrypt it';
     throw new ConnectError(host, 'auth', `cannot use identity file ${file}: ${why}`);
   }
   return Array.isArray(key) ? key[0] : key;
@@ -748,12 +749,11 @@ class SshConnection implements HostConnection {
       if (!posix.isAbsolute(f.path) || f.path.endsWith('/'))
         throw new RangeError(`writeFile needs an absolute file path, got ${JSON.stringify(f.path)}`);
       const dir = posix.dirname(f.path);
+      // chown's OWNER[:GROUP] or :GROUP
       const owner =
-        f.owner !== undefined
-          ? `${f.owner}${f.group !== undefined ? `:${f.group}` : ''}`
-          : f.group !== undefined
-            ? `:${f.group}`
-            : undefined;
+        f.owner === undefined && f.group === undefined
+          ? undefined
+          : `${f.owner ?? ''}${f.group !== undefined ? `:${f.group}` : ''}`;
       return {
         ...f,
         data: typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content,

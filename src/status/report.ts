@@ -3,11 +3,11 @@
 // servers with weights, connections and health. Pure: built from the hosts' facts and plans.
 // keepalived's own health-check removals are reported as health, never as drift.
 import type { HostResult } from '../engine/cluster.js';
-import type { Cluster } from '../inventory/model.js';
-import { canonicalAddress, hostPort } from '../ipvs/address.js';
-import { parseList } from '../ipvs/list.js';
-import { ipvsService } from '../ipvs/desired.js';
-import { serviceKey } from '../ipvs/table.js';
+import type { Cluster, ResolvedRealServer, ResolvedService } from '../inventory/model.js';
+import { sameAddress } from '../identity/address.js';
+import { destinationKey } from '../identity/service.js';
+import { expectedWeight, type Drained } from '../desired/weight.js';
+import { parseList, type LiveDestination } from '../ipvs/list.js';
 import { describe } from '../plan/types.js';
 
 export type Health =
@@ -58,29 +58,22 @@ export function statusReport(cluster: Cluster, results: HostResult[]): StatusRep
         drift: [],
         error: r.error,
       };
-    const state = r.run.record.stopped ? 'stopped' : r.run.facts.state === null ? 'not set up' : 'running';
+    let state: StatusReport['hosts'][number]['state'] = r.run.facts.state === null ? 'not set up' : 'running';
+    if (r.run.record.stopped) state = 'stopped';
     return { host: r.host, roles, state, drift: r.run.plan.changes.filter((c) => c.kind !== 'state').map(describe) };
   });
 
   const directors = cluster.directors.members.map((m) => m.host);
   const vips: StatusReport['vips'] = [];
   for (const s of cluster.services) {
-    if (vips.some((v) => v.address === s.vip.address)) continue;
+    if (vips.some((v) => sameAddress(v.address, s.vip.address))) continue;
     const read = directors.filter((d) => by.get(d)?.run);
-    const vip = canonicalAddress(s.vip.address);
     const holders = read.filter((d) =>
-      by.get(d)!.run!.facts.addresses.some((a) => canonicalAddress(a.address) === vip),
+      by.get(d)!.run!.facts.addresses.some((a) => sameAddress(a.address, s.vip.address)),
     );
     const stopped = read.length > 0 && read.every((d) => by.get(d)!.run!.record.stopped);
-    const problem = stopped
-      ? undefined
-      : read.length < directors.length
-        ? undefined
-        : holders.length === 0
-          ? 'no director holds it'
-          : holders.length > 1
-            ? `held by ${holders.length} directors at once`
-            : undefined;
+    // Unknown while a director could not be read, and none expected while every director is stopped.
+    const problem = stopped || read.length < directors.length ? undefined : holderProblem(holders.length);
     vips.push({ address: s.vip.address, interface: s.vip.interface, holders, ...(problem ? { problem } : {}) });
   }
 
@@ -88,35 +81,17 @@ export function statusReport(cluster: Cluster, results: HostResult[]): StatusRep
   for (const s of cluster.services) {
     for (const d of directors) {
       const run = by.get(d)?.run;
-      const live = run?.facts.ipvsList
-        ? parseList(run.facts.ipvsList).get(serviceKey(ipvsService(cluster, s)))
-        : undefined;
-      const drained = run?.record.drained ?? {};
+      const live = run?.facts.ipvsList ? parseList(run.facts.ipvsList).get(s.id) : undefined;
       const realServers = s.realServers.map((r): RealServerStatus => {
-        const destination = hostPort(r.address, r.port);
+        const destination = destinationKey(r);
         const l = live?.get(destination);
-        const base = {
+        return {
           host: r.host,
           destination,
           inventoryWeight: r.weight,
           ...(l ? { weight: l.weight, active: l.active, inactive: l.inactive } : {}),
+          health: run ? health(s, r, run.record, l) : 'unknown',
         };
-        const health: Health = !run
-          ? 'unknown'
-          : run.record.stopped
-            ? 'stopped'
-            : drained[r.host] === 'remove'
-              ? 'removed by drain'
-              : drained[r.host] === 'quiesce'
-                ? 'drained'
-                : !l
-                  ? s.engine === 'keepalived' && r.healthCheck
-                    ? 'removed by health check'
-                    : 'missing'
-                  : l.weight === 0 && r.weight > 0 && s.inhibitOnFailure
-                    ? 'weight 0 (health check failing)'
-                    : 'serving';
-        return { ...base, health };
       });
       services.push({
         service: s.id,
@@ -129,4 +104,27 @@ export function statusReport(cluster: Cluster, results: HostResult[]): StatusRep
   }
   const drift = hosts.some((h) => h.drift.length > 0) || vips.some((v) => v.problem);
   return { hosts, vips, services, drift, failed: hosts.some((h) => h.state === 'unreachable' || h.state === 'failed') };
+}
+
+function holderProblem(holders: number): string | undefined {
+  if (holders === 0) return 'no director holds it';
+  if (holders > 1) return `held by ${holders} directors at once`;
+  return undefined;
+}
+
+/** A real server's health on one director: what the recorded stop and drains ask (expectedWeight),
+ * then what keepalived's checkers did to a server the inventory wants serving. */
+function health(
+  s: ResolvedService,
+  r: ResolvedRealServer,
+  record: { stopped: boolean; drained: Drained },
+  live: LiveDestination | undefined,
+): Health {
+  if (record.stopped) return 'stopped';
+  const want = expectedWeight(r, record.drained);
+  if (!want.inTable) return 'removed by drain';
+  if (want.why === 'drained') return 'drained';
+  if (!live) return s.engine === 'keepalived' && r.healthCheck ? 'removed by health check' : 'missing';
+  if (live.weight === 0 && want.weight > 0 && s.inhibitOnFailure) return 'weight 0 (health check failing)';
+  return 'serving';
 }

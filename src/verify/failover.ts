@@ -5,7 +5,8 @@
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
-import { hostPort } from '../ipvs/address.js';
+import { urlHost } from '../identity/service.js';
+import { parseList } from '../ipvs/list.js';
 
 export interface FailoverResult {
   vip: string;
@@ -65,7 +66,7 @@ export async function failover(
   const start = await waitFor(dirs, vip, (h) => h !== null, 10_000);
   if (!start) throw new Error(`no director holds the VIP ${vip}`);
   const other = [...dirs.keys()].find((d) => d !== start)!;
-  const url = `http://${s.family === 6 ? `[${vip}]` : vip}:${s.port ?? 80}/`;
+  const url = `http://${urlHost(vip)}:${s.port ?? 80}/`;
   // The client polls for about 8 s in the background, one line per request.
   const polling = client.exec(
     sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -g -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`,
@@ -116,21 +117,16 @@ export async function settleKeepalived(
   const end = Date.now() + timeoutMs;
   const vips = [...new Set(cluster.services.map((s) => s.vip.address))];
   const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
-  const want = cluster.directors.vrrp
-    ? cluster.directors.vrrp.nopreempt
-      ? (h: string | null) => h !== null
-      : (h: string | null) => h === master
-    : () => true;
+  // With nopreempt any director may keep a VIP; otherwise the highest priority takes it.
+  const want = (h: string | null) => (cluster.directors.vrrp?.nopreempt ? h !== null : h === master);
   let holderName: string | null = cluster.directors.members[0]!.host;
   for (const vip of vips)
     if (cluster.directors.vrrp) holderName = await waitFor(dirs, vip, want, Math.max(0, end - Date.now()));
   const conn = holderName ? dirs.get(holderName) : undefined;
-  const ports = cluster.services
-    .filter((s) => s.engine === 'keepalived')
-    .map((s) => (s.fwmark !== undefined ? `-f ${s.fwmark} ` : `${hostPort(s.vip.address, s.port!)} `));
-  while (conn && ports.length && Date.now() < end) {
-    const t = (await conn.exec(sh`ipvsadm -Sn`)).stdout;
-    if (ports.every((p) => t.split('\n').some((l) => l.startsWith('-a ') && l.includes(p)))) return;
+  const keys = cluster.services.filter((s) => s.engine === 'keepalived').map((s) => s.id);
+  while (conn && keys.length && Date.now() < end) {
+    const live = parseList((await conn.exec(sh`ipvsadm -Ln`)).stdout);
+    if (keys.every((k) => (live.get(k)?.size ?? 0) > 0)) return;
     await sleep(300);
   }
 }

@@ -2,6 +2,8 @@
 // HTTP: the answering real server is named by the answer (the body's last line, or a header named
 // in the inventory). TCP and UDP services say nothing of who answered, so the directors' own IPVS
 // counters name it (counters.ts). The counts are judged in judge.ts.
+import { servingRealServers, type Drained } from '../desired/weight.js';
+import { urlHost } from '../identity/service.js';
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { sh, type Shell } from '../util/quote.js';
@@ -9,6 +11,9 @@ import { countByDirectors } from './counters.js';
 import { hasAffinity, judge, type Counts } from './judge.js';
 
 export interface ServiceVerdict {
+  /** The service's key (ResolvedService.id). */
+  id: string;
+  /** The service as people read it: its key, with its name when it has one. */
   service: string;
   from: string;
   probe: string;
@@ -19,13 +24,11 @@ export interface ServiceVerdict {
   skipped?: string;
 }
 
-const hostOf = (s: ResolvedService) => (s.family === 6 ? `[${s.vip.address}]` : s.vip.address);
-
 /** One request from `src` (or the default address), printing the answer after a marker line. */
 function probeCommand(s: ResolvedService, probe: 'http' | 'tcp' | 'udp', src: string | undefined): Shell {
   const port = s.port ?? s.ports?.[0] ?? 80;
   if (probe === 'http') {
-    const url = `http://${hostOf(s)}:${port}${s.verify.path ?? '/'}`;
+    const url = `http://${urlHost(s.vip.address)}:${port}${s.verify.path ?? '/'}`;
     return src ? sh`curl -g -s -i -m 3 --interface ${src} ${url}` : sh`curl -g -s -i -m 3 ${url}`; // -g: [] and {} in a path are not curl globs
   }
   const from = src ? ['-s', src] : [];
@@ -51,14 +54,21 @@ export function answers(out: string, probe: 'http' | 'tcp' | 'udp', header?: str
     });
 }
 
+/** The count an HTTP answer goes to: its real server, "failed" or "unknown:…". */
+function answerKey(answer: string, names: Set<string>): string {
+  if (answer === '') return 'failed';
+  return names.has(answer) ? answer : `unknown:${answer.slice(0, 40)}`;
+}
+
 export async function verifyService(
   client: HostConnection,
   cluster: Cluster,
   s: ResolvedService,
   directors: HostConnection[],
+  drained: Drained = {},
 ): Promise<ServiceVerdict> {
   const probe = s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
-  const base = { service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe };
+  const base = { id: s.id, service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe };
   if (s.verify.skip) return { ...base, hits: {}, ok: true, problems: [], skipped: 'verify.skip in the inventory' };
   const n = s.verify.requests ?? cluster.verify?.requests ?? 60;
   const sources = hasAffinity(s) && cluster.verify?.sources?.length ? cluster.verify.sources : [undefined];
@@ -77,8 +87,7 @@ export async function verifyService(
     const run = async () => void (out = (await client.exec(loop)).stdout);
     if (probe === 'http') {
       await run();
-      for (const [from, a] of answers(out, probe, header))
-        add(from, a === '' ? 'failed' : names.has(a) ? a : `unknown:${a.slice(0, 40)}`);
+      for (const [from, a] of answers(out, probe, header)) add(from, answerKey(a, names));
     } else {
       const byServer = await countByDirectors(directors, s, run);
       for (const [host, k] of Object.entries(byServer)) add(src ?? '-', host, k);
@@ -86,7 +95,9 @@ export async function verifyService(
       if (failed) add(src ?? '-', 'failed', failed);
     }
   }
-  const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2);
+  // Judged against the weights the directors should have now: a drained server takes no new requests.
+  const serving = { ...s, realServers: servingRealServers(s.realServers, drained) };
+  const problems = judge(serving, counts, cluster.verify?.tolerance ?? 0.2);
   return {
     ...base,
     hits: counts.hits,

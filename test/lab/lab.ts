@@ -225,8 +225,11 @@ export function lvsctl(args: string[], timeoutMs = 15 * 60_000, env: Record<stri
       process.execPath,
       [path.join(ROOT, 'bin/lvsctl.js'), ...args],
       { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, ...env } },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) => {
+        let code = 0;
+        if (err) code = typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout, stderr });
+      },
     );
   });
 }

@@ -119,7 +119,7 @@ test('mode switches NAT -> DR -> TUN -> NAT leave nothing of the old mode', { ti
     assert.notEqual(ref.dr![h], ref.tun![h]);
   }
   assert.match(ref.dr!.rs1!, /10\.99\.2\.100\/32/);
-  assert.match(ref.nat!.dir1!, /^[0-9a-f]{64}  \/etc\/lvsctl\/ipvs\.rules$/m);
+  assert.match(ref.nat!.dir1!, /^[0-9a-f]{64} {2}\/etc\/lvsctl\/ipvs\.rules$/m);
   await lab.restore();
   await upAndVerify('nat');
   for (const m of ['dr', 'tun', 'nat'] as const) {

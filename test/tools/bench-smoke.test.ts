@@ -23,7 +23,11 @@ describe('npm run bench, 5-host smoke', () => {
           process.execPath,
           [join(ROOT, 'dist/bench/run.js'), '--n', '5', '--runs', '1', '--parts', 'hosts', '--out', out],
           { cwd: ROOT, maxBuffer: 16 << 20, timeout: 14 * 60_000 },
-          (e, stdout, stderr) => res({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+          (e, stdout, stderr) => {
+            let code = 0;
+            if (e) code = typeof e.code === 'number' ? e.code : 1;
+            res({ code, stdout, stderr });
+          },
         ),
       );
       assert.equal(r.code, 0, r.stderr.slice(-3000));

@@ -29,7 +29,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
       [join(root, 'bin/lvsctl.js'), ...args],
       { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } },
       (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        let code = 0;
+        if (err) code = typeof err.code === 'number' ? err.code : 1;
         resolve({ code, stdout, stderr });
       },
     );
@@ -190,7 +191,10 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
         n.sysctl = { ...n.sysctl, [c.key.replaceAll('.', '/')]: c.to };
         break;
       case 'link':
-        n.links = n.links.map((l) => (l.split(' ')[0] === c.dev ? (c.up ? c.dev : `${c.dev} DOWN`) : l));
+        n.links = n.links.map((l) => {
+          if (l.split(' ')[0] !== c.dev) return l;
+          return c.up ? c.dev : `${c.dev} DOWN`;
+        });
         break;
       case 'address': {
         const other = (l: string) =>

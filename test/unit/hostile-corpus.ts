@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Cluster } from '../../src/inventory/model.js';
 
-// deno-lint-ignore no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form inventory JSON, read and written by path
 export type Inv = Record<string, any>;
 export type Path = (string | number)[];
 
@@ -232,8 +232,11 @@ const RS = '/usr/local/sbin/lvsctl-realserver';
 const DIR = '/usr/local/sbin/lvsctl-director';
 const SYSCTL = '/etc/sysctl.d/90-lvsctl.conf';
 const sysctlKey = (p: string) => (p.split('/').some((x) => x.includes('.')) ? p : p.replaceAll('/', '.'));
-const expandHome = (p: string, base: string) =>
-  p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolve(base, p);
+const expandHome = (p: string, base: string): string => {
+  if (p === '~') return homedir();
+  if (p.startsWith('~/')) return resolve(homedir(), p.slice(2));
+  return isAbsolute(p) ? p : resolve(base, p);
+};
 
 /** A check returns false or throws when the value is not where it must be. */
 type Check = (r: Rendered, v: string) => boolean;

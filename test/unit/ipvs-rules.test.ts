@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { canonical6 } from '../../src/ipvs/address.js';
+import { canonical6 } from '../../src/identity/address.js';
 import { desiredTable } from '../../src/ipvs/desired.js';
 import { formatRules } from '../../src/ipvs/format.js';
 import { parseRules, RulesParseError } from '../../src/ipvs/parse.js';

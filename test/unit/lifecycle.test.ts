@@ -17,12 +17,11 @@ import { parseFacts } from '../../src/facts/parse.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import type { Cluster } from '../../src/inventory/model.js';
 import type { Secrets } from '../../src/inventory/secrets.js';
-import { hostPort } from '../../src/ipvs/address.js';
+import { hostPort, serviceKey } from '../../src/identity/service.js';
 import { ipvsService } from '../../src/ipvs/desired.js';
 import { formatRules } from '../../src/ipvs/format.js';
 import { activeTo, parseList } from '../../src/ipvs/list.js';
 import { parseRules } from '../../src/ipvs/parse.js';
-import { serviceKey } from '../../src/ipvs/table.js';
 import { planHost } from '../../src/plan/host.js';
 import { ipvsDelta } from '../../src/plan/ipvs.js';
 import { parseState, type HostState } from '../../src/plan/state.js';
@@ -305,12 +304,9 @@ describe('render with drains', () => {
   // keepalived -t needs the config's interfaces, so it runs in a throw-away network namespace
   // (as in test/tools/render-tools.test.ts); skipped without root or keepalived.
   const have = (t: string) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
-  const skip =
-    !have('keepalived') || !have('ip')
-      ? 'keepalived or ip not installed'
-      : process.getuid?.() !== 0
-        ? 'needs root for ip netns'
-        : false;
+  let skip: string | false = false;
+  if (!have('keepalived') || !have('ip')) skip = 'keepalived or ip not installed';
+  else if (process.getuid?.() !== 0) skip = 'needs root for ip netns';
   it(
     'keepalived -t accepts the config with weight 0 (and rejects a negative weight: the check can fail)',
     { skip },

@@ -139,7 +139,9 @@ describe('renderCluster', () => {
         for (const f of files) {
           assert.ok(managed.has(f.path), `${host}: ${f.path} is not in MANAGED_PATHS`);
           const exec = f.kind === 'script' || f.kind === 'initscript';
-          assert.equal(f.mode, exec ? 0o755 : f.secret ? 0o600 : 0o644, `${host}: ${f.path} mode`);
+          let mode = f.secret ? 0o600 : 0o644;
+          if (exec) mode = 0o755;
+          assert.equal(f.mode, mode, `${host}: ${f.path} mode`);
           assert.ok(f.content.endsWith('\n') && !f.content.includes('&amp;') && !f.content.includes('\r'));
         }
       }

@@ -3,8 +3,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import { templatesDir } from '../../paths.js';
+import type { InitOptions } from '../options.js';
 
-export async function runInit(o: { mode: 'nat' | 'dr' | 'tun'; out: string; force: boolean }): Promise<number> {
+export async function runInit(o: InitOptions): Promise<number> {
   const text = readFileSync(join(templatesDir, 'init', `${o.mode}.yaml`), 'utf8');
   if (o.out === '-') {
     process.stdout.write(text);

@@ -5,12 +5,8 @@ import { dirname, join } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import { renderCluster } from '../../render/host.js';
-import type { CommonOptions } from '../main.js';
+import type { RenderOptions } from '../options.js';
 import type { Output } from '../output.js';
-
-export interface RenderOptions extends CommonOptions {
-  out: string;
-}
 
 export async function runRender(o: RenderOptions, out: Output): Promise<number> {
   const { cluster, secrets } = loadInventory(o.inventory);

@@ -1,7 +1,7 @@
 // `lvsctl validate`: the inventory gate on its own. Contacts no host.
 import { ExitCode, InventoryError } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
-import type { CommonOptions } from '../main.js';
+import type { CommonOptions } from '../options.js';
 import type { Output } from '../output.js';
 
 export async function runValidate(o: CommonOptions, out: Output): Promise<number> {

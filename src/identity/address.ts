@@ -1,6 +1,9 @@
-// Addresses as ipvsadm prints them: IPv4 dotted quads, IPv6 in inet_ntop(3) form inside [ ],
-// and the 32-bit words its sort compares.
-import { isIPv4, isIPv6 } from 'node:net';
+// Addresses in one form: IPv4 dotted quads, IPv6 exactly as glibc's inet_ntop(3) prints it (the
+// form ipvsadm, iproute2 and the kernel's /proc files use), so that two spellings of one address are
+// one string. Also the 32-bit words ipvsadm's sort compares, and IPv4 subnet arithmetic.
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+
+export type Family = 4 | 6;
 
 /** The eight 16-bit groups of an IPv6 address (accepts "::", embedded IPv4, any case). */
 function groups6(addr: string): number[] {
@@ -63,15 +66,28 @@ export function addressWords(addr: string): number[] {
   return [0, 1, 2, 3].map((i) => g[2 * i]! * 65536 + g[2 * i + 1]!);
 }
 
-/** "addr:port" or "[addr6]:port". */
-export const hostPort = (addr: string, port: number): string =>
-  isIPv6(addr) ? `[${canonical6(addr)}]:${port}` : `${addr}:${port}`;
+/** The family of an address (4 or 6); throws on anything that is not an address. */
+export function familyOf(addr: string): Family {
+  const f = isIP(addr);
+  if (f === 0) throw new Error(`not an IP address: ${addr}`);
+  return f === 6 ? 6 : 4;
+}
+
+/** Two spellings of one address? (false when either is not an address) */
+export const sameAddress = (a: string, b: string): boolean =>
+  isIP(a) !== 0 && isIP(a) === isIP(b) && canonicalAddress(a) === canonicalAddress(b);
 
 /** An IPv4 dotted netmask to a prefix length, or undefined when it is not contiguous. */
 export function maskToPrefix(mask: string): number | undefined {
   const n = addressWords(mask)[0]!;
   const bits = n.toString(2).padStart(32, '0');
-  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
+  if (!/^1*0*$/.test(bits)) return undefined;
+  return bits.includes('0') ? bits.indexOf('0') : 32;
+}
+
+/** a.b.c.d/p contains addr (IPv4). */
+export function inSubnet4(addr: string, net: string, prefix: number): boolean {
+  return network4(addr, prefix) === network4(net, prefix);
 }
 
 /** The network address of addr/prefix (IPv4). */

@@ -1,0 +1,41 @@
+// The options each command receives from commander, in one place (main.ts declares them).
+
+/** Every command that reads an inventory. */
+export interface CommonOptions {
+  inventory: string;
+  limit?: string[];
+  json: boolean;
+  verbose: boolean;
+  forks: number;
+}
+
+/** Every command that contacts hosts. */
+export interface HostOptions extends CommonOptions {
+  acceptNewHostKeys: boolean;
+}
+
+/** plan, up, start, stop, down. */
+export interface ConvergeOptions extends HostOptions {
+  /** false with --no-verify */
+  verify?: boolean;
+  purge?: boolean;
+}
+
+export interface VerifyOptions extends HostOptions {
+  failover: boolean;
+}
+
+export interface DrainOptions extends HostOptions {
+  remove: boolean;
+  timeout: number; // seconds
+}
+
+export interface RenderOptions extends CommonOptions {
+  out: string;
+}
+
+export interface InitOptions {
+  mode: 'nat' | 'dr' | 'tun';
+  out: string;
+  force: boolean;
+}

@@ -1,0 +1,46 @@
+// verify's table and verify --failover's lines.
+import type { Cluster } from '../../inventory/model.js';
+import type { FailoverResult } from '../../verify/failover.js';
+import type { ServiceVerdict } from '../../verify/verify.js';
+import { formatTable } from '../table.js';
+
+export function verifyLines(cluster: Cluster, verdicts: ServiceVerdict[]): string[] {
+  const rows: string[][] = [['', 'service', 'from', 'probe', 'answers per real server (share, weight)']];
+  for (const v of verdicts) {
+    const s = cluster.services.find((x) => x.id === v.id)!;
+    const total = Object.values(v.hits).reduce((a, b) => a + b, 0) || 1;
+    const share = (n: number) => Math.round((n / total) * 100);
+    const cells = s.realServers.map(
+      (r) => `${r.host} ${v.hits[r.host] ?? 0} (${share(v.hits[r.host] ?? 0)}%, w${r.weight})`,
+    );
+    const extra = Object.entries(v.hits)
+      .filter(([k]) => !s.realServers.some((r) => r.host === k))
+      .map(([k, n]) => `${k} ${n}`);
+    const answers = v.skipped ? `skipped: ${v.skipped}` : [...cells, ...extra].join('   ');
+    rows.push([v.ok ? 'PASS' : 'FAIL', v.service, v.from, v.probe, answers]);
+    for (const [src, per] of Object.entries(v.bySource ?? {}))
+      rows.push([
+        '',
+        '',
+        '',
+        '',
+        `  from ${src}: ${Object.entries(per)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`,
+      ]);
+    for (const p of v.problems) rows.push(['', '', '', '', `  ! ${p}`]);
+  }
+  return ['', 'VERIFY', ...formatTable(rows)];
+}
+
+export function failoverLines(r: FailoverResult): string[] {
+  const took = `${r.takeover ?? 'no director'} took over in ${r.takeoverSeconds?.toFixed(2) ?? '-'} s`;
+  const failed = `${r.failed} of ${r.requests} requests (every 0.2 s) failed`;
+  const end = `after restart the VIP is on ${r.endHolder ?? 'no director'} (expected ${r.expectedEndHolder})`;
+  return [
+    '',
+    'FAILOVER',
+    `  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: keepalived stopped on ${r.stopped}; ${took}; ${failed}; ${end}`,
+    ...r.problems.map((p) => `        ! ${p}`),
+  ];
+}

@@ -1,0 +1,56 @@
+// The verify step over a whole cluster: every service from every verify.from client, judged against
+// the weights the directors should have now (drains included). Returns data; the CLI prints it.
+import { mergeDrained, type Drained } from '../desired/weight.js';
+import type { Connections } from '../engine/connections.js';
+import type { Cluster } from '../inventory/model.js';
+import { parseState } from '../plan/state.js';
+import { STATE_FILE } from '../render/paths.js';
+import type { HostConnection } from '../ssh/connection.js';
+import { checkInterrupt } from '../util/interrupt.js';
+import { sh } from '../util/quote.js';
+import { failover, type FailoverResult } from './failover.js';
+import { verifyService, type ServiceVerdict } from './verify.js';
+
+const probeOf = (s: Cluster['services'][number]) => s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
+
+export async function verifyCluster(cluster: Cluster, conns: Connections, drained: Drained): Promise<ServiceVerdict[]> {
+  const verdicts: ServiceVerdict[] = [];
+  // The directors' IPVS counters identify who answered a TCP or UDP probe.
+  const needCounters = cluster.services.some((s) => !s.verify.skip && probeOf(s) !== 'http');
+  const directors = needCounters ? await Promise.all(cluster.directors.members.map((m) => conns.get(m.host))) : [];
+  for (const name of cluster.verify?.from ?? []) {
+    const conn = await conns.get(name);
+    for (const s of cluster.services) {
+      checkInterrupt();
+      verdicts.push(await verifyService(conn, cluster, s, directors, drained));
+    }
+  }
+  return verdicts;
+}
+
+/** The drains recorded in the directors' state files (verify on its own has read no facts). A
+ * director that cannot be read adds none: verify then judges by what the others recorded. */
+export async function recordedDrains(cluster: Cluster, conns: Connections): Promise<Drained> {
+  const records = await Promise.allSettled(
+    cluster.directors.members.map(async (m) => {
+      const r = await (await conns.get(m.host)).exec(sh`cat ${STATE_FILE} 2>/dev/null || :`);
+      return parseState(r.stdout).drained ?? {};
+    }),
+  );
+  return mergeDrained(records.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
+}
+
+/** verify --failover on the first tcp port service (or the first service) of a keepalived pair. */
+export async function failoverCluster(cluster: Cluster, conns: Connections): Promise<FailoverResult> {
+  const client = await conns.get(cluster.verify!.from[0]!);
+  const dirs = new Map<string, HostConnection>();
+  const init = new Map<string, 'systemd' | 'sysv'>();
+  for (const m of cluster.directors.members) {
+    const c = await conns.get(m.host);
+    dirs.set(m.host, c);
+    const word = (await c.exec(sh`if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi`)).stdout;
+    init.set(m.host, word.trim() === 'systemd' ? 'systemd' : 'sysv');
+  }
+  const s = cluster.services.find((x) => x.protocol === 'tcp' && x.port !== undefined) ?? cluster.services[0]!;
+  return failover(cluster, client, dirs, init, s);
+}
