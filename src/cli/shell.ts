@@ -1,24 +1,23 @@
 // The preamble and epilogue every host command shares: read the inventory (nothing is contacted
 // when it is invalid), check --limit, open one SSH connection per host on first use, choose the
 // progress renderer, and close every connection whatever happens.
-import { checkLimit } from '../engine/cluster.js';
+import type { Intent } from '../desired/intent.js';
+import { checkLimit, converge, type HostResult } from '../engine/cluster.js';
 import { Connections } from '../engine/connections.js';
 import { renderedFiles } from '../engine/files.js';
-import type { FilesFor } from '../engine/host.js';
-import { PlainProgress, type Progress } from '../engine/progress.js';
+import { PlainProgress } from '../engine/progress.js';
 import { loadInventory } from '../inventory/load.js';
 import type { Cluster } from '../inventory/model.js';
-import type { Secrets } from '../inventory/secrets.js';
 import type { HostOptions } from './options.js';
 import type { Output } from './output.js';
 import { progressFor } from './progress.js';
 
 export interface HostCommand {
   cluster: Cluster;
-  secrets: Secrets;
   conns: Connections;
-  filesFor: FilesFor;
-  progress: Progress;
+  /** The pipeline on the selected hosts (--limit, or `limit`) with the command's connections and
+   * progress: facts and plan, then apply when `apply`. */
+  converge(apply: boolean, intent?: Intent, limit?: string[]): Promise<HostResult[]>;
 }
 
 export interface ShellOptions {
@@ -42,7 +41,12 @@ export async function withHosts(
     ? new PlainProgress((l) => out.debug(l))
     : progressFor(o.json, (l) => out.info(l));
   try {
-    return await fn({ cluster, secrets, conns, filesFor: renderedFiles, progress });
+    return await fn({
+      cluster,
+      conns,
+      converge: (apply, intent, limit = o.limit) =>
+        converge(cluster, secrets, renderedFiles, { limit, forks: o.forks, apply, progress, conns, intent }),
+    });
   } finally {
     await conns.closeAll();
   }

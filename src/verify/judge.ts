@@ -3,6 +3,7 @@
 //  - rr/wrr: each server's share of the answers within `tolerance` (relative) of its weight share;
 //  - affinity (sh, persistence): every client source sticks to one server, and with several
 //    sources more than one server answers.
+import { servingRealServers, type Drained } from '../desired/weight.js';
 import type { ResolvedService } from '../inventory/model.js';
 
 export interface Counts {
@@ -14,14 +15,20 @@ export interface Counts {
 
 export const hasAffinity = (s: ResolvedService) => s.scheduler === 'sh' || s.persistence !== undefined;
 
-export function judge(s: ResolvedService, c: Counts, tolerance: number): string[] {
+/** Judged against the weights the directors should have now (expectedWeight: the inventory's, 0
+ * while drained, out of the table while removed by drain). */
+export function judge(s: ResolvedService, c: Counts, tolerance: number, drained: Drained = {}): string[] {
   const problems: string[] = [];
   const total = Object.values(c.hits).reduce((a, b) => a + b, 0);
   if (c.hits.failed) problems.push(`${c.hits.failed} of ${total} requests failed`);
   const unknown = Object.keys(c.hits).filter((k) => k.startsWith('unknown:'));
   if (unknown.length) problems.push(`answers that name no real server: ${unknown.map((k) => k.slice(8)).join(', ')}`);
-  const live = s.realServers.filter((r) => r.weight > 0);
-  const zero = s.realServers.filter((r) => r.weight === 0 && c.hits[r.host]);
+  const serving = servingRealServers(s.realServers, drained);
+  const removed = s.realServers.filter((r) => c.hits[r.host] && !serving.some((x) => x.host === r.host));
+  if (removed.length)
+    problems.push(`removed server answered: ${removed.map((r) => `${r.host} (${c.hits[r.host]})`).join(', ')}`);
+  const live = serving.filter((r) => r.weight > 0);
+  const zero = serving.filter((r) => r.weight === 0 && c.hits[r.host]);
   if (zero.length)
     problems.push(`weight-0 server answered: ${zero.map((r) => `${r.host} (${c.hits[r.host]})`).join(', ')}`);
   if (hasAffinity(s)) {

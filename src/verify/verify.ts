@@ -2,7 +2,7 @@
 // HTTP: the answering real server is named by the answer (the body's last line, or a header named
 // in the inventory). TCP and UDP services say nothing of who answered, so the directors' own IPVS
 // counters name it (counters.ts). The counts are judged in judge.ts.
-import { servingRealServers, type Drained } from '../desired/weight.js';
+import type { Drained } from '../desired/weight.js';
 import { urlHost } from '../identity/service.js';
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
@@ -95,9 +95,7 @@ export async function verifyService(
       if (failed) add(src ?? '-', 'failed', failed);
     }
   }
-  // Judged against the weights the directors should have now: a drained server takes no new requests.
-  const serving = { ...s, realServers: servingRealServers(s.realServers, drained) };
-  const problems = judge(serving, counts, cluster.verify?.tolerance ?? 0.2);
+  const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2, drained);
   return {
     ...base,
     hits: counts.hits,

@@ -1,6 +1,6 @@
 // plan, up, start, stop and down: one pipeline (facts -> plan -> apply -> verify); plan stops before
 // apply. `lvsctl verify` runs the verify step on its own.
-import { converge, type HostResult } from '../../engine/cluster.js';
+import type { HostResult } from '../../engine/cluster.js';
 import type { Intent } from '../../desired/intent.js';
 import { mergeDrained } from '../../desired/weight.js';
 import { ExitCode, UsageError } from '../../errors.js';
@@ -28,14 +28,8 @@ const failedHost = (r: HostResult) => r.status === 'failed' || r.status === 'unr
 
 /** `lvsctl plan`: what up would change (exit 2 when something would). */
 export function runPlan(o: ConvergeOptions, out: Output): Promise<number> {
-  return withHosts(o, out, async ({ cluster, secrets, conns, filesFor, progress }) => {
-    const results = await converge(cluster, secrets, filesFor, {
-      limit: o.limit,
-      forks: o.forks,
-      apply: false,
-      progress,
-      conns,
-    });
+  return withHosts(o, out, async ({ converge }) => {
+    const results = await converge(false);
     for (const l of planLines(results, o.verbose)) out.info(l);
     out.json({
       hosts: results.map((r) => ({ host: r.host, status: r.status, error: r.error, step: r.step })),
@@ -49,15 +43,8 @@ export function runPlan(o: ConvergeOptions, out: Output): Promise<number> {
 /** up, start, stop, down: converge every selected host to `intent`, then (up, start) verify. */
 export function runConverge(o: ConvergeOptions, out: Output, intent: Intent): Promise<number> {
   return withHosts(o, out, async (c) => {
-    const { cluster, secrets, conns, filesFor, progress } = c;
-    const results = await converge(cluster, secrets, filesFor, {
-      limit: o.limit,
-      forks: o.forks,
-      apply: true,
-      progress,
-      conns,
-      intent,
-    });
+    const { cluster } = c;
+    const results = await c.converge(true, intent);
     const failed = results.some(failedHost);
     for (const l of recapLines(results)) out.info(l);
     if (intent.kind !== 'down') for (const l of keptDrainLines(results)) out.info(l);

@@ -3,7 +3,7 @@
 // keepalived: never an edit of a table keepalived owns), recorded in the directors' state so later
 // runs keep it. drain then waits until the server's active connections end; --remove then takes
 // it out of the services. undrain gives the inventory weight back.
-import { converge, type HostResult } from '../../engine/cluster.js';
+import type { HostResult } from '../../engine/cluster.js';
 import { waitDrained, type Waited } from '../../engine/drain.js';
 import type { Intent } from '../../desired/intent.js';
 import { ExitCode, UsageError } from '../../errors.js';
@@ -45,18 +45,10 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
   return withHosts(
     o,
     out,
-    async ({ cluster, secrets, conns, filesFor, progress }) => {
+    async ({ cluster, conns, converge }) => {
       const directors = drainDirectors(cluster, o.limit);
       const on = directors.join(', ');
-      const apply = (intent: Intent) =>
-        converge(cluster, secrets, filesFor, {
-          limit: directors,
-          forks: o.forks,
-          apply: true,
-          progress,
-          conns,
-          intent,
-        });
+      const apply = (intent: Intent) => converge(true, intent, directors);
       const results = await apply(undrain ? { kind: 'undrain', host } : { kind: 'drain', host, remove: false });
       if (failedAny(results)) return finish(results, undefined, ExitCode.failed);
       if (undrain) {

@@ -1,7 +1,6 @@
 // `lvsctl status`: one table across hosts (state and drift, VIP holders, services with weights,
 // connections and health) and --json. Exit 0 when everything matches, 3 on drift, 1 when a host
 // could not be read.
-import { converge } from '../../engine/cluster.js';
 import { ExitCode } from '../../errors.js';
 import { statusReport } from '../../status/report.js';
 import type { HostOptions } from '../options.js';
@@ -13,15 +12,8 @@ export function runStatus(o: HostOptions, out: Output): Promise<number> {
   return withHosts(
     o,
     out,
-    async ({ cluster, secrets, conns, filesFor, progress }) => {
-      const results = await converge(cluster, secrets, filesFor, {
-        limit: o.limit,
-        forks: o.forks,
-        apply: false,
-        progress,
-        conns,
-        intent: { kind: 'status' },
-      });
+    async ({ cluster, converge }) => {
+      const results = await converge(false, { kind: 'status' });
       const report = statusReport(cluster, results);
       for (const l of statusLines(report, o.verbose)) out.info(l);
       out.json(report);
