@@ -59,6 +59,9 @@ export function canonicalAddress(addr: string): string {
   throw new Error(`not an IP address: ${addr}`);
 }
 
+/** Canonical when the text is an address, else the text unchanged (keys read back from a host's files). */
+export const canonicalIfAddress = (text: string): string => (isIP(text) ? canonicalAddress(text) : text);
+
 /** The address as 32-bit host-order words, the way libipvs compares them. */
 export function addressWords(addr: string): number[] {
   if (isIPv4(addr)) return [addr.split('.').reduce((a, o) => a * 256 + Number(o), 0)];

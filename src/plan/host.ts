@@ -11,7 +11,7 @@ import type { Change, DesiredFile, HostPlan } from './types.js';
 import { redact } from '../util/redact.js';
 import type { NetfilterFile } from '../render/netfilter.js';
 import type { Drained } from '../desired/intent.js';
-import { sameAddress } from '../identity/address.js';
+import { canonicalIfAddress, sameAddress } from '../identity/address.js';
 import { chainDrift } from './netfilter.js';
 
 export class PlanError extends LvsctlError {}
@@ -39,7 +39,9 @@ export interface PlanInput {
   forget?: { purge: boolean };
 }
 
-export const addressKey = (a: DesiredAddress) => `${a.address}/${a.prefix} ${a.dev}${a.label ? ` ${a.label}` : ''}`;
+// Canonical, so a key an older run recorded with another spelling still names the same address.
+export const addressKey = (a: DesiredAddress) =>
+  `${canonicalIfAddress(a.address)}/${a.prefix} ${a.dev}${a.label ? ` ${a.label}` : ''}`;
 export function parseAddressKey(k: string): DesiredAddress {
   const [cidr, dev, label] = k.split(' ');
   const [address, prefix] = cidr!.split('/');
@@ -201,7 +203,7 @@ export function planHost(input: PlanInput): HostPlan {
   for (const a of d.addresses) if (!has(a)) adds.push({ kind: 'address', action: 'add', addr: a });
   for (const k of old.owned.addresses) {
     const a = parseAddressKey(k);
-    if (!wantKeys.has(k) && has(a)) removals.push({ kind: 'address', action: 'del', addr: a });
+    if (!wantKeys.has(addressKey(a)) && has(a)) removals.push({ kind: 'address', action: 'del', addr: a });
   }
   next.owned.addresses = [...wantKeys];
   pre.owned.addresses = [...new Set([...pre.owned.addresses, ...wantKeys])];

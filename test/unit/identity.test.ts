@@ -25,7 +25,10 @@ import { parseList } from '../../src/ipvs/list.js';
 import { parseRules } from '../../src/ipvs/parse.js';
 import { statusReport } from '../../src/status/report.js';
 import { hitsBetween, parseStats } from '../../src/verify/counters.js';
-import { root } from './helpers.js';
+import { renderedFiles } from '../../src/engine/files.js';
+import { planFromFacts } from '../../src/engine/host.js';
+import { parseFacts } from '../../src/facts/parse.js';
+import { applied, factsText, root, type FactsOptions } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lvsctl-identity-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -196,5 +199,29 @@ describe('two spellings of one IPv6 address', () => {
   it('validation sees two spellings of one address as one: a VIP that is a host address is refused', () => {
     const text = V6_INVENTORY.replace('"2001:DB8:0:0::100"', '"2001:DB8:0:0:0:0:0:22"');
     assert.throws(() => load(text), /VIP 2001:db8::22 is also the address of host r2/);
+  });
+
+  it('plan: an address an older run recorded in another spelling is the same address (no delete, no re-add)', () => {
+    const f = join(tmp, 'v6-plan.yaml');
+    writeFileSync(f, V6_INVENTORY);
+    const { cluster, secrets } = loadInventory(f);
+    const plan = (o: FactsOptions) =>
+      planFromFacts(cluster, 'r1', secrets, renderedFiles, parseFacts(factsText(o))).plan;
+    let o = applied({}, plan({}).changes);
+    assert.deepEqual(
+      plan(o).changes.filter((c) => c.kind !== 'state'),
+      [],
+    );
+    const state = JSON.parse(o.state!) as { owned: { addresses: string[] } };
+    assert.ok(
+      state.owned.addresses.some((k) => k.startsWith('2001:db8::100/128 lo')),
+      state.owned.addresses.join(),
+    );
+    state.owned.addresses = state.owned.addresses.map((k) => k.replace('2001:db8::100', '2001:DB8:0:0::100'));
+    o = { ...o, state: JSON.stringify(state) };
+    assert.deepEqual(
+      plan(o).changes.filter((c) => c.kind === 'address'),
+      [],
+    );
   });
 });
