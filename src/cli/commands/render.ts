@@ -6,12 +6,13 @@ import { ExitCode, UsageError } from '../../errors.js';
 import { loadInventory } from '../../inventory/load.js';
 import { renderCluster } from '../../render/host.js';
 import type { RenderOptions } from '../options.js';
+import { renderLines, type RenderedFile } from '../print/inventory.js';
 import type { Output } from '../output.js';
 
 export async function runRender(o: RenderOptions, out: Output): Promise<number> {
   const { cluster, secrets } = loadInventory(o.inventory);
   for (const h of o.limit ?? []) if (!cluster.hosts.has(h)) throw new UsageError(`--limit: unknown host "${h}"`);
-  const written: { host: string; path: string; file: string; mode: string; secret: boolean }[] = [];
+  const written: RenderedFile[] = [];
   for (const [host, files] of renderCluster(cluster, secrets)) {
     if (o.limit && !o.limit.includes(host)) continue;
     for (const f of files) {
@@ -21,10 +22,9 @@ export async function runRender(o: RenderOptions, out: Output): Promise<number> 
       chmodSync(target, f.mode); // writeFileSync keeps the mode of a file that already exists
       const mode = f.mode.toString(8).padStart(4, '0');
       written.push({ host, path: f.path, file: target, mode, secret: f.secret === true });
-      out.info(`${target}  ${mode}${f.secret ? '  (secret)' : ''}`);
     }
   }
   out.json({ ok: true, out: o.out, files: written });
-  out.info(`${written.length} files for ${new Set(written.map((w) => w.host)).size} hosts in ${o.out}`);
+  for (const l of renderLines(written, o.out)) out.info(l);
   return ExitCode.ok;
 }
