@@ -221,11 +221,13 @@ async function installKeepalivedConf(conn: HostConnection, file: DesiredFile, se
   const r = await conn.exec(
     sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${file.path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`,
   );
-  if (r.code !== 0)
+  if (r.code !== 0) {
+    const said = redact(r.stderr.trim().split('\n').slice(-3).join(' | '), secrets);
     throw new ApplyError(
       'keepalived config test',
-      `keepalived -t rejected the new ${file.path} (exit ${r.code}); it was not installed: ${redact(r.stderr.trim().split('\n').slice(-3).join(' | '), secrets)}`,
+      `keepalived -t rejected the new ${file.path} (exit ${r.code}); it was not installed: ${said}`,
     );
+  }
 }
 
 /** Tests only: LVSCTL_TEST_IPVS_REJECT=host:N points line N (1-based) of the host's ipvsadm -R
@@ -280,8 +282,11 @@ async function applyIpvs(conn: HostConnection, run: HostRun, c: Extract<Change, 
   const undo = ipvsDelta(live, before, created, thresholds).lines;
   if (undo.length) await conn.exec(sh`ipvsadm -R`, { stdin: undo.join('\n') + '\n' });
   const restored = formatRules(await readTable(conn, thresholds)) === formatRules(before);
+  const after = restored
+    ? `the previous table was restored (${undo.length} ipvsadm line${undo.length === 1 ? '' : 's'})`
+    : 'restoring the previous table failed too: check `ipvsadm -Sn` on this director';
   throw new ApplyError(
     'ipvs',
-    `the kernel did not take the whole IPVS change${said}; not in the table: ${missing.join('; ')}; ${restored ? `the previous table was restored (${undo.length} ipvsadm line${undo.length === 1 ? '' : 's'})` : 'restoring the previous table failed too: check `ipvsadm -Sn` on this director'}`,
+    `the kernel did not take the whole IPVS change${said}; not in the table: ${missing.join('; ')}; ${after}`,
   );
 }

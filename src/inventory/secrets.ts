@@ -65,7 +65,9 @@ export function resolveSecrets(
       else if (value.length > VRRP_PASSWORD_MAX)
         problems.push({
           path,
-          message: `the VRRP password has ${value.length} characters; keepalived uses at most ${VRRP_PASSWORD_MAX} (it truncates longer ones and its config test fails)`,
+          message:
+            `the VRRP password has ${value.length} characters; keepalived uses at most ${VRRP_PASSWORD_MAX} ` +
+            '(it truncates longer ones and its config test fails)',
         });
       else if (!/^[\x21-\x7e]+$/.test(value) || /["#!\\]/.test(value))
         problems.push({

@@ -13,6 +13,8 @@ export interface Counts {
   bySource?: Record<string, Record<string, number>>;
 }
 
+const pct = (x: number) => Math.round(x * 100);
+
 export const hasAffinity = (s: ResolvedService) => s.scheduler === 'sh' || s.persistence !== undefined;
 
 /** Judged against the weights the directors should have now (expectedWeight: the inventory's, 0
@@ -53,7 +55,7 @@ export function judge(s: ResolvedService, c: Counts, tolerance: number, drained:
       const got = ok ? (c.hits[r.host] ?? 0) / ok : 0;
       if (Math.abs(got - want) > tolerance * want)
         problems.push(
-          `${r.host} got ${(got * 100).toFixed(0)}% of the answers, its weight share is ${(want * 100).toFixed(0)}% (tolerance ${Math.round(tolerance * 100)}%)`,
+          `${r.host} got ${pct(got)}% of the answers, its weight share is ${pct(want)}% (tolerance ${pct(tolerance)}%)`,
         );
     }
   }

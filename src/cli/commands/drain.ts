@@ -59,7 +59,8 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
       if (!waited.drained) {
         const left = Object.entries(waited.active).map(([d, n]) => `${plural(n, 'active connection')} on ${d}`);
         out.error(
-          `lvsctl: ${host} still has ${left.join(', ')} after ${waited.seconds.toFixed(0)} s; it stays drained (weight 0). Run drain again to keep waiting, or undrain.`,
+          `lvsctl: ${host} still has ${left.join(', ')} after ${waited.seconds.toFixed(0)} s; it stays drained (weight 0). ` +
+            'Run drain again to keep waiting, or undrain.',
         );
         return finish(results, waited, ExitCode.failed);
       }
