@@ -183,6 +183,13 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
       if (s.family === 6 && typeof nm !== 'number')
         add([...s.path, 'persistence', 'netmask'], 'an IPv6 service takes a prefix length, e.g. 64');
     }
+    // verify's probe must be able to talk to the service.
+    const probe = s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
+    if ((s.protocol === 'udp') !== (probe === 'udp'))
+      add([...s.path, 'verify', 'probe'], `a ${probe} probe cannot test a ${s.protocol.toUpperCase()} service`);
+    for (const k of ['path', 'status'] as const)
+      if (s.verify[k] !== undefined && probe !== 'http')
+        add([...s.path, 'verify', k], `verify.${k} is for HTTP probes (this service's probe is ${probe})`);
     const checks = [sp.health_check, ...sp.real_servers.map((r) => r.health_check)];
     checks.forEach((c, k) => {
       if (!c) return;

@@ -119,10 +119,21 @@ const Persistence = z.strictObject({
   netmask: z.union([Ipv4, z.int().min(1).max(128)]).optional(), // -M: IPv4 mask or IPv6 prefix length
 });
 
+/** An HTTP status verify accepts: a code, or a class such as "2xx". */
+const HttpStatus = z.union([
+  z
+    .int({ error: 'expected an HTTP status code' })
+    .min(100, 'an HTTP status is at least 100')
+    .max(599, 'an HTTP status is at most 599'),
+  z.enum(['1xx', '2xx', '3xx', '4xx', '5xx'], { error: 'expected an HTTP status code or a class such as "2xx"' }),
+]);
+
 export const ServiceVerify = z.strictObject({
   skip: z.boolean().optional(),
   probe: z.enum(['http', 'tcp', 'udp']).optional(),
   requests: z.int().min(1).max(100000).optional(),
+  // The HTTP statuses that count as an answer (default: 2xx and 3xx).
+  status: z.array(HttpStatus).min(1, 'name at least one status').optional(),
   // verify runs curl, which expands [a-z] and {a,b} in a URL (globbing): /x[1-99999999] would be
   // a hundred million requests. Percent-encoded brackets and braces (%5B %5D %7B %7D) are fine.
   path: HttpPath.refine(
@@ -240,12 +251,14 @@ export const Verify = z.strictObject({
   sources: z.array(IpAddress).optional(), // client source addresses, for affinity checks
   requests: z.int().min(1).max(100000).default(60),
   tolerance: z.number().min(0).max(1).default(0.2), // allowed deviation from the weight share
+  // Optional: the answers name their server (the body's last line or a header); it must agree with
+  // the directors' connection table, and names the server where the table cannot.
   identify: z
     .discriminatedUnion('by', [
       z.strictObject({ by: z.literal('body') }),
       z.strictObject({ by: z.literal('header'), name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) }),
     ])
-    .default({ by: 'body' }),
+    .optional(),
 });
 
 export const Inventory = z.strictObject({

@@ -6,9 +6,21 @@
 import { servingRealServers, type Drained } from '../desired/weight.js';
 import type { ResolvedService } from '../inventory/model.js';
 
+/** How the answering real servers were known: the directors' connection entries of each probe, the
+ * directors' per-destination counters (ops services), the answers' own identity (verify.identify,
+ * when the table had no entry), or not at all (then only success is judged). */
+export type Attribution = 'table' | 'counters' | 'identity' | 'none';
+
 export interface Counts {
   /** answers per real server name, plus "failed" and "unknown:…" keys */
   hits: Record<string, number>;
+  /** failed probes per real server the directors sent them to ("unattributed": no entry) */
+  failedBy?: Record<string, number>;
+  /** answered probes that no entry named, while others were named */
+  unattributed?: number;
+  /** answers whose identity (verify.identify) disagrees with the connection table */
+  mismatched?: string[];
+  attribution?: Attribution;
   /** per client source address: answers per real server (affinity checks) */
   bySource?: Record<string, Record<string, number>>;
 }
@@ -21,8 +33,18 @@ export const hasAffinity = (s: ResolvedService) => s.scheduler === 'sh' || s.per
  * while drained, out of the table while removed by drain). */
 export function judge(s: ResolvedService, c: Counts, tolerance: number, drained: Drained = {}): string[] {
   const problems: string[] = [];
-  const total = Object.values(c.hits).reduce((a, b) => a + b, 0);
-  if (c.hits.failed) problems.push(`${c.hits.failed} of ${total} requests failed`);
+  const total = Object.values(c.hits).reduce((a, b) => a + b, 0) + (c.unattributed ?? 0);
+  if (c.hits.failed) {
+    const by = Object.entries(c.failedBy ?? {}).map(([h, n]) => `${h} ${n}`);
+    problems.push(`${c.hits.failed} of ${total} requests failed${by.length ? ` (sent to: ${by.join(', ')})` : ''}`);
+  }
+  if (c.unattributed)
+    problems.push(
+      `${c.unattributed} answered request${c.unattributed === 1 ? ' has' : 's have'} no connection entry on any director: ` +
+        'attribution failed (IPVS timeouts shorter than the run?)',
+    );
+  for (const m of c.mismatched ?? []) problems.push(m);
+  if (c.attribution === 'none') return problems; // who answered is unknown: success only
   const unknown = Object.keys(c.hits).filter((k) => k.startsWith('unknown:'));
   if (unknown.length) problems.push(`answers that name no real server: ${unknown.map((k) => k.slice(8)).join(', ')}`);
   const serving = servingRealServers(s.realServers, drained);

@@ -11,13 +11,14 @@ import { sh } from '../util/quote.js';
 import { failover, type FailoverResult } from './failover.js';
 import { verifyService, type ServiceVerdict } from './verify.js';
 
-const probeOf = (s: Cluster['services'][number]) => s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
-
 export async function verifyCluster(cluster: Cluster, conns: Connections, drained: Drained): Promise<ServiceVerdict[]> {
   const verdicts: ServiceVerdict[] = [];
-  // The directors' IPVS counters identify who answered a TCP or UDP probe.
-  const needCounters = cluster.services.some((s) => !s.verify.skip && probeOf(s) !== 'http');
-  const directors = needCounters ? await Promise.all(cluster.directors.members.map((m) => conns.get(m.host))) : [];
+  // The directors' connection tables (counters for ops services) name who answered each probe.
+  // A director that cannot be reached holds no VIP: the others' tables are read.
+  const reached = cluster.services.some((s) => !s.verify.skip)
+    ? await Promise.allSettled(cluster.directors.members.map((m) => conns.get(m.host)))
+    : [];
+  const directors = reached.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   for (const name of cluster.verify?.from ?? []) {
     const conn = await conns.get(name);
     for (const s of cluster.services) {

@@ -1,14 +1,27 @@
-// Verify: requests through each VIP from the client host(s), in one command per client source.
-// HTTP: the answering real server is named by the answer (the body's last line, or a header named
-// in the inventory). TCP and UDP services say nothing of who answered, so the directors' own IPVS
-// counters name it (counters.ts). The counts are judged in judge.ts.
+// Verify one service: requests through its VIP from a client host, one command per client source
+// (probe.ts), then one read of each director's connection table for the probes' own source ports
+// (conntable.ts), which names the real server of every probe, answered or not (attribute.ts): the
+// servers need not say who they are. Success is the answer itself: an HTTP status (2xx and 3xx
+// unless verify.status says otherwise), a TCP handshake, a UDP datagram back. verify.identify, when
+// set, must agree with the table (and names the server where the table has no entry). One-packet
+// scheduling (ops) keeps no entries: those services are counted by the directors' per-destination
+// counters (counters.ts). The counts are judged in judge.ts.
 import type { Drained } from '../desired/weight.js';
-import { urlHost } from '../identity/service.js';
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
-import { sh, type Shell } from '../util/quote.js';
+import { attribute, type Attributed } from './attribute.js';
+import { connTableFilter, parseConnTable, type ConnEntry } from './conntable.js';
 import { countByDirectors } from './counters.js';
-import { hasAffinity, judge, type Counts } from './judge.js';
+import { hasAffinity, judge, type Attribution, type Counts } from './judge.js';
+import {
+  parseProbes,
+  plannedProbes,
+  probeKind,
+  probeScript,
+  randomFirstPort,
+  type ProbeResult,
+  type ProbeRun,
+} from './probe.js';
 
 export interface ServiceVerdict {
   /** The service's key (ResolvedService.id). */
@@ -17,48 +30,78 @@ export interface ServiceVerdict {
   service: string;
   from: string;
   probe: string;
+  /** How the answering servers were known (judge.ts). */
+  attribution?: Attribution;
   hits: Record<string, number>;
   bySource?: Record<string, Record<string, number>>;
+  /** UDP probes whose first datagram got no answer and that were sent again. */
+  retried?: number;
   ok: boolean;
   problems: string[];
+  /** What people should know that is no failure (how the servers were known, retries). */
+  notes?: string[];
   skipped?: string;
 }
 
-/** One request from `src` (or the default address), printing the answer after a marker line. */
-function probeCommand(s: ResolvedService, probe: 'http' | 'tcp' | 'udp', src: string | undefined): Shell {
-  const port = s.port ?? s.ports?.[0] ?? 80;
-  if (probe === 'http') {
-    const url = `http://${urlHost(s.vip.address)}:${port}${s.verify.path ?? '/'}`;
-    return src ? sh`curl -g -s -i -m 3 --interface ${src} ${url}` : sh`curl -g -s -i -m 3 ${url}`; // -g: [] and {} in a path are not curl globs
+/** The directors' entries for these source ports (one read per director). */
+async function readEntries(directors: HostConnection[], ports: number[]): Promise<ConnEntry[]> {
+  const all = await Promise.all(
+    directors.map(async (d) => parseConnTable((await d.exec(connTableFilter(ports))).stdout)),
+  );
+  return all.flat();
+}
+
+/** Probes named by the table; where it named none, by their identity answer when verify.identify is set. */
+function attributeAll(
+  s: ResolvedService,
+  results: ProbeResult[],
+  entries: ConnEntry[],
+  identify: boolean,
+): { probes: Attributed[]; attribution: Attribution; mismatched: string[] } {
+  const names = new Set(s.realServers.map((x) => x.host));
+  const byTable = attribute(s, results, entries);
+  const mismatched: string[] = [];
+  if (byTable.some((p) => p.host !== undefined)) {
+    if (identify)
+      for (const p of byTable)
+        if (p.ok && p.host && !p.host.startsWith('unknown:') && p.answer !== p.host)
+          mismatched.push(
+            `request from port ${p.localPort} went to ${p.host} but answered as ${JSON.stringify(p.answer.slice(0, 40))}`,
+          );
+    return { probes: byTable, attribution: 'table', mismatched };
   }
-  const from = src ? ['-s', src] : [];
-  // TCP: a completed handshake is an answer. UDP: a datagram back is.
-  if (probe === 'tcp') return sh`nc -z -w 2 ${from} ${s.vip.address} ${String(port)} && echo @@ok`;
-  return sh`printf 'lvsctl-verify\n' | nc -u -w 2 ${from} ${s.vip.address} ${String(port)} | head -n 1`;
+  if (!identify) return { probes: byTable, attribution: 'none', mismatched };
+  const probes = byTable.map((p) => ({
+    ...p,
+    ...(p.ok ? { host: names.has(p.answer) ? p.answer : `unknown:${p.answer.slice(0, 40)}` } : {}),
+  }));
+  return { probes, attribution: 'identity', mismatched };
 }
 
-/** Splits `@@req SRC` blocks into [source, answer] pairs. */
-export function answers(out: string, probe: 'http' | 'tcp' | 'udp', header?: string): [string, string][] {
-  return out
-    .split('@@req ')
-    .slice(1)
-    .map((block) => {
-      const nl = block.indexOf('\n');
-      const src = block.slice(0, nl).trim();
-      const body = block.slice(nl + 1);
-      if (probe !== 'http') return [src, body.trim().split('\n')[0]?.trim() ?? ''];
-      const [head, ...rest] = body.split(/\r?\n\r?\n/);
-      if (!head?.startsWith('HTTP/')) return [src, ''];
-      if (header) return [src, new RegExp(`^${header}:\\s*(.*?)\\s*$`, 'im').exec(head)?.[1] ?? ''];
-      return [src, rest.join('\n').trim().split('\n').at(-1)?.trim() ?? ''];
-    });
+function tally(probes: Attributed[], attribution: Attribution): Counts {
+  const counts: Counts = { hits: {}, bySource: {}, failedBy: {}, unattributed: 0, attribution };
+  const bump = (rec: Record<string, number>, k: string) => (rec[k] = (rec[k] ?? 0) + 1);
+  for (const p of probes) {
+    const bySource = (counts.bySource![p.source] ??= {});
+    if (!p.ok) {
+      bump(counts.hits, 'failed');
+      bump(bySource, 'failed');
+      bump(counts.failedBy!, p.host ?? 'unattributed');
+    } else if (p.host) {
+      bump(counts.hits, p.host);
+      bump(bySource, p.host);
+    } else if (attribution !== 'none') counts.unattributed!++;
+  }
+  if (attribution === 'none') counts.failedBy = {};
+  return counts;
 }
 
-/** The count an HTTP answer goes to: its real server, "failed" or "unknown:…". */
-function answerKey(answer: string, names: Set<string>): string {
-  if (answer === '') return 'failed';
-  return names.has(answer) ? answer : `unknown:${answer.slice(0, 40)}`;
-}
+const NOTES: Record<Attribution, string> = {
+  table: '',
+  counters: "one-packet scheduling keeps no connection entries: counted by the directors' per-server counters",
+  identity: 'no director had an entry for the probes (NAT between client and VIP?): servers named by their answers',
+  none: 'no director had an entry for the probes (NAT between client and VIP?): attribution unavailable, success judged only',
+};
 
 export async function verifyService(
   client: HostConnection,
@@ -67,40 +110,57 @@ export async function verifyService(
   directors: HostConnection[],
   drained: Drained = {},
 ): Promise<ServiceVerdict> {
-  const probe = s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
-  const base = { id: s.id, service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe };
+  const kind = probeKind(s);
+  const base = { id: s.id, service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe: kind };
   if (s.verify.skip) return { ...base, hits: {}, ok: true, problems: [], skipped: 'verify.skip in the inventory' };
   const n = s.verify.requests ?? cluster.verify?.requests ?? 60;
   const sources = hasAffinity(s) && cluster.verify?.sources?.length ? cluster.verify.sources : [undefined];
   const per = Math.max(3, Math.ceil(n / sources.length));
-  const header = cluster.verify?.identify.by === 'header' ? cluster.verify.identify.name : undefined;
-  const names = new Set(s.realServers.map((x) => x.host));
-  const counts: Counts = { hits: {}, bySource: {} };
-  const add = (src: string, k: string, by = 1) => {
-    counts.hits[k] = (counts.hits[k] ?? 0) + by;
-    const bs = (counts.bySource![src] ??= {});
-    bs[k] = (bs[k] ?? 0) + by;
-  };
-  for (const src of sources) {
-    const loop = sh`i=0; while [ "$i" -lt ${per} ]; do i=$((i+1)); printf '@@req %s\n' ${src ?? '-'}; ${probeCommand(s, probe, src)} || true; done`;
-    let out = '';
-    const run = async () => void (out = (await client.exec(loop)).stdout);
-    if (probe === 'http') {
-      await run();
-      for (const [from, a] of answers(out, probe, header)) add(from, answerKey(a, names));
-    } else {
-      const byServer = await countByDirectors(directors, s, run);
-      for (const [host, k] of Object.entries(byServer)) add(src ?? '-', host, k);
-      const failed = answers(out, probe).filter(([, a]) => a === '').length;
-      if (failed) add(src ?? '-', 'failed', failed);
+  const identify = cluster.verify?.identify;
+  const header = identify?.by === 'header' ? identify.name : undefined;
+
+  const results: ProbeResult[] = [];
+  const runs: ProbeRun[] = [];
+  let firstPort = randomFirstPort();
+  const probeAll = async () => {
+    for (const src of sources) {
+      const run = { firstPort, count: per };
+      firstPort += per;
+      runs.push(run);
+      const out = (await client.exec(probeScript(s, kind, src, run))).stdout;
+      results.push(...parseProbes(s, kind, out, header));
     }
-  }
-  const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2, drained);
-  return {
-    ...base,
-    hits: counts.hits,
-    ...(sources.length > 1 ? { bySource: counts.bySource } : {}),
-    ok: !problems.length,
-    problems,
   };
+
+  if (s.ops) {
+    // Failures from the probes themselves, answers per server from the counters.
+    const byServer = await countByDirectors(directors, s, probeAll);
+    const counts = { ...tally(results, 'none'), attribution: 'counters' as const };
+    for (const [host, k] of Object.entries(byServer)) counts.hits[host] = (counts.hits[host] ?? 0) + k;
+    return finish(counts);
+  }
+  await probeAll();
+  const ports = runs.flatMap((r) => plannedProbes(s, r).map((p) => p.localPort));
+  const attributed = attributeAll(s, results, await readEntries(directors, ports), identify !== undefined);
+  return finish({ ...tally(attributed.probes, attributed.attribution), mismatched: attributed.mismatched });
+
+  function finish(counts: Counts): ServiceVerdict {
+    const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2, drained);
+    const retried = results.filter((r) => r.retried).length;
+    const notes = [NOTES[counts.attribution ?? 'table']].filter(Boolean);
+    if (retried)
+      notes.push(
+        `${retried} UDP request${retried === 1 ? ' was' : 's were'} sent a second time (no answer to the first)`,
+      );
+    return {
+      ...base,
+      attribution: counts.attribution,
+      hits: counts.hits,
+      ...(sources.length > 1 ? { bySource: counts.bySource } : {}),
+      ...(retried ? { retried } : {}),
+      ok: !problems.length,
+      problems,
+      ...(notes.length ? { notes } : {}),
+    };
+  }
 }

@@ -853,7 +853,7 @@ export const FIELDS: FieldSpec[] = [
     at: () => ({ path: ['verify', 'identify', 'name'] }),
     reaches: model(
       'the header verify reads',
-      (r, v) => r.cluster.verify?.identify.by === 'header' && r.cluster.verify.identify.name === v,
+      (r, v) => r.cluster.verify?.identify?.by === 'header' && r.cluster.verify.identify.name === v,
     ),
     accept: ['X--Y', 'H'.repeat(64)],
     reject: [

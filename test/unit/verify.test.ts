@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadInventory } from '../../src/inventory/load.js';
 import { judge } from '../../src/verify/judge.js';
-import { answers } from '../../src/verify/verify.js';
 import { parseStats } from '../../src/verify/counters.js';
 import { root } from './helpers.js';
 
@@ -12,29 +11,6 @@ const nat = loadInventory(join(root, 'inventories/lab-nat.yaml')).cluster; // wr
 const tun = loadInventory(join(root, 'inventories/lab-tun.yaml')).cluster; // sh
 const wrr = nat.services[0]!;
 const sh = tun.services[0]!;
-
-describe('answers', () => {
-  it('takes the body, or a header, of each HTTP answer; a failed request is empty', () => {
-    const out =
-      '@@req -\nHTTP/1.1 200 OK\r\nX-Real-Server: rs1\r\n\r\nrs1\n@@req -\n@@req -\nHTTP/1.1 200 OK\r\nX-Real-Server: rs2\r\n\r\nrs2\n';
-    assert.deepEqual(answers(out, 'http'), [
-      ['-', 'rs1'],
-      ['-', ''],
-      ['-', 'rs2'],
-    ]);
-    assert.deepEqual(answers(out, 'http', 'X-Real-Server'), [
-      ['-', 'rs1'],
-      ['-', ''],
-      ['-', 'rs2'],
-    ]);
-  });
-  it('takes the first line of a TCP or UDP answer, per source', () => {
-    assert.deepEqual(answers('@@req 10.99.1.20\nrs2\n@@req 10.99.1.21\n', 'udp'), [
-      ['10.99.1.20', 'rs2'],
-      ['10.99.1.21', ''],
-    ]);
-  });
-});
 
 describe('judge', () => {
   it('wrr 3:1 passes at 30/10 and fails at 20/20', () => {

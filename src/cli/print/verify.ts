@@ -28,6 +28,7 @@ export function verifyLines(cluster: Cluster, verdicts: ServiceVerdict[]): strin
           .map(([k, n]) => `${k} ${n}`)
           .join(', ')}`,
       ]);
+    for (const n of v.notes ?? []) rows.push(['', '', '', '', `  - ${n}`]);
     for (const p of v.problems) rows.push(['', '', '', '', `  ! ${p}`]);
   }
   return ['', 'VERIFY', ...formatTable(rows)];

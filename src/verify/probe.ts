@@ -1,0 +1,124 @@
+// Probes: one shell loop per client source sends every request of a service, each from a source
+// port verify chose (so the directors' connection table names the real server of every probe,
+// answered or not), and prints one block per probe: `@@req SOURCE LOCALPORT VPORT` then the answer.
+import { urlHost } from '../identity/service.js';
+import type { ResolvedService } from '../inventory/model.js';
+import { sh, type Shell } from '../util/quote.js';
+
+export type ProbeKind = 'http' | 'tcp' | 'udp';
+
+export const probeKind = (s: ResolvedService): ProbeKind => s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
+
+/** One request: from this local port, to this port of the VIP. */
+export interface PlannedProbe {
+  localPort: number;
+  vport: number;
+}
+
+export interface ProbeResult extends PlannedProbe {
+  source: string; // the source address asked for, or "-" for the client's default
+  ok: boolean;
+  /** HTTP: the status code (0: no answer). */
+  status?: number;
+  /** HTTP: the body's last line or the identify header; TCP/UDP: the answer's first line. */
+  answer: string;
+  /** UDP: the first datagram got no answer and the probe was sent again. */
+  retried: boolean;
+}
+
+// Source ports below Linux's default ephemeral range (32768-60999), where the client's own
+// connections do not take them; a random base per run keeps runs apart.
+const PORT_LOW = 20000;
+const PORT_HIGH = 32767;
+
+const SPAN = PORT_HIGH - PORT_LOW + 1;
+
+/** The ports a service is probed on: a fwmark service's every marked port, else its port. */
+const vports = (s: ResolvedService): number[] => (s.ports?.length ? s.ports : [s.port ?? 80]);
+
+/** `n` probes from consecutive source ports (wrapping in the range), over the service's ports in
+ * turn. probeScript's loop computes the same sequence on the client. */
+export interface ProbeRun {
+  firstPort: number;
+  count: number;
+}
+
+export function plannedProbes(s: ResolvedService, run: ProbeRun): PlannedProbe[] {
+  const ports = vports(s);
+  return Array.from({ length: run.count }, (_, i) => ({
+    localPort: PORT_LOW + ((run.firstPort - PORT_LOW + i) % SPAN),
+    vport: ports[i % ports.length]!,
+  }));
+}
+
+export const randomFirstPort = (): number => PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW + 1));
+
+/** One request from "$lp" to port "$vp" of the VIP (variables of the loop in probeScript). */
+function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | undefined): Shell {
+  const from = source ? ['-s', source] : [];
+  switch (kind) {
+    case 'http': {
+      const iface = source ? ['--interface', source] : [];
+      // -g: [] and {} in a path are not curl globs. The URL is built by the shell around "$vp".
+      return sh`curl -g -s -i -m 3 --local-port "$lp" ${iface} ${`http://${urlHost(s.vip.address)}:`}"$vp"${s.verify.path ?? '/'}`;
+    }
+    case 'tcp':
+      // A completed handshake is an answer.
+      return sh`nc -z -w 2 -p "$lp" ${from} ${s.vip.address} "$vp" && echo @@ok`;
+    case 'udp': {
+      // A datagram back is an answer; a lost one is sent once more, from the same port (so the
+      // director's entry, and the real server, stay the same).
+      const once = sh`printf 'lvsctl-verify\n' | nc -u -w 2 -p "$lp" ${from} ${s.vip.address} "$vp" | head -n 1`;
+      return sh`r=$(${once}); if [ -z "$r" ]; then echo @@retry; r=$(${once}); fi; [ -z "$r" ] || printf '%s\n' "$r"`;
+    }
+  }
+}
+
+/** The client's command for all probes of one source. */
+export function probeScript(s: ResolvedService, kind: ProbeKind, source: string | undefined, run: ProbeRun): Shell {
+  // The VIP's ports rotate through the positional parameters; the command's length does not grow
+  // with the number of requests.
+  const offset = run.firstPort - PORT_LOW;
+  return sh`set -- ${vports(s)}; i=0; while [ "$i" -lt ${run.count} ]; do lp=$((${PORT_LOW} + (${offset} + i) % ${SPAN})); vp=$1; shift; set -- "$@" "$vp"; i=$((i + 1)); printf '@@req %s %s %s\n' ${source ?? '-'} "$lp" "$vp"; ${requestCommand(s, kind, source)} || true; done`;
+}
+
+/** The HTTP status code of an answer (0 when there is none). */
+function httpStatus(head: string): number {
+  const m = /^HTTP\/[\d.]+ (\d{3})/.exec(head);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Is an HTTP status a success by the service's verify.status (default 2xx and 3xx)? */
+export function statusOk(s: ResolvedService, status: number): boolean {
+  const want = s.verify.status ?? ['2xx', '3xx'];
+  return want.some((w) => (typeof w === 'number' ? w === status : Math.floor(status / 100) === Number(w[0])));
+}
+
+/** Reads probeScript's output. `header`: the identify header (HTTP), else the body's last line. */
+export function parseProbes(s: ResolvedService, kind: ProbeKind, out: string, header?: string): ProbeResult[] {
+  return out
+    .split('@@req ')
+    .slice(1)
+    .flatMap((block) => {
+      const nl = block.indexOf('\n');
+      const [source, lp, vp] = block
+        .slice(0, nl === -1 ? undefined : nl)
+        .trim()
+        .split(' ');
+      const body = nl === -1 ? '' : block.slice(nl + 1);
+      const base = { source: source!, localPort: Number(lp), vport: Number(vp), retried: false };
+      if (!Number.isInteger(base.localPort) || !Number.isInteger(base.vport)) return [];
+      if (kind === 'http') {
+        const [head, ...rest] = body.split(/\r?\n\r?\n/);
+        const status = head?.startsWith('HTTP/') ? httpStatus(head) : 0;
+        const answer = header
+          ? (new RegExp(`^${header}:\\s*(.*?)\\s*$`, 'im').exec(head ?? '')?.[1] ?? '')
+          : (rest.join('\n').trim().split('\n').at(-1)?.trim() ?? '');
+        return [{ ...base, ok: status !== 0 && statusOk(s, status), status, answer }];
+      }
+      const lines = body.split('\n').filter((l) => l.trim() !== '');
+      const retried = lines[0] === '@@retry';
+      const answer = (retried ? lines[1] : lines[0])?.trim() ?? '';
+      return [{ ...base, ok: answer !== '', answer: answer === '@@ok' ? '' : answer, retried }];
+    });
+}

@@ -1,0 +1,236 @@
+// Verify's attribution by the directors' connection table: the probe script (run by a real bash with
+// curl and nc replaced by recorders), its output parser, the /proc/net/ip_vs_conn parser and the
+// matching of probes to entries. The lab tests show the same on kernel IPVS.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadInventory } from '../../src/inventory/load.js';
+import type { ResolvedService } from '../../src/inventory/model.js';
+import { attribute } from '../../src/verify/attribute.js';
+import { connTableFilter, parseConnTable } from '../../src/verify/conntable.js';
+import { judge } from '../../src/verify/judge.js';
+import { parseProbes, plannedProbes, probeScript, statusOk } from '../../src/verify/probe.js';
+import { root } from './helpers.js';
+
+const nat = loadInventory(join(root, 'inventories/lab-nat.yaml')).cluster;
+const http = nat.services.find((s) => s.protocol === 'tcp')!; // tcp 10.99.1.100:80, rs1 and rs2 on 8080
+const udp = nat.services.find((s) => s.protocol === 'udp')!;
+
+const hex4 = (a: string) =>
+  a
+    .split('.')
+    .map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0'))
+    .join('');
+const hexPort = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
+/** One line of /proc/net/ip_vs_conn_sync as the kernel writes it (IPv4). */
+const connLine = (
+  proto: string,
+  c: string,
+  cp: number,
+  v: string,
+  vp: number,
+  d: string,
+  dp: number,
+  origin = 'Local',
+) =>
+  `${proto.padEnd(3)} ${hex4(c)} ${hexPort(cp)} ${hex4(v)} ${hexPort(vp)} ${hex4(d)} ${hexPort(dp)} TIME_WAIT   ${origin.padEnd(6)}     118`;
+const HEADER = 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires';
+
+/** Runs a script in bash with curl and nc replaced: each answers by `case "LOCALPORT:VPORT" in CASES esac`. */
+function runStubbed(script: string, cases: string[]): string {
+  const stubs = `
+curl() { lp=; url=; while [ $# -gt 0 ]; do case $1 in --local-port) lp=$2; shift;; http*) url=$1;; esac; shift; done; vp=\${url##*:}; vp=\${vp%%/*}; printf '%s' "$(answer "$lp" "$vp")"; }
+nc() { lp=; while [ $# -gt 0 ]; do case $1 in -p) lp=$2; shift;; esac; last=$1; shift; done; cat >/dev/null; printf '%s' "$(answer "$lp" "$last")"; }
+`;
+  const table = `answer() { case "$1:$2" in ${cases.join(' ')} esac; }\n`;
+  const r = spawnSync('bash', ['-c', stubs + table + script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+describe('probe script', () => {
+  it('sends each probe from the planned source port to the planned VIP port; the parser reads status and answer', () => {
+    const fw: ResolvedService = { ...http, fwmark: 3, ports: [80, 443], port: undefined };
+    const run = { firstPort: 32766, count: 5 }; // wraps from 32767 to 20000
+    const planned = plannedProbes(fw, run);
+    assert.deepEqual(
+      planned.map((p) => [p.localPort, p.vport]),
+      [
+        [32766, 80],
+        [32767, 443],
+        [20000, 80],
+        [20001, 443],
+        [20002, 80],
+      ],
+    );
+    const cases = [
+      `32766:80) printf 'HTTP/1.0 200 OK\\r\\nX-Real-Server: a\\r\\n\\r\\nsame body\\n';;`,
+      `32767:443) printf 'HTTP/1.0 503 Service Unavailable\\r\\n\\r\\nbusy\\n';;`,
+      `20000:80) printf 'HTTP/1.0 301 Moved\\r\\n\\r\\n';;`,
+      `20001:443) ;;`,
+      `*) printf 'HTTP/1.1 404 Not Found\\r\\n\\r\\nno\\n';;`,
+    ];
+    const out = runStubbed(probeScript(fw, 'http', undefined, run).text, cases);
+    const got = parseProbes(fw, 'http', out);
+    assert.deepEqual(
+      got.map((p) => [p.localPort, p.vport, p.status, p.ok, p.answer]),
+      [
+        [32766, 80, 200, true, 'same body'],
+        [32767, 443, 503, false, 'busy'],
+        [20000, 80, 301, true, ''],
+        [20001, 443, 0, false, ''],
+        [20002, 80, 404, false, 'no'],
+      ],
+    );
+    assert.deepEqual(
+      parseProbes(fw, 'http', out, 'X-Real-Server').map((p) => p.answer),
+      ['a', '', '', '', ''],
+    );
+  });
+  it('UDP: a lost datagram is sent once more from the same port, and said', () => {
+    const cases = [
+      `20100:5353) if [ -e "$T/once" ]; then printf 'rs2\\n'; else : > "$T/once"; fi;;`,
+      `*) printf 'rs1\\n';;`,
+    ];
+    const dir = spawnSync('mktemp', ['-d'], { encoding: 'utf8' }).stdout.trim();
+    const out = runStubbed(
+      `T=${dir}; ` + probeScript(udp, 'udp', '10.99.1.20', { firstPort: 20100, count: 2 }).text,
+      cases,
+    );
+    const got = parseProbes(udp, 'udp', out);
+    assert.deepEqual(
+      got.map((p) => [p.source, p.localPort, p.ok, p.answer, p.retried]),
+      [
+        ['10.99.1.20', 20100, true, 'rs2', true],
+        ['10.99.1.20', 20101, true, 'rs1', false],
+      ],
+    );
+  });
+  it('HTTP success is the status: 2xx and 3xx by default, or the listed codes and classes', () => {
+    assert.ok(statusOk(http, 200) && statusOk(http, 302) && !statusOk(http, 404) && !statusOk(http, 500));
+    const s = { ...http, verify: { ...http.verify, status: [401, '2xx'] as (number | '2xx')[] } } as ResolvedService;
+    assert.ok(statusOk(s, 401) && statusOk(s, 204) && !statusOk(s, 301));
+  });
+});
+
+describe('connection table', () => {
+  it("parses IPv4 (hex) and IPv6 (%pI6) entries, canonical; Sync entries are not the director's own", () => {
+    const text = [
+      HEADER,
+      connLine('TCP', '10.99.1.10', 20000, '10.99.1.100', 80, '10.99.2.11', 8080),
+      connLine('UDP', '10.99.1.20', 20100, '10.99.1.100', 5353, '10.99.2.12', 5353, 'Sync'),
+      'TCP 2001:0db8:0000:0000:0000:0000:0000:0010 4E20 2001:0db8:0000:0000:0000:0000:0000:0100 0050 [2001:0db8:0000:0000:0000:0000:0000:0021] 0050 ESTABLISHED Local      899',
+      'garbage line',
+    ].join('\n');
+    assert.deepEqual(parseConnTable(text), [
+      {
+        protocol: 'TCP',
+        client: { address: '10.99.1.10', port: 20000 },
+        virtual: { address: '10.99.1.100', port: 80 },
+        destination: '10.99.2.11:8080',
+        state: 'TIME_WAIT',
+        local: true,
+      },
+      {
+        protocol: 'UDP',
+        client: { address: '10.99.1.20', port: 20100 },
+        virtual: { address: '10.99.1.100', port: 5353 },
+        destination: '10.99.2.12:5353',
+        state: 'TIME_WAIT',
+        local: false,
+      },
+      {
+        protocol: 'TCP',
+        client: { address: '2001:db8::10', port: 20000 },
+        virtual: { address: '2001:db8::100', port: 80 },
+        destination: '[2001:db8::21]:80',
+        state: 'ESTABLISHED',
+        local: true,
+      },
+    ]);
+    // /proc/net/ip_vs_conn (no Origin column): every entry is the director's own.
+    const plain =
+      'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n' +
+      'TCP 0A63010A 4E20 0A630164 0050 0A63020B 1F90 TIME_WAIT       110\n';
+    assert.equal(parseConnTable(plain)[0]!.local, true);
+  });
+  it("the director's filter keeps the header and the probes' ports only", () => {
+    const text = [
+      HEADER,
+      connLine('TCP', '10.99.1.10', 20000, '10.99.1.100', 80, '10.99.2.11', 8080),
+      connLine('TCP', '10.99.1.10', 40000, '10.99.1.100', 80, '10.99.2.12', 8080),
+    ].join('\n');
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        connTableFilter([20000, 20001]).text.replace(
+          /f=\/proc\/net\/ip_vs_conn_sync; \[ -r "\$f" \] \|\| f=\/proc\/net\/ip_vs_conn;/,
+          'f=/dev/stdin;',
+        ),
+      ],
+      { input: text, encoding: 'utf8' },
+    );
+    assert.equal(r.stdout.trim().split('\n').length, 2, r.stdout);
+    assert.match(r.stdout, /4E20/);
+  });
+});
+
+describe('attribution', () => {
+  const probe = (localPort: number, ok = true, source = '-') => ({
+    source,
+    localPort,
+    vport: 80,
+    ok,
+    answer: 'same',
+    retried: false,
+  });
+  const entries = parseConnTable(
+    [
+      HEADER,
+      connLine('TCP', '10.99.1.10', 20000, '10.99.1.100', 80, '10.99.2.11', 8080),
+      connLine('TCP', '10.99.1.10', 20001, '10.99.1.100', 80, '10.99.2.12', 8080),
+      connLine('TCP', '10.99.1.10', 20002, '10.99.1.100', 80, '10.99.2.12', 8080),
+      connLine('TCP', '10.99.1.10', 20003, '10.99.1.100', 80, '10.99.2.99', 8080), // no real server of the service
+      connLine('TCP', '10.99.1.10', 20004, '10.99.1.100', 80, '10.99.2.11', 8080, 'Sync'), // the other director's copy
+      connLine('UDP', '10.99.1.10', 20005, '10.99.1.100', 80, '10.99.2.11', 8080), // another protocol
+      connLine('TCP', '10.99.1.77', 20006, '10.99.1.100', 80, '10.99.2.11', 8080), // another client
+    ].join('\n'),
+  );
+  it('names the real server of every probe, answered or failed; unknown destinations and foreign entries are not taken', () => {
+    const got = attribute(
+      http,
+      [20000, 20001, 20002, 20003, 20004, 20005, 20009].map((p) => probe(p, p !== 20002)),
+      entries,
+    );
+    assert.deepEqual(
+      got.map((p) => [p.localPort, p.ok, p.host]),
+      [
+        [20000, true, 'rs1'],
+        [20001, true, 'rs2'],
+        [20002, false, 'rs2'],
+        [20003, true, 'unknown:10.99.2.99:8080'],
+        [20004, true, undefined],
+        [20005, true, undefined],
+        [20009, true, undefined],
+      ],
+    );
+    // With a chosen source address, only that client's entries count.
+    assert.equal(attribute(http, [probe(20006, true, '10.99.1.10')], entries)[0]!.host, undefined);
+    assert.equal(attribute(http, [probe(20006, true, '10.99.1.77')], entries)[0]!.host, 'rs1');
+  });
+  it('judge: failures name the server they were sent to; answered but unattributed probes fail the check', () => {
+    const p = judge(
+      http,
+      { hits: { rs1: 30, rs2: 8, failed: 2 }, failedBy: { rs2: 2 }, attribution: 'table' },
+      0.2,
+    ).join('\n');
+    assert.match(p, /2 of 40 requests failed \(sent to: rs2 2\)/);
+    const u = judge(http, { hits: { rs1: 30, rs2: 9 }, unattributed: 1, attribution: 'table' }, 0.2).join('\n');
+    assert.match(u, /1 answered request has no connection entry on any director/);
+    // Attribution unavailable: success alone is judged.
+    assert.deepEqual(judge(http, { hits: {}, attribution: 'none' }, 0.2), []);
+    assert.match(judge(http, { hits: { failed: 1 }, attribution: 'none' }, 0.2).join(), /1 of 1 requests failed/);
+  });
+});
