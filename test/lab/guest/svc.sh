@@ -1,6 +1,8 @@
 #!/bin/bash
 # Test services of a real server, each answer names the host (body and X-Real-Server header):
-#   tcp/80, tcp/8080  HTTP/1.0: GET / -> "<host>\n"; GET /big -> 50 MiB of zeros (drain tests)
+#   tcp/80, tcp/8080  HTTP/1.0: GET / -> "<host>\n"; GET /big -> 50 MiB of zeros (drain tests);
+#                     GET /anon -> the same body on every host and no header naming it (as production
+#                     real servers answer: verify must know who answered without being told)
 #   tcp/443           plain TCP: one line "<host>", then close
 #   udp/5353          one datagram "<host>\n" back, sent FROM the address the request was sent TO
 #                     (so DR/TUN replies come from the VIP, as a real UDP service must do)
@@ -40,6 +42,12 @@ case ${1:-} in
   http)
     read -r method path _ || exit 0
     while IFS= read -r line; do line=${line%$'\r'}; [ -n "$line" ] || break; done
+    if [ "${path%%\?*}" = /anon ]; then
+      body=$'welcome to the service\n'
+      printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %s\r\nConnection: close\r\n\r\n' "${#body}"
+      [ "$method" = HEAD ] || printf '%s' "$body"
+      exit 0
+    fi
     if [ "${path%%\?*}" = /big ]; then len=$BIG; else body="$ME"$'\n'; len=${#body}; fi
     printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %s\r\nX-Real-Server: %s\r\nX-Real-Port: %s\r\nConnection: close\r\n\r\n' \
       "$len" "$ME" "${SOCAT_SOCKPORT:-}"

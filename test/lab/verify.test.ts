@@ -1,0 +1,146 @@
+// Verify on clusters as they are in production (issue 17), on kernel IPVS: real servers that answer
+// with the same body and no header naming them, inventory names that are not the servers' own, other
+// traffic through the VIP while verify runs, and the failures verify must name.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import * as lab from './lab.js';
+
+interface Verdict {
+  service: string;
+  ok: boolean;
+  attribution?: string;
+  hits: Record<string, number>;
+  problems: string[];
+}
+interface VerifyJson {
+  verify: Verdict[];
+}
+
+const labInventory = (name: string) => readFileSync(path.join(lab.ROOT, 'inventories', name), 'utf8');
+
+/** An inventory written next to .lab (its relative key paths hold there). */
+function variant(name: string, text: string): string {
+  const file = path.join(lab.LAB_DIR, `${name}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+// NAT wrr 3:1 whose real servers the inventory calls web14 and web15 (the hosts call themselves rs1
+// and rs2), probed on /anon, where every server gives the same body and no identifying header.
+const natText = (web15Weight = 1) =>
+  labInventory('lab-nat.yaml')
+    .replace(/\brs1\b/g, 'web14')
+    .replace(/\brs2\b/g, 'web15')
+    .replace('{ host: web15, port: 8080, weight: 1 }', `{ host: web15, port: 8080, weight: ${web15Weight} }`)
+    .replace('scheduler: wrr\n', 'scheduler: wrr\n        verify: { path: /anon }\n');
+
+/** The NAT cluster above, up (a no-op when an earlier test left it so): each test stands alone. */
+async function natUp(): Promise<string> {
+  const file = variant('verify-anon-nat', natText());
+  const up = await lab.lvsctl(['up', '-i', file, '--no-verify']);
+  assert.equal(up.code, 0, up.stderr);
+  return file;
+}
+
+const VIP = '10.99.1.100';
+
+/** Connections per real server (address:port) of one service, by the director's own counters. */
+async function conns(service: string): Promise<Record<string, number>> {
+  const text = await lab.sh('dir1', `ipvsadm -Ln --stats --exact ${service}`);
+  return Object.fromEntries([...text.matchAll(/^\s+->\s+(\S+)\s+(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+const delta = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]));
+
+lab.useLab({ before, after });
+
+test(
+  "NAT wrr 3:1, identical answers, names unknown to the servers: PASS, counts equal to the director's",
+  { timeout: 15 * 60_000 },
+  async () => {
+    const NAT = variant('verify-anon-nat', natText());
+    assert.match(readFileSync(NAT, 'utf8'), /verify: \{ path: \/anon \}/);
+    const up = await lab.lvsctl(['up', '-i', NAT, '--json']);
+    const upOut = lab.json<VerifyJson>(up);
+    assert.equal(up.code, 0, `${up.stderr}\n${JSON.stringify(upOut.verify, null, 1)}`);
+    const body = await lab.sh('client', `curl -s -i -m 3 http://${VIP}/anon`);
+    assert.doesNotMatch(body, /rs1|rs2|X-Real/, 'the answer names no server');
+
+    const before = await conns(`-t ${VIP}:80`);
+    const r = await lab.lvsctl(['verify', '-i', NAT, '--json']);
+    const after = await conns(`-t ${VIP}:80`);
+    const out = lab.json<VerifyJson>(r);
+    assert.equal(r.code, 0, `${r.stderr}\n${JSON.stringify(out.verify, null, 1)}`);
+    const http = out.verify.find((v) => v.service.startsWith('http ('))!;
+    assert.equal(http.attribution, 'table');
+    assert.deepEqual(http.problems, []);
+    // Every probe is counted once, on the server the director's table names.
+    const d = delta(before, after);
+    assert.deepEqual({ web14: d['10.99.2.11:8080'], web15: d['10.99.2.12:8080'] }, http.hits);
+    assert.equal(http.hits.web14! + http.hits.web15!, 40);
+    const udp = out.verify.find((v) => v.service.startsWith('dns-like ('))!;
+    assert.ok(udp.ok && udp.attribution === 'table', JSON.stringify(udp));
+    assert.equal(udp.hits.web14! + udp.hits.web15!, 40);
+  },
+);
+
+test(
+  'the same while another client sends about 10 requests/s through the VIP: counts still exact',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const NAT = await natUp();
+    // Bounded: at most 300 requests and 60 s, from another address of the client host.
+    const bg = lab.sh(
+      'client',
+      `i=0; end=$(( $(date +%s) + 60 )); while [ $i -lt 300 ] && [ $(date +%s) -lt $end ] && [ ! -e /tmp/bg.stop ]; do i=$((i+1)); curl -s -m 2 -o /dev/null --interface 10.99.1.21 http://${VIP}/anon; sleep 0.1; done; rm -f /tmp/bg.stop; echo $i`,
+    );
+    await new Promise((res) => setTimeout(res, 2000));
+    const before = await conns(`-t ${VIP}:80`);
+    const r = await lab.lvsctl(['verify', '-i', NAT, '--json']);
+    const after = await conns(`-t ${VIP}:80`);
+    await lab.sh('client', 'touch /tmp/bg.stop');
+    const sent = Number((await bg).trim());
+    const out = lab.json<VerifyJson>(r);
+    const http = out.verify.find((v) => v.service.startsWith('http ('))!;
+    assert.equal(r.code, 0, `${r.stderr}\n${JSON.stringify(out.verify, null, 1)}`);
+    assert.equal(http.hits.web14! + http.hits.web15!, 40, JSON.stringify(http.hits));
+    const d = delta(before, after);
+    const total = Object.values(d).reduce((a, b) => a + b, 0);
+    assert.ok(
+      sent > 5 && total > 40,
+      `the background traffic went through the VIP too (${sent} sent, ${total} connections)`,
+    );
+  },
+);
+
+test('a weight-0 server that receives probes fails verify, by name', { timeout: 10 * 60_000 }, async () => {
+  const zero = variant('verify-anon-zero', natText(0));
+  const up = await lab.lvsctl(['up', '-i', zero, '--no-verify']);
+  assert.equal(up.code, 0, up.stderr);
+  // Someone gives it weight by hand: the table no longer matches the inventory.
+  await lab.sh('dir1', `ipvsadm -e -t ${VIP}:80 -r 10.99.2.12:8080 -m -w 1`);
+  const r = await lab.lvsctl(['verify', '-i', zero, '--json']);
+  const http = lab.json<VerifyJson>(r).verify.find((v) => v.service.startsWith('http ('))!;
+  assert.equal(r.code, 1);
+  assert.match(http.problems.join('\n'), /weight-0 server answered: web15 \(\d+\)/);
+});
+
+test(
+  'DR with the VIP gone from one real server: FAIL naming it and its failed probes',
+  { timeout: 15 * 60_000 },
+  async () => {
+    const dr = variant('verify-dr', labInventory('lab-dr.yaml').replace('requests: 40', 'requests: 12'));
+    const up = await lab.lvsctl(['up', '-i', dr, '--json']);
+    assert.equal(up.code, 0, `${up.stderr}\n${JSON.stringify(lab.json<VerifyJson>(up).verify, null, 1)}`);
+    await lab.sh('rs2', 'ip addr del 10.99.2.100/32 dev lo');
+    const r = await lab.lvsctl(['verify', '-i', dr, '--json']);
+    const http = lab.json<VerifyJson>(r).verify.find((v) => v.service.startsWith('http ('))!;
+    assert.equal(r.code, 1);
+    assert.equal(http.attribution, 'table');
+    // rr over two servers: half of the probes went to rs2 and failed there.
+    assert.match(http.problems.join('\n'), /6 of 12 requests failed \(sent to: rs2 6\)/);
+    assert.equal(http.hits.rs1, 6);
+  },
+);
