@@ -65,6 +65,10 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
         return finish(results, waited, ExitCode.failed);
       }
       out.info(`${host}: drained on ${on} in ${waited.seconds.toFixed(1)} s (no active connections, weight 0)`);
+      for (const [d, n] of Object.entries(waited.stale ?? {}))
+        out.info(
+          `note: ${d} still lists ${plural(n, 'active connection')} to ${host}; it holds no VIP of the service (stale entries from before a failover, not waited on)`,
+        );
       if (!o.remove) return finish(results, waited, ExitCode.ok);
       const removed = await apply({ kind: 'drain', host, remove: true });
       if (failedAny(removed)) return finish(removed, waited, ExitCode.failed);
