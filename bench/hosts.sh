@@ -21,10 +21,16 @@ PKGS=(openssh-server openssh-client iproute2 util-linux procps coreutils python3
 addr_of() { echo "10.98.$((1 + ($1 - 1) / 200)).$((10 + ($1 - 1) % 200))"; }
 
 packages() {
-  if dpkg-query -W -f='${Status}\n' "${PKGS[@]}" 2>&1 | grep -qv 'ok installed'; then
-    echo "hosts: installing ${PKGS[*]}" >&2
+  # One query per package: dpkg-query exits 1 for a package it does not know (ansible on a fresh
+  # machine), which under pipefail hid the whole check before.
+  local missing=() p
+  for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "hosts: installing ${missing[*]}" >&2
     apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PKGS[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
 
