@@ -9,6 +9,9 @@ import type { Directors, HealthCheck, HostVars, InventoryDoc, Service, SshSettin
 import type { Mode, Scheduler } from './types.js';
 
 export type { Family } from '../identity/address.js';
+
+/** In verify.from: the machine running lvsctl (a CI runner that reaches the VIP), not a host. */
+export const LOCAL = 'local';
 export type Role = 'director' | 'real_server' | 'client';
 
 export interface SshTarget {

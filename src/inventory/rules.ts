@@ -2,7 +2,7 @@
 // and each returns the path of the field to blame, so the message lands on the right line.
 import type { FieldPath } from './locate.js';
 import { familyOf, inSubnet4 } from '../identity/address.js';
-import { expandMembers, own, type Cluster } from './model.js';
+import { expandMembers, LOCAL, own, type Cluster } from './model.js';
 import type { InventoryDoc } from './schema.js';
 
 export interface RuleProblem {
@@ -23,9 +23,15 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
   cluster.directors.members.forEach(
     (m) => own(doc.hosts, m.host) === undefined && add(m.path, `unknown host "${m.host}"`),
   );
-  doc.verify?.from.forEach(
-    (h, i) => own(doc.hosts, h) === undefined && add(['verify', 'from', i], `unknown host "${h}"`),
-  );
+  // verify.from names client hosts, or "local": the machine running lvsctl.
+  doc.verify?.from.forEach((h, i) => {
+    if (h === LOCAL && own(doc.hosts, h) !== undefined)
+      add(
+        ['verify', 'from', i],
+        `"${LOCAL}" in verify.from is the machine running lvsctl; a host of that name is ambiguous: rename it`,
+      );
+    else if (h !== LOCAL && own(doc.hosts, h) === undefined) add(['verify', 'from', i], `unknown host "${h}"`);
+  });
 
   // Roles: a director is not a real server or a client (curl from a director is not balanced).
   for (const h of cluster.hosts.values()) {
