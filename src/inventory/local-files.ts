@@ -49,5 +49,10 @@ export function localFileProblems(doc: InventoryDoc, file: string): RuleProblem[
   ssh(doc.vars?.ssh, ['vars', 'ssh']);
   for (const [g, group] of Object.entries(doc.groups ?? {})) ssh(group.vars?.ssh, ['groups', g, 'vars', 'ssh']);
   for (const [h, host] of Object.entries(doc.hosts)) ssh(host.ssh, ['hosts', h, 'ssh']);
+  doc.vips.forEach((v, vi) =>
+    v.services.forEach((s, si) =>
+      check(s.verify?.tls?.ca_file, ['vips', vi, 'services', si, 'verify', 'tls', 'ca_file']),
+    ),
+  );
   return out;
 }

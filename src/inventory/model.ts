@@ -229,7 +229,9 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
         sorryServer: s.sorry_server,
         inhibitOnFailure: s.inhibit_on_failure ?? false,
         realServers,
-        verify: s.verify ?? {},
+        verify: s.verify?.tls?.ca_file
+          ? { ...s.verify, tls: { ...s.verify.tls, ca_file: expandHome(s.verify.tls.ca_file, base) } }
+          : (s.verify ?? {}),
         path,
       });
     });

@@ -193,9 +193,17 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
     const probe = s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
     if ((s.protocol === 'udp') !== (probe === 'udp'))
       add([...s.path, 'verify', 'probe'], `a ${probe} probe cannot test a ${s.protocol.toUpperCase()} service`);
+    const web = probe === 'http' || probe === 'https';
     for (const k of ['path', 'status'] as const)
-      if (s.verify[k] !== undefined && probe !== 'http')
-        add([...s.path, 'verify', k], `verify.${k} is for HTTP probes (this service's probe is ${probe})`);
+      if (s.verify[k] !== undefined && !web)
+        add([...s.path, 'verify', k], `verify.${k} is for HTTP and HTTPS probes (this service's probe is ${probe})`);
+    if (s.verify.tls !== undefined && probe !== 'https')
+      add([...s.path, 'verify', 'tls'], `verify.tls is for HTTPS probes (this service's probe is ${probe})`);
+    if (s.verify.tls?.insecure && s.verify.tls.ca_file !== undefined)
+      add(
+        [...s.path, 'verify', 'tls', 'insecure'],
+        'insecure skips the certificate check that ca_file asks for: choose one',
+      );
     const checks = [sp.health_check, ...sp.real_servers.map((r) => r.health_check)];
     checks.forEach((c, k) => {
       if (!c) return;

@@ -128,9 +128,17 @@ const HttpStatus = z.union([
   z.enum(['1xx', '2xx', '3xx', '4xx', '5xx'], { error: 'expected an HTTP status code or a class such as "2xx"' }),
 ]);
 
+/** HTTPS probes: SNI and how the certificate is checked (default: the client's system CAs). */
+const VerifyTls = z.strictObject({
+  virtualhost: SshHost.optional(), // the name sent as SNI and Host, resolved to the VIP
+  ca_file: LocalPath.optional(), // a CA bundle on this machine, sent to the client for the run
+  insecure: z.literal(true, { error: 'insecure takes only true (leave it out to check the certificate)' }).optional(),
+});
+
 export const ServiceVerify = z.strictObject({
   skip: z.boolean().optional(),
-  probe: z.enum(['http', 'tcp', 'udp']).optional(),
+  probe: z.enum(['http', 'https', 'tcp', 'udp']).optional(),
+  tls: VerifyTls.optional(),
   requests: z.int().min(1).max(100000).optional(),
   // The HTTP statuses that count as an answer (default: 2xx and 3xx).
   status: z.array(HttpStatus).min(1, 'name at least one status').optional(),

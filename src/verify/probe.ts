@@ -5,7 +5,7 @@ import { urlHost } from '../identity/service.js';
 import type { ResolvedService } from '../inventory/model.js';
 import { sh, type Shell } from '../util/quote.js';
 
-export type ProbeKind = 'http' | 'tcp' | 'udp';
+export type ProbeKind = 'http' | 'https' | 'tcp' | 'udp';
 
 export const probeKind = (s: ResolvedService): ProbeKind => s.verify.probe ?? (s.protocol === 'udp' ? 'udp' : 'http');
 
@@ -62,6 +62,18 @@ function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | un
       // -g: [] and {} in a path are not curl globs. The URL is built by the shell around "$vp".
       return sh`curl -g -s -i -m 3 --local-port "$lp" ${iface} ${`http://${urlHost(s.vip.address)}:`}"$vp"${s.verify.path ?? '/'}`;
     }
+    case 'https': {
+      const iface = source ? ['--interface', source] : [];
+      const tls = s.verify.tls ?? {};
+      const vip = urlHost(s.vip.address);
+      // SNI and Host: the virtual host's name, resolved to the VIP for this request only.
+      const name = tls.virtualhost ?? vip;
+      const resolve = tls.virtualhost ? sh`--resolve ${`${tls.virtualhost}:`}"$vp"${`:${vip}`}` : sh``;
+      let check = sh``; // the client's system CAs
+      if (tls.insecure) check = sh`-k`;
+      else if (tls.ca_file) check = sh`--cacert "$ca"`;
+      return sh`curl -g -s -i -m 5 --local-port "$lp" ${iface} ${resolve} ${check} ${`https://${name}:`}"$vp"${s.verify.path ?? '/'}`;
+    }
     case 'tcp':
       // A completed handshake is an answer.
       return sh`nc -z -w 2 -p "$lp" ${from} ${s.vip.address} "$vp" && echo @@ok`;
@@ -79,7 +91,12 @@ export function probeScript(s: ResolvedService, kind: ProbeKind, source: string 
   // The VIP's ports rotate through the positional parameters; the command's length does not grow
   // with the number of requests.
   const offset = run.firstPort - PORT_LOW;
-  return sh`set -- ${vports(s)}; i=0; while [ "$i" -lt ${run.count} ]; do lp=$((${PORT_LOW} + (${offset} + i) % ${SPAN})); vp=$1; shift; set -- "$@" "$vp"; i=$((i + 1)); printf '@@req %s %s %s\n' ${source ?? '-'} "$lp" "$vp"; ${requestCommand(s, kind, source)} || true; done`;
+  // An HTTPS CA bundle arrives on stdin (see caBundle) and lives in a temp file for the run.
+  const ca =
+    kind === 'https' && s.verify.tls?.ca_file && !s.verify.tls.insecure
+      ? sh`ca=$(mktemp) && cat > "$ca" || exit 1; trap 'rm -f "$ca"' EXIT; `
+      : sh``;
+  return sh`${ca}set -- ${vports(s)}; i=0; while [ "$i" -lt ${run.count} ]; do lp=$((${PORT_LOW} + (${offset} + i) % ${SPAN})); vp=$1; shift; set -- "$@" "$vp"; i=$((i + 1)); printf '@@req %s %s %s\n' ${source ?? '-'} "$lp" "$vp"; ${requestCommand(s, kind, source)} || true; done`;
 }
 
 /** The HTTP status code of an answer (0 when there is none). */
@@ -108,7 +125,7 @@ export function parseProbes(s: ResolvedService, kind: ProbeKind, out: string, he
       const body = nl === -1 ? '' : block.slice(nl + 1);
       const base = { source: source!, localPort: Number(lp), vport: Number(vp), retried: false };
       if (!Number.isInteger(base.localPort) || !Number.isInteger(base.vport)) return [];
-      if (kind === 'http') {
+      if (kind === 'http' || kind === 'https') {
         const [head, ...rest] = body.split(/\r?\n\r?\n/);
         const status = head?.startsWith('HTTP/') ? httpStatus(head) : 0;
         const answer = header

@@ -6,6 +6,7 @@
 // set, must agree with the table (and names the server where the table has no entry). One-packet
 // scheduling (ops) keeps no entries: those services are counted by the directors' per-destination
 // counters (counters.ts). The counts are judged in judge.ts.
+import { readFileSync } from 'node:fs';
 import type { Drained } from '../desired/weight.js';
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
@@ -119,6 +120,9 @@ export async function verifyService(
   const identify = cluster.verify?.identify;
   const header = identify?.by === 'header' ? identify.name : undefined;
 
+  // An HTTPS CA bundle goes to the client on the probe command's stdin (never as an argument).
+  const tls = s.verify.tls;
+  const stdin = kind === 'https' && tls?.ca_file && !tls.insecure ? readFileSync(tls.ca_file) : undefined;
   const results: ProbeResult[] = [];
   const runs: ProbeRun[] = [];
   let firstPort = randomFirstPort();
@@ -127,7 +131,7 @@ export async function verifyService(
       const run = { firstPort, count: per };
       firstPort += per;
       runs.push(run);
-      const out = (await client.exec(probeScript(s, kind, src, run))).stdout;
+      const out = (await client.exec(probeScript(s, kind, src, run), stdin ? { stdin } : {})).stdout;
       results.push(...parseProbes(s, kind, out, header));
     }
   };

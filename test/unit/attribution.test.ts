@@ -3,6 +3,7 @@
 // matching of probes to entries. The lab tests show the same on kernel IPVS.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadInventory } from '../../src/inventory/load.js';
@@ -232,5 +233,51 @@ describe('attribution', () => {
     // Attribution unavailable: success alone is judged.
     assert.deepEqual(judge(http, { hits: {}, attribution: 'none' }, 0.2), []);
     assert.match(judge(http, { hits: { failed: 1 }, attribution: 'none' }, 0.2).join(), /1 of 1 requests failed/);
+  });
+});
+
+describe('https probe', () => {
+  const https = (tls: object): ResolvedService => ({
+    ...http,
+    port: 443,
+    verify: { ...http.verify, probe: 'https', tls } as ResolvedService['verify'],
+  });
+  /** The script run in bash with curl replaced by a recorder of its arguments and of the CA file it names. */
+  function curlCalls(s: ResolvedService, stdin: string): string[][] {
+    // (local variables: the stub must not change the loop's own i, lp, vp)
+    const stub = `curl() { local args=("$@") k; for ((k=0;k<\${#args[@]};k++)); do if [ "\${args[k]}" = --cacert ]; then printf 'CA=%s\\037CAPATH=%s\\037' "$(cat "\${args[k+1]}")" "\${args[k+1]}"; fi; printf '%s\\037' "\${args[k]}"; done; printf '\\n'; }\n`;
+    const r = spawnSync(
+      'bash',
+      ['-c', stub + probeScript(s, 'https', undefined, { firstPort: 20500, count: 2 }).text],
+      {
+        input: stdin,
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.includes('\x1f'))
+      .map((l) => l.split('\x1f').slice(0, -1));
+  }
+  it('SNI through --resolve to the VIP; the CA bundle from stdin, in a temp file that is gone afterwards', () => {
+    const calls = curlCalls(https({ virtualhost: 'www.example.com', ca_file: '/x/ca.pem' }), 'PEM DATA');
+    assert.equal(calls.length, 2);
+    const [first] = calls;
+    assert.deepEqual(first!.slice(first!.indexOf('--resolve'), first!.indexOf('--resolve') + 2), [
+      '--resolve',
+      'www.example.com:443:10.99.1.100',
+    ]);
+    assert.ok(first!.includes('CA=PEM DATA'), first!.join(' '));
+    const caPath = first!.find((a) => a.startsWith('CAPATH='))!.slice(7);
+    assert.ok(caPath.startsWith('/tmp/') && !existsSync(caPath), `${caPath} removed after the run`);
+    assert.equal(first!.at(-1), 'https://www.example.com:443/');
+    assert.ok(first!.includes('--local-port') && first!.includes('20500'));
+  });
+  it('insecure: -k and no CA; neither: the system CAs', () => {
+    const k = curlCalls(https({ insecure: true }), '')[0]!;
+    assert.ok(k.includes('-k') && !k.includes('--cacert') && k.at(-1) === 'https://10.99.1.100:443/');
+    const sys = curlCalls(https({}), '')[0]!;
+    assert.ok(!sys.includes('-k') && !sys.includes('--cacert'));
   });
 });

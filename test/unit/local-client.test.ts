@@ -57,3 +57,46 @@ describe('verify from the machine running lvsctl', () => {
     await conns.closeAll();
   });
 });
+
+describe('probe settings validate refuses', () => {
+  const svc = (extra: string, protocol = '') =>
+    inventory('local').replace(
+      '      - { port: 80, scheduler: rr, real_servers: [{ host: r1 }] }',
+      `      - { port: 80, scheduler: rr,${protocol} real_servers: [{ host: r1 }], verify: ${extra} }`,
+    );
+  const cases: [string, string, RegExp][] = [
+    [
+      'an HTTPS probe on UDP',
+      svc('{ probe: https }', ' protocol: udp,'),
+      /verify\.probe: a https probe cannot test a UDP service/,
+    ],
+    [
+      'TLS options on a TCP probe',
+      svc('{ probe: tcp, tls: { insecure: true } }'),
+      /verify\.tls: verify\.tls is for HTTPS probes/,
+    ],
+    [
+      'a status on a UDP probe',
+      svc('{ status: [200] }', ' protocol: udp,'),
+      /verify\.status: verify\.status is for HTTP and HTTPS probes/,
+    ],
+    [
+      'insecure with a CA file',
+      svc('{ probe: https, tls: { insecure: true, ca_file: /etc/ssl/ca.pem } }'),
+      /insecure skips the certificate check/,
+    ],
+    ['a CA file that is a directory', svc('{ probe: https, tls: { ca_file: /tmp } }'), /ca_file: a directory/],
+    ['insecure: false', svc('{ probe: https, tls: { insecure: false } }'), /insecure takes only true/],
+  ];
+  for (const [what, text, message] of cases)
+    it(what, () =>
+      assert.throws(
+        () => load(text),
+        (e: unknown) => e instanceof InventoryError && message.test(e.message),
+      ),
+    );
+  it('and accepts an HTTPS probe with SNI and a CA file', () => {
+    const { cluster } = load(svc('{ probe: https, tls: { virtualhost: www.example.com, ca_file: ca.pem } }'));
+    assert.equal(cluster.services[0]!.verify.tls?.ca_file, join(tmp, 'ca.pem'), 'relative to the inventory');
+  });
+});
