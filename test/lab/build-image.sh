@@ -15,7 +15,7 @@ SUITE=bookworm
 ROOTFS_PKGS=iproute2,iptables,openssh-server,openssh-client,curl,kmod,busybox,procps,iputils-ping,iputils-arping,netcat-openbsd,tcpdump,sudo,socat,ifupdown
 # Served to the hosts from the guest's local repository, with whatever they need beyond the rootfs.
 REPO_PKGS="ipvsadm keepalived"
-HOST_PKGS="qemu-system-x86 debootstrap cpio kmod openssh-client zstd netcat-openbsd apt-utils"
+HOST_PKGS="qemu-system-x86 debootstrap cpio kmod openssh-client zstd netcat-openbsd apt-utils openssl"
 
 log() { echo "[build $(date +%T)] $*" >&2; }
 
@@ -113,6 +113,16 @@ build_image() { # $1 = output dir, $2 = base dir
     echo "[127.0.0.1]:$T_PORT $(cut -d' ' -f1,2 "$r/var/lib/lab-keys/$h.pub")" >>"$out/known_hosts"
   done
   install -m644 "$out/id_ed25519.pub" "$r/var/lib/lab-keys/authorized_keys"
+  # TLS for the HTTPS probe tests: a lab CA (made per image, like the keys) and one certificate for
+  # www.lab.test that every real server presents, as behind a real load balancer.
+  install -d -m755 "$r/etc/lab/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=lvsctl-lab-ca \
+    -keyout "$out/ca.key" -out "$r/etc/lab/tls/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=www.lab.test \
+    -addext subjectAltName=DNS:www.lab.test -keyout "$r/etc/lab/tls/server.key" -out "$out/server.csr" 2>/dev/null
+  openssl x509 -req -in "$out/server.csr" -CA "$r/etc/lab/tls/ca.pem" -CAkey "$out/ca.key" -CAcreateserial \
+    -days 3650 -copy_extensions copy -out "$r/etc/lab/tls/server.pem" 2>/dev/null
+  rm -f "$out/ca.key" "$out/server.csr" "$r/etc/lab/tls/ca.srl"
   install -d -m700 "$r/root/.ssh"
   install -m600 "$out/id_ed25519.pub" "$r/root/.ssh/authorized_keys"
   # The non-root user of the issue: key login, passwordless sudo (on every host).

@@ -10,6 +10,7 @@ import * as lab from './lab.js';
 interface Verdict {
   service: string;
   ok: boolean;
+  bySource?: Record<string, Record<string, number>>;
   attribution?: string;
   hits: Record<string, number>;
   problems: string[];
@@ -28,16 +29,44 @@ function variant(name: string, text: string): string {
 }
 
 // NAT wrr 3:1 whose real servers the inventory calls web14 and web15 (the hosts call themselves rs1
-// and rs2), probed on /anon, where every server gives the same body and no identifying header.
+// and rs2), probed on /anon, where every server gives the same body and no identifying header; plus
+// HTTPS with SNI on 443 (the servers' TLS port 8443, a certificate for www.lab.test from the lab CA)
+// and, on a second VIP, a persistent fwmark service over ports 80 and 8080 probed from four sources.
+const EXTRA_SERVICES = `      - name: tls
+        port: 443
+        scheduler: rr
+        real_servers: [{ host: web14, port: 8443 }, { host: web15, port: 8443 }]
+        verify: { probe: https, tls: { virtualhost: www.lab.test, ca_file: lab-ca.pem } }
+  - address: 10.99.1.101
+    prefix: 24
+    interface: eth0
+    services:
+      - name: sticky
+        fwmark: 7
+        ports: [80, 8080]
+        scheduler: rr
+        persistence: { timeout: 60 }
+        real_servers: [{ host: web14 }, { host: web15 }]
+
+verify:
+  sources: [10.99.1.20, 10.99.1.21, 10.99.1.22, 10.99.1.23]
+`;
 const natText = (web15Weight = 1) =>
   labInventory('lab-nat.yaml')
     .replace(/\brs1\b/g, 'web14')
     .replace(/\brs2\b/g, 'web15')
     .replace('{ host: web15, port: 8080, weight: 1 }', `{ host: web15, port: 8080, weight: ${web15Weight} }`)
-    .replace('scheduler: wrr\n', 'scheduler: wrr\n        verify: { path: /anon }\n');
+    .replace('scheduler: wrr\n', 'scheduler: wrr\n        verify: { path: /anon }\n')
+    .replace('\nverify:\n', `${EXTRA_SERVICES}`);
+
+/** The lab CA's certificate, where the inventories' ca_file finds it. */
+async function labCa(): Promise<void> {
+  writeFileSync(path.join(lab.LAB_DIR, 'lab-ca.pem'), await lab.sh('rs1', 'cat /etc/lab/tls/ca.pem'));
+}
 
 /** The NAT cluster above, up (a no-op when an earlier test left it so): each test stands alone. */
 async function natUp(): Promise<string> {
+  await labCa();
   const file = variant('verify-anon-nat', natText());
   const up = await lab.lvsctl(['up', '-i', file, '--no-verify']);
   assert.equal(up.code, 0, up.stderr);
@@ -60,6 +89,7 @@ test(
   "NAT wrr 3:1, identical answers, names unknown to the servers: PASS, counts equal to the director's",
   { timeout: 15 * 60_000 },
   async () => {
+    await labCa();
     const NAT = variant('verify-anon-nat', natText());
     assert.match(readFileSync(NAT, 'utf8'), /verify: \{ path: \/anon \}/);
     const up = await lab.lvsctl(['up', '-i', NAT, '--json']);
@@ -83,6 +113,17 @@ test(
     const udp = out.verify.find((v) => v.service.startsWith('dns-like ('))!;
     assert.ok(udp.ok && udp.attribution === 'table', JSON.stringify(udp));
     assert.equal(udp.hits.web14! + udp.hits.web15!, 40);
+    // HTTPS with SNI, the certificate checked against the lab CA.
+    const tls = out.verify.find((v) => v.service.startsWith('tls ('))!;
+    assert.ok(tls.ok && tls.attribution === 'table', JSON.stringify(tls));
+    assert.equal(tls.hits.web14, 20);
+    assert.equal(tls.hits.web15, 20);
+    // fwmark over 80 and 8080 with persistence: each source on one server across both ports.
+    const sticky = out.verify.find((v) => v.service.startsWith('sticky ('))!;
+    assert.ok(sticky.ok && sticky.attribution === 'table', JSON.stringify(sticky));
+    assert.equal(Object.keys(sticky.bySource!).length, 4);
+    for (const [src, per] of Object.entries(sticky.bySource!))
+      assert.equal(Object.keys(per).length, 1, `${src}: ${JSON.stringify(per)}`);
   },
 );
 
@@ -142,5 +183,21 @@ test(
     // rr over two servers: half of the probes went to rs2 and failed there.
     assert.match(http.problems.join('\n'), /6 of 12 requests failed \(sent to: rs2 6\)/);
     assert.equal(http.hits.rs1, 6);
+  },
+);
+
+test(
+  'HTTPS: a certificate that does not name the virtual host fails every probe',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const NAT = await natUp();
+    const other = variant(
+      'verify-anon-othername',
+      readFileSync(NAT, 'utf8').replace('virtualhost: www.lab.test', 'virtualhost: other.lab.test'),
+    );
+    const r = await lab.lvsctl(['verify', '-i', other, '--json']);
+    const tls = lab.json<VerifyJson>(r).verify.find((v) => v.service.startsWith('tls ('))!;
+    assert.equal(r.code, 1);
+    assert.match(tls.problems.join('\n'), /40 of 40 requests failed \(sent to: web14 20, web15 20\)/);
   },
 );

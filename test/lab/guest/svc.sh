@@ -4,6 +4,7 @@
 #                     GET /anon -> the same body on every host and no header naming it (as production
 #                     real servers answer: verify must know who answered without being told)
 #   tcp/443           plain TCP: one line "<host>", then close
+#   tcp/8443          the HTTP service over TLS (certificate for www.lab.test from the lab CA, /etc/lab/tls)
 #   udp/5353          one datagram "<host>\n" back, sent FROM the address the request was sent TO
 #                     (so DR/TUN replies come from the VIP, as a real UDP service must do)
 # socat forks one handler per connection/datagram (light enough under TCG).
@@ -11,7 +12,7 @@
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ME=$(hostname)
-PORTS="80 8080 443 5353"
+PORTS="80 8080 443 8443 5353"
 LAB_VIPS="10.99.2.100 10.99.1.100 10.99.1.101"   # the lab inventories' VIPs (UDP binds them ahead)
 BIG=$((50 * 1024 * 1024))
 
@@ -28,6 +29,7 @@ case ${1:-} in
       case $p in
         80|8080) a=TCP-LISTEN:$p,fork,reuseaddr; x=http;;
         443) a=TCP-LISTEN:$p,fork,reuseaddr; x=tcp;;
+        8443) a=OPENSSL-LISTEN:$p,fork,reuseaddr,cert=/etc/lab/tls/server.pem,key=/etc/lab/tls/server.key,verify=0; x=http;;
         5353) a=; x=udp;;
         *) echo "svc.sh: no service on port $p" >&2; exit 2;;
       esac
