@@ -259,6 +259,14 @@ export const Verify = z.strictObject({
   sources: z.array(IpAddress).optional(), // client source addresses, for affinity checks
   requests: z.int().min(1).max(100000).default(60),
   tolerance: z.number().min(0).max(1).default(0.2), // allowed deviation from the weight share
+  // verify --failover with the sync daemon: one long download through the VIP across the takeover,
+  // which must complete byte-exact (the connection survived on the other director).
+  failover: z
+    .strictObject({
+      download: HttpPath, // a large file on the real servers
+      rate_kib: z.int().min(16).max(1048576).default(2048), // --limit-rate, so the download spans the takeover
+    })
+    .optional(),
   // Optional: the answers name their server (the body's last line or a header); it must agree with
   // the directors' connection table, and names the server where the table cannot.
   identify: z

@@ -8,6 +8,18 @@ import { sh } from '../util/quote.js';
 import { urlHost } from '../identity/service.js';
 import { parseList } from '../ipvs/list.js';
 
+/** The long download of verify.failover.download across the takeover (sync daemon only). */
+export interface LongConnection {
+  path: string;
+  bytes: number;
+  /** Content-Length, or null when the answer had none */
+  expected: number | null;
+  /** curl finished without error and got every byte announced */
+  completed: boolean;
+  /** and the bytes are the ones a download without failover gets (same sha256) */
+  exact: boolean;
+}
+
 export interface FailoverResult {
   vip: string;
   stopped: string; // the director that held the VIP
@@ -19,6 +31,7 @@ export interface FailoverResult {
   expectedEndHolder: string;
   ok: boolean;
   problems: string[];
+  longConnection?: LongConnection;
 }
 
 export const FAILOVER_LIMITS = { seconds: 3, failed: 3 };
@@ -72,6 +85,10 @@ export async function failover(
     sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -g -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`,
     { timeoutSec: 120 },
   );
+  // With the sync daemon, connections survive a takeover: one long download proves it.
+  const long = cluster.directors.sync_daemon && cluster.verify?.failover;
+  const longUrl = long ? `http://${urlHost(vip)}:${s.port ?? 80}${long.download}` : '';
+  const downloading = long ? client.exec(downloadCommand(longUrl, long.rate_kib), { timeoutSec: 900 }) : undefined;
   await sleep(1500);
   const t0 = Date.now();
   await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'stop'));
@@ -84,6 +101,22 @@ export async function failover(
   const expectedEndHolder = nopreempt ? other : master;
   const endHolder = await waitFor(dirs, vip, (h) => h === expectedEndHolder, 15_000);
   const failed = lines.filter((l) => l === 'FAIL').length;
+  let longConnection: LongConnection | undefined;
+  if (downloading) {
+    const across = parseDownload((await downloading).stdout);
+    const reference = parseDownload((await client.exec(downloadCommand(longUrl), { timeoutSec: 900 })).stdout);
+    longConnection = {
+      path: long ? long.download : '',
+      bytes: across.bytes,
+      expected: across.expected,
+      completed: across.completed,
+      exact: across.completed && reference.completed && across.sha === reference.sha,
+    };
+    if (!longConnection.exact)
+      problems.push(
+        `the download of ${longConnection.path} across the takeover ${longConnection.completed ? 'differs from one without failover' : `broke off at ${across.bytes} of ${across.expected ?? '?'} bytes`}`,
+      );
+  }
   if (takeoverSeconds === null) problems.push(`${other} never took the VIP over`);
   else if (takeoverSeconds > FAILOVER_LIMITS.seconds)
     problems.push(`takeover took ${takeoverSeconds.toFixed(1)} s (limit ${FAILOVER_LIMITS.seconds} s)`);
@@ -104,7 +137,27 @@ export async function failover(
     expectedEndHolder,
     ok: !problems.length,
     problems,
+    ...(longConnection ? { longConnection } : {}),
   };
+}
+
+/** A download to a temp file on the client: curl's exit status, the bytes, Content-Length, sha256. */
+function downloadCommand(url: string, rateKib?: number) {
+  const rate = rateKib ? ['--limit-rate', `${rateKib}k`] : [];
+  return sh`f=$(mktemp) || exit 1; rc=0; curl -g -s -m 600 ${rate} -D "$f.h" -o "$f" ${url} || rc=$?; len=$(tr -d '\r' < "$f.h" | awk 'tolower($1) == "content-length:" { n = $2 } END { print n }'); [ -n "$len" ] || len=none; echo "@@download rc=$rc bytes=$(wc -c < "$f") length=$len sha=$(sha256sum < "$f" | cut -c1-64)"; rm -f "$f" "$f.h"`;
+}
+
+export function parseDownload(out: string): {
+  completed: boolean;
+  bytes: number;
+  expected: number | null;
+  sha: string;
+} {
+  const m = /@@download rc=(\d+) bytes=\s*(\d+) length=(\S+) sha=([0-9a-f]{64})/.exec(out);
+  if (!m) return { completed: false, bytes: 0, expected: null, sha: '' };
+  const expected = /^\d+$/.test(m[3]!) ? Number(m[3]) : null;
+  const bytes = Number(m[2]);
+  return { completed: m[1] === '0' && (expected === null || bytes === expected), bytes, expected, sha: m[4]! };
 }
 
 /** After keepalived (re)started, let it settle before anything is measured: the expected director

@@ -61,6 +61,7 @@ test(
           failed: number;
           requests: number;
           endHolder: string;
+          longConnection?: { bytes: number; expected: number; completed: boolean; exact: boolean };
         };
       }
     ).failover;
@@ -69,7 +70,18 @@ test(
     assert.ok(fo.takeoverSeconds <= 3, `takeover ${fo.takeoverSeconds} s`);
     assert.ok(fo.failed <= 3, `${fo.failed} of ${fo.requests} failed`);
     assert.equal(fo.endHolder, 'dir1');
-    console.log(`failover: ${fo.takeoverSeconds} s, ${fo.failed} of ${fo.requests} requests failed`);
+    // The sync daemon kept the 50 MiB download (2 MiB/s, started before the takeover) alive across
+    // the takeover and back: every byte, the same bytes as without a failover.
+    assert.deepEqual(fo.longConnection, {
+      path: '/big',
+      bytes: 52428800,
+      expected: 52428800,
+      completed: true,
+      exact: true,
+    });
+    console.log(
+      `failover: ${fo.takeoverSeconds} s, ${fo.failed} of ${fo.requests} requests failed; 50 MiB download across it complete`,
+    );
   },
 );
 

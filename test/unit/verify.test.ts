@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { loadInventory } from '../../src/inventory/load.js';
 import { judge } from '../../src/verify/judge.js';
 import { parseStats } from '../../src/verify/counters.js';
+import { parseDownload } from '../../src/verify/failover.js';
 import { root } from './helpers.js';
 
 const nat = loadInventory(join(root, 'inventories/lab-nat.yaml')).cluster; // wrr 3:1 on port 80
@@ -61,5 +62,21 @@ UDP  10.99.1.100:5353                   40       40        0     1120        0
         ['10.99.2.12:5353', 19],
       ],
     );
+  });
+});
+
+describe('parseDownload (verify --failover with the sync daemon)', () => {
+  it('complete when curl succeeded with every announced byte; broken off otherwise', () => {
+    const sha = 'a'.repeat(64);
+    assert.deepEqual(parseDownload(`@@download rc=0 bytes=52428800 length=52428800 sha=${sha}\n`), {
+      completed: true,
+      bytes: 52428800,
+      expected: 52428800,
+      sha,
+    });
+    assert.equal(parseDownload(`@@download rc=18 bytes=1000 length=52428800 sha=${sha}`).completed, false);
+    assert.equal(parseDownload(`@@download rc=0 bytes=1000 length=52428800 sha=${sha}`).completed, false);
+    assert.equal(parseDownload(`@@download rc=0 bytes=   1000 length=none sha=${sha}`).expected, null);
+    assert.equal(parseDownload('curl: (7) Failed to connect').completed, false);
   });
 });

@@ -42,6 +42,11 @@ export function failoverLines(r: FailoverResult): string[] {
     '',
     'FAILOVER',
     `  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: keepalived stopped on ${r.stopped}; ${took}; ${failed}; ${end}`,
+    ...(r.longConnection
+      ? [
+          `        download of ${r.longConnection.path} across it: ${r.longConnection.bytes} of ${r.longConnection.expected ?? '?'} bytes, ${r.longConnection.exact ? 'complete and byte-exact' : 'NOT intact'}`,
+        ]
+      : []),
     ...r.problems.map((p) => `        ! ${p}`),
   ];
 }
