@@ -157,6 +157,56 @@ test(
   },
 );
 
+/** Waits until `dir` holds the VIP (VRRP elected it). */
+async function holdsVip(dir: lab.Host, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await lab.sh(dir, 'ip -o addr show to 10.99.1.100')).trim()) {
+    assert.ok(Date.now() < end, `${dir} did not take the VIP within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test(
+  'after a failover and back with a download in flight, drain waits on the VIP holder only and returns when the download ends',
+  { timeout: 10 * 60_000 },
+  async () => {
+    assert.equal((await lab.lvsctl(['up', '-i', HA, '--no-verify'])).code, 0);
+    await holdsVip('dir1');
+    // 50 MiB at 2 MiB/s: about 25 s.
+    let downloadEnded = 0;
+    const download = lab
+      .sh(
+        'client',
+        "curl -s -m 120 --limit-rate 2M -o /dev/null -w '%{http_code} %{size_download}' http://10.99.1.100/big",
+      )
+      .then((out) => ((downloadEnded = Date.now()), out));
+    await new Promise((r) => setTimeout(r, 2000));
+    const dest = (
+      await lab.sh('dir1', 'ipvsadm -Lnc | awk \'$3 == "ESTABLISHED" && $5 ~ /:80$/ { print $6 }\'')
+    ).trim();
+    const host = dest.startsWith('10.99.2.11:') ? 'rs1' : 'rs2';
+    assert.match(dest, /^10\.99\.2\.1[12]:80$/, `the download's entry on dir1: ${dest}`);
+    // Fail over to dir2 and back: dir2 keeps the connection's entry, as stale, after the failback.
+    await lab.sh('dir1', '/etc/init.d/keepalived stop');
+    await holdsVip('dir2');
+    await lab.sh('dir1', '/etc/init.d/keepalived start');
+    await holdsVip('dir1');
+    const d = await lab.lvsctl(['drain', host, '-i', HA, '--timeout', '120']);
+    const drainEnded = Date.now();
+    try {
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+      assert.equal(await download, '200 52428800', 'the download completed through both takeovers');
+      assert.ok(
+        drainEnded >= downloadEnded - 1000 && drainEnded - downloadEnded < 8000,
+        `drain returned ${(drainEnded - downloadEnded) / 1000} s after the download ended`,
+      );
+      assert.match(d.stdout, new RegExp(`${host}: drained on dir1, dir2 in`));
+    } finally {
+      assert.equal((await lab.lvsctl(['undrain', host, '-i', HA])).code, 0);
+    }
+  },
+);
+
 test(
   'keepalived pair: drain goes through keepalived.conf and a reload (same processes); stop, start, down',
   { timeout: 15 * 60_000 },
