@@ -145,7 +145,9 @@ export async function verifyService(
   }
   await probeAll();
   const ports = runs.flatMap((r) => plannedProbes(s, r).map((p) => p.localPort));
-  const attributed = attributeAll(s, results, await readEntries(directors, ports), identify !== undefined);
+  // identify names servers in HTTP answers only (a TCP handshake or a UDP echo says nothing of it).
+  const web = kind === 'http' || kind === 'https';
+  const attributed = attributeAll(s, results, await readEntries(directors, ports), web && identify !== undefined);
   return finish({ ...tally(attributed.probes, attributed.attribution), mismatched: attributed.mismatched });
 
   function finish(counts: Counts): ServiceVerdict {
