@@ -1,9 +1,9 @@
 // Which real server each probe reached, by the directors' connection entries: the entry of the
 // probe's own client port (and source address, when verify chose one) to the VIP and port it asked.
 // Pure: the probes' results and the directors' entries in, one outcome per probe out.
-import { sameAddress } from '../identity/address.js';
+import { canonicalAddress, sameAddress } from '../identity/address.js';
 import type { ResolvedService } from '../inventory/model.js';
-import { destinationKey } from '../identity/service.js';
+import { destinationKey, parseHostPort } from '../identity/service.js';
 import type { ConnEntry } from './conntable.js';
 import type { ProbeResult } from './probe.js';
 
@@ -15,8 +15,26 @@ export interface Attributed extends ProbeResult {
 
 const PROTO = { tcp: 'TCP', udp: 'UDP' } as const;
 
+/** The probe's own entry among several of the same client port (an older connection of an earlier
+ * run that used the port, still timing out): the one with the most time left, which the latest
+ * packet refreshed. Two equally fresh ones are ambiguous. */
+function newest(match: ConnEntry[]): ConnEntry | undefined {
+  // One entry per real server (the watcher may have seen the same one several times), the freshest.
+  const byDest = new Map<string, ConnEntry>();
+  for (const e of match) if ((byDest.get(e.destination)?.expires ?? -1) < e.expires) byDest.set(e.destination, e);
+  const sorted = [...byDest.values()].sort((a, b) => b.expires - a.expires);
+  if (sorted.length > 1 && sorted[0]!.expires === sorted[1]!.expires) return undefined;
+  return sorted[0];
+}
+
 export function attribute(s: ResolvedService, probes: ProbeResult[], entries: ConnEntry[]): Attributed[] {
   const byDest = new Map(s.realServers.map((r) => [destinationKey(r), r.host]));
+  // A real server without a port (fwmark services) takes each request on the port it was sent to.
+  const byAddress = new Map(
+    s.realServers.filter((r) => r.port === 0).map((r) => [canonicalAddress(r.address), r.host]),
+  );
+  const hostOf = (destination: string) =>
+    byDest.get(destination) ?? byAddress.get(parseHostPort(destination)?.address ?? '') ?? `unknown:${destination}`;
   const local = entries.filter((e) => e.local && e.protocol === PROTO[s.protocol]);
   return probes.map((p) => {
     const match = local.filter(
@@ -26,7 +44,8 @@ export function attribute(s: ResolvedService, probes: ProbeResult[], entries: Co
         sameAddress(e.virtual.address, s.vip.address) &&
         (p.source === '-' || sameAddress(e.client.address, p.source)),
     );
-    if (match.length !== 1) return { ...p };
-    return { ...p, host: byDest.get(match[0]!.destination) ?? `unknown:${match[0]!.destination}` };
+    const entry = newest(match);
+    if (!entry) return { ...p };
+    return { ...p, host: hostOf(entry.destination) };
   });
 }

@@ -18,6 +18,8 @@ export interface ConnEntry {
   /** destinationKey of the real server */
   destination: string;
   state: string;
+  /** seconds until the entry expires */
+  expires: number;
   /** false for an entry the sync daemon copied from another director */
   local: boolean;
 }
@@ -50,6 +52,7 @@ export function parseConnTable(text: string): ConnEntry[] {
     }
     if (f.length < 9) continue;
     const [protocol, from, fport, to, tport, dest, dport, state] = f;
+    const expires = Number(f[hasOrigin ? 9 : 8]);
     const client = address(from!);
     const vip = address(to!);
     const real = address(dest!);
@@ -61,16 +64,38 @@ export function parseConnTable(text: string): ConnEntry[] {
       virtual: { address: vip, port: vp },
       destination: destinationKey({ address: real, port: dp }),
       state: state!,
+      expires: Number.isFinite(expires) ? expires : 0,
       local: !hasOrigin || f[8]!.toLowerCase() === 'local',
     });
   }
   return out;
 }
 
-/** The shell filter run on a director: only the entries of these client ports (hex, as the file
- * writes them), from the _sync view where the kernel has it. Keeps the output small whatever the
- * table's size. */
-export function connTableFilter(ports: number[]): Shell {
+/** The entries of these client ports (hex, as the file writes them) from the _sync view where the
+ * kernel has it, with the header: small output whatever the table's size. */
+function filter(ports: number[]): Shell {
   const hex = ports.map((p) => p.toString(16).toUpperCase().padStart(4, '0')).join(' ');
-  return sh`f=/proc/net/ip_vs_conn_sync; [ -r "$f" ] || f=/proc/net/ip_vs_conn; awk -v ports=${hex} 'BEGIN { n = split(ports, p, " "); for (i = 1; i <= n; i++) want[p[i]] = 1 } NR == 1 || ($3 in want)' "$f" 2>/dev/null || :`;
+  return sh`{ f=/proc/net/ip_vs_conn_sync; [ -r "$f" ] || f=/proc/net/ip_vs_conn; awk -v ports=${hex} 'BEGIN { n = split(ports, p, " "); for (i = 1; i <= n; i++) want[p[i]] = 1 } NR == 1 || ($3 in want)' "$f" 2>/dev/null || :; }`;
+}
+
+/** The probes' entries on a director now. */
+export const connTableFilter = (ports: number[]): Shell => filter(ports);
+
+// A reset connection's entry lasts 10 s (IPVS's CLOSE state): in a run longer than that, the
+// first probes' entries would be gone by the end. A watcher on each director, started before the
+// probes, copies their entries every second into a file under /run; the read at the end stops it
+// and returns what it saw with the table as it is then.
+const watchDir = (id: string) => `/run/lvsctl-verify.${id}`;
+
+/** Starts the watcher (it stops by itself after maxSeconds). `id`: hex digits, unique per run. */
+export function connWatchStart(id: string, ports: number[], maxSeconds: number): Shell {
+  if (!/^[0-9a-f]{8,32}$/.test(id)) throw new RangeError(`bad watcher id ${id}`);
+  const loop = sh`d=${watchDir(id)}; end=$(( $(date +%s) + ${maxSeconds} )); while [ ! -e "$d/stop" ] && [ "$(date +%s)" -lt "$end" ]; do ${filter(ports)} >> "$d/seen"; sleep 1; done; : > "$d/done"`;
+  return sh`mkdir -p ${watchDir(id)} && (setsid sh -c ${loop.text} </dev/null >/dev/null 2>&1 &)`;
+}
+
+/** Stops the watcher and prints everything it saw, then the entries now. */
+export function connWatchRead(id: string, ports: number[]): Shell {
+  if (!/^[0-9a-f]{8,32}$/.test(id)) throw new RangeError(`bad watcher id ${id}`);
+  return sh`d=${watchDir(id)}; if [ -d "$d" ]; then : > "$d/stop"; i=0; while [ ! -e "$d/done" ] && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i + 1)); done; cat "$d/seen" 2>/dev/null; rm -rf "$d"; fi; ${filter(ports)}`;
 }

@@ -18,6 +18,9 @@ export interface LongConnection {
   completed: boolean;
   /** and the bytes are the ones a download without failover gets (same sha256) */
   exact: boolean;
+  /** when the download ended, in seconds after keepalived was stopped (takeover and restart times
+   * are in the result beside it) */
+  endedSeconds: number;
 }
 
 export interface FailoverResult {
@@ -32,6 +35,8 @@ export interface FailoverResult {
   ok: boolean;
   problems: string[];
   longConnection?: LongConnection;
+  /** seconds after the stop when keepalived was started again on the stopped director */
+  restartedSeconds?: number;
 }
 
 export const FAILOVER_LIMITS = { seconds: 3, failed: 3 };
@@ -88,13 +93,19 @@ export async function failover(
   // With the sync daemon, connections survive a takeover: one long download proves it.
   const long = cluster.directors.sync_daemon && cluster.verify?.failover;
   const longUrl = long ? `http://${urlHost(vip)}:${s.port ?? 80}${long.download}` : '';
-  const downloading = long ? client.exec(downloadCommand(longUrl, long.rate_kib), { timeoutSec: 900 }) : undefined;
+  let downloadEnded = 0;
+  const downloading = long
+    ? client
+        .exec(downloadCommand(longUrl, long.rate_kib), { timeoutSec: 900 })
+        .then((r) => ((downloadEnded = Date.now()), r))
+    : undefined;
   await sleep(1500);
   const t0 = Date.now();
   await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'stop'));
   const took = await waitFor(dirs, vip, (h) => h === other, 10_000);
   const takeoverSeconds = took === other ? (Date.now() - t0) / 1000 : null;
   const lines = (await polling).stdout.trim().split('\n');
+  const restartedSeconds = (Date.now() - t0) / 1000;
   await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'start'));
   const nopreempt = cluster.directors.vrrp?.nopreempt ?? false;
   const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
@@ -111,6 +122,7 @@ export async function failover(
       expected: across.expected,
       completed: across.completed,
       exact: across.completed && reference.completed && across.sha === reference.sha,
+      endedSeconds: (downloadEnded - t0) / 1000,
     };
     if (!longConnection.exact)
       problems.push(
@@ -137,7 +149,7 @@ export async function failover(
     expectedEndHolder,
     ok: !problems.length,
     problems,
-    ...(longConnection ? { longConnection } : {}),
+    ...(longConnection ? { longConnection, restartedSeconds } : {}),
   };
 }
 

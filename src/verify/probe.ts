@@ -27,11 +27,17 @@ export interface ProbeResult extends PlannedProbe {
 }
 
 // Source ports below Linux's default ephemeral range (32768-60999), where the client's own
-// connections do not take them; a random base per run keeps runs apart.
+// connections do not take them; a random base per run keeps runs apart. Each probe has two: its
+// own (even offset) and the next one, used when the first cannot be bound (a TCP connection of an
+// earlier run that used it is still in TIME_WAIT on the client, for 60 s): the probe reports the
+// port it used.
 const PORT_LOW = 20000;
 const PORT_HIGH = 32767;
 
-const SPAN = PORT_HIGH - PORT_LOW + 1;
+const SPAN = PORT_HIGH - PORT_LOW + 1; // even
+
+/** Every source port a probe may use. */
+export const portsOf = (p: PlannedProbe): number[] => [p.localPort, p.localPort + 1];
 
 /** The ports a service is probed on: a fwmark service's every marked port, else its port. */
 const vports = (s: ResolvedService): number[] => (s.ports?.length ? s.ports : [s.port ?? 80]);
@@ -46,12 +52,17 @@ export interface ProbeRun {
 export function plannedProbes(s: ResolvedService, run: ProbeRun): PlannedProbe[] {
   const ports = vports(s);
   return Array.from({ length: run.count }, (_, i) => ({
-    localPort: PORT_LOW + ((run.firstPort - PORT_LOW + i) % SPAN),
+    localPort: PORT_LOW + ((evenOffset(run.firstPort) + 2 * i) % SPAN),
     vport: ports[i % ports.length]!,
   }));
 }
 
-export const randomFirstPort = (): number => PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW + 1));
+export const randomFirstPort = (): number => PORT_LOW + Math.floor(Math.random() * SPAN);
+
+const evenOffset = (firstPort: number) => (firstPort - PORT_LOW) & ~1;
+
+/** The port a curl probe reports it used. */
+const CURL_PORT = sh`--local-port "$lp-$((lp + 1))" -w '\n@@lport %{local_port}\n'`;
 
 /** One request from "$lp" to port "$vp" of the VIP (variables of the loop in probeScript). */
 function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | undefined): Shell {
@@ -60,7 +71,7 @@ function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | un
     case 'http': {
       const iface = source ? ['--interface', source] : [];
       // -g: [] and {} in a path are not curl globs. The URL is built by the shell around "$vp".
-      return sh`curl -g -s -i -m 3 --local-port "$lp" ${iface} ${`http://${urlHost(s.vip.address)}:`}"$vp"${s.verify.path ?? '/'}`;
+      return sh`curl -g -s -i -m 3 ${CURL_PORT} ${iface} ${`http://${urlHost(s.vip.address)}:`}"$vp"${s.verify.path ?? '/'}`;
     }
     case 'https': {
       const iface = source ? ['--interface', source] : [];
@@ -72,11 +83,13 @@ function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | un
       let check = sh``; // the client's system CAs
       if (tls.insecure) check = sh`-k`;
       else if (tls.ca_file) check = sh`--cacert "$ca"`;
-      return sh`curl -g -s -i -m 5 --local-port "$lp" ${iface} ${resolve} ${check} ${`https://${name}:`}"$vp"${s.verify.path ?? '/'}`;
+      return sh`curl -g -s -i -m 5 ${CURL_PORT} ${iface} ${resolve} ${check} ${`https://${name}:`}"$vp"${s.verify.path ?? '/'}`;
     }
-    case 'tcp':
+    case 'tcp': {
       // A completed handshake is an answer.
-      return sh`nc -z -w 2 -p "$lp" ${from} ${s.vip.address} "$vp" && echo @@ok`;
+      const nc = sh`nc -z -w 2 -p "$lp" ${from} ${s.vip.address} "$vp" 2>&1`;
+      return sh`o=$(${nc}); rc=$?; case $o in *'bind failed'*) lp=$((lp + 1)); o=$(${nc}); rc=$?;; esac; echo "@@lport $lp"; [ "$rc" = 0 ] && echo @@ok`;
+    }
     case 'udp': {
       // A datagram back is an answer; a lost one is sent once more, from the same port (so the
       // director's entry, and the real server, stay the same).
@@ -90,13 +103,13 @@ function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | un
 export function probeScript(s: ResolvedService, kind: ProbeKind, source: string | undefined, run: ProbeRun): Shell {
   // The VIP's ports rotate through the positional parameters; the command's length does not grow
   // with the number of requests.
-  const offset = run.firstPort - PORT_LOW;
+  const offset = evenOffset(run.firstPort);
   // An HTTPS CA bundle arrives on stdin (see caBundle) and lives in a temp file for the run.
   const ca =
     kind === 'https' && s.verify.tls?.ca_file && !s.verify.tls.insecure
       ? sh`ca=$(mktemp) && cat > "$ca" || exit 1; trap 'rm -f "$ca"' EXIT; `
       : sh``;
-  return sh`${ca}set -- ${vports(s)}; i=0; while [ "$i" -lt ${run.count} ]; do lp=$((${PORT_LOW} + (${offset} + i) % ${SPAN})); vp=$1; shift; set -- "$@" "$vp"; i=$((i + 1)); printf '@@req %s %s %s\n' ${source ?? '-'} "$lp" "$vp"; ${requestCommand(s, kind, source)} || true; done`;
+  return sh`${ca}set -- ${vports(s)}; i=0; while [ "$i" -lt ${run.count} ]; do lp=$((${PORT_LOW} + (${offset} + 2 * i) % ${SPAN})); vp=$1; shift; set -- "$@" "$vp"; i=$((i + 1)); printf '@@req %s %s %s\n' ${source ?? '-'} "$lp" "$vp"; ${requestCommand(s, kind, source)} || true; done`;
 }
 
 /** The HTTP status code of an answer (0 when there is none). */
@@ -122,8 +135,12 @@ export function parseProbes(s: ResolvedService, kind: ProbeKind, out: string, he
         .slice(0, nl === -1 ? undefined : nl)
         .trim()
         .split(' ');
-      const body = nl === -1 ? '' : block.slice(nl + 1);
-      const base = { source: source!, localPort: Number(lp), vport: Number(vp), retried: false };
+      let body = nl === -1 ? '' : block.slice(nl + 1);
+      // The port the request used, where it had to take the second one.
+      const used = /\n?@@lport (\d+)\n?/.exec(body);
+      if (used) body = body.slice(0, used.index) + body.slice(used.index + used[0].length);
+      const usedPort = Number(used?.[1] ?? 0);
+      const base = { source: source!, localPort: usedPort || Number(lp), vport: Number(vp), retried: false };
       if (!Number.isInteger(base.localPort) || !Number.isInteger(base.vport)) return [];
       if (kind === 'http' || kind === 'https') {
         const [head, ...rest] = body.split(/\r?\n\r?\n/);

@@ -6,17 +6,19 @@
 // set, must agree with the table (and names the server where the table has no entry). One-packet
 // scheduling (ops) keeps no entries: those services are counted by the directors' per-destination
 // counters (counters.ts). The counts are judged in judge.ts.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Drained } from '../desired/weight.js';
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { attribute, type Attributed } from './attribute.js';
-import { connTableFilter, parseConnTable, type ConnEntry } from './conntable.js';
+import { connWatchRead, connWatchStart, parseConnTable, type ConnEntry } from './conntable.js';
 import { countByDirectors } from './counters.js';
 import { hasAffinity, judge, type Attribution, type Counts } from './judge.js';
 import {
   parseProbes,
   plannedProbes,
+  portsOf,
   probeKind,
   probeScript,
   randomFirstPort,
@@ -44,10 +46,19 @@ export interface ServiceVerdict {
   skipped?: string;
 }
 
-/** The directors' entries for these source ports (one read per director). */
-async function readEntries(directors: HostConnection[], ports: number[]): Promise<ConnEntry[]> {
+/** Runs the probes while a watcher on each director keeps their entries (two commands per director:
+ * start, read), and returns the entries seen. */
+async function watchEntries(
+  directors: HostConnection[],
+  ports: number[],
+  probe: () => Promise<void>,
+): Promise<ConnEntry[]> {
+  const id = randomBytes(8).toString('hex');
+  const maxSeconds = 60 + Math.ceil(ports.length / 2) * 10; // a bound, should the read never come
+  await Promise.all(directors.map((d) => d.exec(connWatchStart(id, ports, maxSeconds))));
+  await probe();
   const all = await Promise.all(
-    directors.map(async (d) => parseConnTable((await d.exec(connTableFilter(ports))).stdout)),
+    directors.map(async (d) => parseConnTable((await d.exec(connWatchRead(id, ports))).stdout)),
   );
   return all.flat();
 }
@@ -124,14 +135,12 @@ export async function verifyService(
   const tls = s.verify.tls;
   const stdin = kind === 'https' && tls?.ca_file && !tls.insecure ? readFileSync(tls.ca_file) : undefined;
   const results: ProbeResult[] = [];
-  const runs: ProbeRun[] = [];
-  let firstPort = randomFirstPort();
+  // One run of probes per client source, each from its own source ports (two per probe).
+  const first = randomFirstPort();
+  const runs: ProbeRun[] = sources.map((_, i) => ({ firstPort: first + 2 * per * i, count: per }));
   const probeAll = async () => {
-    for (const src of sources) {
-      const run = { firstPort, count: per };
-      firstPort += per;
-      runs.push(run);
-      const out = (await client.exec(probeScript(s, kind, src, run), stdin ? { stdin } : {})).stdout;
+    for (const [i, src] of sources.entries()) {
+      const out = (await client.exec(probeScript(s, kind, src, runs[i]!), stdin ? { stdin } : {})).stdout;
       results.push(...parseProbes(s, kind, out, header));
     }
   };
@@ -143,11 +152,11 @@ export async function verifyService(
     for (const [host, k] of Object.entries(byServer)) counts.hits[host] = (counts.hits[host] ?? 0) + k;
     return finish(counts);
   }
-  await probeAll();
-  const ports = runs.flatMap((r) => plannedProbes(s, r).map((p) => p.localPort));
+  const ports = runs.flatMap((r) => plannedProbes(s, r).flatMap(portsOf));
+  const entries = await watchEntries(directors, ports, probeAll);
   // identify names servers in HTTP answers only (a TCP handshake or a UDP echo says nothing of it).
   const web = kind === 'http' || kind === 'https';
-  const attributed = attributeAll(s, results, await readEntries(directors, ports), web && identify !== undefined);
+  const attributed = attributeAll(s, results, entries, web && identify !== undefined);
   return finish({ ...tally(attributed.probes, attributed.attribution), mismatched: attributed.mismatched });
 
   function finish(counts: Counts): ServiceVerdict {

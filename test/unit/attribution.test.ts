@@ -3,13 +3,14 @@
 // matching of probes to entries. The lab tests show the same on kernel IPVS.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadInventory } from '../../src/inventory/load.js';
 import type { ResolvedService } from '../../src/inventory/model.js';
 import { attribute } from '../../src/verify/attribute.js';
-import { connTableFilter, parseConnTable } from '../../src/verify/conntable.js';
+import { connTableFilter, connWatchRead, connWatchStart, parseConnTable } from '../../src/verify/conntable.js';
 import { judge } from '../../src/verify/judge.js';
 import { parseProbes, plannedProbes, probeScript, statusOk } from '../../src/verify/probe.js';
 import { root } from './helpers.js';
@@ -34,14 +35,15 @@ const connLine = (
   d: string,
   dp: number,
   origin = 'Local',
+  expires = 118,
 ) =>
-  `${proto.padEnd(3)} ${hex4(c)} ${hexPort(cp)} ${hex4(v)} ${hexPort(vp)} ${hex4(d)} ${hexPort(dp)} TIME_WAIT   ${origin.padEnd(6)}     118`;
+  `${proto.padEnd(3)} ${hex4(c)} ${hexPort(cp)} ${hex4(v)} ${hexPort(vp)} ${hex4(d)} ${hexPort(dp)} TIME_WAIT   ${origin.padEnd(6)} ${String(expires).padStart(7)}`;
 const HEADER = 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires';
 
 /** Runs a script in bash with curl and nc replaced: each answers by `case "LOCALPORT:VPORT" in CASES esac`. */
 function runStubbed(script: string, cases: string[]): string {
   const stubs = `
-curl() { lp=; url=; while [ $# -gt 0 ]; do case $1 in --local-port) lp=$2; shift;; http*) url=$1;; esac; shift; done; vp=\${url##*:}; vp=\${vp%%/*}; printf '%s' "$(answer "$lp" "$vp")"; }
+curl() { lp=; url=; while [ $# -gt 0 ]; do case $1 in --local-port) lp=\${2%%-*}; shift;; http*) url=$1;; esac; shift; done; vp=\${url##*:}; vp=\${vp%%/*}; printf '%s' "$(answer "$lp" "$vp")"; }
 nc() { lp=; while [ $# -gt 0 ]; do case $1 in -p) lp=$2; shift;; esac; last=$1; shift; done; cat >/dev/null; printf '%s' "$(answer "$lp" "$last")"; }
 `;
   const table = `answer() { case "$1:$2" in ${cases.join(' ')} esac; }\n`;
@@ -53,23 +55,23 @@ nc() { lp=; while [ $# -gt 0 ]; do case $1 in -p) lp=$2; shift;; esac; last=$1; 
 describe('probe script', () => {
   it('sends each probe from the planned source port to the planned VIP port; the parser reads status and answer', () => {
     const fw: ResolvedService = { ...http, fwmark: 3, ports: [80, 443], port: undefined };
-    const run = { firstPort: 32766, count: 5 }; // wraps from 32767 to 20000
+    const run = { firstPort: 32766, count: 5 }; // every other port (the next is the probe's spare), wrapping to 20000
     const planned = plannedProbes(fw, run);
     assert.deepEqual(
       planned.map((p) => [p.localPort, p.vport]),
       [
         [32766, 80],
-        [32767, 443],
-        [20000, 80],
-        [20001, 443],
+        [20000, 443],
         [20002, 80],
+        [20004, 443],
+        [20006, 80],
       ],
     );
     const cases = [
       `32766:80) printf 'HTTP/1.0 200 OK\\r\\nX-Real-Server: a\\r\\n\\r\\nsame body\\n';;`,
-      `32767:443) printf 'HTTP/1.0 503 Service Unavailable\\r\\n\\r\\nbusy\\n';;`,
-      `20000:80) printf 'HTTP/1.0 301 Moved\\r\\n\\r\\n';;`,
-      `20001:443) ;;`,
+      `20000:443) printf 'HTTP/1.0 503 Service Unavailable\\r\\n\\r\\nbusy\\n';;`,
+      `20002:80) printf 'HTTP/1.0 301 Moved\\r\\n\\r\\n';;`,
+      `20004:443) ;;`,
       `*) printf 'HTTP/1.1 404 Not Found\\r\\n\\r\\nno\\n';;`,
     ];
     const out = runStubbed(probeScript(fw, 'http', undefined, run).text, cases);
@@ -78,10 +80,10 @@ describe('probe script', () => {
       got.map((p) => [p.localPort, p.vport, p.status, p.ok, p.answer]),
       [
         [32766, 80, 200, true, 'same body'],
-        [32767, 443, 503, false, 'busy'],
-        [20000, 80, 301, true, ''],
-        [20001, 443, 0, false, ''],
-        [20002, 80, 404, false, 'no'],
+        [20000, 443, 503, false, 'busy'],
+        [20002, 80, 301, true, ''],
+        [20004, 443, 0, false, ''],
+        [20006, 80, 404, false, 'no'],
       ],
     );
     assert.deepEqual(
@@ -104,7 +106,31 @@ describe('probe script', () => {
       got.map((p) => [p.source, p.localPort, p.ok, p.answer, p.retried]),
       [
         ['10.99.1.20', 20100, true, 'rs2', true],
-        ['10.99.1.20', 20101, true, 'rs1', false],
+        ['10.99.1.20', 20102, true, 'rs1', false],
+      ],
+    );
+  });
+  it("a source port still in the client's TIME_WAIT: the probe takes its spare port and says so", () => {
+    // curl reports the port it bound (-w); nc is tried once more on the spare port.
+    const out = '@@req - 20000 80\nHTTP/1.1 200 OK\r\n\r\nsame\n@@lport 20001\n';
+    assert.deepEqual(
+      parseProbes(http, 'http', out).map((p) => [p.localPort, p.ok, p.answer]),
+      [[20001, true, 'same']],
+    );
+    const tcp: ResolvedService = { ...http, verify: { ...http.verify, probe: 'tcp' } };
+    const stub = `nc() { case " $* " in *" -p 20000 "*) echo 'nc: bind failed: Address already in use' >&2; return 1;; esac; return 0; }\n`;
+    const r = spawnSync(
+      'bash',
+      ['-c', stub + probeScript(tcp, 'tcp', undefined, { firstPort: 20000, count: 2 }).text],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.deepEqual(
+      parseProbes(tcp, 'tcp', r.stdout).map((p) => [p.localPort, p.ok]),
+      [
+        [20001, true],
+        [20002, true],
       ],
     );
   });
@@ -131,6 +157,7 @@ describe('connection table', () => {
         virtual: { address: '10.99.1.100', port: 80 },
         destination: '10.99.2.11:8080',
         state: 'TIME_WAIT',
+        expires: 118,
         local: true,
       },
       {
@@ -139,6 +166,7 @@ describe('connection table', () => {
         virtual: { address: '10.99.1.100', port: 5353 },
         destination: '10.99.2.12:5353',
         state: 'TIME_WAIT',
+        expires: 118,
         local: false,
       },
       {
@@ -147,6 +175,7 @@ describe('connection table', () => {
         virtual: { address: '2001:db8::100', port: 80 },
         destination: '[2001:db8::21]:80',
         state: 'ESTABLISHED',
+        expires: 899,
         local: true,
       },
     ]);
@@ -217,6 +246,40 @@ describe('attribution', () => {
         [20009, true, undefined],
       ],
     );
+    // An earlier run's entry of the same client port, still timing out: the probe's own is the fresher one.
+    const reused = parseConnTable(
+      [
+        HEADER,
+        connLine('TCP', '10.99.1.10', 20010, '10.99.1.100', 80, '10.99.2.12', 8080, 'Local', 41),
+        connLine('TCP', '10.99.1.10', 20010, '10.99.1.100', 80, '10.99.2.11', 8080, 'Local', 119),
+        connLine('TCP', '10.99.1.10', 20011, '10.99.1.100', 80, '10.99.2.11', 8080, 'Local', 90),
+        connLine('TCP', '10.99.1.10', 20011, '10.99.1.100', 80, '10.99.2.12', 8080, 'Local', 90),
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      attribute(http, [probe(20010), probe(20011)], reused).map((p) => p.host),
+      ['rs1', undefined],
+    );
+    // A fwmark service's real servers have no port: the request keeps the port it was sent to.
+    const fw: ResolvedService = {
+      ...http,
+      fwmark: 3,
+      ports: [80, 8080],
+      port: undefined,
+      realServers: http.realServers.map((r) => ({ ...r, port: 0 })),
+    };
+    const fwEntries = parseConnTable(
+      [
+        HEADER,
+        connLine('TCP', '10.99.1.10', 20020, '10.99.1.100', 80, '10.99.2.11', 80),
+        connLine('TCP', '10.99.1.10', 20021, '10.99.1.100', 8080, '10.99.2.12', 8080),
+        connLine('TCP', '10.99.1.10', 20022, '10.99.1.100', 80, '10.99.2.99', 80),
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      attribute(fw, [probe(20020), { ...probe(20021), vport: 8080 }, probe(20022)], fwEntries).map((p) => p.host),
+      ['rs1', 'rs2', 'unknown:10.99.2.99:80'],
+    );
     // With a chosen source address, only that client's entries count.
     assert.equal(attribute(http, [probe(20006, true, '10.99.1.10')], entries)[0]!.host, undefined);
     assert.equal(attribute(http, [probe(20006, true, '10.99.1.77')], entries)[0]!.host, 'rs1');
@@ -272,12 +335,39 @@ describe('https probe', () => {
     const caPath = first!.find((a) => a.startsWith('CAPATH='))!.slice(7);
     assert.ok(caPath.startsWith('/tmp/') && !existsSync(caPath), `${caPath} removed after the run`);
     assert.equal(first!.at(-1), 'https://www.example.com:443/');
-    assert.ok(first!.includes('--local-port') && first!.includes('20500'));
+    assert.ok(first!.includes('--local-port') && first!.includes('20500-20501'));
   });
   it('insecure: -k and no CA; neither: the system CAs', () => {
     const k = curlCalls(https({ insecure: true }), '')[0]!;
     assert.ok(k.includes('-k') && !k.includes('--cacert') && k.at(-1) === 'https://10.99.1.100:443/');
     const sys = curlCalls(https({}), '')[0]!;
     assert.ok(!sys.includes('-k') && !sys.includes('--cacert'));
+  });
+});
+
+describe('connection table watcher', () => {
+  it('keeps the entries it saw while the probes ran, also those gone by the final read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsctl-watch-'));
+    const table = join(dir, 'ip_vs_conn');
+    // The director's /proc file and /run, here in a temp folder.
+    const local = (s: string) =>
+      s
+        .replace(/f=\/proc\/net\/ip_vs_conn_sync; \[ -r "\$f" \] \|\| f=\/proc\/net\/ip_vs_conn;/g, `f=${table};`)
+        .replaceAll('/run/lvsctl-verify.', `${dir}/w.`);
+    const lineA = connLine('TCP', '10.99.1.10', 20000, '10.99.1.100', 80, '10.99.2.11', 8080);
+    const lineB = connLine('TCP', '10.99.1.10', 20002, '10.99.1.100', 80, '10.99.2.12', 8080);
+    writeFileSync(table, `${HEADER}\n${lineA}\n`);
+    const id = 'abcdef0123456789';
+    const ports = [20000, 20001, 20002, 20003];
+    assert.equal(spawnSync('bash', ['-c', local(connWatchStart(id, ports, 30).text)]).status, 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    writeFileSync(table, `${HEADER}\n${lineB}\n`); // A expired (a reset connection lasts 10 s)
+    await new Promise((r) => setTimeout(r, 1500));
+    const out = spawnSync('bash', ['-c', local(connWatchRead(id, ports).text)], { encoding: 'utf8' }).stdout;
+    const seen = parseConnTable(out).map((e) => `${e.client.port} ${e.destination}`);
+    assert.ok(seen.includes('20000 10.99.2.11:8080') && seen.includes('20002 10.99.2.12:8080'), seen.join('\n'));
+    assert.equal(existsSync(`${dir}/w.${id}`), false, 'the watcher cleaned up');
+    rmSync(dir, { recursive: true, force: true });
+    assert.throws(() => connWatchStart('x;rm -rf /', ports, 1), /bad watcher id/);
   });
 });

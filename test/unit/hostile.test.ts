@@ -304,7 +304,12 @@ describe('hostile values in every string field: rejected (65, file:line, field) 
                   calls.every(
                     (a) =>
                       a.at(-1) === `http://10.99.2.100:80${value}` &&
-                      a.slice(0, -1).every((x) => x.startsWith('-') || /^\d+$/.test(x)),
+                      a
+                        .slice(0, -1)
+                        .every(
+                          (x) =>
+                            x.startsWith('-') || /^\d+(-\d+)?$/.test(x) || x === String.raw`\n@@lport %{local_port}\n`,
+                        ),
                   )
                 );
               }),
