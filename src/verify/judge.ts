@@ -35,7 +35,9 @@ export function judge(s: ResolvedService, c: Counts, tolerance: number, drained:
   const problems: string[] = [];
   const total = Object.values(c.hits).reduce((a, b) => a + b, 0) + (c.unattributed ?? 0);
   if (c.hits.failed) {
-    const by = Object.entries(c.failedBy ?? {}).map(([h, n]) => `${h} ${n}`);
+    const by = Object.entries(c.failedBy ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([h, n]) => `${h} ${n}`);
     problems.push(`${c.hits.failed} of ${total} requests failed${by.length ? ` (sent to: ${by.join(', ')})` : ''}`);
   }
   if (c.unattributed)

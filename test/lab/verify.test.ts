@@ -36,7 +36,7 @@ const EXTRA_SERVICES = `      - name: tls
         port: 443
         scheduler: rr
         real_servers: [{ host: web14, port: 8443 }, { host: web15, port: 8443 }]
-        verify: { probe: https, tls: { virtualhost: www.lab.test, ca_file: lab-ca.pem } }
+        verify: { probe: https, requests: 20, tls: { virtualhost: www.lab.test, ca_file: lab-ca.pem } }
   - address: 10.99.1.101
     prefix: 24
     interface: eth0
@@ -47,6 +47,7 @@ const EXTRA_SERVICES = `      - name: tls
         scheduler: rr
         persistence: { timeout: 60 }
         real_servers: [{ host: web14 }, { host: web15 }]
+        verify: { requests: 20 }
 
 verify:
   sources: [10.99.1.20, 10.99.1.21, 10.99.1.22, 10.99.1.23]
@@ -116,8 +117,8 @@ test(
     // HTTPS with SNI, the certificate checked against the lab CA.
     const tls = out.verify.find((v) => v.service.startsWith('tls ('))!;
     assert.ok(tls.ok && tls.attribution === 'table', JSON.stringify(tls));
-    assert.equal(tls.hits.web14, 20);
-    assert.equal(tls.hits.web15, 20);
+    assert.equal(tls.hits.web14, 10);
+    assert.equal(tls.hits.web15, 10);
     // fwmark over 80 and 8080 with persistence: each source on one server across both ports.
     const sticky = out.verify.find((v) => v.service.startsWith('sticky ('))!;
     assert.ok(sticky.ok && sticky.attribution === 'table', JSON.stringify(sticky));
@@ -178,7 +179,7 @@ test(
     const r = await lab.lvsctl(['verify', '-i', other, '--json']);
     const tls = lab.json<VerifyJson>(r).verify.find((v) => v.service.startsWith('tls ('))!;
     assert.equal(r.code, 1);
-    assert.match(tls.problems.join('\n'), /40 of 40 requests failed \(sent to: web14 20, web15 20\)/);
+    assert.match(tls.problems.join('\n'), /20 of 20 requests failed \(sent to: web14 10, web15 10\)/);
   },
 );
 
