@@ -46,10 +46,107 @@ test('up of the keepalived pair verifies; a second run changes nothing', { timeo
   assert.equal((await lab.lvsctl(['plan', '-i', HA])).code, 0);
 });
 
+// Before the failover test: a connection in flight at a takeover leaves a dead ESTABLISHED entry
+// on the old MASTER (the sync daemon does not carry connections here, see SYNC_GAP), and drain
+// would wait on it for IPVS's 15-minute TCP timeout once that director holds the VIP again.
+test(
+  'keepalived pair: drain goes through keepalived.conf and a reload (same processes); stop, start, down',
+  { timeout: 15 * 60_000 },
+  async () => {
+    const dirs = ['dir1', 'dir2'] as const;
+    const pids = await Promise.all(dirs.map((d) => lab.sh(d, 'pidof keepalived')));
+    const d = await lab.lvsctl(['drain', 'rs2', '-i', HA, '--timeout', '60']);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    for (const h of dirs)
+      assert.match(
+        await lab.sh(h, 'grep -A1 "real_server 10.99.2.12 80" /etc/keepalived/keepalived.conf'),
+        /weight 0/,
+        `${h}: weight 0 in keepalived.conf`,
+      );
+    assert.match(
+      await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 0/.test(t)),
+      / -r 10\.99\.2\.12:80 -m -w 0/,
+    );
+    assert.deepEqual(
+      await Promise.all(dirs.map((h) => lab.sh(h, 'pidof keepalived'))),
+      pids,
+      'reloaded, not restarted',
+    );
+    const st = await lab.lvsctl(['status', '-i', HA, '--json']);
+    assert.equal(st.code, 0, st.stdout);
+    const rows = (
+      JSON.parse(st.stdout) as { services: { realServers: { host: string; health: string }[] }[] }
+    ).services.flatMap((s) => s.realServers);
+    assert.deepEqual([...new Set(rows.filter((r) => r.host === 'rs2').map((r) => r.health))], ['drained']);
+    assert.equal((await lab.lvsctl(['undrain', 'rs2', '-i', HA])).code, 0);
+    assert.match(
+      await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 1/.test(t)),
+      / -r 10\.99\.2\.12:80 -m -w 1/,
+    );
+
+    const stop = await lab.lvsctl(['stop', '-i', HA]);
+    assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+    for (const h of dirs) {
+      assert.equal((await lab.ssh(h, 'pidof keepalived')).code, 1, `${h}: keepalived stopped`);
+      assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//, `${h}: VIP and DIP released`);
+    }
+    assert.equal(
+      (await lab.ssh('client', 'curl -s -m 2 http://10.99.1.100/')).code === 0,
+      false,
+      'the VIP does not answer',
+    );
+    assert.equal((await lab.lvsctl(['status', '-i', HA])).code, 0, 'stopped is not drift');
+    // A stopped director stays stopped across a reboot: the distribution's keepalived service is
+    // disabled at boot (Debian: its S links became K links), so it does not take the VIP back.
+    const links = 'ls /etc/rc2.d | grep keepalived';
+    assert.match(await lab.sh('dir1', links), /^K\d\dkeepalived$/m);
+    await lab.reboot('dir1');
+    assert.equal((await lab.ssh('dir1', 'pidof keepalived')).code, 1, 'dir1: keepalived did not start at boot');
+    assert.doesNotMatch(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100/, 'dir1: no VIP after the reboot');
+    const afterReboot = await lab.lvsctl(['status', '-i', HA]);
+    assert.equal(afterReboot.code, 0, `still stopped, no drift: ${afterReboot.stdout}${afterReboot.stderr}`);
+    const start = await lab.lvsctl(['start', '-i', HA]);
+    assert.equal(start.code, 0, start.stdout + start.stderr);
+    assert.match(start.stdout, /keepalived at boot: disabled -> enabled/);
+    for (const h of dirs)
+      assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived starts at boot again`);
+    await lab.reboot('dir2');
+    assert.match(
+      await lab.sh('dir2', 'pidof keepalived'),
+      /\d/,
+      'dir2: a started director runs keepalived after a reboot',
+    );
+
+    const down = await lab.lvsctl(['down', '-i', HA]);
+    assert.equal(down.code, 0, down.stdout + down.stderr);
+    for (const h of dirs) {
+      assert.equal((await lab.ssh(h, 'pidof keepalived')).code, 1, `${h}: keepalived stopped`);
+      assert.equal(
+        (await lab.sh(h, 'ls /etc/keepalived/keepalived.conf /var/lib/lvsctl 2>&1 || true'))
+          .split('\n')
+          .filter((l) => l && !/No such file/.test(l)).length,
+        0,
+        `${h}: config and state removed`,
+      );
+      assert.equal((await lab.sh(h, 'ipvsadm -Sn')).trim(), '', `${h}: no virtual service left`);
+      assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//);
+      assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived at boot as the package left it`);
+    }
+    const again = await lab.lvsctl(['down', '-i', HA, '--json']);
+    assert.equal(
+      (JSON.parse(again.stdout) as { hosts: { changes: number }[] }).hosts.reduce((n, h) => n + h.changes, 0),
+      0,
+      'a second down changes nothing',
+    );
+  },
+);
+
 test(
   'verify --failover: the BACKUP serves within 3 s with at most 3 failed requests, and the MASTER takes the VIP back',
   { timeout: 10 * 60_000 },
   async () => {
+    const up = await lab.lvsctl(['up', '-i', HA]); // stands alone: the pair up, keepalived settled
+    assert.equal(up.code, 0, up.stdout + up.stderr);
     const r = await lab.lvsctl(['verify', '-i', HA, '--failover', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const fo = (
@@ -223,98 +320,6 @@ test(
     } finally {
       assert.equal((await lab.lvsctl(['undrain', host, '-i', HA])).code, 0);
     }
-  },
-);
-
-test(
-  'keepalived pair: drain goes through keepalived.conf and a reload (same processes); stop, start, down',
-  { timeout: 15 * 60_000 },
-  async () => {
-    const dirs = ['dir1', 'dir2'] as const;
-    const pids = await Promise.all(dirs.map((d) => lab.sh(d, 'pidof keepalived')));
-    const d = await lab.lvsctl(['drain', 'rs2', '-i', HA, '--timeout', '60']);
-    assert.equal(d.code, 0, d.stdout + d.stderr);
-    for (const h of dirs)
-      assert.match(
-        await lab.sh(h, 'grep -A1 "real_server 10.99.2.12 80" /etc/keepalived/keepalived.conf'),
-        /weight 0/,
-        `${h}: weight 0 in keepalived.conf`,
-      );
-    assert.match(
-      await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 0/.test(t)),
-      / -r 10\.99\.2\.12:80 -m -w 0/,
-    );
-    assert.deepEqual(
-      await Promise.all(dirs.map((h) => lab.sh(h, 'pidof keepalived'))),
-      pids,
-      'reloaded, not restarted',
-    );
-    const st = await lab.lvsctl(['status', '-i', HA, '--json']);
-    assert.equal(st.code, 0, st.stdout);
-    const rows = (
-      JSON.parse(st.stdout) as { services: { realServers: { host: string; health: string }[] }[] }
-    ).services.flatMap((s) => s.realServers);
-    assert.deepEqual([...new Set(rows.filter((r) => r.host === 'rs2').map((r) => r.health))], ['drained']);
-    assert.equal((await lab.lvsctl(['undrain', 'rs2', '-i', HA])).code, 0);
-    assert.match(
-      await tableUntil('dir1', (t) => / -r 10\.99\.2\.12:80 -m -w 1/.test(t)),
-      / -r 10\.99\.2\.12:80 -m -w 1/,
-    );
-
-    const stop = await lab.lvsctl(['stop', '-i', HA]);
-    assert.equal(stop.code, 0, stop.stdout + stop.stderr);
-    for (const h of dirs) {
-      assert.equal((await lab.ssh(h, 'pidof keepalived')).code, 1, `${h}: keepalived stopped`);
-      assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//, `${h}: VIP and DIP released`);
-    }
-    assert.equal(
-      (await lab.ssh('client', 'curl -s -m 2 http://10.99.1.100/')).code === 0,
-      false,
-      'the VIP does not answer',
-    );
-    assert.equal((await lab.lvsctl(['status', '-i', HA])).code, 0, 'stopped is not drift');
-    // A stopped director stays stopped across a reboot: the distribution's keepalived service is
-    // disabled at boot (Debian: its S links became K links), so it does not take the VIP back.
-    const links = 'ls /etc/rc2.d | grep keepalived';
-    assert.match(await lab.sh('dir1', links), /^K\d\dkeepalived$/m);
-    await lab.reboot('dir1');
-    assert.equal((await lab.ssh('dir1', 'pidof keepalived')).code, 1, 'dir1: keepalived did not start at boot');
-    assert.doesNotMatch(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100/, 'dir1: no VIP after the reboot');
-    const afterReboot = await lab.lvsctl(['status', '-i', HA]);
-    assert.equal(afterReboot.code, 0, `still stopped, no drift: ${afterReboot.stdout}${afterReboot.stderr}`);
-    const start = await lab.lvsctl(['start', '-i', HA]);
-    assert.equal(start.code, 0, start.stdout + start.stderr);
-    assert.match(start.stdout, /keepalived at boot: disabled -> enabled/);
-    for (const h of dirs)
-      assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived starts at boot again`);
-    await lab.reboot('dir2');
-    assert.match(
-      await lab.sh('dir2', 'pidof keepalived'),
-      /\d/,
-      'dir2: a started director runs keepalived after a reboot',
-    );
-
-    const down = await lab.lvsctl(['down', '-i', HA]);
-    assert.equal(down.code, 0, down.stdout + down.stderr);
-    for (const h of dirs) {
-      assert.equal((await lab.ssh(h, 'pidof keepalived')).code, 1, `${h}: keepalived stopped`);
-      assert.equal(
-        (await lab.sh(h, 'ls /etc/keepalived/keepalived.conf /var/lib/lvsctl 2>&1 || true'))
-          .split('\n')
-          .filter((l) => l && !/No such file/.test(l)).length,
-        0,
-        `${h}: config and state removed`,
-      );
-      assert.equal((await lab.sh(h, 'ipvsadm -Sn')).trim(), '', `${h}: no virtual service left`);
-      assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//);
-      assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived at boot as the package left it`);
-    }
-    const again = await lab.lvsctl(['down', '-i', HA, '--json']);
-    assert.equal(
-      (JSON.parse(again.stdout) as { hosts: { changes: number }[] }).hosts.reduce((n, h) => n + h.changes, 0),
-      0,
-      'a second down changes nothing',
-    );
   },
 );
 
