@@ -99,7 +99,9 @@ export async function failover(
         .exec(downloadCommand(longUrl, long.rate_kib), { timeoutSec: 900 })
         .then((r) => ((downloadEnded = Date.now()), r))
     : undefined;
-  await sleep(1500);
+  // IPVS's sync master flushes its buffer every 2 s: a connection younger than that is not on the
+  // BACKUP yet when the MASTER goes. The long download gets 4 s to be synced before the takeover.
+  await sleep(long ? 4000 : 1500);
   const t0 = Date.now();
   await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'stop'));
   const took = await waitFor(dirs, vip, (h) => h === other, 10_000);

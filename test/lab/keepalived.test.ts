@@ -47,7 +47,7 @@ test('up of the keepalived pair verifies; a second run changes nothing', { timeo
 });
 
 // Before the failover test: a connection in flight at a takeover leaves a dead ESTABLISHED entry
-// on the old MASTER (the sync daemon does not carry connections here, see SYNC_GAP), and drain
+// on the old MASTER (one younger than the sync daemon's 2 s flush is not synced), and drain
 // would wait on it for IPVS's 15-minute TCP timeout once that director holds the VIP again.
 test(
   'keepalived pair: drain goes through keepalived.conf and a reload (same processes); stop, start, down',
@@ -177,13 +177,16 @@ test(
   },
 );
 
-// Measured in this lab (2026-12-02, twice): with lvs_sync_daemon on eth1, a 2 MiB/s download through
-// the VIP is reset about 3 s after the takeover (at 12.2 of 50 MiB): the BACKUP does not carry the
-// MASTER's connections. verify --failover reports it ("broke off at N of M bytes"); until the cause
-// is found (is the sync multicast reaching dir2? does dir2 list the entry before the takeover?),
-// the two tests that need a connection to survive a takeover are skipped, not removed.
-const SYNC_GAP =
-  'connections do not survive a takeover in the lab pair although the sync daemon runs (issue 17: cause not found yet)';
+// The sync daemon carries established connections to the BACKUP, but IPVS's sync master flushes
+// its buffer every 2 s: a connection younger than that dies at the takeover (measured: a download
+// started 1.5 s before the stop was reset at 10-12 MB; one started 5 s before completed across a
+// takeover). Two findings keep these tests skipped until the next session (issue 17):
+// - with verify --failover's 40 polling requests and the failback, the 2 MiB/s download stalled at
+//   11.2 MB and broke off (measured 2026-12-02, after the 4 s head start);
+// - after a failover and back the download completed, but drain returned 2.4 s before it ended: the
+//   entry the new holder got from the sync daemon is not in ipvsadm's ActiveConn, so drain should
+//   read the connection table instead of the counters.
+const SYNC_GAP = 'connections across a takeover: two open findings, see the comment above (issue 17)';
 
 test(
   'verify --failover with the sync daemon: a 50 MiB download across the takeover completes byte-exact',
@@ -297,7 +300,8 @@ test(
         "curl -s -m 120 --limit-rate 2M --local-port 45000 -o /dev/null -w '%{http_code} %{size_download}' http://10.99.1.100/big",
       )
       .then((out) => ((downloadEnded = Date.now()), out));
-    await new Promise((r) => setTimeout(r, 2000));
+    // 4 s: IPVS's sync master flushes every 2 s, and a connection not yet synced dies at the takeover.
+    await new Promise((r) => setTimeout(r, 4000));
     const dest = // its own entry, by the client port (earlier tests may have left other established entries)
       (await lab.sh('dir1', 'ipvsadm -Lnc | awk \'$3 == "ESTABLISHED" && $4 ~ /:45000$/ { print $6 }\'')).trim();
     const host = dest.startsWith('10.99.2.11:') ? 'rs1' : 'rs2';
