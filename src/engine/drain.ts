@@ -1,13 +1,18 @@
 // Waiting for a drain: poll the directors until every destination of the drained real server has
-// the weight expectedWeight gives it (0, or gone) and no active connection is left on a director
-// that holds the service's VIP. A director that does not hold it (the old MASTER after a failover)
-// keeps stale entries until they time out; they carry no traffic, so they are shown, not waited on.
+// the weight expectedWeight gives it (0, or gone) and no established connection to it is left on a
+// director that holds the service's VIP. A director that does not hold it (the old MASTER after a
+// failover) keeps stale entries until they time out; they carry no traffic, so they are shown, not
+// waited on. Connections are counted in the connection table, not ipvsadm's ActiveConn: a
+// connection the sync daemon brought over is in the table but not in ActiveConn (measured in the
+// lab after a failover and back: drain returned while a download still ran).
 import { expectedWeight, type Drained } from '../desired/weight.js';
 import { parseAddr } from '../facts/parse.js';
 import { sameAddress } from '../identity/address.js';
-import { destinationKey } from '../identity/service.js';
+import { destinationKey, parseHostPort } from '../identity/service.js';
 import type { Cluster } from '../inventory/model.js';
+import { establishedTo, parseEstablished, type EstablishedCount } from '../ipvs/conntable.js';
 import { parseList, type LiveList } from '../ipvs/list.js';
+import type { ResolvedRealServer, ResolvedService } from '../inventory/model.js';
 import { checkInterrupt } from '../util/interrupt.js';
 import { sh } from '../util/quote.js';
 import type { Connections } from './connections.js';
@@ -16,21 +21,43 @@ import type { Say } from './progress.js';
 export interface Waited {
   drained: boolean;
   seconds: number;
-  active: Record<string, number>; // director -> active connections left (on VIPs it holds)
-  /** director -> active connections in entries for VIPs it does not hold (information) */
+  active: Record<string, number>; // director -> established connections left (on VIPs it holds)
+  /** director -> established connections in entries for VIPs it does not hold (information) */
   stale?: Record<string, number>;
 }
 
 interface DirectorView {
   list: LiveList;
   holds: (vip: string) => boolean;
+  established: EstablishedCount[];
 }
 
-async function look(conns: Connections, director: string): Promise<DirectorView> {
-  const out = (await (await conns.get(director)).exec(sh`ipvsadm -Ln; echo @@addr; ip -o addr show`)).stdout;
-  const [list = '', addr = ''] = out.split('@@addr\n');
+async function look(conns: Connections, director: string, reals: string[]): Promise<DirectorView> {
+  const cmd = sh`ipvsadm -Ln; echo @@addr; ip -o addr show; echo @@conn; ${establishedTo(reals)}`;
+  const out = (await (await conns.get(director)).exec(cmd)).stdout;
+  const [list = '', rest = ''] = out.split('@@addr\n');
+  const [addr = '', conn = ''] = rest.split('@@conn\n');
   const addresses = parseAddr(addr.split('\n'));
-  return { list: parseList(list), holds: (vip) => addresses.some((a) => sameAddress(a.address, vip)) };
+  return {
+    list: parseList(list),
+    holds: (vip) => addresses.some((a) => sameAddress(a.address, vip)),
+    established: parseEstablished(conn),
+  };
+}
+
+/** Established connections of service `s` to real server `r` in a director's table. A fwmark
+ * service's entries carry the port the client used; a real server without a port (0) takes each
+ * connection on that port, so it is matched by address. */
+function establishedOn(view: DirectorView, s: ResolvedService, r: ResolvedRealServer): number {
+  const key = destinationKey(r);
+  const ofService = (e: EstablishedCount) =>
+    sameAddress(e.virtual.address, s.vip.address) &&
+    (s.fwmark === undefined
+      ? e.protocol === s.protocol.toUpperCase() && e.virtual.port === s.port
+      : !s.ports?.length || s.ports.includes(e.virtual.port));
+  const toServer = (e: EstablishedCount) =>
+    r.port === 0 ? sameAddress(parseHostPort(e.destination)?.address ?? '', r.address) : e.destination === key;
+  return view.established.filter((e) => ofService(e) && toServer(e)).reduce((n, e) => n + e.count, 0);
 }
 
 export async function waitDrained(
@@ -47,9 +74,10 @@ export async function waitDrained(
       s,
       dests: s.realServers
         .filter((r) => r.host === host)
-        .map((r) => [destinationKey(r), expectedWeight(r, drained)] as const),
+        .map((r) => ({ r, key: destinationKey(r), want: expectedWeight(r, drained) })),
     }))
     .filter((x) => x.dests.length);
+  const reals = [...new Set(services.flatMap((x) => x.dests.map((d) => d.r.address)))];
   const t0 = Date.now();
   let last = '';
   for (;;) {
@@ -58,15 +86,15 @@ export async function waitDrained(
     const stale: Record<string, number> = {};
     let weighted = 0;
     for (const d of directors) {
-      const view = await look(conns, d);
+      const view = await look(conns, d, reals);
       active[d] = 0;
       for (const { s, dests } of services)
-        for (const [key, want] of dests) {
+        for (const { r, key, want } of dests) {
+          const n = establishedOn(view, s, r);
+          if (view.holds(s.vip.address)) active[d] += n;
+          else if (n) stale[d] = (stale[d] ?? 0) + n;
           const l = view.list.get(s.id)?.get(key);
-          if (!l) continue;
-          if (view.holds(s.vip.address)) active[d] += l.active;
-          else if (l.active) stale[d] = (stale[d] ?? 0) + l.active;
-          if (want.inTable && l.weight !== want.weight) weighted++;
+          if (l && want.inTable && l.weight !== want.weight) weighted++;
         }
     }
     const seconds = (Date.now() - t0) / 1000;

@@ -76,8 +76,11 @@ async function natUp(): Promise<string> {
 
 const VIP = '10.99.1.100';
 
-/** Connections per real server (address:port) of one service, by the director's own counters. */
+/** Connections per real server (address:port) of one service, by the director's own counters. The
+ * kernel folds its per-CPU counters into what ipvsadm shows every 2 s (its estimator): read after
+ * 2.5 s without traffic, or a connection made just before counts on the wrong side of a delta. */
 async function conns(service: string): Promise<Record<string, number>> {
+  await new Promise((r) => setTimeout(r, 2500));
   const text = await lab.sh('dir1', `ipvsadm -Ln --stats --exact ${service}`);
   return Object.fromEntries([...text.matchAll(/^\s+->\s+(\S+)\s+(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
