@@ -7,6 +7,9 @@ import type { HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
 import { urlHost } from '../identity/service.js';
 import { parseList } from '../ipvs/list.js';
+import { sameAddress } from '../identity/address.js';
+import { connTableFilter, parseConnTable } from './conntable.js';
+import { randomFirstPort } from './probe.js';
 
 /** The long download of verify.failover.download across the takeover (sync daemon only). */
 export interface LongConnection {
@@ -21,6 +24,9 @@ export interface LongConnection {
   /** when the download ended, in seconds after keepalived was stopped (takeover and restart times
    * are in the result beside it) */
   endedSeconds: number;
+  /** seconds from the download's start until the other director held its entry (the sync
+   * daemon's copy); null: it never did, within SYNC_WAIT_MS */
+  syncedSeconds: number | null;
 }
 
 export interface FailoverResult {
@@ -42,6 +48,23 @@ export interface FailoverResult {
 export const FAILOVER_LIMITS = { seconds: 3, failed: 3 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// The sync master sends a connection after its third packet, from a buffer flushed at least every
+// 2 s; a takeover before the copy is on the other director breaks the connection (measured in the
+// lab: the new MASTER forwards the real server's packets unchanged, the client answers with a
+// reset). So the takeover waits until the other director holds the download's entry.
+const SYNC_WAIT_MS = 15_000;
+
+/** Until `dir`'s table holds an established entry from one of `ports` to the VIP: seconds, or null. */
+async function syncedTo(dir: HostConnection, vip: string, ports: number[], t0: number): Promise<number | null> {
+  while (Date.now() - t0 < SYNC_WAIT_MS) {
+    const entries = parseConnTable((await dir.exec(connTableFilter(ports))).stdout);
+    if (entries.some((e) => e.state === 'ESTABLISHED' && sameAddress(e.virtual.address, vip)))
+      return (Date.now() - t0) / 1000;
+    await sleep(250);
+  }
+  return null;
+}
 
 async function holds(conn: HostConnection, vip: string): Promise<boolean> {
   const r = await conn.exec(sh`ip -o addr show to ${vip}`);
@@ -85,23 +108,27 @@ export async function failover(
   if (!start) throw new Error(`no director holds the VIP ${vip}`);
   const other = [...dirs.keys()].find((d) => d !== start)!;
   const url = `http://${urlHost(vip)}:${s.port ?? 80}/`;
+  // With the sync daemon, connections survive a takeover: one long download proves it, from a
+  // source port chosen here (and the next one), so its entry is found on the other director.
+  const long = cluster.directors.sync_daemon && cluster.verify?.failover;
+  const longUrl = long ? `http://${urlHost(vip)}:${s.port ?? 80}${long.download}` : '';
+  const longPorts = [randomFirstPort() & ~1].flatMap((p) => [p, p + 1]);
+  let downloadEnded = 0;
+  const downloadStarted = Date.now();
+  const downloading = long
+    ? client
+        .exec(downloadCommand(longUrl, { rateKib: long.rate_kib, ports: longPorts }), { timeoutSec: 900 })
+        .then((r) => ((downloadEnded = Date.now()), r))
+    : undefined;
+  const syncedSeconds = downloading ? await syncedTo(dirs.get(other)!, vip, longPorts, downloadStarted) : null;
+  if (downloading && syncedSeconds === null)
+    problems.push(`the sync daemon did not copy the download's connection to ${other} within ${SYNC_WAIT_MS / 1000} s`);
   // The client polls for about 8 s in the background, one line per request.
   const polling = client.exec(
     sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -g -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`,
     { timeoutSec: 120 },
   );
-  // With the sync daemon, connections survive a takeover: one long download proves it.
-  const long = cluster.directors.sync_daemon && cluster.verify?.failover;
-  const longUrl = long ? `http://${urlHost(vip)}:${s.port ?? 80}${long.download}` : '';
-  let downloadEnded = 0;
-  const downloading = long
-    ? client
-        .exec(downloadCommand(longUrl, long.rate_kib), { timeoutSec: 900 })
-        .then((r) => ((downloadEnded = Date.now()), r))
-    : undefined;
-  // IPVS's sync master flushes its buffer every 2 s: a connection younger than that is not on the
-  // BACKUP yet when the MASTER goes. The long download gets 4 s to be synced before the takeover.
-  await sleep(long ? 4000 : 1500);
+  await sleep(1500);
   const t0 = Date.now();
   await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'stop'));
   const took = await waitFor(dirs, vip, (h) => h === other, 10_000);
@@ -125,6 +152,7 @@ export async function failover(
       completed: across.completed,
       exact: across.completed && reference.completed && across.sha === reference.sha,
       endedSeconds: (downloadEnded - t0) / 1000,
+      syncedSeconds,
     };
     if (!longConnection.exact)
       problems.push(
@@ -156,9 +184,10 @@ export async function failover(
 }
 
 /** A download to a temp file on the client: curl's exit status, the bytes, Content-Length, sha256. */
-function downloadCommand(url: string, rateKib?: number) {
-  const rate = rateKib ? ['--limit-rate', `${rateKib}k`] : [];
-  return sh`f=$(mktemp) || exit 1; rc=0; curl -g -s -m 600 ${rate} -D "$f.h" -o "$f" ${url} || rc=$?; len=$(tr -d '\r' < "$f.h" | awk 'tolower($1) == "content-length:" { n = $2 } END { print n }'); [ -n "$len" ] || len=none; echo "@@download rc=$rc bytes=$(wc -c < "$f") length=$len sha=$(sha256sum < "$f" | cut -c1-64)"; rm -f "$f" "$f.h"`;
+function downloadCommand(url: string, o: { rateKib?: number; ports?: number[] } = {}) {
+  const rate = o.rateKib ? ['--limit-rate', `${o.rateKib}k`] : [];
+  const ports = o.ports?.length ? ['--local-port', `${Math.min(...o.ports)}-${Math.max(...o.ports)}`] : [];
+  return sh`f=$(mktemp) || exit 1; rc=0; curl -g -s -m 600 ${rate} ${ports} -D "$f.h" -o "$f" ${url} || rc=$?; len=$(tr -d '\r' < "$f.h" | awk 'tolower($1) == "content-length:" { n = $2 } END { print n }'); [ -n "$len" ] || len=none; echo "@@download rc=$rc bytes=$(wc -c < "$f") length=$len sha=$(sha256sum < "$f" | cut -c1-64)"; rm -f "$f" "$f.h"`;
 }
 
 export function parseDownload(out: string): {

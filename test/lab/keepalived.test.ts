@@ -177,20 +177,25 @@ test(
   },
 );
 
-// The sync daemon carries established connections to the BACKUP, but IPVS's sync master flushes
-// its buffer every 2 s: a connection younger than that dies at the takeover (measured: a download
-// started 1.5 s before the stop was reset at 10-12 MB; one started 5 s before completed across a
-// takeover). Two findings keep these tests skipped until the next session (issue 17):
-// - with verify --failover's 40 polling requests and the failback, the 2 MiB/s download stalled at
-//   11.2 MB and broke off (measured 2026-12-02, after the 4 s head start);
-// - after a failover and back the download completed, but drain returned 2.4 s before it ended: the
-//   entry the new holder got from the sync daemon is not in ipvsadm's ActiveConn, so drain should
-//   read the connection table instead of the counters.
-const SYNC_GAP = 'connections across a takeover: two open findings, see the comment above (issue 17)';
+// The sync daemon carries established connections to the BACKUP: the sync master sends a
+// connection after its third packet, from a buffer flushed every 2 s. A takeover before the copy is
+// on the BACKUP breaks the connection (measured: the new MASTER forwards the real server's packets
+// unchanged and the client resets the real server's side), so these tests, and verify --failover,
+// take the MASTER down only once the BACKUP holds the connection's entry.
+
+/** Waits until `dir`'s connection table holds the established connection from client port `port`. */
+async function syncedEntry(dir: lab.Host, port: number, timeoutMs = 15_000): Promise<void> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const end = Date.now() + timeoutMs;
+  while (!(await lab.sh(dir, `awk '$3 == "${hex}" && $8 == "ESTABLISHED"' /proc/net/ip_vs_conn`)).trim()) {
+    assert.ok(Date.now() < end, `${dir} did not get the connection from port ${port} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 test(
   'verify --failover with the sync daemon: a 50 MiB download across the takeover completes byte-exact',
-  { timeout: 10 * 60_000, skip: SYNC_GAP },
+  { timeout: 10 * 60_000 },
   async () => {
     const withDownload = path.join(lab.LAB_DIR, 'lab-ha-download.yaml');
     writeFileSync(
@@ -200,8 +205,9 @@ test(
     const r = await lab.lvsctl(['verify', '-i', withDownload, '--failover', '--json']);
     const fo = (JSON.parse(r.stdout) as { failover: { longConnection?: Record<string, unknown> } }).failover;
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const { endedSeconds: _, ...long } = fo.longConnection!;
+    const { endedSeconds: _, syncedSeconds, ...long } = fo.longConnection!;
     assert.deepEqual(long, { path: '/big', bytes: 52428800, expected: 52428800, completed: true, exact: true });
+    assert.equal(typeof syncedSeconds, 'number', 'the takeover waited until the BACKUP held the connection');
   },
 );
 
@@ -288,7 +294,7 @@ async function holdsVip(dir: lab.Host, timeoutMs = 15_000): Promise<void> {
 
 test(
   'after a failover and back with a download in flight, drain waits on the VIP holder only and returns when the download ends',
-  { timeout: 10 * 60_000, skip: SYNC_GAP },
+  { timeout: 10 * 60_000 },
   async () => {
     assert.equal((await lab.lvsctl(['up', '-i', HA, '--no-verify'])).code, 0);
     await holdsVip('dir1');
@@ -300,8 +306,7 @@ test(
         "curl -s -m 120 --limit-rate 2M --local-port 45000 -o /dev/null -w '%{http_code} %{size_download}' http://10.99.1.100/big",
       )
       .then((out) => ((downloadEnded = Date.now()), out));
-    // 4 s: IPVS's sync master flushes every 2 s, and a connection not yet synced dies at the takeover.
-    await new Promise((r) => setTimeout(r, 4000));
+    await syncedEntry('dir2', 45000);
     const dest = // its own entry, by the client port (earlier tests may have left other established entries)
       (await lab.sh('dir1', 'ipvsadm -Lnc | awk \'$3 == "ESTABLISHED" && $4 ~ /:45000$/ { print $6 }\'')).trim();
     const host = dest.startsWith('10.99.2.11:') ? 'rs1' : 'rs2';

@@ -44,7 +44,10 @@ export function failoverLines(r: FailoverResult): string[] {
     `  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: keepalived stopped on ${r.stopped}; ${took}; ${failed}; ${end}`,
     ...(r.longConnection
       ? [
-          `        download of ${r.longConnection.path} across it: ${r.longConnection.bytes} of ${r.longConnection.expected ?? '?'} bytes, ${r.longConnection.exact ? 'complete and byte-exact' : 'NOT intact'}`,
+          `        download of ${r.longConnection.path} across it: ${r.longConnection.bytes} of ${r.longConnection.expected ?? '?'} bytes, ${r.longConnection.exact ? 'complete and byte-exact' : 'NOT intact'}` +
+            (r.longConnection.syncedSeconds === null
+              ? ''
+              : ` (on ${r.takeover ?? 'the other director'} by the sync daemon ${r.longConnection.syncedSeconds.toFixed(1)} s after it started)`),
         ]
       : []),
     ...r.problems.map((p) => `        ! ${p}`),
