@@ -1,6 +1,7 @@
 // Waiting for a drain: poll the directors until every destination of the drained real server has
 // the weight expectedWeight gives it (0, or gone) and no established connection to it is left on a
-// director that holds the service's VIP. A director that does not hold it (the old MASTER after a
+// director that holds the service's VIP (NAT: also one the real server closed while the client
+// still reads; see liveStates). A director that does not hold it (the old MASTER after a
 // failover) keeps stale entries until they time out; they carry no traffic, so they are shown, not
 // waited on. Connections are counted in the connection table, not ipvsadm's ActiveConn: a
 // connection the sync daemon brought over is in the table but not in ActiveConn (measured in the
@@ -10,7 +11,7 @@ import { parseAddr } from '../facts/parse.js';
 import { sameAddress } from '../identity/address.js';
 import { destinationKey, parseHostPort } from '../identity/service.js';
 import type { Cluster } from '../inventory/model.js';
-import { establishedTo, parseEstablished, type EstablishedCount } from '../ipvs/conntable.js';
+import { establishedTo, liveStates, parseEstablished, type EstablishedCount } from '../ipvs/conntable.js';
 import { parseList, type LiveList } from '../ipvs/list.js';
 import type { ResolvedRealServer, ResolvedService } from '../inventory/model.js';
 import { checkInterrupt } from '../util/interrupt.js';
@@ -32,8 +33,8 @@ interface DirectorView {
   established: EstablishedCount[];
 }
 
-async function look(conns: Connections, director: string, reals: string[]): Promise<DirectorView> {
-  const cmd = sh`ipvsadm -Ln; echo @@addr; ip -o addr show; echo @@conn; ${establishedTo(reals)}`;
+async function look(conns: Connections, director: string, reals: string[], states: string[]): Promise<DirectorView> {
+  const cmd = sh`ipvsadm -Ln; echo @@addr; ip -o addr show; echo @@conn; ${establishedTo(reals, states)}`;
   const out = (await (await conns.get(director)).exec(cmd)).stdout;
   const [list = '', rest = ''] = out.split('@@addr\n');
   const [addr = '', conn = ''] = rest.split('@@conn\n');
@@ -86,7 +87,7 @@ export async function waitDrained(
     const stale: Record<string, number> = {};
     let weighted = 0;
     for (const d of directors) {
-      const view = await look(conns, d, reals);
+      const view = await look(conns, d, reals, liveStates(cluster.mode));
       active[d] = 0;
       for (const { s, dests } of services)
         for (const { r, key, want } of dests) {

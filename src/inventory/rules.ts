@@ -199,6 +199,16 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
         add([...s.path, 'verify', k], `verify.${k} is for HTTP and HTTPS probes (this service's probe is ${probe})`);
     if (s.verify.tls !== undefined && probe !== 'https')
       add([...s.path, 'verify', 'tls'], `verify.tls is for HTTPS probes (this service's probe is ${probe})`);
+    if (s.verify.connect_to && s.fwmark !== undefined)
+      add(
+        [...s.path, 'verify', 'connect_to'],
+        'connect_to names one port; a fwmark service is probed on each of its ports: leave it out',
+      );
+    else if (s.verify.connect_to && !doc.verify?.from.includes(LOCAL))
+      add(
+        [...s.path, 'verify', 'connect_to'],
+        `connect_to is where probes from "${LOCAL}" connect, and verify.from has no "${LOCAL}"`,
+      );
     if (s.verify.tls?.insecure && s.verify.tls.ca_file !== undefined)
       add(
         [...s.path, 'verify', 'tls', 'insecure'],

@@ -2,6 +2,7 @@
 // each other (a VIP that is also a RIP, DR port mapping, VRRP priorities…) are in rules.ts and run
 // on the typed result. Every object is strict: an unknown key is a mistake, not something ignored.
 import { z } from 'zod';
+import { parseHostPort } from '../identity/service.js';
 import {
   EnvName,
   Fwmark,
@@ -135,8 +136,18 @@ const VerifyTls = z.strictObject({
   insecure: z.literal(true, { error: 'insecure takes only true (leave it out to check the certificate)' }).optional(),
 });
 
+/** Where probes from the machine running lvsctl reach a service instead of its VIP (a port forward,
+ * a NAT in front of the VIP): "address:port", an IPv6 address in brackets. */
+const ConnectTo = z.string().transform((text, ctx) => {
+  const hp = parseHostPort(text);
+  if (hp && hp.port > 0) return { address: hp.address, port: hp.port };
+  ctx.addIssue({ code: 'custom', message: 'expected address:port, an IPv6 address in brackets: [2001:db8::1]:8080' });
+  return z.NEVER;
+});
+
 export const ServiceVerify = z.strictObject({
   skip: z.boolean().optional(),
+  connect_to: ConnectTo.optional(),
   probe: z.enum(['http', 'https', 'tcp', 'udp']).optional(),
   tls: VerifyTls.optional(),
   requests: z.int().min(1).max(100000).optional(),

@@ -87,11 +87,19 @@ export function connField(addr: string): string {
     .join(':');
 }
 
-/** Established connections to these real server addresses, counted on the host by protocol, VIP,
- * virtual port and destination: a line each, whatever the table's size. */
-export function establishedTo(addresses: string[]): Shell {
+/** The TCP states of a connection that still carries data. NAT sees both directions: FIN_WAIT is a
+ * real server that closed while the client still reads what it sent (measured: a rate-limited
+ * download's last 2 s), CLOSE_WAIT a client that closed while the server still sends. DR and TUN see
+ * only the client's packets: there FIN_WAIT is a client that closed, lingering until the tcpfin
+ * timeout, so only ESTABLISHED counts. */
+export const liveStates = (mode: 'nat' | 'dr' | 'tun'): string[] =>
+  mode === 'nat' ? ['ESTABLISHED', 'SYN_RECV', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK'] : ['ESTABLISHED'];
+
+/** Live connections (TCP, in one of `states`) to these real server addresses, counted on the host by
+ * protocol, VIP, virtual port and destination: a line each, whatever the table's size. */
+export function establishedTo(addresses: string[], states: string[] = ['ESTABLISHED']): Shell {
   const want = [...new Set(addresses.map(connField))].join(' ');
-  return sh`{ ${CONN_FILE} awk -v want=${want} 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) d[w[i]] = 1 } { a = $6; gsub(/[][]/, "", a) } $8 == "ESTABLISHED" && (a in d) { c[$1 " " $4 " " $5 " " $6 " " $7]++ } END { for (k in c) print "@@est", k, c[k] }' "$f" 2>/dev/null || :; }`;
+  return sh`{ ${CONN_FILE} awk -v want=${want} -v states=${states.join(' ')} 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) d[w[i]] = 1; n = split(states, t, " "); for (i = 1; i <= n; i++) live[t[i]] = 1 } { a = $6; gsub(/[][]/, "", a) } ($8 in live) && (a in d) { c[$1 " " $4 " " $5 " " $6 " " $7]++ } END { for (k in c) print "@@est", k, c[k] }' "$f" 2>/dev/null || :; }`;
 }
 
 export interface EstablishedCount {

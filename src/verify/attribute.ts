@@ -27,6 +27,9 @@ function newest(match: ConnEntry[]): ConnEntry | undefined {
   return sorted[0];
 }
 
+/** The client address the director should see for a probe: curl's own report, else the source verify chose. */
+const from = (p: ProbeResult): string | undefined => p.localAddress ?? (p.source === '-' ? undefined : p.source);
+
 export function attribute(s: ResolvedService, probes: ProbeResult[], entries: ConnEntry[]): Attributed[] {
   const byDest = new Map(s.realServers.map((r) => [destinationKey(r), r.host]));
   // A real server without a port (fwmark services) takes each request on the port it was sent to.
@@ -42,7 +45,7 @@ export function attribute(s: ResolvedService, probes: ProbeResult[], entries: Co
         e.client.port === p.localPort &&
         e.virtual.port === p.vport &&
         sameAddress(e.virtual.address, s.vip.address) &&
-        (p.source === '-' || sameAddress(e.client.address, p.source)),
+        (from(p) === undefined || sameAddress(e.client.address, from(p)!)),
     );
     const entry = newest(match);
     if (!entry) return { ...p };

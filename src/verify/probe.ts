@@ -1,6 +1,8 @@
 // Probes: one shell loop per client source sends every request of a service, each from a source
 // port verify chose (so the directors' connection table names the real server of every probe,
 // answered or not), and prints one block per probe: `@@req SOURCE LOCALPORT VPORT` then the answer.
+import { isIP } from 'node:net';
+import { canonicalAddress } from '../identity/address.js';
 import { urlHost } from '../identity/service.js';
 import type { ResolvedService } from '../inventory/model.js';
 import { sh, type Shell } from '../util/quote.js';
@@ -24,6 +26,8 @@ export interface ProbeResult extends PlannedProbe {
   answer: string;
   /** UDP: the first datagram got no answer and the probe was sent again. */
   retried: boolean;
+  /** HTTP(S): the address the request left from, as curl reports it */
+  localAddress?: string;
 }
 
 // Source ports below Linux's default ephemeral range (32768-60999), where the client's own
@@ -62,16 +66,25 @@ export const randomFirstPort = (): number => PORT_LOW + Math.floor(Math.random()
 const evenOffset = (firstPort: number) => (firstPort - PORT_LOW) & ~1;
 
 /** The port a curl probe reports it used. */
-const CURL_PORT = sh`--local-port "$lp-$((lp + 1))" -w '\n@@lport %{local_port}\n'`;
+const CURL_PORT = sh`--local-port "$lp-$((lp + 1))" -w '\n@@lport %{local_port} %{local_ip}\n'`;
 
-/** One request from "$lp" to port "$vp" of the VIP (variables of the loop in probeScript). */
-function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | undefined): Shell {
+/** Where a probe connects instead of the VIP (verify.connect_to, for probes from local). */
+export interface ProbeTarget {
+  address: string;
+  port: number;
+}
+
+/** One request from "$lp" to port "$vp" of the VIP (variables of the loop in probeScript), or to
+ * `target`: HTTP keeps the VIP's URL (Host header, SNI) and connects there. */
+function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | undefined, target?: ProbeTarget): Shell {
   const from = source ? ['-s', source] : [];
+  const connectTo = target ? ['--connect-to', `::${urlHost(target.address)}:${target.port}`] : [];
+  const ncTo = target ? sh`${target.address} ${String(target.port)}` : sh`${s.vip.address} "$vp"`;
   switch (kind) {
     case 'http': {
       const iface = source ? ['--interface', source] : [];
       // -g: [] and {} in a path are not curl globs. The URL is built by the shell around "$vp".
-      return sh`curl -g -s -i -m 3 ${CURL_PORT} ${iface} ${`http://${urlHost(s.vip.address)}:`}"$vp"${s.verify.path ?? '/'}`;
+      return sh`curl -g -s -i -m 3 ${CURL_PORT} ${iface} ${connectTo} ${`http://${urlHost(s.vip.address)}:`}"$vp"${s.verify.path ?? '/'}`;
     }
     case 'https': {
       const iface = source ? ['--interface', source] : [];
@@ -79,7 +92,8 @@ function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | un
       const vip = urlHost(s.vip.address);
       // SNI and Host: the virtual host's name, resolved to the VIP for this request only.
       const name = tls.virtualhost ?? vip;
-      const resolve = tls.virtualhost ? sh`--resolve ${`${tls.virtualhost}:`}"$vp"${`:${vip}`}` : sh``;
+      const resolve =
+        tls.virtualhost && !target ? sh`--resolve ${`${tls.virtualhost}:`}"$vp"${`:${vip}`}` : sh`${connectTo}`;
       let check = sh``; // the client's system CAs
       if (tls.insecure) check = sh`-k`;
       else if (tls.ca_file) check = sh`--cacert "$ca"`;
@@ -87,20 +101,26 @@ function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | un
     }
     case 'tcp': {
       // A completed handshake is an answer.
-      const nc = sh`nc -z -w 2 -p "$lp" ${from} ${s.vip.address} "$vp" 2>&1`;
+      const nc = sh`nc -z -w 2 -p "$lp" ${from} ${ncTo} 2>&1`;
       return sh`o=$(${nc}); rc=$?; case $o in *'bind failed'*) lp=$((lp + 1)); o=$(${nc}); rc=$?;; esac; echo "@@lport $lp"; [ "$rc" = 0 ] && echo @@ok`;
     }
     case 'udp': {
       // A datagram back is an answer; a lost one is sent once more, from the same port (so the
       // director's entry, and the real server, stay the same).
-      const once = sh`printf 'lvsctl-verify\n' | nc -u -w 2 -p "$lp" ${from} ${s.vip.address} "$vp" | head -n 1`;
+      const once = sh`printf 'lvsctl-verify\n' | nc -u -w 2 -p "$lp" ${from} ${ncTo} | head -n 1`;
       return sh`r=$(${once}); if [ -z "$r" ]; then echo @@retry; r=$(${once}); fi; [ -z "$r" ] || printf '%s\n' "$r"`;
     }
   }
 }
 
 /** The client's command for all probes of one source. */
-export function probeScript(s: ResolvedService, kind: ProbeKind, source: string | undefined, run: ProbeRun): Shell {
+export function probeScript(
+  s: ResolvedService,
+  kind: ProbeKind,
+  source: string | undefined,
+  run: ProbeRun,
+  target?: ProbeTarget,
+): Shell {
   // The VIP's ports rotate through the positional parameters; the command's length does not grow
   // with the number of requests.
   const offset = evenOffset(run.firstPort);
@@ -109,7 +129,7 @@ export function probeScript(s: ResolvedService, kind: ProbeKind, source: string 
     kind === 'https' && s.verify.tls?.ca_file && !s.verify.tls.insecure
       ? sh`ca=$(mktemp) && cat > "$ca" || exit 1; trap 'rm -f "$ca"' EXIT; `
       : sh``;
-  return sh`${ca}set -- ${vports(s)}; i=0; while [ "$i" -lt ${run.count} ]; do lp=$((${PORT_LOW} + (${offset} + 2 * i) % ${SPAN})); vp=$1; shift; set -- "$@" "$vp"; i=$((i + 1)); printf '@@req %s %s %s\n' ${source ?? '-'} "$lp" "$vp"; ${requestCommand(s, kind, source)} || true; done`;
+  return sh`${ca}set -- ${vports(s)}; i=0; while [ "$i" -lt ${run.count} ]; do lp=$((${PORT_LOW} + (${offset} + 2 * i) % ${SPAN})); vp=$1; shift; set -- "$@" "$vp"; i=$((i + 1)); printf '@@req %s %s %s\n' ${source ?? '-'} "$lp" "$vp"; ${requestCommand(s, kind, source, target)} || true; done`;
 }
 
 /** The HTTP status code of an answer (0 when there is none). */
@@ -137,10 +157,13 @@ export function parseProbes(s: ResolvedService, kind: ProbeKind, out: string, he
         .split(' ');
       let body = nl === -1 ? '' : block.slice(nl + 1);
       // The port the request used, where it had to take the second one.
-      const used = /\n?@@lport (\d+)\n?/.exec(body);
+      // curl also says which address the request left from: what the director sees, unless a NAT
+      // is on the way (then no entry matches, and attribution is unavailable).
+      const used = /\n?@@lport (\d+)(?: (\S+))?\n?/.exec(body);
       if (used) body = body.slice(0, used.index) + body.slice(used.index + used[0].length);
       const usedPort = Number(used?.[1] ?? 0);
-      const base = { source: source!, localPort: usedPort || Number(lp), vport: Number(vp), retried: false };
+      const ip = used?.[2] && isIP(used[2]) ? { localAddress: canonicalAddress(used[2]) } : {};
+      const base = { source: source!, localPort: usedPort || Number(lp), vport: Number(vp), retried: false, ...ip };
       if (!Number.isInteger(base.localPort) || !Number.isInteger(base.vport)) return [];
       if (kind === 'http' || kind === 'https') {
         const [head, ...rest] = body.split(/\r?\n\r?\n/);

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Drained } from '../desired/weight.js';
-import type { Cluster, ResolvedService } from '../inventory/model.js';
+import { LOCAL, type Cluster, type ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { attribute, type Attributed } from './attribute.js';
 import { connWatchRead, connWatchStart, parseConnTable, type ConnEntry } from './conntable.js';
@@ -140,7 +140,8 @@ export async function verifyService(
   const runs: ProbeRun[] = sources.map((_, i) => ({ firstPort: first + 2 * per * i, count: per }));
   const probeAll = async () => {
     for (const [i, src] of sources.entries()) {
-      const out = (await client.exec(probeScript(s, kind, src, runs[i]!), stdin ? { stdin } : {})).stdout;
+      const script = probeScript(s, kind, src, runs[i]!, client.name === LOCAL ? s.verify.connect_to : undefined);
+      const out = (await client.exec(script, stdin ? { stdin } : {})).stdout;
       results.push(...parseProbes(s, kind, out, header));
     }
   };

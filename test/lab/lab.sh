@@ -12,6 +12,8 @@
 #   lab.sh netns HOST CMD...  sh -c CMD in the host's netns, from the guest (works while held)
 #   lab.sh ssh [USER@]HOST [CMD...]   ssh with strict host-key checking (HOST: guest or a lab host)
 #   lab.sh state HOST [PATH...]       normalized state snapshot of a host (state.sh)
+#   lab.sh forward PORT ADDR APORT    this machine's 127.0.0.1:PORT reaches ADDR:APORT (TCP) from the
+#                             router's LAN address: a port forward with NAT on the way (until restore)
 #   lab.sh status
 # Run-time state: $LVSCTL_LAB_DIR (default <repo>/.lab). Images: $LVSCTL_LAB_CACHE/<key>/.
 # shellcheck source-path=SCRIPTDIR
@@ -222,6 +224,28 @@ cmd_state() {
   lab_ssh "$h" "bash -s --$args" <"$HERE/state.sh"
 }
 
+# qemu's hostfwd (added at run time through the monitor) to the guest, DNAT there to the router's
+# management address, DNAT in the router to ADDR:APORT, and SNAT to the router's own address on the
+# way out: what a CI runner behind a port forward or NAT looks like to the directors.
+cmd_forward() {
+  local port=${1:-} addr=${2:-} aport=${3:-}
+  [[ $port =~ ^[0-9]+$ && $aport =~ ^[0-9]+$ && $addr =~ ^10\.99\.[12]\.[0-9]+$ ]] ||
+    die "usage: lab.sh forward PORT ADDR APORT (ADDR on 10.99.1.0/24 or 10.99.2.0/24)"
+  topo_get router
+  local r=$T_MGMT
+  # again after the same call is a no-op (qemu refuses a second forward of one port)
+  if ! mon "info usernet" | grep -q "HOST_FORWARD.*127\.0\.0\.1 *$port "; then
+    if mon "hostfwd_add tcp:127.0.0.1:$port-:$port" | grep -qi 'could not\|error\|invalid'; then die "hostfwd_add failed"; fi
+  fi
+  lab_ssh guest "set -e
+    rule() { local ns=\$1 t=\$2 c=\$3; shift 3; \$ns iptables -t \$t -C \$c \"\$@\" 2>/dev/null || \$ns iptables -t \$t -A \$c \"\$@\"; }
+    rule '' nat PREROUTING -i eth0 -p tcp --dport $port -j DNAT --to-destination $r:$port
+    rule '' filter FORWARD -i eth0 -o lab-mgmt -p tcp -d $r --dport $port -j ACCEPT
+    rule 'ip netns exec router' nat PREROUTING -i mgmt0 -p tcp --dport $port -j DNAT --to-destination $addr:$aport
+    rule 'ip netns exec router' nat POSTROUTING -p tcp -d $addr --dport $aport -j MASQUERADE"
+  say "127.0.0.1:$port -> $addr:$aport (through the router, from its address)"
+}
+
 cmd_status() {
   local p h
   if p=$(qemu_pid); then echo "qemu: running (pid $p), image $(cat "$LAB_DIR/image" 2>/dev/null)"
@@ -249,6 +273,7 @@ main() {
     netns) cmd_netns "$@";;
     ssh) [ $# -gt 0 ] || die "usage: lab.sh ssh [USER@]HOST [CMD...]"; lab_ssh "$@";;
     state) cmd_state "$@";;
+    forward) cmd_forward "$@";;
     status) cmd_status;;
     *) sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2;;
   esac

@@ -108,6 +108,12 @@ export async function restore(): Promise<void> {
   await labSh(['restore']);
 }
 
+/** This machine's 127.0.0.1:port reaches addr:aport (TCP) on a lab network through the router, which
+ * the hosts see as the source: a port forward with NAT on the way (gone at the next restore). */
+export async function forward(port: number, addr: string, aport: number): Promise<void> {
+  await labSh(['forward', String(port), addr, String(aport)], 60_000);
+}
+
 /** Stops the qemu that the lab started (by its pid file). */
 export async function stop(): Promise<void> {
   await labSh(['down']);

@@ -160,6 +160,37 @@ test(
   },
 );
 
+test(
+  'from: [local] through a port forward with NAT on the way: attribution unavailable, success judged',
+  { timeout: 10 * 60_000 },
+  async () => {
+    await natUp();
+    const port = lab.PORTS.guest + 80;
+    await lab.forward(port, VIP, 80);
+    // Probes from this machine reach the HTTP service through 127.0.0.1:port; the other services
+    // are out of its reach and skipped.
+    const local = variant(
+      'verify-local',
+      natText()
+        .replace('verify: { path: /anon }', `verify: { path: /anon, connect_to: '127.0.0.1:${port}' }`)
+        .replace(/verify: \{ (probe: udp|probe: https|requests: 20)\b/g, 'verify: { skip: true, $1')
+        .replace('from: [client]', 'from: [local]'),
+    );
+    const router = '0A6301FE'; // 10.99.1.254 as /proc/net/ip_vs_conn writes it
+    const seen = `awk '$2 == "${router}" && $4 == "0A630164" && $5 == "0050"' /proc/net/ip_vs_conn | wc -l`;
+    const before = Number(await lab.sh('dir1', seen));
+    const r = await lab.lvsctl(['verify', '-i', local, '--json']);
+    const out = lab.json<VerifyJson & { verify: { notes?: string[] }[] }>(r);
+    const http = out.verify.find((v) => v.service.startsWith('http ('))!;
+    assert.equal(r.code, 0, `${r.stderr}\n${JSON.stringify(out.verify, null, 1)}`);
+    assert.equal(http.attribution, 'none');
+    assert.deepEqual(http.problems, []);
+    assert.match(JSON.stringify(http), /attribution unavailable, success judged only/);
+    // The requests went through the director, from the router's address (the NAT on the way).
+    assert.ok(Number(await lab.sh('dir1', seen)) - before >= 40, 'the director saw the requests from the router');
+  },
+);
+
 test('a weight-0 server that receives probes fails verify, by name', { timeout: 10 * 60_000 }, async () => {
   await natUp();
   // The inventory gives web15 weight 0, the director's table (set up with weight 1) does not.

@@ -216,6 +216,10 @@ describe('attribution', () => {
         [20009, true, undefined],
       ],
     );
+    // The address curl says the request left from must be the one the director saw: behind a NAT
+    // (another address, the port kept) the entry is not the probe's.
+    const seenFrom = (localAddress: string) => attribute(http, [{ ...probe(20000), localAddress }], entries)[0]!.host;
+    assert.deepEqual([seenFrom('10.99.1.10'), seenFrom('127.0.0.1')], ['rs1', undefined]);
     // An earlier run's entry of the same client port, still timing out: the probe's own is the fresher one.
     const reused = parseConnTable(
       [

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { Connections } from '../../src/engine/connections.js';
 import { waitDrained } from '../../src/engine/drain.js';
 import { loadInventory } from '../../src/inventory/load.js';
-import { connField, establishedTo, parseEstablished } from '../../src/ipvs/conntable.js';
+import { connField, establishedTo, liveStates, parseEstablished } from '../../src/ipvs/conntable.js';
 import type { HostConnection } from '../../src/ssh/connection.js';
 import { CONN_HEADER, connLine, onTable } from './conn-lines.js';
 import { root } from './helpers.js';
@@ -46,7 +46,7 @@ const toRs2 = (n: number, origin: 'Local' | 'Sync' = 'Local') =>
 /** Entries that are not rs2's established connections: rs1's, a closing one, another port's. */
 const noise = [
   connLine('TCP', '10.99.1.10', 41000, '10.99.1.100', 80, '10.99.2.11', 80, { state: 'ESTABLISHED' }),
-  connLine('TCP', '10.99.1.10', 41001, '10.99.1.100', 80, '10.99.2.12', 80, { state: 'FIN_WAIT' }),
+  connLine('TCP', '10.99.1.10', 41001, '10.99.1.100', 80, '10.99.2.12', 80, { state: 'TIME_WAIT' }),
   connLine('TCP', '10.99.1.10', 41002, '10.99.1.100', 443, '10.99.2.12', 443, { state: 'ESTABLISHED' }),
 ];
 
@@ -68,7 +68,8 @@ function fakeConns(script: Record<string, Poll[]>): Connections {
           const steps = script[name]!;
           const p = steps[Math.min(polls[name] ?? 0, steps.length - 1)]!;
           polls[name] = (polls[name] ?? 0) + 1;
-          const est = onTable(establishedTo(['10.99.2.12']), [CONN_HEADER, ...p.table, ...noise].join('\n'));
+          const table = [CONN_HEADER, ...p.table, ...noise].join('\n');
+          const est = onTable(establishedTo(['10.99.2.12'], liveStates(ha.mode)), table);
           return { code: 0, stdout: `${p.list}\n@@addr\n${addr(p.vip)}\n@@conn\n${est}`, stderr: '' };
         },
       }) as unknown as HostConnection,
@@ -140,6 +141,21 @@ describe('established connections in the connection table', () => {
       'TCP 10.99.1.100:443 10.99.2.12:443': 1,
       'TCP 2001:db8::100:80 [2001:db8::12]:80': 2,
     });
+  });
+  it('NAT counts a connection the real server closed while the client still reads (FIN_WAIT); DR and TUN do not', () => {
+    const states = ['ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'TIME_WAIT', 'CLOSE'];
+    const table = [
+      CONN_HEADER,
+      ...states.map((state, i) =>
+        connLine('TCP', '10.99.1.10', 42000 + i, '10.99.1.100', 80, '10.99.2.12', 80, { state }),
+      ),
+    ].join('\n');
+    const count = (mode: 'nat' | 'dr' | 'tun') =>
+      parseEstablished(onTable(establishedTo(['10.99.2.12'], liveStates(mode)), table)).reduce(
+        (n, e) => n + e.count,
+        0,
+      );
+    assert.deepEqual([count('nat'), count('dr'), count('tun')], [3, 1, 1]);
   });
   it('writes addresses as the kernel does: IPv4 in host-order hex, IPv6 in eight full groups', () => {
     assert.equal(connField('10.99.2.12'), '0A63020C');

@@ -1,6 +1,8 @@
 // verify.from: [local]: the machine running lvsctl as the verify client.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,6 +11,8 @@ import { InventoryError } from '../../src/errors.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { LocalConnection } from '../../src/ssh/local.js';
 import { sh } from '../../src/util/quote.js';
+import { probeScript } from '../../src/verify/probe.js';
+import { verifyService } from '../../src/verify/verify.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lvsctl-local-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -88,6 +92,25 @@ describe('probe settings validate refuses', () => {
     ['a CA file that is a directory', svc('{ probe: https, tls: { ca_file: /tmp } }'), /ca_file: a directory/],
     ['insecure: false', svc('{ probe: https, tls: { insecure: false } }'), /insecure takes only true/],
   ];
+  const fromClient = (verify: string) =>
+    inventory('c', '\n  c: { address: 10.0.0.50 }').replace(
+      '      - { port: 80, scheduler: rr, real_servers: [{ host: r1 }] }',
+      `      - { port: 80, scheduler: rr, real_servers: [{ host: r1 }], verify: ${verify} }`,
+    );
+  cases.push(
+    ['connect_to that is no address:port', svc("{ connect_to: 'localhost:80' }"), /connect_to: expected address:port/],
+    ['connect_to without a port', svc("{ connect_to: '127.0.0.1' }"), /connect_to: expected address:port/],
+    [
+      'connect_to when verify.from has no local',
+      fromClient("{ connect_to: '127.0.0.1:8080' }"),
+      /connect_to is where probes from "local" connect, and verify.from has no "local"/,
+    ],
+    [
+      'connect_to on a fwmark service',
+      svc("{ connect_to: '127.0.0.1:8080' }").replace('port: 80, scheduler', 'fwmark: 5, ports: [80, 443], scheduler'),
+      /connect_to names one port; a fwmark service is probed on each of its ports/,
+    ],
+  );
   for (const [what, text, message] of cases)
     it(what, () =>
       assert.throws(
@@ -98,5 +121,65 @@ describe('probe settings validate refuses', () => {
   it('and accepts an HTTPS probe with SNI and a CA file', () => {
     const { cluster } = load(svc('{ probe: https, tls: { virtualhost: www.example.com, ca_file: ca.pem } }'));
     assert.equal(cluster.services[0]!.verify.tls?.ca_file, join(tmp, 'ca.pem'), 'relative to the inventory');
+  });
+});
+
+describe('verify from local through connect_to (a port forward)', () => {
+  const forwarded = (port: number) =>
+    inventory('local').replace(
+      '      - { port: 80, scheduler: rr, real_servers: [{ host: r1 }] }',
+      `      - { port: 80, scheduler: rr, real_servers: [{ host: r1 }], verify: { requests: 6, connect_to: '127.0.0.1:${port}' } }`,
+    );
+  /** An HTTP server on loopback answering `status`, recording each request's Host header. */
+  async function server(status: number): Promise<{ port: number; hosts: string[]; close: () => void }> {
+    const hosts: string[] = [];
+    const srv = createServer((req, res) => {
+      hosts.push(req.headers.host ?? '');
+      res.writeHead(status, { connection: 'close' }).end('same body everywhere\n');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return { port: (srv.address() as AddressInfo).port, hosts, close: () => srv.close() };
+  }
+
+  it('probes connect there with the VIP as Host; no director entry: attribution unavailable, success judged', async () => {
+    const web = await server(200);
+    try {
+      const { cluster } = load(forwarded(web.port));
+      assert.deepEqual(cluster.services[0]!.verify.connect_to, { address: '127.0.0.1', port: web.port });
+      const v = await verifyService(new LocalConnection(), cluster, cluster.services[0]!, []);
+      assert.equal(web.hosts.length, 6);
+      assert.ok(web.hosts.every((h) => h === '10.0.0.100'));
+      assert.deepEqual([v.ok, v.attribution, v.problems], [true, 'none', []]);
+      assert.match(v.notes!.join('\n'), /attribution unavailable, success judged only/);
+    } finally {
+      web.close();
+    }
+  });
+  it('failed answers still fail verify', async () => {
+    const web = await server(503);
+    try {
+      const { cluster } = load(forwarded(web.port));
+      const v = await verifyService(new LocalConnection(), cluster, cluster.services[0]!, []);
+      assert.equal(v.ok, false);
+      assert.match(v.problems.join('\n'), /6 of 6 requests failed/);
+    } finally {
+      web.close();
+    }
+  });
+  it('the probe commands name the target, IPv6 in brackets, for HTTP, HTTPS and TCP', () => {
+    const { cluster } = load(
+      forwarded(1).replace("connect_to: '127.0.0.1:1'", "connect_to: '[::1]:8080', probe: https"),
+    );
+    const s = cluster.services[0]!;
+    const target = s.verify.connect_to!;
+    assert.match(
+      probeScript(s, 'https', undefined, { firstPort: 20000, count: 1 }, target).text,
+      /'?--connect-to'? '::\[::1\]:8080'/,
+    );
+    assert.match(
+      probeScript(s, 'tcp', undefined, { firstPort: 20000, count: 1 }, target).text,
+      /nc -z -w 2 -p "\$lp" +::1 8080 2>&1/,
+    );
+    assert.doesNotMatch(probeScript(s, 'https', undefined, { firstPort: 20000, count: 1 }).text, /connect-to/);
   });
 });
