@@ -308,7 +308,9 @@ describe('hostile values in every string field: rejected (65, file:line, field) 
                         .slice(0, -1)
                         .every(
                           (x) =>
-                            x.startsWith('-') || /^\d+(-\d+)?$/.test(x) || x === String.raw`\n@@lport %{local_port} %{local_ip}\n`,
+                            x.startsWith('-') ||
+                            /^\d+(-\d+)?$/.test(x) ||
+                            x === String.raw`\n@@lport %{local_port} %{local_ip}\n`,
                         ),
                   )
                 );
