@@ -170,7 +170,7 @@ test(
 );
 
 test(
-  'drain: a running download completes, no new requests reach the server, drain returns at ActiveConn 0; undrain; --remove',
+  'drain: a running download completes, no new requests reach the server, drain returns once its connections end; undrain; --remove',
   { timeout: 15 * 60_000 },
   async () => {
     // A 50 MiB download at 2 MiB/s (~25 s) through the VIP; its server is the one to drain.
