@@ -50,20 +50,8 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
     case 'route':
       if (c.action === 'set') return sh`ip route replace default via ${c.via}`;
       return c.to ? sh`ip route replace ${c.to.trim().split(/\s+/)}` : sh`ip route del default`;
-    case 'keepalived': {
-      // The distribution's service (Debian's unit reloads with SIGHUP; its init script too).
-      const svc =
-        facts.init === 'systemd'
-          ? sh`systemctl ${c.action} keepalived.service`
-          : sh`/etc/init.d/keepalived ${c.action}`;
-      if (c.action !== 'stop') return svc;
-      // A stop is done when keepalived has exited (it releases the VIPs and its virtual services
-      // on the way out); an init script may return before that.
-      return lines([
-        svc,
-        sh`i=0; while pidof keepalived >/dev/null; do i=$((i + 1)); [ "$i" -le 100 ] || { echo 'keepalived did not exit within 20 s' >&2; exit 1; }; sleep 0.2; done`,
-      ]);
-    }
+    case 'keepalived':
+      return keepalivedCommand(facts.init, c.action);
     case 'keepalived-boot': {
       const verb = c.enable ? 'enable' : 'disable';
       if (facts.init === 'systemd') return sh`systemctl ${verb} keepalived.service`;
@@ -105,5 +93,18 @@ export function batch(steps: { label: string; cmd: Shell }[]): Shell {
         sh`printf '@@step %s\n' ${String(i)}; ( ${s.cmd} ) || { rc=$?; printf '@@failed %s %s\n' ${String(i)} "$rc"; exit "$rc"; }`,
     ),
     sh`printf '@@done\n'`,
+  ]);
+}
+
+/** keepalived through the distribution's service (Debian's unit reloads with SIGHUP; its init script
+ * too). A stop is done when keepalived has exited (it releases the VIPs and its virtual services on
+ * the way out); an init script may return before that, and a start right after it would find the
+ * old process and do nothing (measured in the lab: the old MASTER never came back). */
+export function keepalivedCommand(init: string, action: 'start' | 'reload' | 'stop'): Shell {
+  const svc = init === 'systemd' ? sh`systemctl ${action} keepalived.service` : sh`/etc/init.d/keepalived ${action}`;
+  if (action !== 'stop') return svc;
+  return lines([
+    svc,
+    sh`i=0; while pidof keepalived >/dev/null; do i=$((i + 1)); [ "$i" -le 100 ] || { echo 'keepalived did not exit within 20 s' >&2; exit 1; }; sleep 0.2; done`,
   ]);
 }

@@ -7,6 +7,7 @@ import type { HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
 import { urlHost } from '../identity/service.js';
 import { parseList } from '../ipvs/list.js';
+import { keepalivedCommand } from '../apply/commands.js';
 import { sameAddress } from '../identity/address.js';
 import { connTableFilter, parseConnTable } from './conntable.js';
 import { randomFirstPort } from './probe.js';
@@ -91,10 +92,6 @@ export async function waitFor(
   return h;
 }
 
-function keepalivedCmd(init: 'systemd' | 'sysv', action: 'start' | 'stop') {
-  return init === 'systemd' ? sh`systemctl ${action} keepalived.service` : sh`/etc/init.d/keepalived ${action}`;
-}
-
 export async function failover(
   cluster: Cluster,
   client: HostConnection,
@@ -130,12 +127,12 @@ export async function failover(
   );
   await sleep(1500);
   const t0 = Date.now();
-  await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'stop'));
+  await dirs.get(start)!.exec(keepalivedCommand(init.get(start)!, 'stop'));
   const took = await waitFor(dirs, vip, (h) => h === other, 10_000);
   const takeoverSeconds = took === other ? (Date.now() - t0) / 1000 : null;
   const lines = (await polling).stdout.trim().split('\n');
   const restartedSeconds = (Date.now() - t0) / 1000;
-  await dirs.get(start)!.exec(keepalivedCmd(init.get(start)!, 'start'));
+  await dirs.get(start)!.exec(keepalivedCommand(init.get(start)!, 'start'));
   const nopreempt = cluster.directors.vrrp?.nopreempt ?? false;
   const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
   const expectedEndHolder = nopreempt ? other : master;

@@ -334,7 +334,8 @@ test(
     const host = dest.startsWith('10.99.2.11:') ? 'rs1' : 'rs2';
     assert.match(dest, /^10\.99\.2\.1[12]:80$/, `the download's entry on dir1: ${dest}`);
     // Fail over to dir2 and back: dir2 keeps the connection's entry, as stale, after the failback.
-    await lab.sh('dir1', '/etc/init.d/keepalived stop');
+    // The init script returns before keepalived has exited; a start before that does nothing.
+    await lab.sh('dir1', '/etc/init.d/keepalived stop; while pidof keepalived >/dev/null; do sleep 0.2; done');
     await holdsVip('dir2');
     await lab.sh('dir1', '/etc/init.d/keepalived start');
     await holdsVip('dir1');
