@@ -3,17 +3,16 @@
 // director that holds the service's VIP (NAT: also one the real server closed while the client
 // still reads; see liveStates). A director that does not hold it (the old MASTER after a
 // failover) keeps stale entries until they time out; they carry no traffic, so they are shown, not
-// waited on. Connections are counted in the connection table, not ipvsadm's ActiveConn: a
-// connection the sync daemon brought over is in the table but not in ActiveConn (measured in the
-// lab after a failover and back: drain returned while a download still ran).
+// waited on. Connections are counted in the connection table, not ipvsadm's ActiveConn, which
+// counts ESTABLISHED only: in NAT a download whose real server had closed still ran 2.2 s after
+// ActiveConn reached 0 (measured in the lab); the table also has the entries the sync daemon copied.
 import { expectedWeight, type Drained } from '../desired/weight.js';
 import { parseAddr } from '../facts/parse.js';
 import { sameAddress } from '../identity/address.js';
 import { destinationKey, parseHostPort } from '../identity/service.js';
-import type { Cluster } from '../inventory/model.js';
+import type { Cluster, ResolvedRealServer, ResolvedService } from '../inventory/model.js';
 import { establishedTo, liveStates, parseEstablished, type EstablishedCount } from '../ipvs/conntable.js';
 import { parseList, type LiveList } from '../ipvs/list.js';
-import type { ResolvedRealServer, ResolvedService } from '../inventory/model.js';
 import { checkInterrupt } from '../util/interrupt.js';
 import { sh } from '../util/quote.js';
 import type { Connections } from './connections.js';
@@ -79,6 +78,7 @@ export async function waitDrained(
     }))
     .filter((x) => x.dests.length);
   const reals = [...new Set(services.flatMap((x) => x.dests.map((d) => d.r.address)))];
+  const states = liveStates(cluster.mode);
   const t0 = Date.now();
   let last = '';
   for (;;) {
@@ -87,7 +87,7 @@ export async function waitDrained(
     const stale: Record<string, number> = {};
     let weighted = 0;
     for (const d of directors) {
-      const view = await look(conns, d, reals, liveStates(cluster.mode));
+      const view = await look(conns, d, reals, states);
       active[d] = 0;
       for (const { s, dests } of services)
         for (const { r, key, want } of dests) {

@@ -4,8 +4,8 @@
 // IPv4 addresses are 8 hex digits (host order), IPv6 ones %pI6 (eight full groups, the destination
 // possibly in [ ]), ports 4 hex digits. Origin (Local, or Sync for entries the sync daemon copied
 // from the other director) is only in the _sync view; only Local entries are a director's own.
-// Every entry is there, synced ones included, where ipvsadm's ActiveConn counts only connections
-// bound to a destination on this director.
+// Every entry is there, with its state, synced ones included; ipvsadm's ActiveConn counts only
+// ESTABLISHED ones.
 import { addressWords, canonicalAddress } from '../identity/address.js';
 import { destinationKey } from '../identity/service.js';
 import { sh, type Shell } from '../util/quote.js';

@@ -40,12 +40,13 @@ export function attribute(s: ResolvedService, probes: ProbeResult[], entries: Co
     byDest.get(destination) ?? byAddress.get(parseHostPort(destination)?.address ?? '') ?? `unknown:${destination}`;
   const local = entries.filter((e) => e.local && e.protocol === PROTO[s.protocol]);
   return probes.map((p) => {
+    const client = from(p);
     const match = local.filter(
       (e) =>
         e.client.port === p.localPort &&
         e.virtual.port === p.vport &&
         sameAddress(e.virtual.address, s.vip.address) &&
-        (from(p) === undefined || sameAddress(e.client.address, from(p)!)),
+        (client === undefined || sameAddress(e.client.address, client)),
     );
     const entry = newest(match);
     if (!entry) return { ...p };

@@ -52,8 +52,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The sync master sends a connection after its third packet, from a buffer flushed at least every
 // 2 s; a takeover before the copy is on the other director breaks the connection (measured in the
-// lab: the new MASTER forwards the real server's packets unchanged, the client answers with a
-// reset). So the takeover waits until the other director holds the download's entry.
+// lab with a fixed 4 s head start: the new MASTER has no entry for it). So the takeover waits until
+// the other director holds the download's entry.
 const SYNC_WAIT_MS = 15_000;
 
 /** Until `dir`'s table holds an established entry from one of `ports` to the VIP: seconds, or null. */

@@ -1,5 +1,5 @@
 // drain's wait (engine/drain.ts) on faked director reads: connections are counted in the
-// connection table (synced entries too, which ipvsadm's ActiveConn leaves out), only directors that
+// connection table (synced entries too, and in NAT the closing states ActiveConn leaves out), only directors that
 // hold a VIP of the service are waited on, and another director's entries (the old MASTER after a
 // failover) are reported as stale. The awk program that counts on the director runs for real on a
 // table given on stdin. The lab's keepalived tests show drain on kernel IPVS.
@@ -92,7 +92,7 @@ describe('drain wait', () => {
     assert.deepEqual(w.stale, { dir2: 5 });
     assert.match(lines[0]!, /waiting for rs2: dir1 2 active, dir2 0 active; not waited on: dir2 5 \(stale/);
   });
-  it('waits on a connection the sync daemon brought, which ActiveConn does not count', async () => {
+  it('waits on a connection the sync daemon brought, by the table, while ActiveConn says 0', async () => {
     const conns = fakeConns({
       dir1: [
         { list: list(0, 0), vip: true, table: toRs2(1, 'Sync') },
