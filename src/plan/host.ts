@@ -10,9 +10,10 @@ import { emptyState, formatState, parseState, type HostState } from './state.js'
 import type { Change, DesiredFile, HostPlan } from './types.js';
 import { redact } from '../util/redact.js';
 import type { NetfilterFile } from '../render/netfilter.js';
+import { GUARD_CHAIN } from '../render/paths.js';
 import type { Drained } from '../desired/intent.js';
 import { canonicalIfAddress, sameAddress } from '../identity/address.js';
-import { chainDrift } from './netfilter.js';
+import { chainDrift, liveChains } from './netfilter.js';
 
 export class PlanError extends LvsctlError {}
 
@@ -230,40 +231,29 @@ export function planHost(input: PlanInput): HostPlan {
     pre.owned.ipvs = [...new Set([...pre.owned.ipvs, ...input.ipvs.owned])];
   }
 
-  // Netfilter: lvsctl's own LVSCTL chains, compared rule by rule in one normal form (netfilter.ts);
-  // a changed rules file reloads them anyway.
+  // Netfilter: lvsctl's own chains, each compared rule by rule in one normal form (netfilter.ts); a
+  // changed rules file reloads them anyway. A chain of lvsctl's that is no longer wanted is removed.
   const changedFiles = new Set(adds.flatMap((c) => (c.kind === 'file' && c.action !== 'delete' ? [c.file.path] : [])));
   for (const cmd of ['iptables', 'ip6tables'] as const) {
     const want = input.netfilter?.find((n) => n.cmd === cmd);
     const live = f.netfilter[cmd];
-    const liveTables = Object.entries(live).filter(([, lines]) =>
-      lines.some((l) => l.startsWith(':LVSCTL ') || l.includes('-j LVSCTL')),
-    );
     if (want) {
-      const drift = want.tables.some((t) =>
-        chainDrift(t.rules, live[t.name] ?? [], want.hooks.find((h) => h.startsWith(`${t.name}:`))!.split(':')[1]!),
-      );
+      const drift = want.chains.some((ch) => chainDrift(ch.rules, live[ch.table] ?? [], ch.hook, ch.chain, ch.ordered));
       if (drift || changedFiles.has(want.file))
         adds.push({
           kind: 'netfilter',
           action: 'apply',
           cmd,
           file: want.file,
-          hooks: want.hooks,
-          rules: want.tables.flatMap((t) => t.rules),
+          chains: want.chains,
         });
     }
-    const stale = liveTables.filter(([t]) => !want?.tables.some((w) => w.name === t));
-    if (stale.length)
-      removals.push({
-        kind: 'netfilter',
-        action: 'remove',
-        cmd,
-        hooks: stale.map(
-          ([t, lines]) =>
-            `${t}:${/^-A (\S+) .*-j LVSCTL$/m.exec(lines.join('\n'))?.[1] ?? (t === 'nat' ? 'POSTROUTING' : 'PREROUTING')}`,
-        ),
-      });
+    const stale = Object.entries(live).flatMap(([table, lines]) =>
+      liveChains(lines, (chain) => (table === 'nat' || chain === GUARD_CHAIN ? 'POSTROUTING' : 'PREROUTING'))
+        .filter((l) => !want?.chains.some((w) => w.table === table && w.chain === l.chain))
+        .map((l) => ({ table, ...l })),
+    );
+    if (stale.length) removals.push({ kind: 'netfilter', action: 'remove', cmd, chains: stale });
   }
 
   // IPVS timeouts (ipvsadm --set): per network namespace, lost at reboot (the director script sets them).

@@ -1,6 +1,7 @@
 // A plan is data: per host, an ordered list of changes, each with a description and a diff. It can
 // be printed, serialised with --json (secrets masked), and applied exactly.
 import type { DesiredAddress } from '../desired/types.js';
+import type { NetfilterChain, NetfilterJump } from '../render/netfilter.js';
 
 export interface DesiredFile {
   path: string;
@@ -31,10 +32,9 @@ export type Change =
       action: 'apply';
       cmd: 'iptables' | 'ip6tables';
       file: string;
-      hooks: string[];
-      rules: string[];
+      chains: NetfilterChain[];
     }
-  | { kind: 'netfilter'; action: 'remove'; cmd: 'iptables' | 'ip6tables'; hooks: string[] }
+  | { kind: 'netfilter'; action: 'remove'; cmd: 'iptables' | 'ip6tables'; chains: NetfilterJump[] }
   | { kind: 'timeouts'; to: [number, number, number]; from?: [number, number, number]; restore: boolean }
   | { kind: 'keepalived'; action: 'start' | 'reload' | 'stop' }
   | { kind: 'keepalived-boot'; enable: boolean; from: string | null; restore: boolean }
@@ -74,11 +74,11 @@ export function describe(c: Change): string {
         ? `default route: ${c.from ?? '(none)'} -> via ${c.via}`
         : `restore default route: ${c.from ?? '(none)'} -> ${c.to || '(none)'}`;
     case 'ipvs':
-      return `IPVS: ${c.lines.length} ipvsadm line${c.lines.length === 1 ? '' : 's'} (${summariseIpvs(c.lines)})`;
+      return `IPVS: ${plural(c.lines.length, 'ipvsadm line')} (${summariseIpvs(c.lines)})`;
     case 'netfilter':
       return c.action === 'apply'
-        ? `${c.cmd}: load ${c.file} (${c.rules.length} rule${c.rules.length === 1 ? '' : 's'} in chain LVSCTL; jumps from ${c.hooks.join(', ')})`
-        : `${c.cmd}: remove chain LVSCTL and its jumps from ${c.hooks.join(', ')}`;
+        ? `${c.cmd}: load ${c.file} (${plural(c.chains.flatMap((ch) => ch.rules).length, 'rule')}; ${jumpWords(c.chains)})`
+        : `${c.cmd}: remove chains and their jumps ${jumpWords(c.chains)}`;
     case 'timeouts':
       return `${c.restore ? 'restore' : 'set'} IPVS timeouts (tcp tcpfin udp): ${c.from?.join(' ') ?? '(unknown)'} -> ${c.to.join(' ')}`;
     case 'keepalived':
@@ -89,6 +89,10 @@ export function describe(c: Change): string {
       return c.action === 'create' ? `boot: link ${c.path} -> ${c.target}` : `boot: remove ${c.path}`;
   }
 }
+
+const jumpWords = (jumps: ReadonlyArray<NetfilterJump>) =>
+  jumps.map((j) => `${j.table} ${j.hook} -> ${j.chain}`).join(', ');
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function summariseIpvs(lines: string[]): string {
   const n: Record<string, number> = {};
@@ -114,7 +118,9 @@ export function changeDiff(c: Change): string {
     case 'ipvs':
       return c.lines.join('\n');
     case 'netfilter':
-      return c.action === 'apply' ? c.rules.map((l) => `+ ${l}`).join('\n') : '';
+      return c.action === 'apply'
+        ? c.chains.flatMap((ch) => ch.rules.map((l) => `+ -A ${ch.chain} ${l}`)).join('\n')
+        : '';
     case 'packages':
     case 'state':
     case 'module':

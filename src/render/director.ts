@@ -4,9 +4,9 @@ import { formatRules } from '../ipvs/format.js';
 import { desiredTable } from '../ipvs/desired.js';
 import type { Cluster } from '../inventory/model.js';
 import { renderTemplate } from './engine.js';
-import { netfilterFiles } from './netfilter.js';
+import { jumpKey, netfilterFiles, restoreTables } from './netfilter.js';
 import { bootFiles } from './boot.js';
-import { MANAGED_PATHS, NETFILTER_CHAIN, scriptIdentity } from './paths.js';
+import { MANAGED_PATHS, scriptIdentity } from './paths.js';
 import { conf, type SysctlSetting } from './sysctl.js';
 import type { BaseContext, HostFile } from './types.js';
 
@@ -64,6 +64,16 @@ export function directorAddresses(c: Cluster): AddressSpec[] {
   return out;
 }
 
+/** The VIPs apart (start adds them; a stopped director boots without them) from the rest (the DIP). */
+function splitAddresses(c: Cluster): { vipAddresses: AddressSpec[]; baseAddresses: AddressSpec[] } {
+  const vips = new Set(c.services.map((s) => s.vip.address));
+  const all = directorAddresses(c);
+  return {
+    vipAddresses: all.filter((a) => vips.has(a.address)),
+    baseAddresses: all.filter((a) => !vips.has(a.address)),
+  };
+}
+
 export function directorFiles(c: Cluster, host: string, base: BaseContext): HostFile[] {
   const files: HostFile[] = [];
   const rules = formatRules(desiredTable(c, host));
@@ -77,13 +87,12 @@ export function directorFiles(c: Cluster, host: string, base: BaseContext): Host
     content: renderTemplate('director.sh', {
       ...base,
       ...scriptIdentity('lvsctl-director'),
-      chain: NETFILTER_CHAIN,
       rulesPath: MANAGED_PATHS.ipvsRules,
       hasRules: rules !== '',
       modules: directorModules(c),
       sysctls,
-      addresses: directorAddresses(c),
-      netfilter: netfilter.map((n) => ({ cmd: n.cmd, file: n.file, hooks: n.hooks })),
+      ...splitAddresses(c),
+      netfilter: netfilter.map((n) => ({ cmd: n.cmd, file: n.file, hooks: n.chains.map(jumpKey) })),
       timeouts: c.ipvs.timeouts ?? false,
       syncDaemon: sync ? { interface: sync.interface, id: sync.id } : false,
     }),
@@ -94,7 +103,7 @@ export function directorFiles(c: Cluster, host: string, base: BaseContext): Host
       path: n.file,
       mode: 0o644,
       kind: 'netfilter',
-      content: renderTemplate('iptables.rules', { ...base, ...n, chain: NETFILTER_CHAIN }),
+      content: renderTemplate('iptables.rules', { ...base, ...n, tables: restoreTables(n) }),
     });
   return [...files, ...bootFiles(base, 'director', sysctls, directorModules(c))];
 }

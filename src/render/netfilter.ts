@@ -1,55 +1,125 @@
-// The netfilter rules a director needs, as iptables-restore input per address family: MARK rules
-// for fwmark services (mangle PREROUTING) and, for NAT with masquerade, MASQUERADE for the real
-// servers' own outbound traffic (nat POSTROUTING). IPVS rewrites its replies' source to the VIP
-// before POSTROUTING, so they never match the real-server subnet and are not masqueraded twice.
+// The netfilter rules a director needs, as iptables-restore input per address family:
+// - mangle PREROUTING, chain LVSCTL: MARK rules for fwmark services;
+// - nat POSTROUTING, chain LVSCTL: NAT with masquerade, MASQUERADE for the real servers' own
+//   outbound traffic. IPVS rewrites its replies' source to the VIP before POSTROUTING, so they never
+//   match the real-server subnet and are not masqueraded twice;
+// - mangle POSTROUTING, chain LVSCTL-GUARD (NAT): drop a real server's service reply that IPVS did
+//   not translate. A director without the connection's entry (the old MASTER right after a VRRP
+//   move, or an entry that timed out) would route it on with the real server's address, and the
+//   client answers that with a RST that kills the connection on the real server. Measured in the lab
+//   (keepalived stop on the MASTER during a download): the old MASTER sent `RIP.80 > client` and the
+//   download broke in 3 of 4 runs.
 import { network4 } from '../identity/address.js';
-import type { Cluster } from '../inventory/model.js';
-import { MANAGED_PATHS, NETFILTER_CHAIN } from './paths.js';
+import type { Cluster, ResolvedService } from '../inventory/model.js';
+import { GUARD_CHAIN, MANAGED_PATHS, NETFILTER_CHAIN } from './paths.js';
+
+/** One chain lvsctl owns: its table, the built-in chain (hook) that jumps to it, its rules in order. */
+export interface NetfilterChain {
+  table: string; // mangle, nat
+  hook: string; // PREROUTING, POSTROUTING
+  chain: string;
+  rules: string[];
+  /** The rules' order matters (the guard's RETURNs come before its DROPs). */
+  ordered: boolean;
+}
+
+/** A jump into one of lvsctl's chains: what stop and `down` remove. */
+export type NetfilterJump = Pick<NetfilterChain, 'table' | 'hook' | 'chain'>;
 
 export interface NetfilterFile {
   cmd: 'iptables' | 'ip6tables';
   file: string;
-  hooks: string[]; // table:chain pairs that jump to NETFILTER_CHAIN
-  tables: { name: string; rules: string[] }[];
+  chains: NetfilterChain[];
 }
 
 const MULTIPORT_MAX = 15; // xt_multiport takes at most 15 ports per rule
 
+/** `--dport 80` or `-m multiport --dports 80,443` rules, chunked to multiport's limit. */
+function portMatches(ports: ReadonlyArray<number>, dir: 'd' | 's'): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < ports.length; i += MULTIPORT_MAX) {
+    const chunk = ports.slice(i, i + MULTIPORT_MAX);
+    out.push(chunk.length === 1 ? `--${dir}port ${chunk[0]}` : `-m multiport --${dir}ports ${chunk.join(',')}`);
+  }
+  return out;
+}
+
+const hostPrefix = (family: 4 | 6) => (family === 4 ? 32 : 128);
+
+function markRules(services: ReadonlyArray<ResolvedService>, family: 4 | 6): string[] {
+  return services.flatMap((s) =>
+    s.fwmark === undefined || s.family !== family
+      ? []
+      : portMatches(s.ports ?? [], 'd').map(
+          (m) => `-d ${s.vip.address}/${hostPrefix(family)} -p ${s.protocol} ${m} -j MARK --set-mark ${s.fwmark}`,
+        ),
+  );
+}
+
+/** The guard: IPVS's own packets (untracked, or tracked as replies when net.ipv4.vs.conntrack=1) and
+ * replies to connections someone opened to a real server leave at once; what is left from a real
+ * server's service port started on the real server, which a service reply never does (its own
+ * outbound connections, masqueraded, leave from ephemeral ports). */
+function guardRules(c: Cluster, family: 4 | 6): string[] {
+  const sources = new Set<string>();
+  for (const s of c.services) {
+    if (s.family !== family) continue;
+    const servers = [...s.realServers, ...(s.sorryServer ? [s.sorryServer] : [])];
+    for (const r of servers) {
+      const ports = s.fwmark !== undefined ? (s.ports ?? []) : [r.port ?? s.port!];
+      for (const m of portMatches(ports, 's'))
+        sources.add(`-s ${r.address}/${hostPrefix(family)} -p ${s.protocol} ${m}`);
+    }
+  }
+  if (!sources.size) return [];
+  return [
+    '-m conntrack --ctstate UNTRACKED -j RETURN',
+    '-m conntrack --ctdir REPLY -j RETURN',
+    ...[...sources].map((m) => `${m} -j DROP`),
+  ];
+}
+
 export function netfilterFiles(cluster: Cluster): NetfilterFile[] {
   const out: NetfilterFile[] = [];
+  const nat = cluster.mode === 'nat';
   for (const family of [4, 6] as const) {
-    const mark: string[] = [];
-    for (const s of cluster.services) {
-      if (s.fwmark === undefined || s.family !== family) continue;
-      const ports = s.ports ?? [];
-      for (let i = 0; i < ports.length; i += MULTIPORT_MAX) {
-        const chunk = ports.slice(i, i + MULTIPORT_MAX);
-        const match = chunk.length === 1 ? `--dport ${chunk[0]}` : `-m multiport --dports ${chunk.join(',')}`;
-        mark.push(
-          `-d ${s.vip.address}/${family === 4 ? 32 : 128} -p ${s.protocol} ${match} -j MARK --set-mark ${s.fwmark}`,
-        );
-      }
-    }
     const dip = cluster.directors.dip;
+    const net = dip && `${network4(dip.address, dip.prefix)}/${dip.prefix}`;
     const masq =
-      family === 4 && cluster.mode === 'nat' && cluster.directors.masquerade && dip
-        ? [
-            `-s ${network4(dip.address, dip.prefix)}/${dip.prefix} ! -d ${network4(dip.address, dip.prefix)}/${dip.prefix} -j MASQUERADE`,
-          ]
-        : [];
-    const tables = [
-      ...(mark.length ? [{ name: 'mangle', hook: 'PREROUTING', rules: mark }] : []),
-      ...(masq.length ? [{ name: 'nat', hook: 'POSTROUTING', rules: masq }] : []),
+      family === 4 && nat && cluster.directors.masquerade && net ? [`-s ${net} ! -d ${net} -j MASQUERADE`] : [];
+    const chains: NetfilterChain[] = [
+      {
+        table: 'mangle',
+        hook: 'PREROUTING',
+        chain: NETFILTER_CHAIN,
+        rules: markRules(cluster.services, family),
+        ordered: false,
+      },
+      {
+        table: 'mangle',
+        hook: 'POSTROUTING',
+        chain: GUARD_CHAIN,
+        rules: nat ? guardRules(cluster, family) : [],
+        ordered: true,
+      },
+      { table: 'nat', hook: 'POSTROUTING', chain: NETFILTER_CHAIN, rules: masq, ordered: false },
     ];
-    if (!tables.length) continue;
+    const used = chains.filter((ch) => ch.rules.length);
+    if (!used.length) continue;
     out.push({
       cmd: family === 4 ? 'iptables' : 'ip6tables',
       file: family === 4 ? MANAGED_PATHS.iptablesRules : MANAGED_PATHS.ip6tablesRules,
-      hooks: tables.map((t) => `${t.name}:${t.hook}`),
-      tables: tables.map(({ name, rules }) => ({ name, rules })),
+      chains: used,
     });
   }
   return out;
 }
 
-export const netfilterChain = NETFILTER_CHAIN;
+/** `table:HOOK:CHAIN`, the words the director script and the apply commands take a jump by. */
+export const jumpKey = (c: NetfilterJump) => `${c.table}:${c.hook}:${c.chain}`;
+
+/** The tables of a file, each with its chains, in the order iptables-restore input wants them. */
+export function restoreTables(f: NetfilterFile): { name: string; chains: NetfilterChain[] }[] {
+  const names = [...new Set(f.chains.map((c) => c.table))];
+  return names.map((name) => ({ name, chains: f.chains.filter((c) => c.table === name) }));
+}

@@ -9,7 +9,7 @@ export const MANAGED_PATHS = {
   realServerScript: '/usr/local/sbin/lvsctl-realserver',
   /** The ipvsadm-engine services in `ipvsadm -S -n` format, restored with `ipvsadm -R`. */
   ipvsRules: '/etc/lvsctl/ipvs.rules',
-  /** iptables-restore --noflush input: LVSCTL chains (mangle: fwmark MARK rules; nat: MASQUERADE). */
+  /** iptables-restore --noflush input: lvsctl's chains (mangle: fwmark MARK rules, NAT's guard; nat: MASQUERADE). */
   iptablesRules: '/etc/lvsctl/iptables.rules',
   /** The same for IPv6 fwmark services (ip6tables-restore). */
   ip6tablesRules: '/etc/lvsctl/ip6tables.rules',
@@ -42,8 +42,10 @@ export const scriptIdentity = (self: 'lvsctl-director' | 'lvsctl-realserver') =>
   lvsctlState: STATE_FILE,
 });
 
-/** The netfilter chain lvsctl owns in each table it touches; stop flushes and deletes only this chain. */
+/** The netfilter chains lvsctl owns (render/netfilter.ts); stop flushes and deletes only these. Every
+ * chain's name starts with NETFILTER_CHAIN, which is how facts and plan recognise them. */
 export const NETFILTER_CHAIN = 'LVSCTL';
+export const GUARD_CHAIN = `${NETFILTER_CHAIN}-GUARD`;
 
 export interface BootLink {
   path: string;

@@ -185,20 +185,20 @@ test(
 // A second hazard, measured with tcpdump on every host (2026-12-02): in NAT mode, `keepalived stop`
 // removes the MASTER's virtual services (and so IPVS's hooks) while the real servers still send to
 // its MAC, until the BACKUP's gratuitous ARP for the DIP reaches them. In that window the old MASTER
-// forwards a real server's packet untranslated (source RIP:80); the client answers it with a reset,
-// which kills the real server's side: the download broke in 3 of 4 runs, at the takeover. Until the
-// directors carry a guard of their own (issue 17's notes), these tests add one for their duration: in
-// mangle POSTROUTING, after IPVS's source rewrite, a packet that still comes from a real server's
-// service port is dropped (the real server sends it again, to the new MASTER).
-async function orphanGuard(on: boolean): Promise<void> {
-  const rule = 'POSTROUTING -s 10.99.2.0/24 -p tcp --sport 80 -j DROP';
-  for (const d of ['dir1', 'dir2'] as const)
-    await lab.sh(
-      d,
-      on
-        ? `iptables -t mangle -C ${rule} 2>/dev/null || iptables -t mangle -A ${rule}`
-        : `iptables -t mangle -D ${rule} 2>/dev/null || :`,
-    );
+// forwarded a real server's packet untranslated (source RIP:80); the client answered it with a
+// reset, which killed the real server's side: the download broke in 3 of 4 runs, at the takeover.
+// lvsctl's NAT directors now drop such packets (chain LVSCTL-GUARD, render/netfilter.ts); these
+// tests check that it is in place and say how many packets it dropped.
+async function guardDrops(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const d of ['dir1', 'dir2'] as const) {
+    const chain = await lab.sh(d, 'iptables -t mangle -S POSTROUTING; iptables -t mangle -nvxL LVSCTL-GUARD');
+    assert.match(chain, /^-A POSTROUTING -j LVSCTL-GUARD$/m, `${d}: the jump into the guard`);
+    const drops = [...chain.matchAll(/^\s*(\d+)\s+\d+\s+DROP\s+\S+\s+--\s+\*\s+\*\s+(10\.99\.2\.1[12])\s/gm)];
+    assert.equal(drops.length, 2, `${d}: a DROP for each real server:\n${chain}`);
+    out[d] = drops.reduce((n, m) => n + Number(m[1]), 0);
+  }
+  return out;
 }
 
 /** Waits until `dir`'s connection table holds the established connection from client port `port`. */
@@ -214,16 +214,15 @@ async function syncedEntry(dir: lab.Host, port: number, timeoutMs = 15_000): Pro
 test(
   'verify --failover with the sync daemon: a 50 MiB download across the takeover completes byte-exact',
   { timeout: 10 * 60_000 },
-  async () => {
+  async (t) => {
     const withDownload = path.join(lab.LAB_DIR, 'lab-ha-download.yaml');
     writeFileSync(
       withDownload,
       readFileSync(HA, 'utf8').replace('  requests: 40\n', '  requests: 40\n  failover: { download: /big }\n'),
     );
-    await orphanGuard(true);
-    const r = await lab
-      .lvsctl(['verify', '-i', withDownload, '--failover', '--json'])
-      .finally(() => orphanGuard(false));
+    const before = await guardDrops();
+    const r = await lab.lvsctl(['verify', '-i', withDownload, '--failover', '--json']);
+    t.diagnostic(`guard drops before ${JSON.stringify(before)}, after ${JSON.stringify(await guardDrops())}`);
     const fo = (JSON.parse(r.stdout) as { failover: { longConnection?: Record<string, unknown> } }).failover;
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const { endedSeconds: _, syncedSeconds, ...long } = fo.longConnection!;
@@ -323,8 +322,8 @@ const DRAIN_AFTER_FAILOVER =
 
 test(
   'after a failover and back with a download in flight, drain waits on the VIP holder only and returns when the download ends',
-  { timeout: 10 * 60_000, skip: DRAIN_AFTER_FAILOVER },
-  async () => {
+  { timeout: 10 * 60_000, skip: process.env.LAB_DRAIN_AFTER_FAILOVER ? false : DRAIN_AFTER_FAILOVER },
+  async (t) => {
     assert.equal((await lab.lvsctl(['up', '-i', HA, '--no-verify'])).code, 0);
     await holdsVip('dir1');
     // 50 MiB at 2 MiB/s: about 25 s.
@@ -336,7 +335,7 @@ test(
       )
       .then((out) => ((downloadEnded = Date.now()), out));
     await syncedEntry('dir2', 45000);
-    await orphanGuard(true);
+    const before = await guardDrops();
     const dest = // its own entry, by the client port (earlier tests may have left other established entries)
       (await lab.sh('dir1', 'ipvsadm -Lnc | awk \'$3 == "ESTABLISHED" && $4 ~ /:45000$/ { print $6 }\'')).trim();
     const host = dest.startsWith('10.99.2.11:') ? 'rs1' : 'rs2';
@@ -350,15 +349,19 @@ test(
     const d = await lab.lvsctl(['drain', host, '-i', HA, '--timeout', '120']);
     const drainEnded = Date.now();
     try {
-      assert.equal(d.code, 0, d.stdout + d.stderr);
-      assert.equal(await download, '200 52428800', 'the download completed through both takeovers');
+      const got = await download;
+      const tables = await Promise.all(
+        (['dir1', 'dir2'] as const).map(async (h) => `${h}:\n${await lab.sh(h, 'ipvsadm -Lnc | grep -v TIME_WAIT')}`),
+      );
+      assert.equal(d.code, 0, `${d.stdout}${d.stderr}\ndownload: ${got}\n${tables.join('\n')}`);
+      assert.equal(got, '200 52428800', 'the download completed through both takeovers');
       assert.ok(
         drainEnded >= downloadEnded - 1000 && drainEnded - downloadEnded < 8000,
         `drain returned ${(drainEnded - downloadEnded) / 1000} s after the download ended`,
       );
       assert.match(d.stdout, new RegExp(`${host}: drained on dir1, dir2 in`));
     } finally {
-      await orphanGuard(false);
+      t.diagnostic(`guard drops before ${JSON.stringify(before)}, after ${JSON.stringify(await guardDrops())}`);
       assert.equal((await lab.lvsctl(['undrain', host, '-i', HA])).code, 0);
     }
   },

@@ -210,23 +210,9 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
       case 'ipvs':
         n.ipvs = [...(ipvsTable ?? '').split('\n').filter(Boolean), ...ipvsRest()];
         break;
-      case 'netfilter': {
-        const lines = n.iptables ?? [];
-        if (c.action === 'remove') n.iptables = lines.filter((l) => !l.includes('LVSCTL'));
-        else {
-          // One table per family in the lab inventories (nat:POSTROUTING); the change's rules are
-          // flat, so a file with mangle and nat tables would need the NetfilterFile itself.
-          const [table, hook] = c.hooks[0]!.split(':');
-          n.iptables = [
-            ...lines.filter((l) => !l.includes('LVSCTL') && l !== `*${table}`),
-            `*${table}`,
-            ':LVSCTL - [0:0]',
-            `-A ${hook} -j LVSCTL`,
-            ...c.rules.map((r) => `-A LVSCTL ${r}`),
-          ];
-        }
+      case 'netfilter':
+        n.iptables = fakeNetfilter(n.iptables ?? [], c);
         break;
-      }
       case 'timeouts':
         n.ipvs = [...(n.ipvs ?? []).filter((l) => !l.startsWith('@@timeouts ')), `@@timeouts ${c.to.join(' ')}`];
         break;
@@ -242,4 +228,24 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
     }
   }
   return n;
+}
+
+/** What iptables-restore --noflush and the jump commands make of the host's lvsctl lines (as the facts
+ * script prints them: `*table` headers, then the lines that name an LVSCTL chain). */
+export function fakeNetfilter(lines: string[], c: Extract<Change, { kind: 'netfilter' }>): string[] {
+  const tables = new Map<string, string[]>();
+  let cur: string[] = [];
+  for (const l of lines) {
+    if (l.startsWith('*')) tables.set(l.slice(1), (cur = tables.get(l.slice(1)) ?? []));
+    else cur.push(l);
+  }
+  const mine = (chain: string) => (l: string) =>
+    l.startsWith(`:${chain} `) || l.startsWith(`-A ${chain} `) || l.endsWith(` -j ${chain}`);
+  for (const ch of c.chains) {
+    const t = (tables.get(ch.table) ?? []).filter((l) => !mine(ch.chain)(l));
+    if ('rules' in ch)
+      t.push(`:${ch.chain} - [0:0]`, `-A ${ch.hook} -j ${ch.chain}`, ...ch.rules.map((r) => `-A ${ch.chain} ${r}`));
+    tables.set(ch.table, t);
+  }
+  return [...tables].flatMap(([name, t]) => (t.length ? [`*${name}`, ...t] : []));
 }

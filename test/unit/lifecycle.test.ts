@@ -513,7 +513,7 @@ describe('planHost: forget (down)', () => {
       'remove /etc/init.d/lvsctl',
       'boot: remove /etc/rc2.d/S01lvsctl',
       'restore IPVS timeouts (tcp tcpfin udp): 600 60 120 -> 900 120 300',
-      'iptables: remove chain LVSCTL and its jumps from nat:POSTROUTING',
+      'iptables: remove chains and their jumps nat POSTROUTING -> LVSCTL',
     ])
       assert.ok(t.includes(x), `missing: ${x}\n${t.join('\n')}`);
     const ipvs = p.changes.filter((c) => c.kind === 'ipvs');

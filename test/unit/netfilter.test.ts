@@ -3,7 +3,9 @@
 // tools tier does the same against the real iptables for every example inventory.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { loadInventory } from '../../src/inventory/load.js';
 import { chainDrift, normalRule } from '../../src/plan/netfilter.js';
+import { netfilterFiles } from '../../src/render/netfilter.js';
 
 const ours = [
   '-d 10.99.1.100/32 -p tcp --dport 80 -j MARK --set-mark 1',
@@ -72,5 +74,56 @@ describe('netfilter: LVSCTL chain drift', () => {
   });
   it('a mark with a partial mask stays apart from a full one', () => {
     assert.notEqual(normalRule('-j MARK --set-xmark 0x1/0xff'), normalRule('-j MARK --set-mark 1'));
+  });
+});
+
+describe("netfilter: NAT's guard against untranslated service replies (render/netfilter.ts)", () => {
+  const inv = (mode: string, services: string) =>
+    loadInventory('x.yaml', {
+      text: [
+        `cluster: t\nmode: ${mode}\nvars: { interface: eth0 }\nhosts:`,
+        '  d1: { address: 10.0.1.2 }',
+        '  r1: { address: 10.0.2.11 }\n  r2: { address: 10.0.2.12 }',
+        `directors: { hosts: [d1], engine: keepalived${mode === 'nat' ? ', dip: { address: 10.0.2.1, prefix: 24, interface: eth1 }' : ''} }`,
+        `vips:\n  - { address: 10.0.1.100, prefix: 24, interface: eth0, services: [${services}] }\n`,
+      ].join('\n'),
+    }).cluster;
+  const guard = (c: ReturnType<typeof inv>) =>
+    netfilterFiles(c)
+      .find((f) => f.cmd === 'iptables')
+      ?.chains.find((ch) => ch.chain === 'LVSCTL-GUARD');
+  const both = '{ host: r1 }, { host: r2 }';
+
+  it('NAT: RETURN for IPVS-handled and reply packets first, then a DROP per real server and port (its own port, the sorry server too)', () => {
+    const c = inv(
+      'nat',
+      `{ port: 80, real_servers: [{ host: r1, port: 8080 }, { host: r2 }], sorry_server: { address: 10.0.2.50, port: 81 } }, { port: 53, protocol: udp, real_servers: [${both}] }`,
+    );
+    const g = guard(c)!;
+    assert.deepEqual([g.table, g.hook, g.ordered], ['mangle', 'POSTROUTING', true]);
+    assert.deepEqual(g.rules, [
+      '-m conntrack --ctstate UNTRACKED -j RETURN',
+      '-m conntrack --ctdir REPLY -j RETURN',
+      '-s 10.0.2.11/32 -p tcp --sport 8080 -j DROP',
+      '-s 10.0.2.12/32 -p tcp --sport 80 -j DROP',
+      '-s 10.0.2.50/32 -p tcp --sport 81 -j DROP',
+      '-s 10.0.2.11/32 -p udp --sport 53 -j DROP',
+      '-s 10.0.2.12/32 -p udp --sport 53 -j DROP',
+    ]);
+  });
+  it('NAT fwmark: the marked ports as source ports; one real server in two services is one rule', () => {
+    const c = inv(
+      'nat',
+      `{ fwmark: 7, ports: [80, 443], real_servers: [${both}] }, { port: 80, real_servers: [{ host: r1 }] }`,
+    );
+    assert.deepEqual(guard(c)!.rules.slice(2), [
+      '-s 10.0.2.11/32 -p tcp -m multiport --sports 80,443 -j DROP',
+      '-s 10.0.2.12/32 -p tcp -m multiport --sports 80,443 -j DROP',
+      '-s 10.0.2.11/32 -p tcp --sport 80 -j DROP',
+    ]);
+  });
+  it('DR and TUN: no guard (the real servers answer the clients themselves)', () => {
+    for (const mode of ['dr', 'tun'])
+      assert.equal(guard(inv(mode, `{ port: 80, real_servers: [${both}] }`)), undefined);
   });
 });

@@ -10,7 +10,7 @@ import { loadInventory } from '../../src/inventory/load.js';
 import { planHost, PlanError } from '../../src/plan/host.js';
 import { parseState } from '../../src/plan/state.js';
 import { describe as describeChange, planToJson, type HostPlan } from '../../src/plan/types.js';
-import { factsText, OTHER_SHA, root } from './helpers.js';
+import { fakeNetfilter, factsText, OTHER_SHA, root } from './helpers.js';
 import { netfilterFiles } from '../../src/render/netfilter.js';
 
 const dr = loadInventory(join(root, 'inventories/lab-dr.yaml')).cluster;
@@ -156,29 +156,43 @@ describe('planHost (netfilter and IPVS timeouts on a director)', () => {
   const d = desiredHost(nat, 'dir1');
   const nf = netfilterFiles(nat);
   const links = ['lo', 'eth0', 'eth1', 'mgmt0'];
-  it('loads the LVSCTL chain when it is missing, and not again when it is in place', () => {
+  it("loads lvsctl's chains when they are missing, and not again when they are in place", () => {
     const p = planHost({ desired: d, files: [], facts: parseFacts(factsText({ links })), netfilter: nf });
     assert.ok(
       p.changes
         .map(describeChange)
-        .includes('iptables: load /etc/lvsctl/iptables.rules (1 rule in chain LVSCTL; jumps from nat:POSTROUTING)'),
+        .includes(
+          'iptables: load /etc/lvsctl/iptables.rules (7 rules; mangle POSTROUTING -> LVSCTL-GUARD, nat POSTROUTING -> LVSCTL)',
+        ),
     );
-    const live = [
-      '*nat',
-      ':LVSCTL - [0:0]',
-      '-A POSTROUTING -j LVSCTL',
-      '-A LVSCTL -s 10.99.2.0/24 ! -d 10.99.2.0/24 -j MASQUERADE',
-    ];
+    const apply = p.changes.find((c) => c.kind === 'netfilter')!;
+    assert.ok(apply.kind === 'netfilter' && apply.action === 'apply');
+    const live = fakeNetfilter([], apply);
     const q = planHost({
       desired: d,
       files: [],
       facts: parseFacts(factsText({ links, iptables: live })),
       netfilter: nf,
     });
-    assert.ok(!q.changes.some((c) => c.kind === 'netfilter'));
+    assert.ok(!q.changes.some((c) => c.kind === 'netfilter'), JSON.stringify(live));
+    // The guard's order is part of it: a DROP moved above the RETURNs is drift.
+    const i = live.findIndex((l) => l.startsWith('-A LVSCTL-GUARD ') && l.endsWith('-j DROP'));
+    const reordered = [...live.slice(0, i - 2), live[i]!, ...live.slice(i - 2, i), ...live.slice(i + 1)];
+    assert.deepEqual([...reordered].sort(), [...live].sort());
+    const r = planHost({
+      desired: d,
+      files: [],
+      facts: parseFacts(factsText({ links, iptables: reordered })),
+      netfilter: nf,
+    });
+    assert.ok(r.changes.some((c) => c.kind === 'netfilter'));
   });
-  it('removes a chain lvsctl no longer wants (mode switch away from NAT)', () => {
+  it('removes the chains lvsctl no longer wants, each from its own hook (mode switch away from NAT)', () => {
     const live = [
+      '*mangle',
+      ':LVSCTL-GUARD - [0:0]',
+      '-A POSTROUTING -j LVSCTL-GUARD',
+      '-A LVSCTL-GUARD -m conntrack --ctstate UNTRACKED -j RETURN',
       '*nat',
       ':LVSCTL - [0:0]',
       '-A POSTROUTING -j LVSCTL',
@@ -190,9 +204,9 @@ describe('planHost (netfilter and IPVS timeouts on a director)', () => {
       facts: parseFacts(factsText({ links, iptables: live })),
       netfilter: [],
     });
-    assert.ok(
-      p.changes.map(describeChange).includes('iptables: remove chain LVSCTL and its jumps from nat:POSTROUTING'),
-    );
+    assert.deepEqual(p.changes.filter((c) => c.kind === 'netfilter').map(describeChange), [
+      'iptables: remove chains and their jumps mangle POSTROUTING -> LVSCTL-GUARD, nat POSTROUTING -> LVSCTL',
+    ]);
   });
   it("sets IPVS timeouts, recording the kernel's, and restores them when no longer asked", () => {
     const ipvs = ['@@timeouts 900 120 300'];
