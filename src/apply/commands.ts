@@ -64,11 +64,11 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
         ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}`
         : sh`rm -f ${c.path}`;
     case 'netfilter': {
-      const jumps = c.chains.map(({ table, hook, chain }) => {
-        return c.action === 'apply'
+      const jumps = c.chains.map(({ table, hook, chain }) =>
+        c.action === 'apply'
           ? sh`${c.cmd} -t ${table} -C ${hook} -j ${chain} 2>/dev/null || ${c.cmd} -t ${table} -I ${hook} -j ${chain}`
-          : sh`while ${c.cmd} -t ${table} -D ${hook} -j ${chain} 2>/dev/null; do :; done; ${c.cmd} -t ${table} -F ${chain} 2>/dev/null; ${c.cmd} -t ${table} -X ${chain} 2>/dev/null; :`;
-      });
+          : sh`while ${c.cmd} -t ${table} -D ${hook} -j ${chain} 2>/dev/null; do :; done; ${c.cmd} -t ${table} -F ${chain} 2>/dev/null; ${c.cmd} -t ${table} -X ${chain} 2>/dev/null; :`,
+      );
       // Applying must fail as a whole when any part fails; removing goes as far as it can.
       const parts = c.action === 'apply' ? [sh`${`${c.cmd}-restore`} --noflush < ${c.file}`, ...jumps] : jumps;
       return new Shell(parts.map((p) => `{ ${p.text}; }`).join(c.action === 'apply' ? ' && ' : '; '));

@@ -11,5 +11,5 @@ export function formatTable(rows: string[][], indent = '  '): string[] {
   );
 }
 
-/** "1 change", "3 changes". */
-export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+// "1 change", "3 changes" (shared with the plan's descriptions).
+export { plural } from '../util/plural.js';

@@ -24,6 +24,9 @@ export interface Waited {
   active: Record<string, number>; // director -> established connections left (on VIPs it holds)
   /** director -> established connections in entries for VIPs it does not hold (information) */
   stale?: Record<string, number>;
+  /** director -> seconds until its last waited-on entry expires if no packet comes (a dead
+   * connection, such as one cut at a takeover, stays ESTABLISHED until then) */
+  expiresWithin: Record<string, number>;
 }
 
 interface DirectorView {
@@ -48,7 +51,7 @@ async function look(conns: Connections, director: string, reals: string[], state
 /** Established connections of service `s` to real server `r` in a director's table. A fwmark
  * service's entries carry the port the client used; a real server without a port (0) takes each
  * connection on that port, so it is matched by address. */
-function establishedOn(view: DirectorView, s: ResolvedService, r: ResolvedRealServer): number {
+function establishedOn(view: DirectorView, s: ResolvedService, r: ResolvedRealServer): EstablishedCount[] {
   const key = destinationKey(r);
   const ofService = (e: EstablishedCount) =>
     sameAddress(e.virtual.address, s.vip.address) &&
@@ -57,7 +60,7 @@ function establishedOn(view: DirectorView, s: ResolvedService, r: ResolvedRealSe
       : !s.ports?.length || s.ports.includes(e.virtual.port));
   const toServer = (e: EstablishedCount) =>
     r.port === 0 ? sameAddress(parseHostPort(e.destination)?.address ?? '', r.address) : e.destination === key;
-  return view.established.filter((e) => ofService(e) && toServer(e)).reduce((n, e) => n + e.count, 0);
+  return view.established.filter((e) => ofService(e) && toServer(e));
 }
 
 export async function waitDrained(
@@ -85,15 +88,19 @@ export async function waitDrained(
     checkInterrupt();
     const active: Record<string, number> = {};
     const stale: Record<string, number> = {};
+    const expiresWithin: Record<string, number> = {};
     let weighted = 0;
     for (const d of directors) {
       const view = await look(conns, d, reals, states);
       active[d] = 0;
       for (const { s, dests } of services)
         for (const { r, key, want } of dests) {
-          const n = establishedOn(view, s, r);
-          if (view.holds(s.vip.address)) active[d] += n;
-          else if (n) stale[d] = (stale[d] ?? 0) + n;
+          const entries = establishedOn(view, s, r);
+          const n = entries.reduce((sum, e) => sum + e.count, 0);
+          if (view.holds(s.vip.address)) {
+            active[d] += n;
+            for (const e of entries) expiresWithin[d] = Math.max(expiresWithin[d] ?? 0, e.expiresWithin);
+          } else if (n) stale[d] = (stale[d] ?? 0) + n;
           const l = view.list.get(s.id)?.get(key);
           if (l && want.inTable && l.weight !== want.weight) weighted++;
         }
@@ -101,7 +108,7 @@ export async function waitDrained(
     const seconds = (Date.now() - t0) / 1000;
     const total = Object.values(active).reduce((a, b) => a + b, 0);
     const staleInfo = Object.keys(stale).length ? { stale } : {};
-    if (total === 0 && weighted === 0) return { drained: true, seconds, active, ...staleInfo };
+    if (total === 0 && weighted === 0) return { drained: true, seconds, active, expiresWithin, ...staleInfo };
     const counts = Object.entries(active).map(([d, n]) => `${d} ${n} active`);
     const staleText = Object.entries(stale).map(([d, n]) => `${d} ${n} (stale: it holds no VIP of the service)`);
     const line =
@@ -110,7 +117,7 @@ export async function waitDrained(
       (weighted ? ` (weight not yet 0 on ${weighted} destination${weighted > 1 ? 's' : ''})` : '');
     if (line !== last) say(line);
     last = line;
-    if (seconds >= timeoutSec) return { drained: false, seconds, active, ...staleInfo };
+    if (seconds >= timeoutSec) return { drained: false, seconds, active, expiresWithin, ...staleInfo };
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

@@ -96,10 +96,11 @@ export const liveStates = (mode: 'nat' | 'dr' | 'tun'): string[] =>
   mode === 'nat' ? ['ESTABLISHED', 'SYN_RECV', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK'] : ['ESTABLISHED'];
 
 /** Live connections (TCP, in one of `states`) to these real server addresses, counted on the host by
- * protocol, VIP, virtual port and destination: a line each, whatever the table's size. */
+ * protocol, VIP, virtual port and destination: a line each, whatever the table's size, with the
+ * longest time any of them has left (Expires, the last column in either view). */
 export function establishedTo(addresses: string[], states: string[] = ['ESTABLISHED']): Shell {
   const want = [...new Set(addresses.map(connField))].join(' ');
-  return sh`{ ${CONN_FILE} awk -v want=${want} -v states=${states.join(' ')} 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) d[w[i]] = 1; n = split(states, t, " "); for (i = 1; i <= n; i++) live[t[i]] = 1 } { a = $6; gsub(/[][]/, "", a) } ($8 in live) && (a in d) { c[$1 " " $4 " " $5 " " $6 " " $7]++ } END { for (k in c) print "@@est", k, c[k] }' "$f" 2>/dev/null || :; }`;
+  return sh`{ ${CONN_FILE} awk -v want=${want} -v states=${states.join(' ')} 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) d[w[i]] = 1; n = split(states, t, " "); for (i = 1; i <= n; i++) live[t[i]] = 1 } { a = $6; gsub(/[][]/, "", a) } ($8 in live) && (a in d) { k = $1 " " $4 " " $5 " " $6 " " $7; c[k]++; if ($NF + 0 > x[k]) x[k] = $NF + 0 } END { for (k in c) print "@@est", k, c[k], x[k] + 0 }' "$f" 2>/dev/null || :; }`;
 }
 
 export interface EstablishedCount {
@@ -107,13 +108,15 @@ export interface EstablishedCount {
   virtual: { address: string; port: number };
   destination: string;
   count: number;
+  /** seconds until the last of these entries expires if no packet refreshes it */
+  expiresWithin: number;
 }
 
 /** The lines establishedTo prints. */
 export function parseEstablished(text: string): EstablishedCount[] {
   const out: EstablishedCount[] = [];
   for (const line of text.split('\n')) {
-    const [tag, protocol, to, tport, dest, dport, n] = line.trim().split(/\s+/);
+    const [tag, protocol, to, tport, dest, dport, n, x] = line.trim().split(/\s+/);
     if (tag !== '@@est') continue;
     const [vip, real, vp, dp, count] = [address(to ?? ''), address(dest ?? ''), port(tport), port(dport), Number(n)];
     if (!vip || !real || vp === undefined || dp === undefined || !Number.isInteger(count)) continue;
@@ -122,6 +125,7 @@ export function parseEstablished(text: string): EstablishedCount[] {
       virtual: { address: vip, port: vp },
       destination: destinationKey({ address: real, port: dp }),
       count,
+      expiresWithin: Number(x) || 0,
     });
   }
   return out;

@@ -2,6 +2,7 @@
 // be printed, serialised with --json (secrets masked), and applied exactly.
 import type { DesiredAddress } from '../desired/types.js';
 import type { NetfilterChain, NetfilterJump } from '../render/netfilter.js';
+import { plural } from '../util/plural.js';
 
 export interface DesiredFile {
   path: string;
@@ -92,7 +93,6 @@ export function describe(c: Change): string {
 
 const jumpWords = (jumps: ReadonlyArray<NetfilterJump>) =>
   jumps.map((j) => `${j.table} ${j.hook} -> ${j.chain}`).join(', ');
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function summariseIpvs(lines: string[]): string {
   const n: Record<string, number> = {};

@@ -107,6 +107,19 @@ describe('drain wait', () => {
     assert.ok(w.seconds >= 1.5, `waited ${w.seconds} s, through two polls with the synced connection`);
     assert.match(lines[0]!, /waiting for rs2: dir1 1 active/);
   });
+  it('at the timeout, says when the waited-on entries expire at the latest without traffic (a dead connection)', async () => {
+    const dead = (port: number, expires: number) =>
+      connLine('TCP', '10.99.1.10', port, '10.99.1.100', 80, '10.99.2.12', 80, { state: 'ESTABLISHED', expires });
+    const conns = fakeConns({
+      dir1: [{ list: list(0, 2), vip: true, table: [dead(23438, 646), dead(23439, 300)] }],
+      dir2: [{ list: list(0), vip: false, table: [dead(23440, 880)] }], // stale: not waited on, not in the figure
+    });
+    const w = await waitDrained(ha, conns, ['dir1', 'dir2'], 'rs2', 1, () => {});
+    assert.equal(w.drained, false);
+    assert.deepEqual(w.active, { dir1: 2, dir2: 0 });
+    assert.deepEqual(w.expiresWithin, { dir1: 646 });
+    assert.deepEqual(w.stale, { dir2: 1 });
+  });
   it('waits while the weight is not yet 0 on the holder, and gives up at the timeout', async () => {
     const conns = fakeConns({
       dir1: [{ list: list(1), vip: true, table: [] }],

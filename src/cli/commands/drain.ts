@@ -58,8 +58,12 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
       const waited = await waitDrained(cluster, conns, directors, host, o.timeout, (l) => out.info(l));
       if (!waited.drained) {
         const left = Object.entries(waited.active).map(([d, n]) => `${plural(n, 'active connection')} on ${d}`);
+        // A connection that died without a FIN (a client gone, a takeover) stays ESTABLISHED in the
+        // table until its entry expires: say how long that can be at most.
+        const expiry = Object.entries(waited.expiresWithin).map(([d, x]) => `${x} s on ${d}`);
         out.error(
           `lvsctl: ${host} still has ${left.join(', ')} after ${waited.seconds.toFixed(0)} s; it stays drained (weight 0). ` +
+            (expiry.length ? `Without traffic their entries expire within ${expiry.join(', ')}. ` : '') +
             'Run drain again to keep waiting, or undrain.',
         );
         return finish(results, waited, ExitCode.failed);
