@@ -9,8 +9,7 @@ import type { HostFacts } from '../facts/parse.js';
 import { emptyState, formatState, parseState, type HostState } from './state.js';
 import type { Change, DesiredFile, HostPlan } from './types.js';
 import { redact } from '../util/redact.js';
-import type { NetfilterFile } from '../render/netfilter.js';
-import { GUARD_CHAIN } from '../render/paths.js';
+import { homeHook, type NetfilterFile } from '../render/netfilter.js';
 import type { Drained } from '../desired/intent.js';
 import { canonicalIfAddress, sameAddress } from '../identity/address.js';
 import { chainDrift, liveChains } from './netfilter.js';
@@ -249,7 +248,7 @@ export function planHost(input: PlanInput): HostPlan {
         });
     }
     const stale = Object.entries(live).flatMap(([table, lines]) =>
-      liveChains(lines, (chain) => (table === 'nat' || chain === GUARD_CHAIN ? 'POSTROUTING' : 'PREROUTING'))
+      liveChains(lines, (chain) => homeHook(table, chain))
         .filter((l) => !want?.chains.some((w) => w.table === table && w.chain === l.chain))
         .map((l) => ({ table, ...l })),
     );

@@ -115,6 +115,10 @@ export function netfilterFiles(cluster: Cluster): NetfilterFile[] {
   return out;
 }
 
+/** The built-in chain that jumps to one of lvsctl's chains in a table (for a chain whose jump is gone). */
+export const homeHook = (table: string, chain: string): string =>
+  table === 'nat' || chain === GUARD_CHAIN ? 'POSTROUTING' : 'PREROUTING';
+
 /** `table:HOOK:CHAIN`, the words the director script and the apply commands take a jump by. */
 export const jumpKey = (c: NetfilterJump) => `${c.table}:${c.hook}:${c.chain}`;
 
