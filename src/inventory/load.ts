@@ -1,17 +1,19 @@
 // Reads an inventory file: YAML (strict: no duplicate keys, no unknown tags, bounded aliases),
 // then the schema, then the cross-field rules. Every problem found is reported at once with
 // file:line:col; the caller gets a typed Cluster or an InventoryError (exit 65).
-import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type { core } from 'zod';
 import { InventoryError, type InventoryProblem } from '../errors.js';
 import { formatPath, locate, type FieldPath } from './locate.js';
-import { buildCluster, type Cluster } from './model.js';
+import { buildCluster, MAX_REAL_SERVER_ENTRIES, realServerEntries, type Cluster } from './model.js';
 import { localFileProblems } from './local-files.js';
 import { checkRules } from './rules.js';
 import { Inventory } from './schema.js';
 import { shown } from './types.js';
+import { printable } from '../util/printable.js';
+import { readBounded } from '../util/read-bounded.js';
 import { resolveSecrets, type Secrets } from './secrets.js';
+import { documentProblems, nestingProblem } from './yaml-checks.js';
 
 export const MAX_INVENTORY_BYTES = 1024 * 1024;
 const MAX_ALIASES = 100;
@@ -23,7 +25,7 @@ function kindOf(v: unknown): string {
   if (v instanceof Uint8Array) return 'binary data';
   if (v instanceof Set || v instanceof Map) return 'a set';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v)}`;
+  if (typeof v === 'string') return `the string ${shown(v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -79,40 +81,59 @@ export interface Loaded {
 /** Parse and validate; throws InventoryError listing every problem. */
 export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
   let text = opts.text;
+  // Everything a problem says is escaped: a file name, a key or a value may hold control characters.
   const problem = (line: number, col: number, field: string, message: string): InventoryProblem => ({
-    file,
+    file: printable(file),
     line,
     col,
-    field,
-    message,
+    field: printable(field, 200),
+    message: printable(message, 600),
   });
   if (text === undefined) {
-    let size: number;
+    const r = readBounded(file, MAX_INVENTORY_BYTES);
+    if (!r.ok)
+      throw new InventoryError([
+        problem(
+          1,
+          1,
+          '',
+          r.kind === 'too-large'
+            ? `the file is larger than ${MAX_INVENTORY_BYTES} bytes, the most an inventory may be`
+            : `cannot use the inventory: ${r.reason}`,
+        ),
+      ]);
     try {
-      size = statSync(file).size;
-    } catch (e) {
-      throw new InventoryError([
-        problem(1, 1, '', `cannot read the inventory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`),
-      ]);
+      text = new TextDecoder('utf-8', { fatal: true }).decode(r.data);
+    } catch {
+      throw new InventoryError([problem(1, 1, '', 'the file is not UTF-8 text')]);
     }
-    if (size > MAX_INVENTORY_BYTES)
-      throw new InventoryError([
-        problem(1, 1, '', `the file is ${size} bytes; an inventory may be at most ${MAX_INVENTORY_BYTES} bytes`),
-      ]);
-    text = readFileSync(file, 'utf8');
   }
   if (Buffer.byteLength(text) > MAX_INVENTORY_BYTES)
     throw new InventoryError([problem(1, 1, '', `an inventory may be at most ${MAX_INVENTORY_BYTES} bytes`)]);
   if (text.includes('\0'))
     throw new InventoryError([problem(1, 1, '', 'the file contains a NUL byte; an inventory is YAML text')]);
 
+  const deep = nestingProblem(text);
+  if (deep) throw new InventoryError([problem('line' in deep.at ? deep.at.line : 1, 1, '', deep.message)]);
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, merge: true, strict: true });
+  // Duplicate keys are found by documentProblems (the parser's own check is quadratic in a mapping's size).
+  const doc = parseDocument(text, {
+    lineCounter: lc,
+    prettyErrors: true,
+    uniqueKeys: false,
+    merge: true,
+    strict: true,
+  });
   const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => {
     const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-    return problem(pos.line, pos.col, '', `YAML: ${yamlMessage(e, text!)}`);
+    return problem(pos.line, pos.col, '', `YAML: ${yamlMessage(e)}`);
   });
   if (yamlProblems.length) throw new InventoryError(yamlProblems);
+  const meaning = documentProblems(doc).map((p) => {
+    const pos = 'offset' in p.at ? lc.linePos(p.at.offset) : { line: p.at.line, col: 1 };
+    return problem(pos.line, pos.col, p.path ? formatPath(p.path) : '', p.message);
+  });
+  if (meaning.length) throw new InventoryError(sortProblems(meaning));
   if (doc.contents === null) throw new InventoryError([problem(1, 1, '', 'the inventory is empty')]);
 
   let data: unknown;
@@ -167,6 +188,15 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
     });
     throw new InventoryError(sortProblems(problems));
   }
+  const entries = realServerEntries(parsed.data);
+  if (entries > MAX_REAL_SERVER_ENTRIES)
+    throw new InventoryError([
+      at(
+        doc,
+        ['vips'],
+        `the services name ${entries} real servers in all (groups expanded, once per service); lvsctl manages at most ${MAX_REAL_SERVER_ENTRIES}`,
+      ),
+    ]);
   const cluster = buildCluster(parsed.data, file);
   const { secrets, problems: secretProblems } = resolveSecrets(cluster, opts.requireSecrets ?? true, opts.env);
   const ruleProblems = [
@@ -180,11 +210,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
 
 const sortProblems = (ps: InventoryProblem[]) => ps.sort((a, b) => a.line - b.line || a.col - b.col);
 
-function yamlMessage(e: YAMLError, text: string): string {
+function yamlMessage(e: YAMLError): string {
   if (e.code === 'TAG_RESOLVE_FAILED') return `${e.message.replace(/ at line.*$/s, '')}: custom tags are not allowed`;
-  if (e.code === 'DUPLICATE_KEY') {
-    const key = /^[^\s:]+/.exec(text.slice(e.pos[0]))?.[0] ?? '';
-    return `duplicate key ${JSON.stringify(key)}: each key may appear once in a mapping`;
-  }
   return e.message.replace(/ at line \d+, column \d+.*$/s, '');
 }

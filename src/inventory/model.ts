@@ -104,11 +104,17 @@ function mergeVars(layers: (HostVars | undefined)[]): HostVars {
   return out;
 }
 
-/** Group membership in file order; a host may be in several groups (later groups win). */
-export function groupsOf(doc: InventoryDoc, host: string): string[] {
-  return Object.entries(doc.groups ?? {})
-    .filter(([, g]) => g.hosts.includes(host))
-    .map(([name]) => name);
+/** Each host's groups in file order; a host may be in several groups (later groups win). One pass
+ * over the groups, so that many hosts in many groups stay linear. */
+export function groupsByHost(doc: InventoryDoc): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [name, g] of Object.entries(doc.groups ?? {}))
+    for (const h of new Set(g.hosts)) {
+      const list = out.get(h);
+      if (list) list.push(name);
+      else out.set(h, [name]);
+    }
+  return out;
 }
 
 /** rec[key] when rec has it as its own key: never an inherited member such as "constructor". */
@@ -121,6 +127,18 @@ export function expandMembers(doc: InventoryDoc, ref: { host?: string; group?: s
   return own(doc.groups, ref.group!)?.hosts ?? [];
 }
 
+/** The most real-server entries (service × real server, groups expanded) an inventory may make:
+ * a few groups named by many services would otherwise multiply a small file into millions. */
+export const MAX_REAL_SERVER_ENTRIES = 100_000;
+
+/** How many real-server entries the services expand to, counted without expanding them. */
+export function realServerEntries(doc: InventoryDoc): number {
+  let n = 0;
+  for (const v of doc.vips)
+    for (const s of v.services) for (const r of s.real_servers) n += expandMembers(doc, r).length;
+  return n;
+}
+
 function becomeOf(b: HostVars['become']): ResolvedHost['become'] {
   if (b === undefined || b === false) return false;
   return b === true ? { method: 'sudo' } : { method: 'sudo', passwordEnv: b.password_env };
@@ -129,8 +147,9 @@ function becomeOf(b: HostVars['become']): ResolvedHost['become'] {
 export function buildCluster(doc: InventoryDoc, file: string): Cluster {
   const base = dirname(resolve(file));
   const hosts = new Map<string, ResolvedHost>();
+  const memberOf = groupsByHost(doc);
   for (const [name, h] of Object.entries(doc.hosts)) {
-    const v = mergeVars([doc.vars, ...groupsOf(doc, name).map((g) => doc.groups![g]!.vars), h]);
+    const v = mergeVars([doc.vars, ...(memberOf.get(name) ?? []).map((g) => doc.groups![g]!.vars), h]);
     const s = v.ssh ?? {};
     const kh = s.known_hosts === undefined ? ['~/.ssh/known_hosts'] : [s.known_hosts].flat();
     hosts.set(name, {

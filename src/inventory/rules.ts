@@ -34,10 +34,12 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
   });
 
   // Roles: a director is not a real server or a client (curl from a director is not balanced).
+  const fromIndex = new Map<string, number>();
+  doc.verify?.from.forEach((h, i) => fromIndex.has(h) || fromIndex.set(h, i));
   for (const h of cluster.hosts.values()) {
     if (h.roles.has('director') && h.roles.has('real_server'))
       add(h.path, `host "${h.name}" is both a director and a real server; lvsctl does not support that`);
-    const from = ['verify', 'from', doc.verify?.from.indexOf(h.name) ?? 0];
+    const from = ['verify', 'from', fromIndex.get(h.name) ?? 0];
     if (h.roles.has('client') && h.roles.has('director'))
       add(
         from,
@@ -70,12 +72,12 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
         );
       seen.set(k, inst.name);
     });
-    const instNames = d.vrrp.instances.map((i) => i.name);
-    instNames.forEach(
-      (n, i) =>
-        instNames.indexOf(n) !== i &&
-        add(['directors', 'vrrp', 'instances', i, 'name'], `instance name "${n}" is used twice`),
-    );
+    const instNames = new Set<string>();
+    d.vrrp.instances.forEach(({ name }, i) => {
+      if (instNames.has(name))
+        add(['directors', 'vrrp', 'instances', i, 'name'], `instance name "${name}" is used twice`);
+      instNames.add(name);
+    });
     const members = cluster.directors.members;
     if (members.length === 2 && members[0]!.priority === members[1]!.priority)
       add(['directors', 'hosts', 1], `both directors have priority ${members[0]!.priority}; priorities must differ`);
@@ -93,10 +95,10 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
     doc.vips.forEach(
       (v, i) =>
         v.vrrp_instance &&
-        !instNames.includes(v.vrrp_instance) &&
+        !instNames.has(v.vrrp_instance) &&
         add(['vips', i, 'vrrp_instance'], `unknown VRRP instance "${v.vrrp_instance}"`),
     );
-    if (d.dip?.vrrp_instance && !instNames.includes(d.dip.vrrp_instance))
+    if (d.dip?.vrrp_instance && !instNames.has(d.dip.vrrp_instance))
       add(['directors', 'dip', 'vrrp_instance'], `unknown VRRP instance "${d.dip.vrrp_instance}"`);
   }
 

@@ -1,6 +1,6 @@
 // Secrets are never in the inventory: it names an environment variable or a file. They are read
 // here, checked, and passed only to the code that writes the one file that needs them.
-import { readFileSync, statSync } from 'node:fs';
+import { readBounded } from '../util/read-bounded.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { FieldPath } from './locate.js';
 import type { Cluster } from './model.js';
@@ -44,20 +44,17 @@ export function resolveSecrets(
       const file = isAbsolute(auth.password_file!)
         ? auth.password_file!
         : resolve(dirname(resolve(cluster.file)), auth.password_file!);
-      try {
-        // Only a small regular file is read: /dev/zero, /dev/stdin or a FIFO would hang `validate`.
-        const st = statSync(file);
-        if (!st.isFile()) problems.push({ path, message: 'the password file is not a regular file' });
-        else if (st.size > PASSWORD_FILE_MAX)
-          problems.push({
-            path,
-            message: `the password file has ${st.size} bytes; a VRRP password is at most ${VRRP_PASSWORD_MAX} characters`,
-          });
-        else value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-      } catch (e) {
-        if (missingIsProblem)
-          problems.push({ path, message: `cannot read the password file: ${(e as NodeJS.ErrnoException).code ?? e}` });
-      }
+      // Only a small regular file is read: /dev/zero, /dev/stdin or a FIFO would hang `validate`.
+      const r = readBounded(file, PASSWORD_FILE_MAX);
+      if (r.ok) value = r.data.toString('utf8').replace(/\r?\n$/, '');
+      else if (missingIsProblem || r.kind !== 'unreadable')
+        problems.push({
+          path,
+          message:
+            r.kind === 'too-large'
+              ? `the password file is larger than ${PASSWORD_FILE_MAX} bytes; a VRRP password is at most ${VRRP_PASSWORD_MAX} characters`
+              : `cannot use the password file: ${r.reason}`,
+        });
     }
     // Never quote the value itself in a message: it is a secret.
     if (value !== undefined) {

@@ -3,13 +3,11 @@
 // at all. Messages say what is expected, because operators read them.
 import { z } from 'zod';
 import { canonicalAddress } from '../identity/address.js';
+import { quoted } from '../util/printable.js';
 
-/** A rejected value as messages show it: JSON-quoted (control characters escaped), and cut to
- * 80 characters so a 5000-character value is not echoed whole. */
-export const shown = (v: unknown): string => {
-  const s = typeof v === 'string' && v.length > 80 ? `${v.slice(0, 80)}…` : v;
-  return JSON.stringify(s) ?? String(s);
-};
+/** A rejected value as messages show it: JSON-quoted, control and bidirectional characters
+ * escaped, and cut to 80 characters so a 5000-character value is not echoed whole. */
+export const shown = (v: unknown): string => quoted(v);
 
 const re = (pattern: RegExp, what: string) =>
   z.string({ error: `expected ${what}` }).regex(pattern, { error: (i) => `expected ${what}, got ${shown(i.input)}` });

@@ -2,7 +2,6 @@
 // checking against OpenSSH known_hosts; key file, agent, password; a jump host; sudo; atomic
 // file writes through exec (no SFTP). Private keys are read here and only used to sign: they never
 // leave this machine (no agent forwarding).
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
@@ -10,6 +9,7 @@ import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import type { ResolvedHost, SshTarget } from '../inventory/model.js';
 import { lines, Shell, sh, shq } from '../util/quote.js';
+import { readBounded } from '../util/read-bounded.js';
 import { planCommand, PreStartStderr } from './become.js';
 import {
   BecomeError,
@@ -106,23 +106,21 @@ function envValue(env: NodeJS.ProcessEnv, name: string | undefined, what: string
   return v;
 }
 
+const MAX_KEY_FILE_BYTES = 1024 * 1024;
+
 async function loadKey(
   host: string,
   file: string,
   passphrase: string | undefined,
   required: boolean,
 ): Promise<ParsedKey | undefined> {
-  let data: Buffer;
-  try {
-    data = await readFile(file);
-  } catch (e) {
+  // A key file is a few KiB; a device, FIFO or huge file named by mistake is not read.
+  const r = readBounded(file, MAX_KEY_FILE_BYTES);
+  if (!r.ok) {
     if (!required) return undefined;
-    throw new ConnectError(
-      host,
-      'config',
-      `cannot read identity file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
+    throw new ConnectError(host, 'config', `cannot use identity file ${file}: ${r.reason}`);
   }
+  const data = r.data;
   const key = utils.parseKey(data, passphrase);
   if (key instanceof Error) {
     if (!required) return undefined;

@@ -8,6 +8,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { readBounded } from '../util/read-bounded.js';
 import type { OfferedKey } from './errors.js';
 
 export interface KnownHostLine {
@@ -117,17 +118,16 @@ export function hostMatches(name: string, patterns: string): boolean {
   return positive;
 }
 
+/** Large fleets have large known_hosts files, but not this large: a device or FIFO is not read. */
+const MAX_KNOWN_HOSTS_BYTES = 64 * 1024 * 1024;
+
 export async function loadKnownHosts(files: readonly string[]): Promise<KnownHostLine[]> {
   const all: KnownHostLine[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw e;
-    }
-    all.push(...parseKnownHosts(text, file));
+    const r = readBounded(file, MAX_KNOWN_HOSTS_BYTES);
+    if (!r.ok && r.code === 'ENOENT') continue;
+    if (!r.ok) throw new Error(`known_hosts file ${file}: ${r.reason}`);
+    all.push(...parseKnownHosts(r.data.toString('utf8'), file));
   }
   return all;
 }

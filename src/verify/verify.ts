@@ -7,10 +7,10 @@
 // scheduling (ops) keeps no entries: those services are counted by the directors' per-destination
 // counters (counters.ts). The counts are judged in judge.ts.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Drained } from '../desired/weight.js';
 import { LOCAL, type Cluster, type ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
+import { readBounded } from '../util/read-bounded.js';
 import { attribute, type Attributed } from './attribute.js';
 import { connWatchRead, connWatchStart, parseConnTable, type ConnEntry } from './conntable.js';
 import { countByDirectors } from './counters.js';
@@ -133,7 +133,7 @@ export async function verifyService(
 
   // An HTTPS CA bundle goes to the client on the probe command's stdin (never as an argument).
   const tls = s.verify.tls;
-  const stdin = kind === 'https' && tls?.ca_file && !tls.insecure ? readFileSync(tls.ca_file) : undefined;
+  const stdin = kind === 'https' && tls?.ca_file && !tls.insecure ? caBundle(tls.ca_file) : undefined;
   const results: ProbeResult[] = [];
   // One run of probes per client source, each from its own source ports (two per probe).
   const first = randomFirstPort();
@@ -179,4 +179,11 @@ export async function verifyService(
       ...(notes.length ? { notes } : {}),
     };
   }
+}
+
+/** A CA bundle is at most a few hundred KiB; a device, FIFO or huge file named by mistake is not read. */
+function caBundle(file: string): Buffer {
+  const r = readBounded(file, 4 * 1024 * 1024);
+  if (!r.ok) throw new Error(`verify.tls.ca_file ${file}: ${r.reason}`);
+  return r.data;
 }

@@ -1,0 +1,54 @@
+// Reads a file on the control machine that a user named (an inventory, a password file, a key)
+// without trusting what the path is: a FIFO, /dev/zero, /dev/stdin or a /proc file would block or
+// never end, and stat's size can be 0 for a file that has content. So: open without blocking,
+// refuse anything that is not a regular file, and read at most `max` bytes whatever stat says.
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+
+export type BoundedRead =
+  | { ok: true; data: Buffer }
+  | { ok: false; kind: 'unreadable' | 'not-regular' | 'too-large'; reason: string; code?: string };
+
+const notRegular = (directory: boolean): BoundedRead => ({
+  ok: false,
+  kind: 'not-regular',
+  reason: directory ? 'it is a directory' : 'it is not a regular file',
+});
+
+export function readBounded(path: string, max: number): BoundedRead {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    // A socket (a child's stdin as /dev/stdin) cannot be opened at all (ENXIO), yet it is there.
+    if (existsAsSpecial(path)) return notRegular(false);
+    const code = (e as NodeJS.ErrnoException).code;
+    return { ok: false, kind: 'unreadable', reason: `cannot read it: ${code ?? String(e)}`, code };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return notRegular(st.isDirectory());
+    const buf = Buffer.alloc(max + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > max) return { ok: false, kind: 'too-large', reason: `it is larger than ${max} bytes` };
+    }
+    return { ok: true, data: buf.subarray(0, got) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { ok: false, kind: 'unreadable', reason: `cannot read it: ${code ?? String(e)}`, code };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function existsAsSpecial(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
