@@ -7,6 +7,8 @@ import { InventoryError, type InventoryProblem } from '../errors.js';
 import { formatPath, locate, type FieldPath } from './locate.js';
 import { buildCluster, MAX_REAL_SERVER_ENTRIES, realServerEntries, type Cluster } from './model.js';
 import { localFileProblems } from './local-files.js';
+import { checkKeepalived } from './keepalived-rules.js';
+import { checkNetwork } from './network-rules.js';
 import { checkRules } from './rules.js';
 import { Inventory } from './schema.js';
 import { shown } from './types.js';
@@ -201,6 +203,8 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
   const { secrets, problems: secretProblems } = resolveSecrets(cluster, opts.requireSecrets ?? true, opts.env);
   const ruleProblems = [
     ...checkRules(parsed.data, cluster),
+    ...checkNetwork(parsed.data, cluster),
+    ...checkKeepalived(parsed.data, cluster),
     ...localFileProblems(parsed.data, file),
     ...secretProblems,
   ].map((p) => at(doc, p.path, p.message));

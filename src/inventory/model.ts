@@ -268,3 +268,34 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
     verify: doc.verify,
   };
 }
+
+export interface VrrpAddress {
+  cidr: string;
+  dev: string;
+  family: Family;
+}
+
+/** The addresses each VRRP instance moves (VIPs, then the DIP), and the instance's family: that
+ * of its first address. keepalived puts addresses of the other family in virtual_ipaddress_excluded. */
+export function vrrpAddresses(c: Cluster): Map<string, { all: VrrpAddress[]; family: Family }> {
+  const vrrp = c.directors.vrrp;
+  const out = new Map<string, { all: VrrpAddress[]; family: Family }>();
+  if (!vrrp) return out;
+  for (const i of vrrp.instances) out.set(i.name, { all: [], family: 4 });
+  const first = vrrp.instances[0]!.name;
+  const seen = new Set<string>();
+  for (const s of c.services) {
+    if (seen.has(s.vip.address)) continue;
+    seen.add(s.vip.address);
+    out
+      .get(s.vip.vrrpInstance ?? first)
+      ?.all.push({ cidr: `${s.vip.address}/${s.vip.prefix}`, dev: s.vip.interface, family: s.family });
+  }
+  const dip = c.directors.dip;
+  if (dip)
+    out
+      .get(dip.vrrp_instance ?? first)
+      ?.all.push({ cidr: `${dip.address}/${dip.prefix}`, dev: dip.interface, family: 4 });
+  for (const e of out.values()) e.family = e.all[0]?.family ?? 4;
+  return out;
+}

@@ -83,7 +83,7 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
       add(['directors', 'hosts', 1], `both directors have priority ${members[0]!.priority}; priorities must differ`);
     if (members.length === 2 && members.every((m) => m.state === 'MASTER'))
       add(['directors', 'hosts', 1], 'both directors have state MASTER; one must be BACKUP');
-    if (d.vrrp.nopreempt)
+    if (d.vrrp.nopreempt && members.length === 2)
       members.forEach(
         (m) =>
           m.state === 'MASTER' &&

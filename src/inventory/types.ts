@@ -14,14 +14,26 @@ const re = (pattern: RegExp, what: string) =>
 
 // Addresses leave validation canonical (identity/address.ts): fd00:0::1 and FD00::1 are one address
 // everywhere after this point, as on the hosts.
+/** Why a text that looks like an address is not one, for the message. */
+function addressHint(input: unknown): string {
+  if (typeof input !== 'string') return '';
+  if (/^[0-9a-fA-F.:]+\/\d+$/.test(input)) return ' (an address takes no /prefix here)';
+  if (input.includes('%')) return ' (a zone such as %eth0 is not allowed: link-local addresses are not forwarded)';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(input) && /(^|\.)0\d/.test(input))
+    return ' (leading zeros, which some tools read as octal: write each number without them)';
+  return '';
+}
+
 export const Ipv4 = z
-  .ipv4({ error: (i) => `expected an IPv4 address, got ${shown(i.input)}` })
+  .ipv4({ error: (i) => `expected an IPv4 address, got ${shown(i.input)}${addressHint(i.input)}` })
   .transform(canonicalAddress);
 export const Ipv6 = z
-  .ipv6({ error: (i) => `expected an IPv6 address, got ${shown(i.input)}` })
+  .ipv6({ error: (i) => `expected an IPv6 address, got ${shown(i.input)}${addressHint(i.input)}` })
   .transform(canonicalAddress);
 export const IpAddress = z
-  .union([z.ipv4(), z.ipv6()], { error: (i) => `expected an IPv4 or IPv6 address, got ${shown(i.input)}` })
+  .union([z.ipv4(), z.ipv6()], {
+    error: (i) => `expected an IPv4 or IPv6 address, got ${shown(i.input)}${addressHint(i.input)}`,
+  })
   .transform(canonicalAddress);
 
 /** Names every JavaScript object already has (Object.prototype). As a host or group name, a lookup

@@ -109,7 +109,7 @@ const same = (a: unknown, b: unknown) =>
 
 const describe = (v: unknown): string => {
   if (typeof v === 'string') return `the string ${printable(JSON.stringify(v), 60)}`;
-  if (v instanceof Date) return `the date ${v.toISOString()}`;
+  if (v instanceof Date) return `the date ${v.toISOString().replace(/T00:00:00\.000Z$/, '')}`;
   if (v === null) return 'null (no value)';
   return `${typeof v === 'boolean' ? 'the boolean' : 'the number'} ${String(v)}`;
 };

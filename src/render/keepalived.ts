@@ -2,7 +2,7 @@
 // services keepalived owns, sorry server, sync daemon. Every value goes through {{kq}}.
 import { LvsctlError } from '../errors.js';
 import { FORWARD_OF_MODE } from '../ipvs/desired.js';
-import { type Cluster, type ResolvedRealServer, type ResolvedService } from '../inventory/model.js';
+import { type Cluster, type ResolvedRealServer, type ResolvedService, vrrpAddresses } from '../inventory/model.js';
 import type { HealthCheck } from '../inventory/schema.js';
 import { renderTemplate } from './engine.js';
 import { MANAGED_PATHS } from './paths.js';
@@ -13,12 +13,6 @@ export class MissingSecretError extends LvsctlError {}
 const METHOD = { masq: 'NAT', route: 'DR', tunnel: 'TUN' } as const;
 const CHECK_KIND = { tcp: 'TCP_CHECK', http: 'HTTP_GET', https: 'SSL_GET', udp: 'UDP_CHECK' } as const;
 const FLAG_ORDER = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'];
-
-interface VipEntry {
-  cidr: string;
-  dev: string;
-  family: 4 | 6;
-}
 
 function checkOf(h: HealthCheck | undefined) {
   if (!h) return false;
@@ -55,7 +49,7 @@ function virtualServer(c: Cluster, s: ResolvedService) {
     schedFlags: FLAG_ORDER.filter((f) => s.schedulerFlags.includes(f as never)),
     ops: s.ops,
     method: METHOD[FORWARD_OF_MODE[c.mode]],
-    protocol: s.protocol.toUpperCase(),
+    protocol: s.fwmark === undefined ? s.protocol.toUpperCase() : false, // keepalived ignores it for fwmark, and warns
     ipFamily: s.fwmark !== undefined && s.family === 6 ? 'inet6' : false,
     persistence: s.persistence
       ? { timeout: s.persistence.timeout, granularity: s.persistence.netmask ?? false }
@@ -69,28 +63,13 @@ function virtualServer(c: Cluster, s: ResolvedService) {
 function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
   const vrrp = c.directors.vrrp;
   if (!vrrp) return [];
-  const first = vrrp.instances[0]!.name;
-  const entries = new Map<string, VipEntry[]>(vrrp.instances.map((i) => [i.name, []]));
-  const seen = new Set<string>();
-  for (const s of c.services) {
-    if (seen.has(s.vip.address)) continue;
-    seen.add(s.vip.address);
-    entries
-      .get(s.vip.vrrpInstance ?? first)!
-      .push({ cidr: `${s.vip.address}/${s.vip.prefix}`, dev: s.vip.interface, family: s.family });
-  }
-  const dip = c.directors.dip;
-  if (dip)
-    entries
-      .get(dip.vrrp_instance ?? first)!
-      .push({ cidr: `${dip.address}/${dip.prefix}`, dev: dip.interface, family: 4 });
+  const entries = vrrpAddresses(c);
   const me = c.directors.members.find((m) => m.host === host)!;
   const peer = c.directors.members.find((m) => m.host !== host);
   if (vrrp.auth && secrets.vrrpPassword === undefined)
     throw new MissingSecretError('the VRRP password is needed to render keepalived.conf (directors.vrrp.auth)');
   return vrrp.instances.map((inst) => {
-    const all = entries.get(inst.name)!;
-    const family = all[0]?.family ?? 4;
+    const { all, family } = entries.get(inst.name)!;
     const addrOf = (h: string) => {
       const rh = c.hosts.get(h)!;
       return family === 6 ? (rh.address6 ?? rh.address) : rh.address;

@@ -114,7 +114,7 @@ describe("netfilter: NAT's guard against untranslated service replies (render/ne
   it('NAT fwmark: the marked ports as source ports; one real server in two services is one rule', () => {
     const c = inv(
       'nat',
-      `{ fwmark: 7, ports: [80, 443], real_servers: [${both}] }, { port: 80, real_servers: [{ host: r1 }] }`,
+      `{ fwmark: 7, ports: [80, 443], real_servers: [${both}] }, { port: 8080, real_servers: [{ host: r1, port: 80 }] }`,
     );
     assert.deepEqual(guard(c)!.rules.slice(2), [
       '-s 10.0.2.11/32 -p tcp -m multiport --sports 80,443 -j DROP',
