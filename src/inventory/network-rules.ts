@@ -14,6 +14,22 @@ import type { InventoryDoc } from './schema.js';
  * bonding_masters is a file in /sys/class/net. */
 export const RESERVED_INTERFACES: ReadonlySet<string> = new Set(['all', 'default', 'bonding_masters']);
 
+/** The fallback devices the kernel creates when a tunnel module loads; in TUN mode lvsctl itself
+ * puts the VIP on tunl0/ip6tnl0. None is a network an inventory can mean. */
+const FALLBACK_TUNNELS: ReadonlySet<string> = new Set([
+  'tunl0',
+  'ip6tnl0',
+  'sit0',
+  'gre0',
+  'gretap0',
+  'erspan0',
+  'ip6gre0',
+  'ip6gretap0',
+  'ip6erspan0',
+  'ip_vti0',
+  'ip6_vti0',
+]);
+
 export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
   const out: RuleProblem[] = [];
   const add = (path: FieldPath, message: string) => out.push({ path, message });
@@ -43,6 +59,22 @@ export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[]
         unicast(s.sorry_server.address, ['vips', i, 'services', j, 'sorry_server', 'address'], 'a sorry server');
     });
   });
+  // NAT: a VIP whose prefix takes in the real servers' network gives the director a second route
+  // to them, through the VIP's interface.
+  if (doc.mode === 'nat' && d.dip)
+    doc.vips.forEach((v, i) => {
+      if (v.prefix === undefined || familyOf(v.address) !== 4) return;
+      const inside = [
+        d.dip!.address,
+        ...[...cluster.hosts.values()].filter((h) => h.roles.has('real_server')).map((h) => h.address),
+      ];
+      const hit = inside.find((a) => familyOf(a) === 4 && inSubnet4(a, v.address, v.prefix!));
+      if (hit)
+        add(
+          ['vips', i, 'prefix'],
+          `${v.address}/${v.prefix} takes in ${hit === d.dip!.address ? 'the DIP' : 'real server'} ${hit}: the director would route to the real servers through ${v.interface} as well as the DIP's interface; use a prefix of the VIP's own network`,
+        );
+    });
   if (d.dip) {
     unicast(d.dip.address, ['directors', 'dip', 'address'], 'the DIP');
     const edge = subnetEdge(d.dip.address, d.dip.prefix);
@@ -193,6 +225,11 @@ export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[]
         `"${name}" is not an interface name Linux allows (${name === 'bonding_masters' ? 'a file in /sys/class/net' : 'net.ipv4.conf.' + name + ' is every interface'})`,
       );
     else if (name === 'lo') add(path, `lo cannot be ${role}`);
+    else if (FALLBACK_TUNNELS.has(name))
+      add(
+        path,
+        `${name} is the kernel's fallback tunnel device (it appears when its module loads); it cannot be ${role}`,
+      );
   };
   doc.vips.forEach((v, i) => iface(v.interface, ['vips', i, 'interface'], 'the interface that answers ARP for a VIP'));
   d.vrrp?.instances.forEach((inst, i) =>
@@ -206,7 +243,7 @@ export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[]
     iface(
       v.interface,
       [...path, 'interface'],
-      'the interface where a real server receives ARP (lvsctl puts the VIP on lo)',
+      'the interface where a real server receives ARP',
     );
   dataIface(doc.vars, ['vars']);
   for (const [g, group] of Object.entries(doc.groups ?? {})) dataIface(group.vars, ['groups', g, 'vars']);
