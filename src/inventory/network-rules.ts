@@ -240,11 +240,7 @@ export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[]
     iface(d.sync_daemon.interface, ['directors', 'sync_daemon', 'interface'], 'the sync daemon interface');
   const dataIface = (v: { interface?: string } | undefined, path: FieldPath) =>
     v?.interface !== undefined &&
-    iface(
-      v.interface,
-      [...path, 'interface'],
-      'the interface where a real server receives ARP',
-    );
+    iface(v.interface, [...path, 'interface'], 'the interface where a real server receives ARP');
   dataIface(doc.vars, ['vars']);
   for (const [g, group] of Object.entries(doc.groups ?? {})) dataIface(group.vars, ['groups', g, 'vars']);
   for (const [name, h] of Object.entries(doc.hosts)) dataIface(h, ['hosts', name]);
