@@ -22,6 +22,7 @@ import type {
 import { Output } from './output.js';
 import { plural } from './table.js';
 import { handleInterrupts, interruption } from '../util/interrupt.js';
+import { printableLines } from '../util/printable.js';
 
 const positiveInt = (v: string) => {
   if (!/^[1-9][0-9]{0,4}$/.test(v)) throw new InvalidArgumentError('expected a whole number from 1 to 99999');
@@ -64,7 +65,7 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .version(version)
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(printableLines(s)) }); // it echoes arguments
   const command = (name: string, description: string) => program.command(name).description(description);
   const hostCommand = (name: string, description: string) => withHostKeys(command(name, description));
 
@@ -154,7 +155,7 @@ function report(e: unknown): number {
     return e.exitCode;
   }
   if (e instanceof UsageError || e instanceof LvsctlError) {
-    process.stderr.write(`lvsctl: ${e.message}\n`);
+    process.stderr.write(`lvsctl: ${printableLines(e.message)}\n`);
     return e.exitCode;
   }
   process.stderr.write(`lvsctl: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -11,6 +11,7 @@ import { UsageError } from '../errors.js';
 import { checkInterrupt } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
 import { applyOnHost, planOnHost, type FilesFor, type HostRun } from './host.js';
+import { quoted } from '../util/printable.js';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
 
@@ -68,7 +69,7 @@ export function checkLimit(c: Cluster, limit?: string[]): void {
   const unknown = (limit ?? []).filter((h) => !c.hosts.has(h));
   if (unknown.length)
     throw new UsageError(
-      `--limit: no host ${unknown.map((h) => JSON.stringify(h)).join(', ')} in the inventory (it has: ${[...c.hosts.keys()].join(', ')})`,
+      `--limit: no host ${unknown.map((h) => quoted(h)).join(', ')} in the inventory (it has: ${[...c.hosts.keys()].join(', ')})`,
     );
 }
 

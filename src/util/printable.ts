@@ -18,3 +18,11 @@ export function quoted(v: unknown, max = 80): string {
   const s = typeof v === 'string' && v.length > max ? `${v.slice(0, max)}…` : v;
   return printable(JSON.stringify(s) ?? String(s));
 }
+
+/** Text of several lines (an error report, a usage message): each line made printable, the line
+ * breaks kept. */
+export const printableLines = (text: string): string =>
+  text
+    .split('\n')
+    .map((l) => printable(l))
+    .join('\n');

@@ -1,5 +1,6 @@
 // The lines of the commands that read only the inventory (validate, render), for people.
 import { plural } from '../table.js';
+import { printable } from '../../util/printable.js';
 
 export interface ValidateSummary {
   ok: true;
@@ -18,7 +19,7 @@ const SHOWN_SERVICES = 10;
 export function validateLine(s: ValidateSummary): string {
   const more = s.services.length > SHOWN_SERVICES ? ` and ${s.services.length - SHOWN_SERVICES} more` : '';
   return (
-    `${s.file}: ok: cluster ${s.cluster}, mode ${s.mode}, ${plural(s.directors, 'director')} (${s.engine}), ` +
+    `${printable(s.file)}: ok: cluster ${s.cluster}, mode ${s.mode}, ${plural(s.directors, 'director')} (${s.engine}), ` +
     `${plural(s.realServers, 'real server')}, ${plural(s.services.length, 'service')}: ${s.services.slice(0, SHOWN_SERVICES).join(', ')}${more}`
   );
 }
