@@ -57,6 +57,13 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
     );
 
   const addrs = vrrpAddresses(cluster);
+  // "VRRP version 3 does not support authentication. Ignoring.": instances whose first address is
+  // IPv6 run VRRPv3 and are rendered without auth; auth that no instance can use is a mistake.
+  if (vrrp.auth && [...addrs.values()].every((a) => a.family === 6))
+    add(
+      ['directors', 'vrrp', 'auth'],
+      'every VRRP instance carries IPv6 addresses, so each runs VRRPv3, which has no authentication (keepalived ignores auth): remove auth',
+    );
   vrrp.instances.forEach((inst, i) => {
     const at: FieldPath = ['directors', 'vrrp', 'instances', i];
     const mine = addrs.get(inst.name)!;
@@ -67,12 +74,6 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
         `instance ${inst.name} carries no VIP and no DIP; name it in a VIP's vrrp_instance or remove it`,
       );
     if (mine.family === 6) {
-      // "VRRP version 3 does not support authentication. Ignoring."
-      if (vrrp.auth)
-        add(
-          ['directors', 'vrrp', 'auth'],
-          `instance ${inst.name} carries IPv6 addresses, so it runs VRRPv3, which has no authentication (keepalived ignores auth): remove auth`,
-        );
       const advert = inst.advert_int ?? vrrp.advert_int;
       if (advert > V3_ADVERT_MAX)
         add(

@@ -179,10 +179,8 @@ export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[]
           sp2,
           `the sorry server ${sorry.address} is director ${directorAddrs.get(sorry.address)}; IPVS does not forward to the director itself`,
         );
-      const port = sorry.port ?? s.port;
-      if (
-        s.realServers.some((r) => sameAddress(r.address, sorry.address) && (s.fwmark !== undefined || r.port === port))
-      )
+      const port = sorry.port ?? s.port ?? 0; // fwmark services: 0, the client's port
+      if (s.realServers.some((r) => sameAddress(r.address, sorry.address) && r.port === port))
         add(
           sp2,
           `the sorry server ${sorry.address} is also a real server of this service; keepalived merges the two and changes its settings`,

@@ -83,7 +83,8 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
       advertInt: inst.advert_int ?? vrrp.advert_int,
       nopreempt: vrrp.nopreempt,
       unicast: vrrp.unicast && peer ? { src: addrOf(host), peer: addrOf(peer.host) } : false,
-      auth: vrrp.auth ? { type: vrrp.auth.type, pass: secrets.vrrpPassword! } : false,
+      // VRRPv3 (an IPv6 instance) has no authentication: keepalived would ignore it, and warn.
+      auth: vrrp.auth && family === 4 ? { type: vrrp.auth.type, pass: secrets.vrrpPassword! } : false,
       addresses: all.filter((e) => e.family === family),
       excluded: all.filter((e) => e.family !== family),
     };
