@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { PATH_ACCEPT, SENTINEL, kaWords, type Inv } from '../unit/hostile-corpus.js';
 import { root } from '../unit/helpers.js';
+import { withNetns } from './keepalived-check.js';
 
 const run = (cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}) =>
   spawnSync(cmd, args, {
@@ -89,23 +90,6 @@ const out = join(work, 'out');
 const inventory = join(work, 'batch.yaml');
 const env = { PATH: process.env.PATH, A_: PASSWORD };
 let n = 0;
-
-function withNetns<T>(ifaces: string[], fn: (ns: string) => T): T {
-  const ns = `lvsctl-h${process.pid}-${n++}`;
-  assert.equal(run('ip', ['netns', 'add', ns]).status, 0, 'ip netns add');
-  try {
-    run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const names = ifaces.length % 2 ? [...ifaces, 'lvsctlpad0'] : ifaces;
-    for (let i = 0; i < names.length; i += 2) {
-      // `name` first: an interface called "a" would otherwise be read as ip's `address` keyword.
-      const r = run('ip', ['-n', ns, 'link', 'add', 'name', names[i]!, 'type', 'veth', 'peer', 'name', names[i + 1]!]);
-      assert.equal(r.status, 0, r.stderr);
-    }
-    return fn(ns);
-  } finally {
-    run('ip', ['netns', 'del', ns]);
-  }
-}
 
 const sentinelAbsent = () => assert.equal(existsSync(SENTINEL), false, `the payload ran: ${SENTINEL} exists`);
 

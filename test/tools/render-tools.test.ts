@@ -16,9 +16,8 @@ import { renderCluster } from '../../src/render/host.js';
 import { netfilterFiles, type NetfilterChain } from '../../src/render/netfilter.js';
 import { chainDrift } from '../../src/plan/netfilter.js';
 import type { HostFile } from '../../src/render/types.js';
+import { interfacesOf, keepalivedTest, run, withNetns } from './keepalived-check.js';
 
-const run = (cmd: string, args: string[], input?: string) =>
-  spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 60_000 });
 const have = (tool: string) => run('sh', ['-c', `command -v ${tool}`]).status === 0;
 const missing = (...tools: string[]) => {
   const m = tools.filter((t) => !have(t));
@@ -72,39 +71,6 @@ describe('scripts: bash -n and shellcheck', { skip: missing('bash', 'shellcheck'
     assert.notEqual(run('shellcheck', [tmpFile('#!/bin/bash\nrm -rf $1/x\n')]).status, 0);
   });
 });
-
-// keepalived -t fails on interfaces that do not exist ("Non-existent interface", exit 5), so each
-// config is tested in a throw-away network namespace holding veth interfaces with its names.
-function interfacesOf(c: Cluster): string[] {
-  const names = new Set<string>();
-  for (const i of c.directors.vrrp?.instances ?? []) names.add(i.interface);
-  for (const s of c.services) names.add(s.vip.interface);
-  if (c.directors.dip) names.add(c.directors.dip.interface);
-  if (c.directors.sync_daemon) names.add(c.directors.sync_daemon.interface);
-  return [...names].sort();
-}
-
-function withNetns<T>(ifaces: string[], fn: (ns: string) => T): T {
-  const ns = `lvsctl-t${process.pid}-${n++}`;
-  assert.equal(run('ip', ['netns', 'add', ns]).status, 0, 'ip netns add');
-  try {
-    const names = ifaces.length % 2 ? [...ifaces, 'lvsctlpad0'] : ifaces;
-    for (let i = 0; i < names.length; i += 2) {
-      const r = run('ip', ['-n', ns, 'link', 'add', names[i]!, 'type', 'veth', 'peer', 'name', names[i + 1]!]);
-      assert.equal(r.status, 0, r.stderr);
-    }
-    return fn(ns);
-  } finally {
-    run('ip', ['netns', 'del', ns]);
-  }
-}
-
-// Not executable: keepalived skips an executable config file ("is not a regular non-executable
-// file - skipping") and then exits 0 having checked nothing.
-const keepalivedTest = (ns: string, content: string) => {
-  const f = tmpFile(content, 'keepalived.conf', 0o600);
-  return run('ip', ['netns', 'exec', ns, 'keepalived', '-t', '-l', '-f', f]);
-};
 
 describe(
   'keepalived.conf: keepalived -t in a network namespace',
