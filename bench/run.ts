@@ -1,6 +1,7 @@
 // `npm run bench` (issue 9): lvsctl against Ansible and against bare SSH on N sshd hosts in network
 // namespaces on this machine (bench/hosts.sh), job = the DR real-server role.
-//   npm run bench [-- --n 5,20,100] [--runs 5] [--out bench/results.json]   (or BENCH_N, BENCH_RUNS)
+//   npm run bench [-- --n 5,20,100] [--runs 5] [--parts hosts,rules,validate] [--out bench/results.json]
+//   (or BENCH_N, BENCH_RUNS, BENCH_PARTS); the validate part (bench/validate.ts) needs no root.
 // For each N and each of 1 warm-up + RUNS rounds: fresh hosts; the parallel `ssh true` and facts-read
 // floors; lvsctl first run and no-op re-run (peak RSS of each); fresh hosts; Ansible's first run and
 // no-op re-run; then the hosts' state snapshots after both tools are compared host by host.
@@ -15,6 +16,7 @@ import { factsScript } from '../src/facts/script.js';
 import { BOOT_LINKS, MANAGED_PATHS, STATE_FILE } from '../src/render/paths.js';
 import { run, type Proc } from './proc.js';
 import { benchRules, SERVERS, SERVICES, type RulesResult, type RulesRound } from './rules.js';
+import { benchValidate, validateTable, validateVerdict, type ValidateResult } from './validate.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..'); // dist/bench/run.js -> repo
 const BENCH = join(ROOT, 'bench');
@@ -468,7 +470,7 @@ interface Target {
   measured: string;
 }
 
-function targets(per: Map<number, PerN>, rules?: RulesResult): Target[] {
+function targets(per: Map<number, PerN>, rules?: RulesResult, validate?: ValidateResult): Target[] {
   const t: Target[] = [];
   const at = (n: number, id: string, target: string, f: (p: PerN) => [boolean, string]) => {
     const p = per.get(n);
@@ -557,10 +559,31 @@ function targets(per: Map<number, PerN>, rules?: RulesResult): Target[] {
         ? `${p.stateDiffs.length} host snapshots differ`
         : `${p.n} hosts × ${p.rounds.length + 1} rounds equal`,
     });
+  if (!validate)
+    t.push({
+      id: 'validate',
+      target: 'every inventory shape at the size limit validated or refused in < 2 s',
+      verdict: 'SKIP',
+      measured: 'the validate part was not run',
+    });
+  else
+    for (const v of validate.shapes)
+      t.push({
+        id: `validate-${v.name}`,
+        target: `validate ${v.name}: ${v.expect === 'ok' ? 'accepted' : 'refused'} in < ${validate.targetMs / 1000} s`,
+        verdict: validateVerdict(v, validate.targetMs),
+        measured: `${(v.medianMs / 1000).toFixed(2)} s${v.peakRssKB ? `, ${(v.peakRssKB / 1024).toFixed(0)} MB` : ''}${v.asExpected ? '' : `; WRONG ANSWER: exit ${v.exit}, ${v.firstLine}`}`,
+      });
   return t;
 }
 
-function table(per: Map<number, PerN>, runs: number, ts: Target[], rules?: RulesResult): string[] {
+function table(
+  per: Map<number, PerN>,
+  runs: number,
+  ts: Target[],
+  rules?: RulesResult,
+  validate?: ValidateResult,
+): string[] {
   const out: string[] = [];
   const row = (cells: string[], w: number[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
@@ -618,6 +641,7 @@ function table(per: Map<number, PerN>, runs: number, ts: Target[], rules?: Rules
     );
     out.push('');
   }
+  if (validate) out.push(...validateTable(validate, runs), '');
   out.push('TARGETS (issue 9)');
   for (const t of ts) out.push(`  ${t.verdict.padEnd(4)}  ${t.target.padEnd(72)} ${t.measured}`);
   return out;
@@ -630,8 +654,8 @@ async function main(): Promise<void> {
     return i >= 0 ? argv[i + 1]! : (process.env[env] ?? dflt);
   };
   const ns = opt('n', 'BENCH_N', '5,20,100').split(/[ ,]+/).filter(Boolean).map(Number);
-  // parts: hosts (N netns hosts, Ansible, floors) and rules (the lab VM)
-  const parts = opt('parts', 'BENCH_PARTS', 'hosts,rules').split(/[ ,]+/).filter(Boolean);
+  // parts: hosts (N netns hosts, Ansible, floors), rules (the lab VM), validate (inventories at the size limit)
+  const parts = opt('parts', 'BENCH_PARTS', 'hosts,rules,validate').split(/[ ,]+/).filter(Boolean);
   const runs = Number(opt('runs', 'BENCH_RUNS', '5'));
   const outFile = resolve(opt('out', 'BENCH_OUT', join(BENCH, 'results.json')));
   if (
@@ -640,38 +664,56 @@ async function main(): Promise<void> {
     !Number.isInteger(runs) ||
     runs < 1 ||
     !parts.length ||
-    parts.some((p) => p !== 'hosts' && p !== 'rules')
+    parts.some((p) => p !== 'hosts' && p !== 'rules' && p !== 'validate')
   )
-    throw new Error('usage: run.js [--n 5,20,100] [--runs 5] [--parts hosts,rules] [--out FILE]');
-  if (process.getuid?.() !== 0) throw new Error('the bench makes network namespaces: run it as root');
+    throw new Error('usage: run.js [--n 5,20,100] [--runs 5] [--parts hosts,rules,validate] [--out FILE]');
+  if ((parts.includes('hosts') || parts.includes('rules')) && process.getuid?.() !== 0)
+    throw new Error('the bench makes network namespaces: run it as root (only --parts validate runs without)');
   mkdirSync(RUN, { recursive: true });
   const log = (l: string) => process.stderr.write(l + '\n');
   const started = new Date();
   const loadAtStart = loadavg();
   log(
-    `bench: ${parts.includes('hosts') ? `N = ${ns.join(', ')}` : 'no host part'}${parts.includes('rules') ? ' + rules (lab VM)' : ''}; ${runs} runs + 1 warm-up each; load ${loadavg()
+    `bench: ${[
+      parts.includes('hosts') ? `N = ${ns.join(', ')}` : 'no host part',
+      ...(parts.includes('rules') ? ['rules (lab VM)'] : []),
+      ...(parts.includes('validate') ? ['validate (inventories at the size limit)'] : []),
+    ].join(' + ')}; ${runs} runs + 1 warm-up each; load ${loadavg()
       .map((v) => v.toFixed(2))
       .join(' ')}`,
   );
+  // A part not run keeps the figures of its last run in the table and the file.
+  const old = existsSync(outFile)
+    ? (JSON.parse(readFileSync(outFile, 'utf8')) as {
+        perN?: Record<string, PerN>;
+        rules?: RulesResult;
+        validate?: ValidateResult;
+        versions?: { ansible?: string };
+      })
+    : {};
   const per = new Map<number, PerN>();
   let rules: RulesResult | undefined;
+  let validate: ValidateResult | undefined;
   if (parts.includes('hosts'))
     try {
       for (const n of ns) per.set(n, await benchN(n, runs, log));
     } finally {
       await run('bash', [join(BENCH, 'hosts.sh'), 'down']);
     }
-  else if (existsSync(outFile)) {
-    // Only the rules part: the host figures of the last full run stay in the table and the file.
-    const old = JSON.parse(readFileSync(outFile, 'utf8')) as { perN?: Record<string, PerN> };
+  else {
     for (const p of Object.values(old.perN ?? {})) per.set(p.n, p);
     if (per.size) log(`bench: host figures kept from ${outFile} (N = ${[...per.keys()].join(', ')})`);
   }
   if (parts.includes('rules')) rules = await benchRules(runs, RUN, log);
-  const ts = targets(per, rules);
-  const lines = table(per, runs, ts, rules);
+  else if ((rules = old.rules)) log(`bench: rules figures kept from ${outFile}`);
+  if (parts.includes('validate')) validate = await benchValidate(runs, RUN, LVSCTL, log);
+  else if ((validate = old.validate)) log(`bench: validate figures kept from ${outFile}`);
+  const ts = targets(per, rules, validate);
+  const lines = table(per, runs, ts, rules, validate);
   process.stdout.write('\n' + lines.join('\n') + '\n');
-  const ansibleVersion = (await run('ansible-playbook', ['--version'])).stdout.split('\n')[0];
+  const ansibleVersion = parts.includes('hosts')
+    ? (await run('ansible-playbook', ['--version'])).stdout.split('\n')[0]
+    : old.versions?.ansible;
   writeFileSync(
     outFile,
     JSON.stringify(
@@ -685,6 +727,7 @@ async function main(): Promise<void> {
         job: 'DR real-server role (VIP /32 on lo:0, ARP sysctls live + sysctl.d, real-server script, boot unit + SysV links)',
         perN: Object.fromEntries([...per].map(([n, p]) => [n, p])),
         rules,
+        validate,
         targets: ts,
         table: lines,
       },

@@ -23,7 +23,7 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
     if (s.realServers.length > 0 && s.realServers.every((r) => r.weight === 0))
       add(
         [...s.path, 'real_servers'],
-        'every real server of this keepalived service has weight 0; keepalived refuses that (its quorum is 1): give one a weight, or use `lvsctl drain`',
+        'every real server of this keepalived service has weight 0; keepalived refuses that (its quorum is 1, and cannot be 0): give one a weight above 0',
       );
   }
 

@@ -218,7 +218,7 @@ const VrrpInstance = z.strictObject({
 });
 
 export const Vrrp = z.strictObject({
-  instances: z.array(VrrpInstance).min(1),
+  instances: z.array(VrrpInstance).min(1).max(255, 'at most 255 VRRP instances'),
   advert_int: Seconds(255).default(1),
   nopreempt: z.boolean().default(false),
   unicast: z.boolean().default(false), // unicast_peer = the other director's address
@@ -267,7 +267,7 @@ export const IpvsSettings = z.strictObject({
 
 export const Verify = z.strictObject({
   from: z.array(Name).min(1, 'name at least one client host'),
-  sources: z.array(IpAddress).optional(), // client source addresses, for affinity checks
+  sources: z.array(IpAddress).max(256, 'at most 256 client sources').optional(), // for affinity checks
   requests: z.int().min(1).max(100000).default(60),
   tolerance: z.number().min(0).max(1).default(0.2), // allowed deviation from the weight share
   // verify --failover with the sync daemon: one long download through the VIP across the takeover,

@@ -23,6 +23,9 @@ import type { FieldPath } from './locate.js';
 
 /** No inventory field is nested deeper than 8; YAML's parser recurses once per level. */
 export const MAX_NESTING = 32;
+/** Aliases in one file, and flow collections ([…] {…}): far more than any inventory has. */
+export const MAX_ALIASES = 1000;
+export const MAX_FLOW_COLLECTIONS = 100_000;
 const MAX_INDENT = 4 * MAX_NESTING;
 
 export interface YamlProblem {
@@ -42,6 +45,8 @@ export function nestingProblem(text: string): YamlProblem | undefined {
   let line = 1;
   let inline = 0; // "- " and "? " indicators since the line's start
   let atIndent = true; // only spaces and indicators so far on this line
+  let afterKey = false; // only spaces and indicators since a "key: " on this line
+  let collections = 0;
   let col = 0;
   let quote = '';
   const deep = (what: string): YamlProblem => ({
@@ -55,6 +60,7 @@ export function nestingProblem(text: string): YamlProblem | undefined {
       inline = 0;
       col = 0;
       atIndent = true;
+      afterKey = false;
       continue;
     }
     col++;
@@ -63,23 +69,31 @@ export function nestingProblem(text: string): YamlProblem | undefined {
       else if (c === quote) quote = '';
       continue;
     }
-    if (atIndent) {
+    if (atIndent || afterKey) {
       if (c === ' ') {
-        if (col > MAX_INDENT) return deep(`indented more than ${MAX_INDENT} columns`);
+        if (atIndent && col > MAX_INDENT) return deep(`indented more than ${MAX_INDENT} columns`);
         continue;
       }
+      // "- - - x" at a line's start or after "key: " (invalid there, but the parser still recurses).
       if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\n')) {
         if (++inline > MAX_NESTING) return deep(`more than ${MAX_NESTING} nested list items on one line`);
         continue;
       }
       atIndent = false;
+      afterKey = false;
     }
+    if (c === ':' && text[i + 1] === ' ') afterKey = true;
     if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
       const nl = text.indexOf('\n', i);
       i = (nl < 0 ? text.length : nl) - 1;
     } else if ((c === '"' || c === "'") && (i === 0 || /[\s[{,:]/.test(text[i - 1]!))) quote = c;
     else if (c === '[' || c === '{') {
       if (++flow > MAX_NESTING) return deep(`more than ${MAX_NESTING} nested brackets`);
+      if (++collections > MAX_FLOW_COLLECTIONS)
+        return {
+          at: { line },
+          message: `YAML: more than ${MAX_FLOW_COLLECTIONS} [ ] or { } collections; no inventory needs that many`,
+        };
     } else if ((c === ']' || c === '}') && flow > 0) flow--;
   }
   return undefined;
@@ -131,34 +145,54 @@ const loadedKey = (v: unknown): string => (v === null || v === undefined ? '' : 
 
 /** Key collisions, collection keys and version-dependent plain scalars, anywhere in the document;
  * each problem names the field it is in. */
+/** A field path built only when a problem needs it: one small link per node, not an array. */
+interface PathLink {
+  up: PathLink | undefined;
+  key: string | number;
+}
+function pathOf(link: PathLink | undefined): FieldPath {
+  const out: (string | number)[] = [];
+  for (let l = link; l; l = l.up) out.push(l.key);
+  return out.reverse();
+}
+
 export function documentProblems(doc: Document): YamlProblem[] {
   const out: YamlProblem[] = [];
-  const add = (n: Node | null | undefined, path: FieldPath, message: string) =>
-    out.push({ at: { offset: n?.range?.[0] ?? 0 }, path, message });
+  const add = (n: Node | null | undefined, at: PathLink | undefined, message: string) =>
+    out.push({ at: { offset: n?.range?.[0] ?? 0 }, path: pathOf(at), message });
   // Iterative: the nesting was bounded before parsing, but a stack of nodes costs nothing.
-  const todo: { n: unknown; path: FieldPath }[] = [{ n: doc.contents, path: [] }];
+  const todo: { n: unknown; at: PathLink | undefined }[] = [{ n: doc.contents, at: undefined }];
+  let aliases = 0;
   while (todo.length) {
-    const { n, path } = todo.pop()!;
+    const { n, at } = todo.pop()!;
+    // The yaml package resolves each alias by scanning the document up to it: many aliases cost
+    // quadratic time (14 s for 1 MiB of them) when the data is built.
+    if (isAlias(n) && ++aliases === MAX_ALIASES + 1)
+      add(n, at, `YAML: more than ${MAX_ALIASES} aliases (*name); an inventory needs a few`);
     if (isScalar(n)) {
       const p = versionProblem(n);
-      if (p) add(n, path, p);
-    } else if (isSeq(n)) n.items.forEach((item, i) => todo.push({ n: item, path: [...path, i] }));
+      if (p) add(n, at, p);
+    } else if (isSeq(n)) n.items.forEach((item, i) => todo.push({ n: item, at: { up: at, key: i } }));
     else if (isMap(n)) {
       const seen = new Map<string, Scalar>();
       for (const pair of n.items) {
         if (!isPair(pair)) continue;
         const k = pair.key as Node | null;
-        if (isAlias(k)) continue;
+        if (isAlias(k)) {
+          todo.push({ n: k, at });
+          continue;
+        }
         if (isMap(k) || isSeq(k)) {
-          add(k, path, 'YAML: a key must be a name, not a list or mapping');
+          add(k, at, 'YAML: a key must be a name, not a list or mapping');
           continue;
         }
         if (!isScalar(k)) continue;
         if (k.type === 'PLAIN' && k.source === '<<') continue; // a merge key; there may be several
         const key = loadedKey(k.value);
-        todo.push({ n: pair.value, path: [...path, key] });
+        const here: PathLink = { up: at, key };
+        todo.push({ n: pair.value, at: here });
         const kp = versionProblem(k);
-        if (kp) add(k, [...path, key], kp);
+        if (kp) add(k, here, kp);
         const first = seen.get(key);
         if (first === undefined) {
           seen.set(key, k);
@@ -168,7 +202,7 @@ export function documentProblems(doc: Document): YamlProblem[] {
           printable(s.type === 'PLAIN' ? (s.source ?? String(s.value)) : JSON.stringify(s.source ?? s.value), 40);
         add(
           k,
-          [...path, key],
+          here,
           text(first) === text(k)
             ? `YAML: duplicate key ${printable(JSON.stringify(key), 60)}: each key may appear once in a mapping`
             : `YAML: keys ${text(first)} and ${text(k)} are one key once loaded (${printable(JSON.stringify(key), 60)}): each key may appear once in a mapping`,

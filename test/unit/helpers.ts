@@ -21,13 +21,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs bin/lvsctl.js from the repository root, with a clean environment plus `env`. */
+/** Runs bin/lvsctl.js from the repository root, with a clean environment plus `env`. Output is
+ * kept whole up to 64 MiB (a 1 MiB inventory can have 100,000 problems; execFile's default keeps
+ * 1 MiB and kills the child beyond it). */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [join(root, 'bin/lvsctl.js'), ...args],
-      { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } },
+      { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         let code = 0;
         if (err) code = typeof err.code === 'number' ? err.code : 1;

@@ -85,7 +85,7 @@ describe('invalid inventories: exact message, file:line:col, exit 65', () => {
     writeFileSync(file, 'cluster: t\n' + '# padding padding padding padding padding padding\n'.repeat(25000));
     const r = await runCli(['validate', '-i', file]);
     assert.equal(r.code, 65);
-    assert.match(r.stderr, /huge\.yaml:1:1: the file is larger than 1048576 bytes, the most an inventory may be/);
+    assert.match(r.stderr, /huge\.yaml:1:1: the file is larger than 524288 bytes, the most an inventory may be/);
   });
   it('never prints a secret, even the one it rejects', async () => {
     const r = await runCli(['validate', '-i', `${invalidDir}/vrrp-password-too-long.yaml`]);
