@@ -21,6 +21,8 @@ import { documentProblems, nestingProblem } from './yaml-checks.js';
  * per MiB on the 2-CPU CI machine, so at 1 MiB validation came close to 2 s; at this size it stays
  * near 1 s (`npm run bench -- --parts validate`), and a larger file is refused unread. */
 export const MAX_INVENTORY_BYTES = 512 * 1024;
+/** Nodes one alias may expand to when the data is built (an alias bomb); yaml-checks.ts bounds how
+ * many aliases there are. */
 const MAX_ALIASES = 100;
 
 /** What a value of the wrong type is, for a message (zod does not keep the input in its issues). */

@@ -117,6 +117,10 @@ export function groupsByHost(doc: InventoryDoc): Map<string, string[]> {
   return out;
 }
 
+/** The inventory's own entry for a resolved service (its path is vips[i].services[j]). */
+export const serviceDoc = (doc: InventoryDoc, s: ResolvedService): Service =>
+  doc.vips[s.path[1] as number]!.services[s.path[3] as number]!;
+
 /** rec[key] when rec has it as its own key: never an inherited member such as "constructor". */
 export const own = <T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined =>
   rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;

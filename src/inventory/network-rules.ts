@@ -5,7 +5,7 @@
 import { familyOf, inSubnet4, maskToPrefix, sameAddress } from '../identity/address.js';
 import { specialUse, subnetEdge } from '../identity/special.js';
 import type { FieldPath } from './locate.js';
-import type { Cluster } from './model.js';
+import { serviceDoc, type Cluster } from './model.js';
 import type { RuleProblem } from './rules.js';
 import type { InventoryDoc } from './schema.js';
 
@@ -91,7 +91,7 @@ export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[]
   }
   doc.verify?.sources?.forEach((a, i) => unicast(a, ['verify', 'sources', i], 'a client source address'));
 
-  // 2. One owner per address: hosts, VIPs, the DIP (VIP against the rest is in rules.ts).
+  // 2. One owner per address: hosts, VIPs, the DIP.
   const owner = new Map<string, { who: string; path: FieldPath }>();
   const claim = (addr: string | undefined, who: string, path: FieldPath) => {
     if (addr === undefined) return;
@@ -111,7 +111,18 @@ export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[]
         `the DIP ${d.dip.address} is also ${o.who}; lvsctl adds the DIP to the directors and removes it on down, so it must be an address of its own`,
       );
   }
-  const vips = new Set(doc.vips.map((v) => v.address));
+  const vips = new Set<string>();
+  doc.vips.forEach((v, i) => {
+    const o = d.dip?.address === v.address ? 'the DIP' : owner.get(v.address)?.who;
+    if (o)
+      add(
+        ['vips', i, 'address'],
+        `VIP ${v.address} is also ${o}; a VIP must differ from every RIP, DIP and host address`,
+      );
+    if (vips.has(v.address))
+      add(['vips', i, 'address'], `VIP ${v.address} is listed twice; put all its services under one entry`);
+    vips.add(v.address);
+  });
   for (const [name, h] of Object.entries(doc.hosts))
     if (h.gateway !== undefined && vips.has(h.gateway))
       add(
@@ -140,7 +151,7 @@ export function checkNetwork(doc: InventoryDoc, cluster: Cluster): RuleProblem[]
   // 3. Services: sorry servers, ports and marks.
   const captured = new Map<string, { by: string; path: FieldPath }>(); // "tcp VIP port" -> who receives it
   cluster.services.forEach((s) => {
-    const sp = doc.vips[s.path[1] as number]!.services[s.path[3] as number]!;
+    const sp = serviceDoc(doc, s);
     const at = (...rest: (string | number)[]): FieldPath => [...s.path, ...rest];
     // A fwmark's mangle rule matches VIP, protocol and port: two services must not claim one packet.
     const ports = s.fwmark !== undefined ? (s.ports ?? []) : [s.port!];

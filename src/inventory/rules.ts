@@ -2,7 +2,7 @@
 // and each returns the path of the field to blame, so the message lands on the right line.
 import type { FieldPath } from './locate.js';
 import { familyOf, inSubnet4 } from '../identity/address.js';
-import { expandMembers, LOCAL, own, type Cluster } from './model.js';
+import { expandMembers, LOCAL, own, serviceDoc, type Cluster } from './model.js';
 import type { InventoryDoc } from './schema.js';
 
 export interface RuleProblem {
@@ -141,24 +141,8 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
         );
   }
 
-  // Addresses: a VIP is nobody's own address.
-  const owned = new Map<string, string>();
-  for (const h of cluster.hosts.values()) {
-    owned.set(h.address, `the address of host ${h.name}`);
-    if (h.address6) owned.set(h.address6, `the address of host ${h.name}`);
-  }
-  if (d.dip) owned.set(d.dip.address, 'the DIP');
-  const vipSeen = new Set<string>();
+  // VIPs: which address is whose is in network-rules.ts.
   doc.vips.forEach((v, i) => {
-    const o = owned.get(v.address);
-    if (o)
-      add(
-        ['vips', i, 'address'],
-        `VIP ${v.address} is also ${o}; a VIP must differ from every RIP, DIP and host address`,
-      );
-    if (vipSeen.has(v.address))
-      add(['vips', i, 'address'], `VIP ${v.address} is listed twice; put all its services under one entry`);
-    vipSeen.add(v.address);
     if (familyOf(v.address) === 6 && doc.mode === 'nat')
       add(['vips', i, 'address'], 'IPv6 VIPs are supported with dr and tun; NAT here is IPv4 only');
     if (v.prefix !== undefined && familyOf(v.address) === 4 && v.prefix > 32)
@@ -171,7 +155,7 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
     const prev = ids.get(s.id);
     if (prev) add(s.path, `service ${s.id} is defined twice`);
     ids.set(s.id, s.path);
-    const sp = doc.vips[s.path[1] as number]!.services[s.path[3] as number]!;
+    const sp = serviceDoc(doc, s);
     if (s.engine === 'ipvsadm') {
       if (sp.health_check || sp.real_servers.some((r) => r.health_check))
         add([...s.path, 'health_check'], "health checks need engine: keepalived (keepalived's checkers run them)");

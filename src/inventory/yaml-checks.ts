@@ -24,7 +24,7 @@ import type { FieldPath } from './locate.js';
 /** No inventory field is nested deeper than 8; YAML's parser recurses once per level. */
 export const MAX_NESTING = 32;
 /** Aliases in one file, and flow collections ([…] {…}): far more than any inventory has. */
-export const MAX_ALIASES = 1000;
+export const MAX_ALIAS_NODES = 1000;
 export const MAX_FLOW_COLLECTIONS = 100_000;
 const MAX_INDENT = 4 * MAX_NESTING;
 
@@ -167,8 +167,8 @@ export function documentProblems(doc: Document): YamlProblem[] {
     const { n, at } = todo.pop()!;
     // The yaml package resolves each alias by scanning the document up to it: many aliases cost
     // quadratic time (14 s for 1 MiB of them) when the data is built.
-    if (isAlias(n) && ++aliases === MAX_ALIASES + 1)
-      add(n, at, `YAML: more than ${MAX_ALIASES} aliases (*name); an inventory needs a few`);
+    if (isAlias(n) && ++aliases === MAX_ALIAS_NODES + 1)
+      add(n, at, `YAML: more than ${MAX_ALIAS_NODES} aliases (*name); an inventory needs a few`);
     if (isScalar(n)) {
       const p = versionProblem(n);
       if (p) add(n, at, p);
