@@ -42,3 +42,12 @@ export class InventoryError extends LvsctlError {
     super(problems.map(formatProblem).join('\n'));
   }
 }
+
+/** The inventory file cannot be read at all (missing, a directory, a FIFO, no permission): one
+ * line, as there is no place in the file to point at. */
+export class InventoryFileError extends InventoryError {
+  constructor(file: string, reason: string) {
+    super([{ file, line: 1, col: 1, field: '', message: `cannot read the inventory: ${reason}` }]);
+    this.message = `${file}: cannot read the inventory: ${reason}`;
+  }
+}

@@ -2,7 +2,15 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, formatProblem, InventoryError, LvsctlError, UsageError } from '../errors.js';
+import {
+  ExitCode,
+  formatProblem,
+  InventoryError,
+  InventoryFileError,
+  LvsctlError,
+  UsageError,
+  type InventoryProblem,
+} from '../errors.js';
 import { packageRoot } from '../paths.js';
 import type {
   CommonOptions,
@@ -11,11 +19,14 @@ import type {
   HostOptions,
   InitOptions,
   RenderOptions,
+  ValidateOptions,
   VerifyOptions,
 } from './options.js';
 import { Output } from './output.js';
 import { plural } from './table.js';
 import { handleInterrupts, interruption } from '../util/interrupt.js';
+import { parseLimit } from '../inventory/limit.js';
+import { Command as CommandNames, type Command as CommandName, type ErrorKind } from './contract.js';
 import { printableLines } from '../util/printable.js';
 
 // Each command's module is loaded when the command runs: `validate` does not pay for the SSH,
@@ -29,13 +40,12 @@ const positiveInt = (v: string) => {
   if (!/^[1-9][0-9]{0,4}$/.test(v)) throw new InvalidArgumentError('expected a whole number from 1 to 99999');
   return Number(v);
 };
-const hostList = (v: string) => {
-  const hosts = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!hosts.length) throw new InvalidArgumentError('expected host names separated by commas');
-  return hosts;
+const limitPatterns = (v: string) => {
+  try {
+    return parseLimit(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^--limit: /, ''));
+  }
 };
 
 function addCommon(cmd: Command): Command {
@@ -43,8 +53,12 @@ function addCommon(cmd: Command): Command {
     .addOption(
       new Option('-i, --inventory <file>', 'inventory file (YAML)').env('LVSCTL_INVENTORY').makeOptionMandatory(),
     )
-    .option('--limit <hosts>', 'only these hosts (comma-separated names)', hostList)
-    .option('--json', 'machine-readable output on stdout', false)
+    .option(
+      '--limit <patterns>',
+      'only these hosts: names, groups, globs, "!" excludes, "&" intersects (e.g. "web,rs*,!rs2")',
+      limitPatterns,
+    )
+    .option('--json', 'one machine-readable JSON document on stdout', false)
     .option('-v, --verbose', 'more detail on stderr', false)
     .option('--forks <n>', 'hosts worked on in parallel', positiveInt, 20);
 }
@@ -57,7 +71,12 @@ const withHostKeys = (c: Command) =>
     false,
   );
 
-export function buildProgram(run: (action: () => Promise<number>) => void): Command {
+/** What a command's action does with its Output; main() writes the JSON document after it. */
+export type Action = (out: Output) => Promise<number>;
+/** Called by each command's action with its name and options. */
+export type Runner = (command: CommandName, o: Partial<CommonOptions>, action: Action) => void;
+
+export function buildProgram(run: Runner): Command {
   const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const program = new Command('lvsctl')
     .description(
@@ -70,105 +89,174 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
   const command = (name: string, description: string) => program.command(name).description(description);
   const hostCommand = (name: string, description: string) => withHostKeys(command(name, description));
 
-  addCommon(
-    command('validate', 'check an inventory; report every mistake with file:line:col (contacts no host)'),
-  ).action((o: CommonOptions) =>
-    run(async () => (await import('./commands/validate.js')).runValidate(o, new Output(o))),
-  );
+  addCommon(command('validate', 'check an inventory; report every mistake with file:line:col (contacts no host)'))
+    .option('--no-secrets', 'do not require the VRRP password (a CI job without it); render and up always do')
+    .action((o: ValidateOptions) =>
+      run('validate', o, async (out) => (await import('./commands/validate.js')).runValidate(o, out)),
+    );
   addCommon(
     command(
       'render',
       'write every file lvsctl would put on each host into a directory, for reading (contacts no host)',
     ),
   )
-    .option('--out <dir>', 'output directory', 'rendered')
-    .action((o: RenderOptions) => run(async () => (await import('./commands/render.js')).runRender(o, new Output(o))));
+    .option('--out <dir>', 'output directory (new, empty, or rendered before with --force)', 'rendered')
+    .option('--force', 'replace a directory that lvsctl rendered before', false)
+    .action((o: RenderOptions) =>
+      run('render', o, async (out) => (await import('./commands/render.js')).runRender(o, out)),
+    );
   hostCommand(
     'plan',
     'show what `up` would change on each host, change nothing (exit 2 when changes are pending)',
-  ).action((o: ConvergeOptions) => run(async () => (await converge()).runPlan(o, new Output(o))));
+  ).action((o: ConvergeOptions) => run('plan', o, async (out) => (await converge()).runPlan(o, out)));
   hostCommand('up', 'converge every host to the inventory, then verify')
     .option('--no-verify', 'skip the verify step')
-    .action((o: ConvergeOptions) => run(async () => (await converge()).runConverge(o, new Output(o), { kind: 'up' })));
+    .action((o: ConvergeOptions) =>
+      run('up', o, async (out) => (await converge()).runConverge(o, out, { kind: 'up' })),
+    );
   hostCommand('verify', 'send requests through each VIP from the client host(s) and check the balancing')
     .option('--failover', 'also stop keepalived on the VIP holder, time the takeover and count failed requests', false)
-    .action((o: VerifyOptions) => run(async () => (await converge()).runVerifyCommand(o, new Output(o))));
+    .action((o: VerifyOptions) => run('verify', o, async (out) => (await converge()).runVerifyCommand(o, out)));
   hostCommand(
     'status',
     'show roles, VIP holders, services with weights, connections and health, and drift (exit 3 on drift)',
-  ).action((o: HostOptions) => run(async () => (await import('./commands/status.js')).runStatus(o, new Output(o))));
+  ).action((o: HostOptions) =>
+    run('status', o, async (out) => (await import('./commands/status.js')).runStatus(o, out)),
+  );
   hostCommand(
     'stop',
     'take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed',
-  ).action((o: ConvergeOptions) => run(async () => (await converge()).runConverge(o, new Output(o), { kind: 'stop' })));
+  ).action((o: ConvergeOptions) =>
+    run('stop', o, async (out) => (await converge()).runConverge(o, out, { kind: 'stop' })),
+  );
   hostCommand('start', "bring a stopped cluster back to the inventory's state, then verify")
     .option('--no-verify', 'skip the verify step')
-    .action((o: ConvergeOptions) => run(async () => (await converge()).runConverge(o, new Output(o), { kind: 'up' })));
+    .action((o: ConvergeOptions) =>
+      run('start', o, async (out) => (await converge()).runConverge(o, out, { kind: 'up' })),
+    );
   hostCommand('down', 'remove everything lvsctl put on the hosts and restore the original settings')
     .option('--purge', 'also remove the packages lvsctl installed', false)
     .action((o: ConvergeOptions) =>
-      run(async () => (await converge()).runConverge(o, new Output(o), { kind: 'down', purge: o.purge ?? false })),
+      run('down', o, async (out) => (await converge()).runConverge(o, out, { kind: 'down', purge: o.purge ?? false })),
     );
   hostCommand('drain', "set a real server's weight to 0 on its directors and wait until its active connections end")
     .argument('<host>', 'the real server (inventory name)')
     .option('--remove', 'once drained, take it out of the services', false)
     .option('--timeout <seconds>', 'give up waiting after this long (it stays drained)', positiveInt, 300)
     .action((host: string, o: DrainOptions) =>
-      run(async () => (await import('./commands/drain.js')).runDrain(host, o, new Output(o), false)),
+      run('drain', o, async (out) => (await import('./commands/drain.js')).runDrain(host, o, out, false)),
     );
   hostCommand('undrain', 'give a drained real server its inventory weight back')
     .argument('<host>', 'the real server (inventory name)')
     .action((host: string, o: DrainOptions) =>
-      run(async () => (await import('./commands/drain.js')).runDrain(host, o, new Output(o), true)),
+      run('undrain', o, async (out) => (await import('./commands/drain.js')).runDrain(host, o, out, true)),
     );
 
   command('init', 'write a commented starter inventory for a forwarding mode')
     .addOption(new Option('--mode <mode>', 'forwarding mode').choices(['nat', 'dr', 'tun']).makeOptionMandatory())
     .option('-o, --out <file>', 'where to write it ("-" for stdout)', '-')
     .option('--force', 'overwrite an existing file', false)
-    .action((o: InitOptions) => run(async () => (await import('./commands/init.js')).runInit(o)));
+    .action((o: InitOptions) => run('init', {}, async () => (await import('./commands/init.js')).runInit(o)));
   return program;
 }
 
-/** Runs the CLI and resolves to the process exit code. */
+/** The command the words name (for the JSON document of a usage error found before its action). */
+function commandIn(argv: string[]): CommandName | null {
+  const word = argv.find((a) => !a.startsWith('-'));
+  const parsed = CommandNames.safeParse(word);
+  return parsed.success ? parsed.data : null;
+}
+
+/** --json among the options (before a "--"). */
+const wantsJson = (argv: string[]): boolean => {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+};
+
+interface Ending {
+  code: number;
+  error?: { kind: ErrorKind; message: string };
+  problems?: InventoryProblem[];
+  /** --help or --version: their text is the output, no JSON document. */
+  helpShown?: boolean;
+}
+
+/** Runs the CLI and resolves to the process exit code. With --json, exactly one document is
+ * written on stdout whichever way the command ends. */
 export async function main(argv: string[]): Promise<number> {
-  const unhandle = handleInterrupts((line) => process.stderr.write(line + '\n'));
+  let out: Output | undefined;
+  const output = () => (out ??= new Output({ json: wantsJson(argv), verbose: false }, commandIn(argv), null));
+  const finish = (e: Ending): number => {
+    if (interruption()) {
+      e.code = ExitCode.interrupted;
+      e.error ??= { kind: 'interrupted', message: `stopped by ${interruption()}` };
+    }
+    if (!e.helpShown) {
+      const ok = e.code === ExitCode.ok || e.code === ExitCode.changesPending || e.code === ExitCode.drift;
+      output().finish(output().document(e.code, ok && !e.error, e.error, e.problems));
+    }
+    return e.code;
+  };
+  const unhandle = handleInterrupts(
+    (line) => process.stderr.write(line + '\n'),
+    (why) => process.exit(finish({ code: ExitCode.interrupted, error: { kind: 'interrupted', message: why } })),
+  );
   let pending: Promise<number> | undefined;
-  const program = buildProgram((action) => {
-    pending = action();
+  const program = buildProgram((command, o, action) => {
+    out = new Output({ json: o.json ?? false, verbose: o.verbose ?? false }, command, o.inventory ?? null);
+    pending = action(out);
   });
   try {
+    // No command word: the usage on stderr and exit 64 (commander would print it and exit 0);
+    // an unknown word is commander's to report, with a suggestion.
+    if (!argv.some((a) => !a.startsWith('-')) && !argv.some((a) => /^(-h|--help|-V|--version)$/.test(a))) {
+      process.stderr.write(program.helpInformation());
+      throw new UsageError('no command given');
+    }
     await program.parseAsync(argv, { from: 'user' });
-    const code = await (pending ?? Promise.resolve(ExitCode.ok));
-    return interruption() ? ExitCode.interrupted : code;
+    return finish({ code: await (pending ?? Promise.resolve(ExitCode.ok)) });
   } catch (e) {
-    const code = report(e);
-    return interruption() ? ExitCode.interrupted : code;
+    return finish(report(e));
   } finally {
     unhandle();
   }
 }
 
-function report(e: unknown): number {
+function report(e: unknown): Ending {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
-      return ExitCode.ok;
-    return ExitCode.usage; // commander already printed the message
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version')
+      return { code: ExitCode.ok, helpShown: true };
+    // commander already printed the message on stderr
+    return { code: ExitCode.usage, error: { kind: 'usage', message: e.message.replace(/^error: /, '') } };
+  }
+  if (e instanceof InventoryFileError) {
+    process.stderr.write(`lvsctl: ${e.message}\n`);
+    return { code: e.exitCode, error: { kind: 'inventory', message: e.message }, problems: e.problems };
   }
   if (e instanceof InventoryError) {
     // A generated file can hold 100000 mistakes: the first ones say what is wrong, --json has all.
     const shown = e.problems.slice(0, MAX_PROBLEMS_SHOWN).map(formatProblem);
     const more = e.problems.length - shown.length;
+    const summary = `${plural(e.problems.length, 'problem')} in the inventory; nothing was contacted.`;
     process.stderr.write(
-      `${shown.join('\n')}\n${more > 0 ? `… and ${plural(more, 'more problem')} (--json lists every one)\n` : ''}` +
-        `${plural(e.problems.length, 'problem')} in the inventory; nothing was contacted.\n`,
+      `${shown.join('\n')}\n${more > 0 ? `… and ${plural(more, 'more problem')} (--json lists every one)\n` : ''}${summary}\n`,
     );
-    return e.exitCode;
+    return { code: e.exitCode, error: { kind: 'inventory', message: summary }, problems: e.problems };
   }
-  if (e instanceof UsageError || e instanceof LvsctlError) {
+  if (e instanceof LvsctlError) {
     process.stderr.write(`lvsctl: ${printableLines(e.message)}\n`);
-    return e.exitCode;
+    return { code: e.exitCode, error: { kind: errorKind(e), message: e.message } };
   }
-  process.stderr.write(`lvsctl: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  return ExitCode.failed;
+  const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  process.stderr.write(`lvsctl: internal error: ${message}\n`);
+  return { code: ExitCode.failed, error: { kind: 'internal', message } };
+}
+
+function errorKind(e: LvsctlError): ErrorKind {
+  const kinds: Partial<Record<number, ErrorKind>> = {
+    [ExitCode.usage]: 'usage',
+    [ExitCode.invalidInventory]: 'inventory',
+    [ExitCode.interrupted]: 'interrupted',
+  };
+  return kinds[e.exitCode] ?? 'failed';
 }

@@ -1,9 +1,11 @@
 // The options each command receives from commander, in one place (main.ts declares them).
+import type { LimitTerm } from '../inventory/limit.js';
 
 /** Every command that reads an inventory. */
 export interface CommonOptions {
   inventory: string;
-  limit?: string[];
+  /** --limit's patterns, parsed (inventory/limit.ts resolves them against the inventory). */
+  limit?: LimitTerm[];
   json: boolean;
   verbose: boolean;
   forks: number;
@@ -30,8 +32,14 @@ export interface DrainOptions extends HostOptions {
   timeout: number; // seconds
 }
 
+export interface ValidateOptions extends CommonOptions {
+  /** false with --no-secrets: the VRRP password need not be at hand. */
+  secrets: boolean;
+}
+
 export interface RenderOptions extends CommonOptions {
   out: string;
+  force: boolean;
 }
 
 export interface InitOptions {

@@ -1,10 +1,10 @@
 // Progress per host: listr2's live task list on a terminal, plain `[host] line` lines otherwise
 // (CI logs, pipes). The engine calls the same interface (engine/progress.ts) either way.
 import { Listr } from 'listr2';
-import { PlainProgress, type Progress, type Say } from '../engine/progress.js';
+import { PlainProgress, type PhaseEnd, type Progress, type Say } from '../engine/progress.js';
 
 export class ListrProgress implements Progress {
-  async phase(title: string, hosts: string[], forks: number, fn: (host: string, say: Say) => Promise<string>) {
+  async phase(title: string, hosts: string[], forks: number, fn: (host: string, say: Say) => Promise<PhaseEnd>) {
     if (!hosts.length) return;
     const list = new Listr(
       [
@@ -15,14 +15,17 @@ export class ListrProgress implements Progress {
               hosts.map((h) => ({
                 title: h,
                 task: async (_c: unknown, task: { output: string; title: string }) => {
-                  task.title = `${h}: ${await fn(h, (line) => (task.output = line))}`;
+                  const end = await fn(h, (line) => (task.output = line));
+                  // A thrown error is how listr2 marks a task failed (a red cross, not a tick).
+                  if (end.failed) throw new Error(`${h}: ${end.summary}`);
+                  task.title = `${h}: ${end.summary}`;
                 },
               })),
               { concurrent: forks, exitOnError: false },
             ),
         },
       ],
-      { renderer: 'default', rendererOptions: { collapseSubtasks: false } },
+      { renderer: 'default', exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } },
     );
     await list.run();
   }

@@ -1,8 +1,11 @@
 // The preamble and epilogue every host command shares: read the inventory (nothing is contacted
-// when it is invalid), check --limit, open one SSH connection per host on first use, choose the
-// progress renderer, and close every connection whatever happens.
+// when it is invalid), resolve --limit, run the command's own checks of its words, open one SSH
+// connection per host on first use, choose the progress renderer, and close every connection
+// whatever happens.
 import type { Intent } from '../desired/intent.js';
-import { checkLimit, converge, type HostResult } from '../engine/cluster.js';
+import { converge, reachResult, type HostResult } from '../engine/cluster.js';
+import { hostRecord } from './records.js';
+import { resolveLimit } from '../inventory/limit.js';
 import { Connections } from '../engine/connections.js';
 import { renderedFiles } from '../engine/files.js';
 import { PlainProgress } from '../engine/progress.js';
@@ -14,6 +17,8 @@ import { progressFor } from './progress.js';
 
 export interface HostCommand {
   cluster: Cluster;
+  /** The hosts --limit selects (undefined: every host). */
+  selected?: string[];
   conns: Connections;
   /** The pipeline on the selected hosts (--limit, or `limit`) with the command's connections and
    * progress: facts and plan, then apply when `apply`. */
@@ -24,7 +29,7 @@ export interface ShellOptions {
   /** Per-host progress only with --verbose, on stderr (status: its output is the table). */
   quietProgress?: boolean;
   /** Checks of the command's own words that need the inventory; run before any contact. */
-  check?: (cluster: Cluster) => void;
+  check?: (cluster: Cluster, selected?: string[]) => void;
 }
 
 export async function withHosts(
@@ -34,8 +39,8 @@ export async function withHosts(
   opts: ShellOptions = {},
 ): Promise<number> {
   const { cluster, secrets } = loadInventory(o.inventory);
-  checkLimit(cluster, o.limit);
-  opts.check?.(cluster);
+  const selected = resolveLimit(cluster, o.limit);
+  opts.check?.(cluster, selected);
   const conns = new Connections(cluster, o.acceptNewHostKeys);
   const progress = opts.quietProgress
     ? new PlainProgress((l) => out.debug(l))
@@ -43,11 +48,14 @@ export async function withHosts(
   try {
     return await fn({
       cluster,
+      selected,
       conns,
-      converge: (apply, intent, limit = o.limit) =>
+      converge: (apply, intent, limit = selected) =>
         converge(cluster, secrets, renderedFiles, { limit, forks: o.forks, apply, progress, conns, intent }),
     });
   } finally {
+    // A command that reports no hosts of its own (verify) reports the ones it reached or could not.
+    if (!out.has('hosts')) out.set({ hosts: conns.attempts().map((r) => hostRecord(cluster, reachResult(r))) });
     await conns.closeAll();
   }
 }

@@ -5,13 +5,12 @@ import type { Cluster } from '../inventory/model.js';
 import type { Secrets } from '../inventory/secrets.js';
 import type { HostPlan } from '../plan/types.js';
 import type { Intent } from '../desired/intent.js';
+import { SshError } from '../ssh/errors.js';
 import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError } from '../ssh/connection.js';
-import type { Connections } from './connections.js';
-import { UsageError } from '../errors.js';
-import { checkInterrupt } from '../util/interrupt.js';
+import type { Connections, Reached } from './connections.js';
+import { checkInterrupt, whileChanging } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
 import { applyOnHost, planOnHost, type FilesFor, type HostRun } from './host.js';
-import { quoted } from '../util/printable.js';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
 
@@ -59,18 +58,14 @@ function failure(host: string, e: unknown, fallback: HostStatus): HostResult {
     host,
     status: unreachable ? 'unreachable' : fallback,
     changes: 0,
-    error: err?.message ?? String(e),
+    error: e instanceof SshError ? e.detail : (err?.message ?? String(e)),
     step: err?.step,
   };
 }
 
-/** --limit names hosts of the inventory; anything else is a usage error (before any connection). */
-export function checkLimit(c: Cluster, limit?: string[]): void {
-  const unknown = (limit ?? []).filter((h) => !c.hosts.has(h));
-  if (unknown.length)
-    throw new UsageError(
-      `--limit: no host ${unknown.map((h) => quoted(h)).join(', ')} in the inventory (it has: ${[...c.hosts.keys()].join(', ')})`,
-    );
+/** A host a command only connected to (verify): ok, or why it could not be reached. */
+export function reachResult(r: Reached): HostResult {
+  return r.ok ? { host: r.host, status: 'ok', changes: 0 } : failure(r.host, r.error, 'failed');
 }
 
 export async function converge(
@@ -92,10 +87,11 @@ export async function converge(
       runs.set(h, run);
       const n = run.plan.changes.length;
       results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan, run });
-      return n ? `${n} change${n > 1 ? 's' : ''} planned` : 'no changes';
+      return { summary: n ? `${n} change${n > 1 ? 's' : ''} planned` : 'no changes', failed: false };
     } catch (e) {
-      results.set(h, failure(h, e, 'failed'));
-      return `${results.get(h)!.status}: ${results.get(h)!.error}`;
+      const r = failure(h, e, 'failed');
+      results.set(h, r);
+      return { summary: `${r.status}: ${r.error}`, failed: true };
     }
   });
   if (o.apply) {
@@ -107,12 +103,13 @@ export async function converge(
       await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
         try {
           checkInterrupt();
-          const n = await applyOnHost(await o.conns.get(h), runs.get(h)!, say);
+          const conn = await o.conns.get(h);
+          const n = await whileChanging(() => applyOnHost(conn, runs.get(h)!, say));
           results.set(h, { ...results.get(h)!, status: 'changed', changes: n });
-          return `changed (${n})`;
+          return { summary: `changed (${n})`, failed: false };
         } catch (e) {
           results.set(h, { ...failure(h, e, 'failed'), plan: runs.get(h)!.plan, run: runs.get(h) });
-          return `failed: ${results.get(h)!.error}`;
+          return { summary: `failed: ${results.get(h)!.error}`, failed: true };
         }
       });
     }

@@ -4,8 +4,16 @@ import { LOCAL, type Cluster } from '../inventory/model.js';
 import { connect, type HostConnection } from '../ssh/connection.js';
 import { LocalConnection } from '../ssh/local.js';
 
+/** How reaching a host went, for the hosts of a command's report. */
+export interface Reached {
+  host: string;
+  ok: boolean;
+  error?: unknown;
+}
+
 export class Connections {
   private readonly open = new Map<string, Promise<HostConnection>>();
+  private readonly reached = new Map<string, Reached>();
   constructor(
     private readonly cluster: Cluster,
     private readonly acceptNewHostKeys: boolean,
@@ -21,10 +29,24 @@ export class Connections {
     if (!c) {
       const h = this.cluster.hosts.get(name)!;
       c = connect(name, h.ssh, h.become, { acceptNewHostKeys: this.acceptNewHostKeys });
-      c.catch(() => this.open.delete(name));
+      c.then(
+        () => this.reached.set(name, { host: name, ok: true }),
+        (error: unknown) => {
+          this.open.delete(name);
+          this.reached.set(name, { host: name, ok: false, error });
+        },
+      );
       this.open.set(name, c);
     }
     return c;
+  }
+
+  /** Every host this command tried to reach, in inventory order. */
+  attempts(): Reached[] {
+    return [...this.cluster.hosts.keys()].flatMap((h) => {
+      const r = this.reached.get(h);
+      return r ? [r] : [];
+    });
   }
 
   async closeAll(): Promise<void> {

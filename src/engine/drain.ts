@@ -13,7 +13,7 @@ import { destinationKey, parseHostPort } from '../identity/service.js';
 import type { Cluster, ResolvedRealServer, ResolvedService } from '../inventory/model.js';
 import { establishedTo, liveStates, parseEstablished, type EstablishedCount } from '../ipvs/conntable.js';
 import { parseList, type LiveList } from '../ipvs/list.js';
-import { checkInterrupt } from '../util/interrupt.js';
+import { checkInterrupt, sleep } from '../util/interrupt.js';
 import { sh } from '../util/quote.js';
 import type { Connections } from './connections.js';
 import type { Say } from './progress.js';
@@ -118,6 +118,6 @@ export async function waitDrained(
     if (line !== last) say(line);
     last = line;
     if (seconds >= timeoutSec) return { drained: false, seconds, active, expiresWithin, ...staleInfo };
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
 }

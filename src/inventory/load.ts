@@ -3,7 +3,7 @@
 // file:line:col; the caller gets a typed Cluster or an InventoryError (exit 65).
 import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type { core } from 'zod';
-import { InventoryError, type InventoryProblem } from '../errors.js';
+import { InventoryError, InventoryFileError, type InventoryProblem } from '../errors.js';
 import { formatPath, locate, type FieldPath } from './locate.js';
 import { buildCluster, MAX_REAL_SERVER_ENTRIES, realServerEntries, type Cluster } from './model.js';
 import { localFileProblems } from './local-files.js';
@@ -98,16 +98,12 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
   });
   if (text === undefined) {
     const r = readBounded(file, MAX_INVENTORY_BYTES);
+    // A file that cannot be opened has no place to point at: one line. One that was read gets a problem.
+    if (!r.ok && r.kind !== 'too-large')
+      throw new InventoryFileError(printable(file), r.reason.replace(/^cannot read it: /, ''));
     if (!r.ok)
       throw new InventoryError([
-        problem(
-          1,
-          1,
-          '',
-          r.kind === 'too-large'
-            ? `the file is larger than ${MAX_INVENTORY_BYTES} bytes, the most an inventory may be`
-            : `cannot use the inventory: ${r.reason}`,
-        ),
+        problem(1, 1, '', `the file is larger than ${MAX_INVENTORY_BYTES} bytes, the most an inventory may be`),
       ]);
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(r.data);

@@ -37,6 +37,8 @@ export interface ResolvedHost {
   ssh: SshTarget;
   become: false | { method: 'sudo'; passwordEnv?: string };
   roles: Set<Role>;
+  /** The inventory groups it is in, in file order (for --limit). */
+  groups: string[];
   path: FieldPath;
 }
 
@@ -184,6 +186,7 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
       },
       become: becomeOf(v.become),
       roles: new Set(),
+      groups: memberOf.get(name) ?? [],
       path: ['hosts', name],
     });
   }

@@ -135,17 +135,3 @@ export function changeDiff(c: Change): string {
       return ''; // their description says it all
   }
 }
-
-/** What --json shows of a plan: descriptions and diffs, never file contents (they may hold secrets;
- * diffs of secret files are masked by the planner). */
-export function planToJson(
-  plans: HostPlan[],
-): { host: string; changes: { kind: string; description: string; diff?: string }[] }[] {
-  return plans.map((p) => ({
-    host: p.host,
-    changes: p.changes.map((c) => {
-      const diff = changeDiff(c);
-      return { kind: c.kind, description: describe(c), ...(diff ? { diff } : {}) };
-    }),
-  }));
-}

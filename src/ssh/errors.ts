@@ -15,9 +15,10 @@ export interface OfferedKey {
 export class SshError extends LvsctlError {
   constructor(
     readonly host: string,
-    message: string,
+    /** The message without the host's name (a per-host report names the host itself). */
+    readonly detail: string,
   ) {
-    super(`${host}: ${message}`);
+    super(`${host}: ${detail}`);
   }
 }
 

@@ -3,6 +3,7 @@
 // never end, and stat's size can be 0 for a file that has content. So: open without blocking,
 // refuse anything that is not a regular file, and read at most `max` bytes whatever stat says.
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { fsReason } from './fs-reason.js';
 
 export type BoundedRead =
   | { ok: true; data: Buffer }
@@ -22,7 +23,7 @@ export function readBounded(path: string, max: number): BoundedRead {
     // A socket (a child's stdin as /dev/stdin) cannot be opened at all (ENXIO), yet it is there.
     if (existsAsSpecial(path)) return notRegular(false);
     const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, kind: 'unreadable', reason: `cannot read it: ${code ?? String(e)}`, code };
+    return { ok: false, kind: 'unreadable', reason: `cannot read it: ${fsReason(e)}`, code };
   }
   try {
     const st = fstatSync(fd);
@@ -38,7 +39,7 @@ export function readBounded(path: string, max: number): BoundedRead {
     return { ok: true, data: buf.subarray(0, got) };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, kind: 'unreadable', reason: `cannot read it: ${code ?? String(e)}`, code };
+    return { ok: false, kind: 'unreadable', reason: `cannot read it: ${fsReason(e)}`, code };
   } finally {
     closeSync(fd);
   }

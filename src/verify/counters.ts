@@ -6,6 +6,7 @@ import { destinationKey, parseHostPort, serviceArgs } from '../identity/service.
 import type { ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
+import { sleep } from '../util/interrupt.js';
 
 /** `ipvsadm -Ln --stats --exact` lines "  -> ADDR:PORT  Conns InPkts …" -> conns per destination,
  * keyed by destinationKey (so any spelling of an address in the inventory matches). */
@@ -52,7 +53,7 @@ export async function countByDirectors(
   await requests();
   let after = await readAll(dirs, s);
   for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 700));
+    await sleep(700);
     const again = await readAll(dirs, s);
     const same = [...again].every(([k, v]) => after.get(k) === v);
     after = again;

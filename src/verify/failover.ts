@@ -11,6 +11,7 @@ import { keepalivedCommand } from '../apply/commands.js';
 import { sameAddress } from '../identity/address.js';
 import { connTableFilter, parseConnTable } from './conntable.js';
 import { randomFirstPort } from './probe.js';
+import { sleep, whileChanging } from '../util/interrupt.js';
 
 /** The long download of verify.failover.download across the takeover (sync daemon only). */
 export interface LongConnection {
@@ -47,8 +48,6 @@ export interface FailoverResult {
 }
 
 export const FAILOVER_LIMITS = { seconds: 3, failed: 3 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The sync master sends a connection after its third packet, from a buffer flushed at least every
 // 2 s; a takeover before the copy is on the other director breaks the connection (measured in the
@@ -127,12 +126,18 @@ export async function failover(
   );
   await sleep(1500);
   const t0 = Date.now();
-  await dirs.get(start)!.exec(keepalivedCommand(init.get(start)!, 'stop'));
-  const took = await waitFor(dirs, vip, (h) => h === other, 10_000);
-  const takeoverSeconds = took === other ? (Date.now() - t0) / 1000 : null;
-  const lines = (await polling).stdout.trim().split('\n');
-  const restartedSeconds = (Date.now() - t0) / 1000;
-  await dirs.get(start)!.exec(keepalivedCommand(init.get(start)!, 'start'));
+  // Stopping keepalived is a change: a signal lets it finish, and keepalived is started again.
+  const { took, takeoverSeconds, lines, restartedSeconds } = await whileChanging(async () => {
+    try {
+      await dirs.get(start)!.exec(keepalivedCommand(init.get(start)!, 'stop'));
+      const took = await waitFor(dirs, vip, (h) => h === other, 10_000);
+      const takeoverSeconds = took === other ? (Date.now() - t0) / 1000 : null;
+      const lines = (await polling).stdout.trim().split('\n');
+      return { took, takeoverSeconds, lines, restartedSeconds: (Date.now() - t0) / 1000 };
+    } finally {
+      await dirs.get(start)!.exec(keepalivedCommand(init.get(start)!, 'start'));
+    }
+  });
   const nopreempt = cluster.directors.vrrp?.nopreempt ?? false;
   const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
   const expectedEndHolder = nopreempt ? other : master;

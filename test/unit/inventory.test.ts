@@ -49,7 +49,7 @@ describe('invalid inventories: exact message, file:line:col, exit 65', () => {
       const expected = readFileSync(join(root, invalidDir, f.replace(/\.yaml$/, '.expected')), 'utf8')
         .trimEnd()
         .split('\n');
-      const r = await runCli(['validate', '-i', file]);
+      const r = await runCli(['validate', '-i', file], { ...secretsEnv, VRRP_PW: 'pw123456' });
       assert.equal(r.code, 65, r.stderr);
       assert.equal(r.stdout, '');
       const lines = r.stderr.trimEnd().split('\n');

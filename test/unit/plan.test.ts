@@ -9,7 +9,8 @@ import { parseFacts } from '../../src/facts/parse.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { planHost, PlanError } from '../../src/plan/host.js';
 import { parseState } from '../../src/plan/state.js';
-import { describe as describeChange, planToJson, type HostPlan } from '../../src/plan/types.js';
+import { describe as describeChange, type HostPlan } from '../../src/plan/types.js';
+import { changeRecord } from '../../src/plan/record.js';
 import { fakeNetfilter, factsText, OTHER_SHA, root } from './helpers.js';
 import { netfilterFiles } from '../../src/render/netfilter.js';
 
@@ -145,7 +146,7 @@ describe('planHost (files)', () => {
       secrets: ['s3cr3t'],
     });
     const c = p.changes.find((x) => x.kind === 'file') as { diff: string; file: { mode: number } };
-    assert.doesNotMatch(JSON.stringify(planToJson([p])), /s3cr3t/);
+    assert.doesNotMatch(JSON.stringify(p.changes.map((x) => changeRecord(p.host, x))), /s3cr3t/);
     assert.doesNotMatch(c.diff, /s3cr3t/);
     assert.match(c.diff, /auth_pass \*\*\*\*\*\*\*\*/);
     assert.equal(c.file.mode, 0o600);

@@ -4,13 +4,13 @@ import type { HostResult } from '../../engine/cluster.js';
 import type { Intent } from '../../desired/intent.js';
 import { mergeDrained } from '../../desired/weight.js';
 import { ExitCode, UsageError } from '../../errors.js';
-import { planToJson } from '../../plan/types.js';
 import { settleKeepalived } from '../../verify/failover.js';
 import { failoverCluster, recordedDrains, verifyCluster } from '../../verify/run.js';
 import type { ServiceVerdict } from '../../verify/verify.js';
 import type { ConvergeOptions, VerifyOptions } from '../options.js';
 import type { Output } from '../output.js';
-import { hostJson, keptDrainLines, planLines, recapLines } from '../print/converge.js';
+import { keptDrainLines, planLines, recapLines } from '../print/converge.js';
+import { changeRecords, hostRecord } from '../records.js';
 import { failoverLines, verifyLines } from '../print/verify.js';
 import { withHosts, type HostCommand } from '../shell.js';
 import { plural } from '../table.js';
@@ -28,13 +28,10 @@ const failedHost = (r: HostResult) => r.status === 'failed' || r.status === 'unr
 
 /** `lvsctl plan`: what up would change (exit 2 when something would). */
 export function runPlan(o: ConvergeOptions, out: Output): Promise<number> {
-  return withHosts(o, out, async ({ converge }) => {
+  return withHosts(o, out, async ({ cluster, converge }) => {
     const results = await converge(false);
     for (const l of planLines(results, o.verbose)) out.info(l);
-    out.json({
-      hosts: results.map((r) => ({ host: r.host, status: r.status, error: r.error, step: r.step })),
-      plan: planToJson(results.flatMap((r) => (r.plan ? [r.plan] : []))),
-    });
+    out.set({ hosts: results.map((r) => hostRecord(cluster, r)), changes: changeRecords(results, false) });
     if (results.some(failedHost)) return ExitCode.failed;
     return results.some((r) => r.changes > 0) ? ExitCode.changesPending : ExitCode.ok;
   });
@@ -51,12 +48,15 @@ export function runConverge(o: ConvergeOptions, out: Output, intent: Intent): Pr
     const total = results.reduce((n, r) => n + r.changes, 0);
     if (total) out.info(`${plural(total, 'change')} applied`);
     else if (!failed) out.info(ALREADY[intent.kind]);
+    // Set before verify runs, so that an interrupted or failed verify still reports what was applied.
+    out.set({
+      hosts: results.map((r) => ({ ...hostRecord(cluster, r), ipvs_lines: ipvsLines(r) })),
+      changes: changeRecords(results, true),
+      verify: [],
+    });
     const verdicts =
       !failed && o.verify !== false && intent.kind === 'up' && cluster.verify ? await verifyAfter(c, results, out) : [];
-    out.json({
-      hosts: results.map((r) => ({ ...hostJson(r), ipvs_lines: ipvsLines(r) })),
-      verify: verdicts,
-    });
+    out.set({ verify: verdicts });
     return failed || verdicts.some((v) => !v.ok) ? ExitCode.failed : ExitCode.ok;
   });
 }
@@ -101,11 +101,13 @@ export function runVerifyCommand(o: VerifyOptions, out: Output): Promise<number>
     o,
     out,
     async ({ cluster, conns }) => {
+      out.set({ verify: [] });
       const verdicts = await verifyCluster(cluster, conns, await recordedDrains(cluster, conns));
+      out.set({ verify: verdicts });
       for (const l of verifyLines(cluster, verdicts)) out.info(l);
       const fo = o.failover ? await failoverCluster(cluster, conns) : undefined;
       if (fo) for (const l of failoverLines(fo)) out.info(l);
-      out.json({ verify: verdicts, ...(fo ? { failover: fo } : {}) });
+      if (fo) out.set({ failover: fo });
       return verdicts.every((v) => v.ok) && (fo?.ok ?? true) ? ExitCode.ok : ExitCode.failed;
     },
     check,

@@ -10,21 +10,21 @@ import { ExitCode, UsageError } from '../../errors.js';
 import type { Cluster } from '../../inventory/model.js';
 import type { DrainOptions } from '../options.js';
 import type { Output } from '../output.js';
-import { hostJson } from '../print/converge.js';
+import { changeRecords, hostRecord } from '../records.js';
 import { withHosts } from '../shell.js';
 import { plural } from '../table.js';
 
 /** The directors drain works on: every director within --limit. */
-function drainDirectors(cluster: Cluster, limit?: string[]): string[] {
-  return cluster.directors.members.map((m) => m.host).filter((d) => !limit || limit.includes(d));
+function drainDirectors(cluster: Cluster, selected?: string[]): string[] {
+  return cluster.directors.members.map((m) => m.host).filter((d) => !selected || selected.includes(d));
 }
 
-function checkDrain(cluster: Cluster, host: string, limit?: string[]): void {
+function checkDrain(cluster: Cluster, host: string, selected?: string[]): void {
   if (!cluster.hosts.get(host)?.roles.has('real_server')) {
     const rs = [...cluster.hosts.values()].filter((h) => h.roles.has('real_server')).map((h) => h.name);
     throw new UsageError(`"${host}" is not a real server of the inventory (its real servers: ${rs.join(', ')})`);
   }
-  if (!drainDirectors(cluster, limit).length) throw new UsageError('--limit leaves no director to drain on');
+  if (!drainDirectors(cluster, selected).length) throw new UsageError('--limit leaves no director to drain on');
 }
 
 export function runDrain(host: string, o: DrainOptions, out: Output, undrain: boolean): Promise<number> {
@@ -32,28 +32,39 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
     if (undrain) return 'undrain';
     return o.remove ? 'drain --remove' : 'drain';
   };
-  const finish = (results: HostResult[], waited: Waited | undefined, code: number): number => {
-    out.json({ host, action: action(), hosts: results.map(hostJson), ...(waited ? { wait: waited } : {}) });
+  /** The JSON document's hosts (each with its last status and the changes of every run) and changes. */
+  const record = (cluster: Cluster, runs: HostResult[][]) => {
+    const last = runs.at(-1)!;
+    const sum = (h: string) => runs.flat().reduce((n, r) => n + (r.host === h ? r.changes : 0), 0);
+    out.set({
+      hosts: last.map((r) => hostRecord(cluster, { ...r, changes: sum(r.host) })),
+      changes: runs.flatMap((rs) => changeRecords(rs, true)),
+      drain: { host, action: action() },
+    });
+  };
+  const finish = (waited: Waited | undefined, code: number): number => {
+    if (waited) out.set({ wait: waited });
     return code;
   };
   const failedAny = (results: HostResult[]): boolean => {
     const bad = results.filter((r) => r.status === 'failed' || r.status === 'unreachable');
-    for (const r of bad) out.error(`lvsctl: ${r.host}: ${r.step ? `[${r.step}] ` : ''}${r.error}`);
+    for (const r of bad) out.error(`lvsctl: ${r.host}: ${r.step ? `[${r.step}] ` : ''}${r.error ?? r.status}`);
     return bad.length > 0;
   };
 
   return withHosts(
     o,
     out,
-    async ({ cluster, conns, converge }) => {
-      const directors = drainDirectors(cluster, o.limit);
+    async ({ cluster, selected, conns, converge }) => {
+      const directors = drainDirectors(cluster, selected);
       const on = directors.join(', ');
       const apply = (intent: Intent) => converge(true, intent, directors);
       const results = await apply(undrain ? { kind: 'undrain', host } : { kind: 'drain', host, remove: false });
-      if (failedAny(results)) return finish(results, undefined, ExitCode.failed);
+      record(cluster, [results]);
+      if (failedAny(results)) return finish(undefined, ExitCode.failed);
       if (undrain) {
         out.info(`${host}: inventory weight restored on ${on}`);
-        return finish(results, undefined, ExitCode.ok);
+        return finish(undefined, ExitCode.ok);
       }
       const waited = await waitDrained(cluster, conns, directors, host, o.timeout, (l) => out.info(l));
       if (!waited.drained) {
@@ -66,19 +77,20 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
             (expiry.length ? `Without traffic their entries expire within ${expiry.join(', ')}. ` : '') +
             'Run drain again to keep waiting, or undrain.',
         );
-        return finish(results, waited, ExitCode.failed);
+        return finish(waited, ExitCode.failed);
       }
       out.info(`${host}: drained on ${on} in ${waited.seconds.toFixed(1)} s (no active connections, weight 0)`);
       for (const [d, n] of Object.entries(waited.stale ?? {}))
         out.info(
           `note: ${d} still lists ${plural(n, 'active connection')} to ${host}; it holds no VIP of the service (stale entries from before a failover, not waited on)`,
         );
-      if (!o.remove) return finish(results, waited, ExitCode.ok);
+      if (!o.remove) return finish(waited, ExitCode.ok);
       const removed = await apply({ kind: 'drain', host, remove: true });
-      if (failedAny(removed)) return finish(removed, waited, ExitCode.failed);
+      record(cluster, [results, removed]);
+      if (failedAny(removed)) return finish(waited, ExitCode.failed);
       out.info(`${host}: removed from its services on ${on} (undrain puts it back)`);
-      return finish(removed, waited, ExitCode.ok);
+      return finish(waited, ExitCode.ok);
     },
-    { check: (cluster) => checkDrain(cluster, host, o.limit) },
+    { check: (cluster, selected) => checkDrain(cluster, host, selected) },
   );
 }

@@ -7,6 +7,7 @@ import type { HostOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { statusLines } from '../print/status.js';
 import { withHosts } from '../shell.js';
+import { changeRecords, hostRecord } from '../records.js';
 
 export function runStatus(o: HostOptions, out: Output): Promise<number> {
   return withHosts(
@@ -16,7 +17,17 @@ export function runStatus(o: HostOptions, out: Output): Promise<number> {
       const results = await converge(false, { kind: 'status' });
       const report = statusReport(cluster, results);
       for (const l of statusLines(report, o.verbose)) out.info(l);
-      out.json(report);
+      // Drift is what `up` would change; the state file's own bookkeeping is not drift.
+      const drift = changeRecords(results, false).filter((c) => c.kind !== 'state');
+      out.set({
+        ...report,
+        hosts: report.hosts.map((h, i) => ({
+          ...hostRecord(cluster, { ...results[i]!, changes: h.drift.length }),
+          state: h.state,
+          drift: h.drift,
+        })),
+        changes: drift,
+      });
       if (report.failed) return ExitCode.failed;
       return report.drift ? ExitCode.drift : ExitCode.ok;
     },

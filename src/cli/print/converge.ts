@@ -36,12 +36,3 @@ export function keptDrainLines(results: HostResult[]): string[] {
     ),
   );
 }
-
-/** One host's result in the JSON documents of plan, up, drain. */
-export const hostJson = (r: HostResult) => ({
-  host: r.host,
-  status: r.status,
-  changes: r.changes,
-  error: r.error,
-  step: r.step,
-});

@@ -1,0 +1,89 @@
+// The --json contract: every command, on every path (errors included), prints exactly one document
+// of this shape on stdout. The zod schema is the one definition: the code's types come from it and
+// `lvsctl schema output` prints it as JSON Schema (the tests check real output against that).
+// Raise FORMAT_VERSION when a field changes meaning or goes away; adding a field keeps it.
+import { z } from 'zod';
+
+export const FORMAT_VERSION = 1;
+
+/** One host's outcome; the same fields in every command that works on hosts. */
+export const HostRecord = z.looseObject({
+  host: z.string(),
+  roles: z.array(z.enum(['director', 'real_server', 'client'])),
+  status: z.enum(['ok', 'changed', 'failed', 'unreachable']),
+  changes: z.int().min(0),
+  error: z.string().nullable(),
+  step: z.string().nullable(),
+});
+export type HostRecord = z.infer<typeof HostRecord>;
+
+/** One change, planned (plan) or made (up, start, stop, down, drain). `from`/`to` are the target's
+ * value or state before and after, null where it does not exist (or is not known). */
+export const ChangeRecord = z.strictObject({
+  host: z.string(),
+  kind: z.string(),
+  action: z.string(),
+  target: z.string(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  description: z.string(),
+  /** Unified diff of a file (secrets masked) or the lines sent (ipvsadm, iptables). */
+  diff: z.string().optional(),
+});
+export type ChangeRecord = z.infer<typeof ChangeRecord>;
+
+export const Problem = z.strictObject({
+  file: z.string(),
+  line: z.int(),
+  col: z.int(),
+  field: z.string(),
+  message: z.string(),
+});
+
+export const ErrorKind = z.enum(['usage', 'inventory', 'failed', 'interrupted', 'internal']);
+export type ErrorKind = z.infer<typeof ErrorKind>;
+
+export const Command = z.enum([
+  'validate',
+  'render',
+  'plan',
+  'up',
+  'verify',
+  'status',
+  'stop',
+  'start',
+  'down',
+  'drain',
+  'undrain',
+  'init',
+  'schema',
+  'completion',
+]);
+export type Command = z.infer<typeof Command>;
+
+export const JsonDocument = z.looseObject({
+  format_version: z.literal(FORMAT_VERSION),
+  /** null when the words named no command. */
+  command: Command.nullable(),
+  /** false on any failure: a usage error, an invalid inventory, a failed or unreachable host, a
+   * failed verify, an interruption. Pending changes (plan, 2) and drift (status, 3) are results. */
+  ok: z.boolean(),
+  exit_code: z.int(),
+  /** The inventory file as given, null for commands without one. */
+  inventory: z.string().nullable(),
+  /** The hosts worked on, in inventory order (empty for commands that contact none). */
+  hosts: z.array(HostRecord),
+  changes: z.array(ChangeRecord),
+  /** Every mistake in the inventory (exit 65), with its place. */
+  problems: z.array(Problem),
+  error: z.strictObject({ kind: ErrorKind, message: z.string() }).nullable(),
+});
+export type JsonDocument = z.infer<typeof JsonDocument>;
+
+/** The JSON Schema of the document (draft 2020-12). */
+export const outputJsonSchema = (): Record<string, unknown> => ({
+  $id: 'https://lvsctl.invalid/schema/output-v1.json',
+  title: 'lvsctl --json output',
+  description: `One document per run on stdout (format_version ${FORMAT_VERSION}); command-specific fields beside these.`,
+  ...z.toJSONSchema(JsonDocument, { target: 'draft-2020-12' }),
+});
