@@ -125,8 +125,8 @@ async function liveTable(): Promise<string> {
 async function plannedLines(inv: string): Promise<string[]> {
   const r = await lab.lvsctl(['plan', '-i', inv, '--limit', 'dir1', '--json']);
   if (r.code !== 2) throw new Error(`lvsctl plan exited ${r.code} (2 expected: changes pending): ${r.stderr}`);
-  const doc = lab.json<{ plan: { host: string; changes: { kind: string; diff?: string }[] }[] }>(r);
-  const c = doc.plan.find((p) => p.host === 'dir1')?.changes.find((x) => x.kind === 'ipvs');
+  const doc = lab.json<{ changes: { host: string; kind: string; diff?: string }[] }>(r);
+  const c = doc.changes.find((x) => x.host === 'dir1' && x.kind === 'ipvs');
   if (!c?.diff) throw new Error('lvsctl plan: no IPVS change for dir1');
   return c.diff.split('\n');
 }

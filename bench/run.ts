@@ -340,6 +340,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
       join(RUN, 'inventory.yaml'),
       '--out',
       join(RUN, 'rendered'),
+      '--force',
       '--limit',
       hosts.map((h) => h.name).join(','),
     ],

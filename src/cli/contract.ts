@@ -82,7 +82,7 @@ export type JsonDocument = z.infer<typeof JsonDocument>;
 
 /** The JSON Schema of the document (draft 2020-12). */
 export const outputJsonSchema = (): Record<string, unknown> => ({
-  $id: 'https://lvsctl.invalid/schema/output-v1.json',
+  $id: `urn:lvsctl:output:${FORMAT_VERSION}`,
   title: 'lvsctl --json output',
   description: `One document per run on stdout (format_version ${FORMAT_VERSION}); command-specific fields beside these.`,
   ...z.toJSONSchema(JsonDocument, { target: 'draft-2020-12' }),

@@ -1,5 +1,5 @@
 // Command-line entry: parses words with commander, runs one command, maps errors to exit codes.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -152,6 +152,19 @@ export function buildProgram(run: Runner): Command {
       run('undrain', o, async (out) => (await import('./commands/drain.js')).runDrain(host, o, out, true)),
     );
 
+  command('schema', 'print a JSON Schema: of the inventory (for editors), or of the --json output')
+    .addArgument(new Argument('[what]', 'which schema').choices(['inventory', 'output']).default('inventory'))
+    .action((what: 'inventory' | 'output') =>
+      run('schema', {}, async () => (await import('./commands/schema.js')).runSchema(what)),
+    );
+  command('completion', 'print a shell completion script (bash: source it; zsh: put it in $fpath as _lvsctl)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action((shell: 'bash' | 'zsh') =>
+      run('completion', {}, async () => {
+        process.stdout.write((await import('./completion.js')).completionScript(program, shell));
+        return ExitCode.ok;
+      }),
+    );
   command('init', 'write a commented starter inventory for a forwarding mode')
     .addOption(new Option('--mode <mode>', 'forwarding mode').choices(['nat', 'dr', 'tun']).makeOptionMandatory())
     .option('-o, --out <file>', 'where to write it ("-" for stdout)', '-')
@@ -201,6 +214,11 @@ export async function main(argv: string[]): Promise<number> {
     (line) => process.stderr.write(line + '\n'),
     (why) => process.exit(finish({ code: ExitCode.interrupted, error: { kind: 'interrupted', message: why } })),
   );
+  // A reader that stops early (`lvsctl schema | head`) is no error of ours.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   let pending: Promise<number> | undefined;
   const program = buildProgram((command, o, action) => {
     out = new Output({ json: o.json ?? false, verbose: o.verbose ?? false }, command, o.inventory ?? null);

@@ -144,7 +144,10 @@ describe('valid inventories', () => {
       const out = join(mkdtempSync(join(tmpdir(), 'lvsctl-')), `${mode}.yaml`);
       const w = await runCli(['init', '--mode', mode, '-o', out]);
       assert.equal(w.code, 0, w.stderr);
-      assert.match(readFileSync(out, 'utf8'), /^# lvsctl starter inventory/);
+      assert.match(
+        readFileSync(out, 'utf8'),
+        /^# yaml-language-server: \$schema=lvsctl\.schema\.json\n# lvsctl starter inventory/,
+      );
       const v = await runCli(['validate', '-i', out]);
       assert.equal(v.code, 0, v.stderr);
       const again = await runCli(['init', '--mode', mode, '-o', out]);

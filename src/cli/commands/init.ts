@@ -1,33 +1,58 @@
-// `lvsctl init --mode M`: a commented starter inventory, copied from templates/init/M.yaml.
+// `lvsctl init --mode M`: a commented starter inventory, copied from templates/init/M.yaml, with a
+// first line that points yaml-language-server (VS Code's YAML extension, Neovim…) at the inventory's
+// JSON Schema, which init writes beside the file, so an editor completes and checks the keys.
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
+import { INVENTORY_SCHEMA_ID, inventoryJsonSchema } from '../../inventory/json-schema.js';
 import { templatesDir } from '../../paths.js';
 import { fsReason } from '../../util/fs-reason.js';
 import { quoted } from '../../util/printable.js';
 import type { InitOptions } from '../options.js';
 
+/** The schema's file name, next to the inventory. */
+export const SCHEMA_FILE = 'lvsctl.schema.json';
+export const SCHEMA_LINE = `# yaml-language-server: $schema=${SCHEMA_FILE}`;
+
+/** Writes `text` to `file` through a temporary file beside it: replaced whole or not at all. */
+function writeAtomic(file: string, text: string, what: string): void {
+  const tmp = join(dirname(file), `.${basename(file)}.lvsctl-${process.pid}`);
+  try {
+    writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UsageError(`${what} ${quoted(file)}: cannot write it: ${fsReason(e)}`);
+  }
+}
+
+/** Whether `file` is a schema lvsctl wrote (any version): only such a file is replaced. */
+function ourSchema(file: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { $id?: unknown }).$id === INVENTORY_SCHEMA_ID;
+  } catch {
+    return false;
+  }
+}
+
 export async function runInit(o: InitOptions): Promise<number> {
-  const text = readFileSync(join(templatesDir, 'init', `${o.mode}.yaml`), 'utf8');
+  const template = readFileSync(join(templatesDir, 'init', `${o.mode}.yaml`), 'utf8');
   if (o.out === '-') {
-    process.stdout.write(text);
+    process.stdout.write(`${SCHEMA_LINE}\n# (\`lvsctl schema > ${SCHEMA_FILE}\` writes that file)\n${template}`);
     return ExitCode.ok;
   }
   if (existsSync(o.out)) {
     if (statSync(o.out).isDirectory()) throw new UsageError(`-o ${quoted(o.out)} is a directory; name a file`);
     if (!o.force) throw new UsageError(`${quoted(o.out)} exists; use --force to overwrite it`);
   }
-  // Written beside it, then renamed: an existing file is replaced whole or not at all.
-  const tmp = join(dirname(o.out), `.${basename(o.out)}.lvsctl-${process.pid}`);
-  try {
-    writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
-    renameSync(tmp, o.out);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new UsageError(`-o ${quoted(o.out)}: cannot write it: ${fsReason(e)}`);
-  }
+  writeAtomic(o.out, `${SCHEMA_LINE}\n${template}`, '-o');
+  const schemaFile = join(dirname(o.out), SCHEMA_FILE);
+  let schemaNote = `, and ${schemaFile} (its JSON Schema, for editors)`;
+  if (!existsSync(schemaFile) || ourSchema(schemaFile))
+    writeAtomic(schemaFile, JSON.stringify(inventoryJsonSchema(), null, 2) + '\n', 'the schema');
+  else schemaNote = `; ${schemaFile} is not lvsctl's and was left alone`;
   process.stderr.write(
-    `wrote ${o.out}: a ${o.mode.toUpperCase()} starter inventory; edit it, then run: lvsctl validate -i ${o.out}\n`,
+    `wrote ${o.out}: a ${o.mode.toUpperCase()} starter inventory${schemaNote}; edit it, then run: lvsctl validate -i ${o.out}\n`,
   );
   return ExitCode.ok;
 }
