@@ -2,6 +2,7 @@
 // from which value or state to which (null: absent or not known), with the line people read and
 // the diff. The CLI's JSON contract (cli/contract.ts) declares the same fields.
 import { STATE_FILE } from '../render/paths.js';
+import { plural } from '../util/plural.js';
 import { changeDiff, describe, fmtAddr, type Change } from './types.js';
 
 export interface ChangeRecord {
@@ -59,7 +60,7 @@ function fields(c: Change): Fields {
         ? { action: 'set', target: 'default route', from: c.from ?? null, to: `via ${c.via}` }
         : { action: 'restore', target: 'default route', from: c.from ?? null, to: c.to || null };
     case 'ipvs':
-      return { action: 'apply', target: 'IPVS table', from: null, to: `${c.lines.length} ipvsadm lines` };
+      return { action: 'apply', target: 'IPVS table', from: null, to: plural(c.lines.length, 'ipvsadm line') };
     case 'netfilter':
       return {
         action: c.action,

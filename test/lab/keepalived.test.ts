@@ -171,9 +171,9 @@ test(
     );
     const st = await lab.lvsctl(['status', '-i', HA, '--json']);
     assert.equal(st.code, 0, st.stdout);
-    const rows = (
-      JSON.parse(st.stdout) as { services: { realServers: { host: string; health: string }[] }[] }
-    ).services.flatMap((s) => s.realServers);
+    const rows = (lab.json(st) as { services: { realServers: { host: string; health: string }[] }[] }).services.flatMap(
+      (s) => s.realServers,
+    );
     assert.deepEqual([...new Set(rows.filter((r) => r.host === 'rs2').map((r) => r.health))], ['drained']);
     assert.equal((await lab.lvsctl(['undrain', 'rs2', '-i', HA])).code, 0);
     assert.match(
@@ -231,7 +231,7 @@ test(
     }
     const again = await lab.lvsctl(['down', '-i', HA, '--json']);
     assert.equal(
-      (JSON.parse(again.stdout) as { hosts: { changes: number }[] }).hosts.reduce((n, h) => n + h.changes, 0),
+      (lab.json(again) as { hosts: { changes: number }[] }).hosts.reduce((n, h) => n + h.changes, 0),
       0,
       'a second down changes nothing',
     );
@@ -247,7 +247,7 @@ test(
     const r = await lab.lvsctl(['verify', '-i', HA, '--failover', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const fo = (
-      JSON.parse(r.stdout) as {
+      lab.json(r) as {
         failover: {
           stopped: string;
           takeover: string;
@@ -286,7 +286,7 @@ test(
     const before = await guardDrops();
     const r = await lab.lvsctl(['verify', '-i', withDownload, '--failover', '--json']);
     t.diagnostic(`guard drops before ${JSON.stringify(before)}, after ${JSON.stringify(await guardDrops())}`);
-    const fo = (JSON.parse(r.stdout) as { failover: { longConnection?: Record<string, unknown> } }).failover;
+    const fo = (lab.json(r) as { failover: { longConnection?: Record<string, unknown> } }).failover;
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const { endedSeconds: _, syncedSeconds, ...long } = fo.longConnection!;
     assert.deepEqual(long, { path: '/big', bytes: 52428800, expected: 52428800, completed: true, exact: true });

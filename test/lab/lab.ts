@@ -5,6 +5,8 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { outputJsonSchema } from '../../src/cli/contract.js';
 
 /** The repository root, found from this file whether it runs from test/lab or dist/test/lab. */
 function findRoot(): string {
@@ -264,11 +266,22 @@ export function lvsctlSpawn(args: string[]): {
   return { child, out: () => stdout + stderr, done };
 }
 
-/** The JSON document an lvsctl --json run printed (a clear failure when it printed something else). */
+const checkOutput = new Ajv2020({ allErrors: true, strict: false }).compile(outputJsonSchema());
+
+/** The JSON document an lvsctl --json run printed (a clear failure when it printed something else),
+ * checked against the published output schema (`lvsctl schema output`) on every lab run. */
 export function json<T>(r: Result): T {
+  let doc: unknown;
   try {
-    return JSON.parse(r.stdout) as T;
+    doc = JSON.parse(r.stdout);
   } catch {
     throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
   }
+  if (!checkOutput(doc))
+    throw new Error(`the JSON document breaks the output schema: ${JSON.stringify(checkOutput.errors)}\n${r.stdout}`);
+  if ((doc as { exit_code: number }).exit_code !== r.code)
+    throw new Error(
+      `exit_code ${(doc as { exit_code: number }).exit_code} in the document, ${r.code} from the process`,
+    );
+  return doc as T;
 }

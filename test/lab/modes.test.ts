@@ -28,7 +28,7 @@ async function up(m: Mode): Promise<{
   stderr: string;
 }> {
   const r = await lab.lvsctl(['up', '-i', inv(m), '--json']);
-  return { code: r.code, out: JSON.parse(r.stdout || '{"hosts":[],"verify":[]}'), stderr: r.stderr };
+  return { code: r.code, out: lab.json(r), stderr: r.stderr };
 }
 
 /** Every host's snapshot. Fallback tunnel devices (tunl0…) exist in every namespace once any host
