@@ -11,7 +11,17 @@ import { sh } from '../util/quote.js';
 import { failover, type FailoverResult } from './failover.js';
 import { verifyService, type ServiceVerdict } from './verify.js';
 
-export async function verifyCluster(cluster: Cluster, conns: Connections, drained: Drained): Promise<ServiceVerdict[]> {
+/** The verify.from clients within --limit (`local`, this machine, is no inventory host: always kept). */
+export function verifyClients(cluster: Cluster, selected?: string[]): string[] {
+  return (cluster.verify?.from ?? []).filter((c) => !selected || !cluster.hosts.has(c) || selected.includes(c));
+}
+
+export async function verifyCluster(
+  cluster: Cluster,
+  conns: Connections,
+  drained: Drained,
+  from: string[] = cluster.verify?.from ?? [],
+): Promise<ServiceVerdict[]> {
   const verdicts: ServiceVerdict[] = [];
   // The directors' connection tables (counters for ops services) name who answered each probe.
   // A director that cannot be reached holds no VIP: the others' tables are read.
@@ -19,7 +29,7 @@ export async function verifyCluster(cluster: Cluster, conns: Connections, draine
     ? await Promise.allSettled(cluster.directors.members.map((m) => conns.get(m.host)))
     : [];
   const directors = reached.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  for (const name of cluster.verify?.from ?? []) {
+  for (const name of from) {
     const conn = await conns.get(name);
     for (const s of cluster.services) {
       checkInterrupt();
@@ -42,8 +52,12 @@ export async function recordedDrains(cluster: Cluster, conns: Connections): Prom
 }
 
 /** verify --failover on the first tcp port service (or the first service) of a keepalived pair. */
-export async function failoverCluster(cluster: Cluster, conns: Connections): Promise<FailoverResult> {
-  const client = await conns.get(cluster.verify!.from[0]!);
+export async function failoverCluster(
+  cluster: Cluster,
+  conns: Connections,
+  from: string = cluster.verify!.from[0]!,
+): Promise<FailoverResult> {
+  const client = await conns.get(from);
   const dirs = new Map<string, HostConnection>();
   const init = new Map<string, 'systemd' | 'sysv'>();
   for (const m of cluster.directors.members) {

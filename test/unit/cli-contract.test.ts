@@ -157,6 +157,19 @@ describe('--limit: the same patterns and answers in every command', () => {
     assert.deepEqual(await selected('~^app[13]$'), ['app1', 'app3']);
     assert.deepEqual(await selected('lb?'), ['lb1']);
   });
+  it('verify probes from the verify.from clients within --limit; none of them selected is 64 before any contact', async () => {
+    const before = silentConnections;
+    const r = await runCli(['verify', '-i', hanging, '--limit', 'directors']);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /--limit selects none of the verify\.from clients \(probe\)/);
+    assert.equal(silentConnections, before);
+    const v = await runCli(['verify', '-i', refused, '--limit', 'clients', '--json']);
+    // The selected client probes; the directors' tables are read to know who answered.
+    assert.deepEqual(
+      doc(v).hosts.map((h) => h.host),
+      ['lb1', 'probe'],
+    );
+  });
   it('a term that matches nothing is 64 in validate, render, plan, status and drain, before any contact', async () => {
     const before = silentConnections;
     for (const args of [

@@ -5,7 +5,7 @@ import type { Intent } from '../../desired/intent.js';
 import { mergeDrained } from '../../desired/weight.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { settleKeepalived } from '../../verify/failover.js';
-import { failoverCluster, recordedDrains, verifyCluster } from '../../verify/run.js';
+import { failoverCluster, recordedDrains, verifyClients, verifyCluster } from '../../verify/run.js';
 import type { ServiceVerdict } from '../../verify/verify.js';
 import type { ConvergeOptions, VerifyOptions } from '../options.js';
 import type { Output } from '../output.js';
@@ -64,10 +64,15 @@ export function runConverge(o: ConvergeOptions, out: Output, intent: Intent): Pr
 /** verify after up/start: keepalived, when started or reloaded, first settles (VRRP elects and
  * checkers program IPVS asynchronously); the drains are the ones the directors just recorded. */
 async function verifyAfter(
-  { cluster, conns }: HostCommand,
+  { cluster, conns, selected }: HostCommand,
   results: HostResult[],
   out: Output,
 ): Promise<ServiceVerdict[]> {
+  const from = verifyClients(cluster, selected);
+  if (!from.length) {
+    out.info('verify skipped: --limit selects none of the verify.from clients');
+    return [];
+  }
   if (results.some((r) => r.plan?.changes.some((c) => c.kind === 'keepalived'))) {
     const dirs = new Map(
       await Promise.all(cluster.directors.members.map(async (m) => [m.host, await conns.get(m.host)] as const)),
@@ -76,7 +81,7 @@ async function verifyAfter(
   }
   const directors = new Set(cluster.directors.members.map((m) => m.host));
   const drained = mergeDrained(results.filter((r) => directors.has(r.host)).map((r) => r.run?.record.drained ?? {}));
-  const verdicts = await verifyCluster(cluster, conns, drained);
+  const verdicts = await verifyCluster(cluster, conns, drained, from);
   for (const l of verifyLines(cluster, verdicts)) out.info(l);
   return verdicts;
 }
@@ -90,9 +95,11 @@ function ipvsLines(r: HostResult): number {
 /** `lvsctl verify`: the verify step on its own (exit 1 when any service fails). */
 export function runVerifyCommand(o: VerifyOptions, out: Output): Promise<number> {
   const check: Parameters<typeof withHosts>[3] = {
-    check: (cluster) => {
+    check: (cluster, selected) => {
       if (!cluster.verify)
         throw new UsageError('the inventory has no verify section (verify.from names the client hosts)');
+      if (!verifyClients(cluster, selected).length)
+        throw new UsageError(`--limit selects none of the verify.from clients (${cluster.verify.from.join(', ')})`);
       if (o.failover && (cluster.directors.members.length !== 2 || !cluster.directors.vrrp))
         throw new UsageError('--failover needs a keepalived pair (two directors with vrrp)');
     },
@@ -100,12 +107,13 @@ export function runVerifyCommand(o: VerifyOptions, out: Output): Promise<number>
   return withHosts(
     o,
     out,
-    async ({ cluster, conns }) => {
+    async ({ cluster, conns, selected }) => {
       out.set({ verify: [] });
-      const verdicts = await verifyCluster(cluster, conns, await recordedDrains(cluster, conns));
+      const from = verifyClients(cluster, selected);
+      const verdicts = await verifyCluster(cluster, conns, await recordedDrains(cluster, conns), from);
       out.set({ verify: verdicts });
       for (const l of verifyLines(cluster, verdicts)) out.info(l);
-      const fo = o.failover ? await failoverCluster(cluster, conns) : undefined;
+      const fo = o.failover ? await failoverCluster(cluster, conns, from[0]) : undefined;
       if (fo) for (const l of failoverLines(fo)) out.info(l);
       if (fo) out.set({ failover: fo });
       return verdicts.every((v) => v.ok) && (fo?.ok ?? true) ? ExitCode.ok : ExitCode.failed;
