@@ -1,7 +1,7 @@
 // Changes become shell commands here, and only here. Every value goes through `sh` (quote.ts).
 // Pure: the engine runs what this returns.
 import type { HostFacts } from '../facts/parse.js';
-import type { Change } from '../plan/types.js';
+import type { CommandChange } from '../plan/types.js';
 import { lines, sh, Shell } from '../util/quote.js';
 
 /** /proc/sys path of a dotted key. Interface names may hold dots (eth0.100), so the device is
@@ -29,8 +29,8 @@ function purgeCommand(manager: 'apt-get' | 'dnf' | 'yum', pkgs: string[]): Shell
   return sh`${manager} remove -y ${pkgs}`;
 }
 
-/** The command for one change (file writes are the transport's, not here). */
-export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Shell | undefined {
+/** The command for one change (files, the state file and IPVS are the engine's: EngineChange). */
+export function commandFor(c: CommandChange, facts: Pick<HostFacts, 'init' | 'os'>): Shell {
   switch (c.kind) {
     case 'packages':
       return c.action === 'install' ? installCommand(c.manager, c.packages) : purgeCommand(c.manager, c.packages);
@@ -75,10 +75,6 @@ export function commandFor(c: Change, facts: Pick<HostFacts, 'init' | 'os'>): Sh
     }
     case 'timeouts':
       return sh`ipvsadm --set ${c.to}`;
-    case 'state':
-    case 'file':
-    case 'ipvs':
-      return undefined; // written or applied by the engine with their own protocol
   }
 }
 

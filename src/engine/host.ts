@@ -19,7 +19,7 @@ import { planHost } from '../plan/host.js';
 import { ipvsDelta } from '../plan/ipvs.js';
 import { parseState } from '../plan/state.js';
 import { drainedCluster, nothing, recordFor, stoppedHost, type Drained, type Intent } from '../desired/intent.js';
-import { describe, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
+import { describe, isEngineChange, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
 import { redact, type FileWrite, type HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
 import { createHash } from 'node:crypto';
@@ -180,32 +180,37 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
   for (const c of run.plan.changes) {
     checkInterrupt();
     log(describe(c));
-    if (c.kind === 'state' && c.phase === 'remove') {
-      await command({
-        label: describe(c),
-        cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }`,
-      });
-    } else if (c.kind === 'state') {
-      await write({ path: STATE_FILE, content: c.content, mode: 0o600 });
-    } else if (c.kind === 'file' && c.action !== 'delete' && c.file.validate === 'keepalived') {
-      await flush();
-      await installKeepalivedConf(conn, c.file, run.secrets);
-    } else if (c.kind === 'file' && c.action !== 'delete') {
-      await write({
-        path: c.file.path,
-        content: c.file.content,
-        mode: c.file.mode,
-        owner: c.file.owner,
-        group: c.file.group,
-      });
-    } else if (c.kind === 'file') {
-      await command({ label: describe(c), cmd: sh`rm -f ${c.path}` });
-    } else if (c.kind === 'ipvs') {
-      await flush();
-      await applyIpvs(conn, run, c);
-    } else {
-      const cmd = commandFor(c, run.facts);
-      if (cmd) await command({ label: describe(c), cmd });
+    if (!isEngineChange(c)) {
+      await command({ label: describe(c), cmd: commandFor(c, run.facts) });
+      continue;
+    }
+    switch (c.kind) {
+      case 'state':
+        if (c.phase === 'remove')
+          await command({
+            label: describe(c),
+            cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }`,
+          });
+        else await write({ path: STATE_FILE, content: c.content, mode: 0o600 });
+        break;
+      case 'file':
+        if (c.action === 'delete') await command({ label: describe(c), cmd: sh`rm -f ${c.path}` });
+        else if (c.file.validate === 'keepalived') {
+          await flush();
+          await installKeepalivedConf(conn, c.file, run.secrets);
+        } else
+          await write({
+            path: c.file.path,
+            content: c.file.content,
+            mode: c.file.mode,
+            owner: c.file.owner,
+            group: c.file.group,
+          });
+        break;
+      case 'ipvs':
+        await flush();
+        await applyIpvs(conn, run, c);
+        break;
     }
   }
   await flush();

@@ -10,8 +10,8 @@ import { sortTable, type IpvsDestination, type IpvsService, type IpvsTable } fro
 
 const FWD = { masq: '-m', route: '-g', tunnel: '-i' } as const;
 
-function serviceLine(s: IpvsService): string {
-  let line = `-A ${serviceArgs(s).join(' ')} -s ${s.scheduler}`;
+function serviceLine(s: IpvsService, verb: '-A' | '-E' = '-A'): string {
+  let line = `${verb} ${serviceArgs(s).join(' ')} -s ${s.scheduler}`;
   if (s.persistence) {
     line += ` -p ${s.persistence.timeout}`;
     const nm = s.persistence.netmask;
@@ -24,8 +24,8 @@ function serviceLine(s: IpvsService): string {
   return line;
 }
 
-function destinationLine(s: IpvsService, d: IpvsDestination): string {
-  let line = `-a ${serviceArgs(s).join(' ')} -r ${destinationKey(d)} ${FWD[d.forward]} -w ${d.weight}`;
+function destinationLine(s: IpvsService, d: IpvsDestination, verb: '-a' | '-e' = '-a'): string {
+  let line = `${verb} ${serviceArgs(s).join(' ')} -r ${destinationKey(d)} ${FWD[d.forward]} -w ${d.weight}`;
   if (d.forward === 'tunnel') {
     const t = d.tunnel ?? { type: 'ipip' };
     line += ` --tun-type ${t.type}`;
@@ -46,3 +46,37 @@ export function formatRules(table: IpvsTable): string {
   }
   return lines.map((l) => l + '\n').join('');
 }
+
+/** One change to a live table, as `ipvsadm -R` takes it. */
+export type IpvsOp =
+  | { op: 'add-service' | 'edit-service' | 'delete-service'; service: IpvsService }
+  | {
+      op: 'add-destination' | 'edit-destination' | 'delete-destination';
+      service: IpvsService;
+      destination: IpvsDestination;
+    };
+
+/** The `ipvsadm -R` line of one operation (a deletion names only its keys, as ipvsadm wants). */
+export function formatOp(o: IpvsOp): string {
+  switch (o.op) {
+    case 'add-service':
+      return serviceLine(o.service, '-A');
+    case 'edit-service':
+      return serviceLine(o.service, '-E');
+    case 'delete-service':
+      return `-D ${serviceArgs(o.service).join(' ')}`;
+    case 'add-destination':
+      return destinationLine(o.service, o.destination, '-a');
+    case 'edit-destination':
+      return destinationLine(o.service, o.destination, '-e');
+    case 'delete-destination':
+      return `-d ${serviceArgs(o.service).join(' ')} -r ${destinationKey(o.destination)}`;
+  }
+}
+
+/** Whether two services are the same in everything `-A` sets (their destinations aside). */
+export const sameServiceSettings = (a: IpvsService, b: IpvsService): boolean => serviceLine(a) === serviceLine(b);
+
+/** Whether two destinations of a service are the same in everything `-a` sets. */
+export const sameDestinationSettings = (s: IpvsService, a: IpvsDestination, b: IpvsDestination): boolean =>
+  destinationLine(s, a) === destinationLine(s, b);

@@ -41,6 +41,15 @@ export type Change =
   | { kind: 'keepalived-boot'; enable: boolean; from: string | null; restore: boolean }
   | { kind: 'bootlink'; action: 'create' | 'delete'; path: string; target: string };
 
+/** Changes the engine carries out itself: files and the state file through its atomic writes,
+ * IPVS as one `ipvsadm -R` batch with a read-back. Every other kind is one shell command
+ * (apply/commands.ts), so a new kind cannot go unapplied: commandFor must handle it. */
+type EngineKind = 'state' | 'file' | 'ipvs';
+export type EngineChange = Extract<Change, { kind: EngineKind }>;
+export type CommandChange = Exclude<Change, { kind: EngineKind }>;
+const ENGINE_KINDS: ReadonlySet<string> = new Set<EngineKind>(['state', 'file', 'ipvs']);
+export const isEngineChange = (c: Change): c is EngineChange => ENGINE_KINDS.has(c.kind);
+
 export interface HostPlan {
   host: string;
   changes: Change[];
