@@ -39,15 +39,28 @@ export class Output {
     error?: { kind: ErrorKind; message: string },
     problems: InventoryProblem[] = [],
   ): JsonDocument {
+    // The envelope's own fields are always the ones computed here, whatever a command set.
+    const {
+      format_version: _v,
+      command: _c,
+      ok: _o,
+      exit_code: _e,
+      inventory: _i,
+      problems: _p,
+      error: _r,
+      hosts = [],
+      changes = [],
+      ...own
+    } = this.fields as Partial<JsonDocument>;
     return {
       format_version: FORMAT_VERSION,
       command: this.command,
       ok,
       exit_code: code,
       inventory: this.inventory,
-      hosts: [],
-      changes: [],
-      ...this.fields,
+      hosts,
+      changes,
+      ...own,
       problems,
       error: error ?? null,
     };
