@@ -235,18 +235,6 @@ async function installKeepalivedConf(conn: HostConnection, file: DesiredFile, se
   }
 }
 
-/** Tests only: LVSCTL_TEST_IPVS_REJECT=host:N points line N (1-based) of the host's ipvsadm -R
- * batch at a virtual service that does not exist (port 1), so the kernel rejects it (ESRCH). */
-function testReject(host: string, lines: string[]): string[] {
-  const m = (process.env.LVSCTL_TEST_IPVS_REJECT ?? '')
-    .split(',')
-    .map((x) => x.split(':'))
-    .find(([h]) => h === host);
-  const i = Number(m?.[1]) - 1;
-  if (!m || !(i >= 0 && i < lines.length)) return lines;
-  return lines.map((l, j) => (j === i ? l.replace(/^(-[aAeE] -[tu] \S+?):\d+ /, '$1:1 ') : l));
-}
-
 /** The live table the facts showed (with thresholds when they were read). */
 const liveTable = (facts: HostFacts): IpvsTable => {
   const t = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
@@ -269,8 +257,8 @@ const readTable = async (conn: HostConnection, thresholds: boolean): Promise<Ipv
 async function applyIpvs(conn: HostConnection, run: HostRun, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {
   // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
   const r = await conn.exec(sh`ipvsadm -R`, {
-    stdin: testReject(conn.name, c.lines).join('\n') + '\n',
-    cutStep: 'ipvs-restore',
+    stdin: c.lines.join('\n') + '\n',
+    step: 'ipvs-restore',
   });
   conn.checkpoint('before-readback');
   // With thresholds where the facts read them, or where the table has some (a bare director: the

@@ -15,7 +15,6 @@ import {
   BecomeError,
   CommandTimeoutError,
   ConnectError,
-  ConnectionCutError,
   HostKeyChangedError,
   HostKeyRevokedError,
   HostKeyUnknownError,
@@ -34,6 +33,7 @@ import {
   type KnownHostLine,
 } from './known-hosts.js';
 import { Semaphore } from './pool.js';
+import { withFaults } from './faults.js';
 
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
@@ -52,9 +52,16 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   timeoutSec?: number; // default: the host's command_timeout
   become?: boolean; // default: the host's become setting
-  /** Tests only: when LVSCTL_TEST_CUT names this host and step, the connection is cut after half
-   * of stdin was sent (a transfer broken in the middle). */
-  cutStep?: string;
+  /** Which step this command is ('write-file', 'ipvs-restore'): a name fault injection can act on. */
+  step?: string;
+  /** Fault injection (ssh/faults.ts): after this share of stdin, the connection breaks with `error`. */
+  breakAfter?: BreakAfter;
+}
+
+/** A transfer broken in the middle: `share` of stdin (0..1) is sent, then the connection dies. */
+export interface BreakAfter {
+  share: number;
+  error: SshError;
 }
 
 export interface WriteFileOptions {
@@ -73,8 +80,11 @@ export interface HostConnection {
   exec(cmd: Shell, opts?: ExecOptions): Promise<ExecResult>;
   writeFile(path: string, content: string | Buffer, opts: WriteFileOptions): Promise<void>;
   /** Several files in one command: each is received whole before any is renamed into place. */
-  writeFiles(files: ReadonlyArray<FileWrite>): Promise<void>;
+  writeFiles(files: ReadonlyArray<FileWrite>, opts?: { breakAfter?: BreakAfter }): Promise<void>;
+  /** A named point between steps ('after-facts', 'before-readback'); fault injection acts on it. */
   checkpoint(step: string): void;
+  /** Breaks the connection at once: every command in flight and every later one fails with `error`. */
+  abort(error: SshError): void;
   close(): void;
 }
 
@@ -484,7 +494,7 @@ export async function connect(
       hop.label += ` via ${lease.label}`;
     }
     const client = await openClient(name, hop, policy, deadline, target.connectTimeout, sock);
-    return new SshConnection(name, client, target, become, sudoPassword, env, secrets, lease);
+    return withFaults(new SshConnection(name, client, target, become, sudoPassword, secrets, lease), env);
   } catch (e) {
     lease?.release();
     throw scrub(name, e, secrets);
@@ -552,7 +562,6 @@ class SshConnection implements HostConnection {
     private readonly target: SshTarget,
     private readonly become: ResolvedHost['become'],
     private readonly sudoPassword: string | undefined,
-    private readonly env: NodeJS.ProcessEnv,
     private readonly secrets: string[],
     private readonly lease: JumpLease | undefined,
   ) {
@@ -568,23 +577,12 @@ class SshConnection implements HostConnection {
     for (const f of [...this.onDeath]) f(this.dead);
   }
 
-  private cutRequested(step: string): boolean {
-    return (this.env.LVSCTL_TEST_CUT ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .includes(`${this.name}:${step}`);
-  }
-
-  private cut(step: string): ConnectionCutError {
-    const e = new ConnectionCutError(this.name, step);
-    this.die(e);
+  abort(error: SshError): void {
+    this.die(error);
     this.client.destroy();
-    return e;
   }
 
-  checkpoint(step: string): void {
-    if (this.cutRequested(step)) throw this.cut(step);
-  }
+  checkpoint(): void {}
 
   close(): void {
     this.die(new ConnectError(this.name, 'lost', 'connection closed by lvsctl'));
@@ -599,8 +597,7 @@ class SshConnection implements HostConnection {
     const timeoutSec = opts.timeoutSec ?? this.target.commandTimeout;
     if (this.dead) throw this.dead;
     const release = await this.slots.acquire();
-    const cutAt = opts.cutStep !== undefined && this.cutRequested(opts.cutStep) ? opts.cutStep : undefined;
-    return this.run(cmd.text, opts.stdin, timeoutSec, useSudo, release, cutAt);
+    return this.run(cmd.text, opts.stdin, timeoutSec, useSudo, release, opts.breakAfter);
   }
 
   /** Kill a timed-out command's process group from another channel: TERM, then KILL. */
@@ -620,7 +617,7 @@ class SshConnection implements HostConnection {
     timeoutSec: number,
     useSudo: boolean,
     release: () => void,
-    cutAt?: string,
+    breakAfter?: BreakAfter,
   ): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve, reject) => {
       if (this.dead) {
@@ -662,9 +659,9 @@ class SshConnection implements HostConnection {
         }, 1000).unref();
       }, timeoutSec * 1000);
       const sendStdin = (s: ClientChannel) => {
-        if (cutAt !== undefined && stdin !== undefined && stdin.length > 1) {
-          s.write(Buffer.from(stdin).subarray(0, Math.floor(stdin.length / 2)));
-          setTimeout(() => this.cut(cutAt), 300);
+        if (breakAfter && stdin !== undefined && stdin.length > 1) {
+          s.write(Buffer.from(stdin).subarray(0, Math.floor(stdin.length * breakAfter.share)));
+          setTimeout(() => this.abort(breakAfter.error), 300);
         } else if (stdin !== undefined && stdin.length > 0) s.end(stdin);
         else s.end();
       };
@@ -741,7 +738,7 @@ class SshConnection implements HostConnection {
     await this.writeFiles([{ path, content, ...opts }]);
   }
 
-  async writeFiles(files: ReadonlyArray<FileWrite>): Promise<void> {
+  async writeFiles(files: ReadonlyArray<FileWrite>, opts: { breakAfter?: BreakAfter } = {}): Promise<void> {
     if (!files.length) return;
     const parts = files.map((f) => {
       if (!posix.isAbsolute(f.path) || f.path.endsWith('/'))
@@ -792,7 +789,11 @@ class SshConnection implements HostConnection {
     const useSudo = this.become !== false && this.target.user !== 'root';
     // With sudo the script already runs under `sh -c`; without, do not depend on the login shell.
     const cmd = useSudo ? script : sh`sh -c ${script.text}`;
-    const r = await this.exec(cmd, { stdin: Buffer.concat(parts.map((p) => p.data)), cutStep: 'write-file' });
+    const r = await this.exec(cmd, {
+      stdin: Buffer.concat(parts.map((p) => p.data)),
+      step: 'write-file',
+      breakAfter: opts.breakAfter,
+    });
     if (r.code !== 0)
       throw new RemoteCommandError(
         this.name,

@@ -91,7 +91,7 @@ export class CommandTimeoutError extends SshError {
   }
 }
 
-/** The test hook (LVSCTL_TEST_CUT=host:step) cut this host's connection. */
+/** Fault injection (ssh/faults.ts, LVSCTL_TEST_CUT=host:step) cut this host's connection. */
 export class ConnectionCutError extends SshError {
   constructor(
     host: string,

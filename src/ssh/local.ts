@@ -42,5 +42,8 @@ export class LocalConnection implements HostConnection {
 
   checkpoint(): void {}
 
+  /** Its commands are short probes that end on their own; nothing to break. */
+  abort(): void {}
+
   close(): void {}
 }
