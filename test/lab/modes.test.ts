@@ -142,15 +142,18 @@ test('mode switches NAT -> DR -> TUN -> NAT leave nothing of the old mode', { ti
   }
 });
 
+// Three rounds in CI (about 2.5 min); LVSCTL_SWITCH_ROUNDS=10 for the ten of issue 17 (7.7 min).
+const SWITCH_ROUNDS = Math.max(1, Number(process.env.LVSCTL_SWITCH_ROUNDS) || 3);
+
 test(
-  'switch DR -> NAT and verify at once, 10 times: 0 failed probes (UDP included)',
-  { timeout: 20 * 60_000 },
+  `switch DR -> NAT and verify at once, ${SWITCH_ROUNDS} times: 0 failed probes (UDP included)`,
+  { timeout: 30 * 60_000 },
   async () => {
     // Issue 17: right after a DR -> NAT switch, 2 of 42 UDP probes once failed on a correct cluster.
     // Measured 2026-12-02: a switch takes about 8 s, a verify of lab-nat about 20 s.
     await lab.restore();
     let retried = 0;
-    for (let i = 1; i <= 10; i++) {
+    for (let i = 1; i <= SWITCH_ROUNDS; i++) {
       for (const m of ['dr', 'nat'] as const) {
         const r = await lab.lvsctl(['up', '-i', inv(m), '--no-verify']);
         assert.equal(r.code, 0, `round ${i}, up ${m}: ${r.stdout}${r.stderr}`);
@@ -163,6 +166,6 @@ test(
       }
       assert.equal(v.code, 0, `round ${i}: ${JSON.stringify(out.verify)}`);
     }
-    console.log(`10 switches DR -> NAT: 0 failed probes, ${retried} UDP probes sent a second time`);
+    console.log(`${SWITCH_ROUNDS} switches DR -> NAT: 0 failed probes, ${retried} UDP probes sent a second time`);
   },
 );
