@@ -3,6 +3,7 @@
 // `lvsctl schema output` prints it as JSON Schema (the tests check real output against that).
 // Raise FORMAT_VERSION when a field changes meaning or goes away; adding a field keeps it.
 import { z } from 'zod';
+import { ChangeRecord } from '../plan/record.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -17,20 +18,7 @@ export const HostRecord = z.looseObject({
 });
 export type HostRecord = z.infer<typeof HostRecord>;
 
-/** One change, planned (plan) or made (up, start, stop, down, drain). `from`/`to` are the target's
- * value or state before and after, null where it does not exist (or is not known). */
-export const ChangeRecord = z.strictObject({
-  host: z.string(),
-  kind: z.string(),
-  action: z.string(),
-  target: z.string(),
-  from: z.string().nullable(),
-  to: z.string().nullable(),
-  description: z.string(),
-  /** Unified diff of a file (secrets masked) or the lines sent (ipvsadm, iptables). */
-  diff: z.string().optional(),
-});
-export type ChangeRecord = z.infer<typeof ChangeRecord>;
+export { ChangeRecord } from '../plan/record.js';
 
 export const Problem = z.strictObject({
   file: z.string(),

@@ -43,8 +43,11 @@ export const IpAddress = z
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /** Inventory names: hosts, groups, services, VRRP instances. Start with a letter or digit. */
+/** Inventory names (hosts, groups…): also how render recognises its host directories. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
 export const Name = re(
-  /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+  NAME_PATTERN,
   'a name of letters, digits, "_", "." or "-" (at most 63, not starting with "-")',
 ).refine((s) => !RESERVED_NAMES.has(s), {
   error: (i) => `${shown(i.input)} is reserved (a member of every JavaScript object); choose another name`,

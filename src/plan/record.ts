@@ -1,20 +1,25 @@
 // A change as a structured record for machines (--json): what kind, which action, on what target,
 // from which value or state to which (null: absent or not known), with the line people read and
-// the diff. The CLI's JSON contract (cli/contract.ts) declares the same fields.
+// the diff. The CLI's JSON contract (cli/contract.ts) takes this schema as its change record.
+import { z } from 'zod';
 import { STATE_FILE } from '../render/paths.js';
 import { plural } from '../util/plural.js';
 import { changeDiff, describe, fmtAddr, type Change } from './types.js';
 
-export interface ChangeRecord {
-  host: string;
-  kind: string;
-  action: string;
-  target: string;
-  from: string | null;
-  to: string | null;
-  description: string;
-  diff?: string;
-}
+/** One change, planned (plan) or made (up, start, stop, down, drain). `from`/`to` are the target's
+ * value or state before and after, null where it does not exist (or is not known). */
+export const ChangeRecord = z.strictObject({
+  host: z.string(),
+  kind: z.string(),
+  action: z.string(),
+  target: z.string(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  description: z.string(),
+  /** Unified diff of a file (secrets masked) or the lines sent (ipvsadm, iptables). */
+  diff: z.string().optional(),
+});
+export type ChangeRecord = z.infer<typeof ChangeRecord>;
 
 type Fields = Pick<ChangeRecord, 'action' | 'target' | 'from' | 'to'>;
 

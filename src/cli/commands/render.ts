@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import { resolveLimit } from '../../inventory/limit.js';
 import { loadInventory } from '../../inventory/load.js';
+import { NAME_PATTERN } from '../../inventory/types.js';
 import { renderCluster } from '../../render/host.js';
 import { quoted } from '../../util/printable.js';
 import { fsReason } from '../../util/fs-reason.js';
@@ -35,7 +36,7 @@ function looksRendered(dir: string): boolean {
   return readdirSync(dir, { withFileTypes: true }).every(
     (h) =>
       h.isDirectory() &&
-      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(h.name) &&
+      NAME_PATTERN.test(h.name) &&
       readdirSync(join(dir, h.name), { withFileTypes: true }).every(
         (r) => r.isDirectory() && RENDER_ROOTS.has(r.name) && tree(join(dir, h.name, r.name)),
       ),
