@@ -80,7 +80,7 @@ export function buildProgram(run: Runner): Command {
   const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const program = new Command('lvsctl')
     .description(
-      'Build and run Linux Virtual Server (IPVS) clusters over SSH: NAT, DR or TUN, one director or a keepalived pair.',
+      'Build and run Linux Virtual Server (IPVS) clusters over SSH: NAT, DR or TUN, one director or a keepalived group.',
     )
     .version(version)
     .showSuggestionAfterError()

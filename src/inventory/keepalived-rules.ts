@@ -31,9 +31,12 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
   if (!vrrp) return out;
   const single = members.length === 1;
   if (single && vrrp.nopreempt)
-    add(['directors', 'vrrp', 'nopreempt'], 'nopreempt needs a pair of directors (a single director is always MASTER)');
+    add(
+      ['directors', 'vrrp', 'nopreempt'],
+      'nopreempt needs two or more directors (a single director is always MASTER)',
+    );
   if (single && vrrp.unicast)
-    add(['directors', 'vrrp', 'unicast'], 'unicast needs a pair of directors: the peer is the other director');
+    add(['directors', 'vrrp', 'unicast'], 'unicast needs two or more directors: the peers are the other directors');
   // "Initial state master is incompatible with AH authentication - clearing"
   if (vrrp.auth?.type === 'AH')
     members.forEach((m) => {
@@ -42,7 +45,7 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
           single ? ['directors', 'vrrp', 'auth', 'type'] : m.path,
           single
             ? 'AH authentication needs initial state BACKUP, and a single director starts as MASTER: use PASS'
-            : 'AH authentication needs initial state BACKUP on both directors (keepalived clears MASTER): set state: BACKUP and let priority elect the master',
+            : 'AH authentication needs initial state BACKUP on every director (keepalived clears MASTER): set state: BACKUP and let priority elect the master',
         );
     });
 
@@ -82,7 +85,7 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
         );
     }
     // "address family must match VRRP instance ... - ignoring": unicast peers speak the instance's family.
-    if (vrrp.unicast && members.length === 2)
+    if (vrrp.unicast && !single)
       for (const m of members) {
         const h = cluster.hosts.get(m.host);
         if (!h) continue;

@@ -191,17 +191,19 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
     });
   }
 
-  const pair = doc.directors.hosts.length === 2;
+  const group = doc.directors.hosts.length >= 2;
+  // Defaults: the first listed is MASTER at 150, the others BACKUP at 100, 90, 80...: distinct,
+  // so the order of the list is the order of takeover.
   const members: DirectorMember[] = doc.directors.hosts.map((m, i) => {
     const o = typeof m === 'string' ? { host: m } : m;
     return {
       host: o.host,
       state: ('state' in o && o.state) || (i === 0 ? 'MASTER' : 'BACKUP'),
-      priority: ('priority' in o && o.priority) || (i === 0 ? 150 : 100),
+      priority: ('priority' in o && o.priority) || (i === 0 ? 150 : 110 - 10 * i),
       path: ['directors', 'hosts', i],
     };
   });
-  if (!pair && members[0]) members[0].state = 'MASTER';
+  if (!group && members[0]) members[0].state = 'MASTER';
   for (const m of members) hosts.get(m.host)?.roles.add('director');
   for (const c of doc.verify?.from ?? []) hosts.get(c)?.roles.add('client');
 

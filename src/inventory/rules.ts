@@ -52,12 +52,14 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
       );
   }
 
-  // Directors: one standalone, or a keepalived pair.
+  // Directors: one standalone, or a keepalived group of two or more.
   const names = cluster.directors.members.map((m) => m.host);
   if (new Set(names).size !== names.length) add(['directors', 'hosts'], 'the same host is listed twice');
-  if (names.length === 2 && d.engine !== 'keepalived')
-    add(['directors', 'engine'], 'a pair of directors needs engine: keepalived (VRRP moves the VIP)');
-  if (names.length === 2 && !d.vrrp) add(['directors'], 'a pair of directors needs vrrp settings');
+  const group = names.length >= 2;
+  const several = names.length === 2 ? 'a pair of directors' : `a group of ${names.length} directors`;
+  if (group && d.engine !== 'keepalived')
+    add(['directors', 'engine'], `${several} needs engine: keepalived (VRRP moves the VIP)`);
+  if (group && !d.vrrp) add(['directors'], `${several} needs vrrp settings`);
   if (d.vrrp && d.engine !== 'keepalived') add(['directors', 'vrrp'], 'vrrp needs engine: keepalived');
 
   if (d.vrrp) {
@@ -79,11 +81,26 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
       instNames.add(name);
     });
     const members = cluster.directors.members;
-    if (members.length === 2 && members[0]!.priority === members[1]!.priority)
-      add(['directors', 'hosts', 1], `both directors have priority ${members[0]!.priority}; priorities must differ`);
-    if (members.length === 2 && members.every((m) => m.state === 'MASTER'))
-      add(['directors', 'hosts', 1], 'both directors have state MASTER; one must be BACKUP');
-    if (d.vrrp.nopreempt && members.length === 2)
+    // Each later member is compared with the earlier ones, so the message names both.
+    members.forEach((m, i) => {
+      const same = members.slice(0, i).find((o) => o.priority === m.priority);
+      if (same)
+        add(
+          m.path,
+          members.length === 2
+            ? `both directors have priority ${m.priority}; priorities must differ`
+            : `${m.host} has the same priority as ${same.host} (${m.priority}); priorities must differ`,
+        );
+      const master = m.state === 'MASTER' && members.slice(0, i).find((o) => o.state === 'MASTER');
+      if (master)
+        add(
+          m.path,
+          members.length === 2
+            ? 'both directors have state MASTER; one must be BACKUP'
+            : `${m.host} and ${master.host} both have state MASTER; only one may (the others are BACKUP)`,
+        );
+    });
+    if (d.vrrp.nopreempt && group)
       members.forEach(
         (m) =>
           m.state === 'MASTER' &&

@@ -201,6 +201,8 @@ export const Vip = z.strictObject({
 });
 export type Vip = z.infer<typeof Vip>;
 
+export const MAX_DIRECTORS = 8;
+
 const DirectorMember = z.union([
   Name,
   z.strictObject({
@@ -221,7 +223,7 @@ export const Vrrp = z.strictObject({
   instances: z.array(VrrpInstance).min(1).max(255, 'at most 255 VRRP instances'),
   advert_int: Seconds(255).default(1),
   nopreempt: z.boolean().default(false),
-  unicast: z.boolean().default(false), // unicast_peer = the other director's address
+  unicast: z.boolean().default(false), // unicast_peer = every other director's address
   auth: z
     .strictObject({
       type: z.enum(['PASS', 'AH']).default('PASS'),
@@ -237,7 +239,11 @@ export const Vrrp = z.strictObject({
 export type Vrrp = z.infer<typeof Vrrp>;
 
 export const Directors = z.strictObject({
-  hosts: z.array(DirectorMember).min(1, 'at least one director').max(2, 'one director, or a keepalived pair of two'),
+  // keepalived has no limit; eight keeps elections (and verify --failover's cascade) short.
+  hosts: z
+    .array(DirectorMember)
+    .min(1, 'at least one director')
+    .max(MAX_DIRECTORS, `at most ${MAX_DIRECTORS} directors (one, or a keepalived group)`),
   engine: z.enum(['ipvsadm', 'keepalived']).default('ipvsadm'),
   vrrp: Vrrp.optional(),
   dip: z

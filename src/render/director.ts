@@ -10,7 +10,7 @@ import { MANAGED_PATHS, scriptIdentity } from './paths.js';
 import { conf, type SysctlSetting } from './sysctl.js';
 import type { BaseContext, HostFile } from './types.js';
 
-/** keepalived runs on the directors: a VRRP pair, engine keepalived, or any keepalived-owned service. */
+/** keepalived runs on the directors: a VRRP group, engine keepalived, or any keepalived-owned service. */
 export const runsKeepalived = (c: Cluster): boolean =>
   c.directors.engine === 'keepalived' ||
   c.directors.vrrp !== undefined ||

@@ -1,5 +1,6 @@
-// keepalived.conf for a director: VRRP instances (pair), virtual servers with checkers for the
-// services keepalived owns, sorry server, sync daemon. Every value goes through {{kq}}.
+// keepalived.conf for a director: VRRP instances (a group of two or more directors), virtual servers
+// with checkers for the services keepalived owns, sorry server, sync daemon. Every value goes
+// through {{kq}}.
 import { LvsctlError } from '../errors.js';
 import { FORWARD_OF_MODE } from '../ipvs/desired.js';
 import { type Cluster, type ResolvedRealServer, type ResolvedService, vrrpAddresses } from '../inventory/model.js';
@@ -65,7 +66,7 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
   if (!vrrp) return [];
   const entries = vrrpAddresses(c);
   const me = c.directors.members.find((m) => m.host === host)!;
-  const peer = c.directors.members.find((m) => m.host !== host);
+  const peers = c.directors.members.filter((m) => m.host !== host);
   if (vrrp.auth && secrets.vrrpPassword === undefined)
     throw new MissingSecretError('the VRRP password is needed to render keepalived.conf (directors.vrrp.auth)');
   return vrrp.instances.map((inst) => {
@@ -82,7 +83,7 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
       priority: me.priority,
       advertInt: inst.advert_int ?? vrrp.advert_int,
       nopreempt: vrrp.nopreempt,
-      unicast: vrrp.unicast && peer ? { src: addrOf(host), peer: addrOf(peer.host) } : false,
+      unicast: vrrp.unicast && peers.length ? { src: addrOf(host), peers: peers.map((p) => addrOf(p.host)) } : false,
       // VRRPv3 (an IPv6 instance) has no authentication: keepalived would ignore it, and warn.
       auth: vrrp.auth && family === 4 ? { type: vrrp.auth.type, pass: secrets.vrrpPassword! } : false,
       addresses: all.filter((e) => e.family === family),

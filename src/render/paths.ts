@@ -21,7 +21,7 @@ export const MANAGED_PATHS = {
   systemdUnit: '/etc/systemd/system/lvsctl.service',
   /** The same for hosts without systemd (LSB header). */
   sysvInit: '/etc/init.d/lvsctl',
-  /** keepalived's own config (directors with engine keepalived or a VRRP pair). */
+  /** keepalived's own config (directors with engine keepalived or a VRRP group). */
   keepalived: '/etc/keepalived/keepalived.conf',
 } as const;
 /** The directory of lvsctl's rules files (removed by `down` once empty). */

@@ -1,7 +1,8 @@
 // verify --failover: stop keepalived on the director holding the VIP while a client polls the VIP
-// every 0.2 s, time how long until the other director holds it, count the failed requests, start
-// keepalived again and see where the VIP ends up (back on the MASTER with preemption, on the
-// BACKUP with nopreempt).
+// every 0.2 s, time how long until the next director (highest priority still running) holds it; in
+// a group of more than two, stop that one too, until one is left. Count the failed requests, start
+// keepalived again and see where the VIP ends up (back on the MASTER with preemption, on the last
+// taker with nopreempt).
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
@@ -26,9 +27,19 @@ export interface LongConnection {
   /** when the download ended, in seconds after keepalived was stopped (takeover and restart times
    * are in the result beside it) */
   endedSeconds: number;
-  /** seconds from the download's start until the other director held its entry (the sync
+  /** seconds from the download's start until every other director held its entry (the sync
    * daemon's copy); null: it never did, within SYNC_WAIT_MS */
   syncedSeconds: number | null;
+}
+
+/** One takeover: keepalived stopped on the holder, and who held the VIP next. */
+export interface TakeoverStep {
+  stopped: string;
+  /** the highest priority of the directors still running */
+  expected: string;
+  takeover: string | null;
+  /** from the stop until `expected` held the VIP; null: it never did (within 10 s) */
+  takeoverSeconds: number | null;
 }
 
 export interface FailoverResult {
@@ -36,6 +47,8 @@ export interface FailoverResult {
   stopped: string; // the director that held the VIP
   takeover: string | null; // the director that took it
   takeoverSeconds: number | null;
+  /** every takeover in order: one for a pair, N - 1 for a group of N (the first is also above) */
+  steps: TakeoverStep[];
   requests: number;
   failed: number;
   endHolder: string | null;
@@ -52,7 +65,7 @@ export const FAILOVER_LIMITS = { seconds: 3, failed: 3 };
 // The sync master sends a connection after its third packet, from a buffer flushed at least every
 // 2 s; a takeover before the copy is on the other director breaks the connection (measured in the
 // lab with a fixed 4 s head start: the new MASTER has no entry for it). So the takeover waits until
-// the other director holds the download's entry.
+// the other directors hold the download's entry.
 const SYNC_WAIT_MS = 15_000;
 
 /** Until `dir`'s table holds an established entry from one of `ports` to the VIP: seconds, or null. */
@@ -71,9 +84,10 @@ async function holds(conn: HostConnection, vip: string): Promise<boolean> {
   return r.stdout.trim() !== '';
 }
 
+// All directors at once: a takeover is timed to the poll, and a group has up to eight.
 async function holder(dirs: Map<string, HostConnection>, vip: string): Promise<string | null> {
-  for (const [name, c] of dirs) if (await holds(c, vip)) return name;
-  return null;
+  const held = await Promise.all([...dirs].map(async ([name, c]) => ((await holds(c, vip)) ? name : null)));
+  return held.find((h) => h !== null) ?? null;
 }
 
 export async function waitFor(
@@ -91,6 +105,12 @@ export async function waitFor(
   return h;
 }
 
+/** Who takes a VIP over when `stopped` go down: the highest priority of the directors still running. */
+export function nextHolder(cluster: Cluster, stopped: ReadonlySet<string>): string | undefined {
+  const running = cluster.directors.members.filter((m) => !stopped.has(m.host));
+  return running.length ? running.reduce((a, b) => (b.priority > a.priority ? b : a)).host : undefined;
+}
+
 export async function failover(
   cluster: Cluster,
   client: HostConnection,
@@ -102,10 +122,13 @@ export async function failover(
   const problems: string[] = [];
   const start = await waitFor(dirs, vip, (h) => h !== null, 10_000);
   if (!start) throw new Error(`no director holds the VIP ${vip}`);
-  const other = [...dirs.keys()].find((d) => d !== start)!;
+  // A group of N directors fails over N - 1 times: each holder is stopped in turn (the others still
+  // running) until one director is left, so every backup shows it takes the VIP.
+  const steps = dirs.size - 1;
+  const firstTaker = nextHolder(cluster, new Set([start]))!;
   const url = `http://${urlHost(vip)}:${s.port ?? 80}/`;
   // With the sync daemon, connections survive a takeover: one long download proves it, from a
-  // source port chosen here (and the next one), so its entry is found on the other director.
+  // source port chosen here (and the next one), so its entry is found on the other directors.
   const long = cluster.directors.sync_daemon && cluster.verify?.failover;
   const longUrl = long ? `http://${urlHost(vip)}:${s.port ?? 80}${long.download}` : '';
   const longPorts = [randomFirstPort() & ~1].flatMap((p) => [p, p + 1]);
@@ -116,33 +139,57 @@ export async function failover(
         .exec(downloadCommand(longUrl, { rateKib: long.rate_kib, ports: longPorts }), { timeoutSec: 900 })
         .then((r) => ((downloadEnded = Date.now()), r))
     : undefined;
-  const syncedSeconds = downloading ? await syncedTo(dirs.get(other)!, vip, longPorts, downloadStarted) : null;
+  const others = [...dirs.keys()].filter((d) => d !== start);
+  const synced = downloading
+    ? await Promise.all(others.map((d) => syncedTo(dirs.get(d)!, vip, longPorts, downloadStarted)))
+    : [];
+  const syncedSeconds = !downloading || synced.includes(null) ? null : Math.max(...(synced as number[]));
   if (downloading && syncedSeconds === null)
-    problems.push(`the sync daemon did not copy the download's connection to ${other} within ${SYNC_WAIT_MS / 1000} s`);
-  // The client polls for about 8 s in the background, one line per request.
+    problems.push(
+      `the sync daemon did not copy the download's connection to ${others.filter((_, i) => synced[i] === null).join(', ')} within ${SYNC_WAIT_MS / 1000} s`,
+    );
+  // The client polls for about 8 s in the background (4 s more per further takeover), one line per request.
+  const polls = 40 + 20 * (steps - 1);
   const polling = client.exec(
-    sh`i=0; while [ "$i" -lt 40 ]; do i=$((i+1)); if curl -g -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`,
-    { timeoutSec: 120 },
+    sh`i=0; while [ "$i" -lt ${String(polls)} ]; do i=$((i+1)); if curl -g -s -m 1 -o /dev/null ${url}; then echo ok; else echo FAIL; fi; sleep 0.2; done`,
+    { timeoutSec: 120 + 30 * steps },
   );
   await sleep(1500);
   const t0 = Date.now();
+  const stopped = new Set<string>();
   // Stopping keepalived is a change: a signal lets it finish, and keepalived is started again.
-  const { took, takeoverSeconds, lines, restartedSeconds } = await whileChanging(async () => {
+  const { taken, lines, restartedSeconds } = await whileChanging(async () => {
+    const taken: TakeoverStep[] = [];
     try {
-      await dirs.get(start)!.exec(keepalivedCommand(init.get(start)!, 'stop'));
-      const took = await waitFor(dirs, vip, (h) => h === other, 10_000);
-      const takeoverSeconds = took === other ? (Date.now() - t0) / 1000 : null;
+      let holding = start;
+      for (let i = 0; i < steps; i++) {
+        if (i > 0) await sleep(1500); // traffic flows through the new holder before it goes too
+        const tStop = Date.now();
+        stopped.add(holding);
+        await dirs.get(holding)!.exec(keepalivedCommand(init.get(holding)!, 'stop'));
+        const expected = nextHolder(cluster, stopped)!;
+        const took = await waitFor(dirs, vip, (h) => h === expected, 10_000);
+        taken.push({
+          stopped: holding,
+          expected,
+          takeover: took,
+          takeoverSeconds: took === expected ? (Date.now() - tStop) / 1000 : null,
+        });
+        if (took !== expected) break;
+        holding = expected;
+      }
       const lines = (await polling).stdout.trim().split('\n');
-      return { took, takeoverSeconds, lines, restartedSeconds: (Date.now() - t0) / 1000 };
+      return { taken, lines, restartedSeconds: (Date.now() - t0) / 1000 };
     } finally {
-      await dirs.get(start)!.exec(keepalivedCommand(init.get(start)!, 'start'));
+      await Promise.all([...stopped].map((h) => dirs.get(h)!.exec(keepalivedCommand(init.get(h)!, 'start'))));
     }
   });
   const nopreempt = cluster.directors.vrrp?.nopreempt ?? false;
-  const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
-  const expectedEndHolder = nopreempt ? other : master;
+  // With nopreempt the last director to take the VIP keeps it; otherwise the highest priority takes it back.
+  const expectedEndHolder = nopreempt ? (taken.at(-1)?.takeover ?? firstTaker) : nextHolder(cluster, new Set())!;
   const endHolder = await waitFor(dirs, vip, (h) => h === expectedEndHolder, 15_000);
   const failed = lines.filter((l) => l === 'FAIL').length;
+  const failedLimit = FAILOVER_LIMITS.failed * steps;
   let longConnection: LongConnection | undefined;
   if (downloading) {
     const across = parseDownload((await downloading).stdout);
@@ -161,20 +208,27 @@ export async function failover(
         `the download of ${longConnection.path} across the takeover ${longConnection.completed ? 'differs from one without failover' : `broke off at ${across.bytes} of ${across.expected ?? '?'} bytes`}`,
       );
   }
-  if (takeoverSeconds === null) problems.push(`${other} never took the VIP over`);
-  else if (takeoverSeconds > FAILOVER_LIMITS.seconds)
-    problems.push(`takeover took ${takeoverSeconds.toFixed(1)} s (limit ${FAILOVER_LIMITS.seconds} s)`);
-  if (failed > FAILOVER_LIMITS.failed)
-    problems.push(`${failed} of ${lines.length} requests failed (limit ${FAILOVER_LIMITS.failed})`);
+  for (const t of taken)
+    if (t.takeoverSeconds === null)
+      problems.push(
+        `${t.expected} never took the VIP over from ${t.stopped}${t.takeover ? ` (it is on ${t.takeover})` : ''}`,
+      );
+    else if (t.takeoverSeconds > FAILOVER_LIMITS.seconds)
+      problems.push(
+        `takeover ${taken.length > 1 ? `by ${t.expected} ` : ''}took ${t.takeoverSeconds.toFixed(1)} s (limit ${FAILOVER_LIMITS.seconds} s)`,
+      );
+  if (failed > failedLimit) problems.push(`${failed} of ${lines.length} requests failed (limit ${failedLimit})`);
   if (endHolder !== expectedEndHolder)
     problems.push(
-      `after ${start} came back the VIP is on ${endHolder ?? 'no director'}, expected ${expectedEndHolder}${nopreempt ? ' (nopreempt)' : ' (preemption)'}`,
+      `after ${[...stopped].join(' and ')} came back the VIP is on ${endHolder ?? 'no director'}, expected ${expectedEndHolder}${nopreempt ? ' (nopreempt)' : ' (preemption)'}`,
     );
+  const first = taken[0];
   return {
     vip,
     stopped: start,
-    takeover: took,
-    takeoverSeconds,
+    takeover: first?.takeover ?? null,
+    takeoverSeconds: first?.takeoverSeconds ?? null,
+    steps: taken,
     requests: lines.length,
     failed,
     endHolder,

@@ -51,21 +51,25 @@ export async function recordedDrains(cluster: Cluster, conns: Connections): Prom
   return mergeDrained(records.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
 }
 
-/** verify --failover on the first tcp port service (or the first service) of a keepalived pair. */
+/** verify --failover on the first tcp port service (or the first service) of a keepalived group. */
 export async function failoverCluster(
   cluster: Cluster,
   conns: Connections,
   from: string = cluster.verify!.from[0]!,
 ): Promise<FailoverResult> {
   const client = await conns.get(from);
-  const dirs = new Map<string, HostConnection>();
   const init = new Map<string, 'systemd' | 'sysv'>();
-  for (const m of cluster.directors.members) {
-    const c = await conns.get(m.host);
-    dirs.set(m.host, c);
-    const word = (await c.exec(sh`if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi`)).stdout;
-    init.set(m.host, word.trim() === 'systemd' ? 'systemd' : 'sysv');
-  }
+  // In inventory order (Promise.all keeps it).
+  const dirs = new Map<string, HostConnection>(
+    await Promise.all(
+      cluster.directors.members.map(async (m) => {
+        const c = await conns.get(m.host);
+        const word = (await c.exec(sh`if [ -d /run/systemd/system ]; then echo systemd; else echo sysv; fi`)).stdout;
+        init.set(m.host, word.trim() === 'systemd' ? 'systemd' : 'sysv');
+        return [m.host, c] as const;
+      }),
+    ),
+  );
   const s = cluster.services.find((x) => x.protocol === 'tcp' && x.port !== undefined) ?? cluster.services[0]!;
   return failover(cluster, client, dirs, init, s);
 }

@@ -4,7 +4,7 @@
 // with a message; CI installs them all.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -118,6 +118,27 @@ describe(
         assert.equal(keepalivedTest(ns, conf(kq(path))).status, 0);
         assert.notEqual(keepalivedTest(ns, conf('/a}')).status, 0);
       });
+    });
+
+    it('a group of three directors with unicast VRRP: each names the other two as peers, and keepalived -t passes', () => {
+      const text = readFileSync(join(packageRoot, 'inventories/lab-ha3.yaml'), 'utf8')
+        .replace('    advert_int: 1\n', '    advert_int: 1\n    unicast: true\n')
+        .replace('../test/fixtures/lab-vrrp-password', join(packageRoot, 'test/fixtures/lab-vrrp-password'));
+      assert.match(text, /unicast: true/);
+      const cluster = loadInventory(tmpFile(text, 'ha3.yaml', 0o644), { requireSecrets: false }).cluster;
+      const addresses = new Map([...cluster.hosts].map(([h, x]) => [h, x.address]));
+      for (const [host, files] of renderCluster(cluster, { vrrpPassword: 't00lpw' })) {
+        const conf = files.find((f) => f.kind === 'keepalived');
+        if (!conf) continue;
+        const peers = /unicast_peer \{\n([^}]*)\}/.exec(conf.content)?.[1]?.trim().split(/\s+/);
+        const others = cluster.directors.members.filter((m) => m.host !== host).map((m) => addresses.get(m.host));
+        assert.deepEqual(peers, others, host);
+        assert.match(conf.content, new RegExp(`unicast_src_ip ${addresses.get(host)!.replaceAll('.', '\\.')}\n`));
+        withNetns(interfacesOf(cluster), (ns) => {
+          const res = keepalivedTest(ns, conf.content);
+          assert.equal(res.status, 0, `${host}: ${res.stdout}${res.stderr}`);
+        });
+      }
     });
 
     it('keepalived 2.2.7 -t on a config with a vrrp_script (the #2587 case): observed exit 0 on Debian 12', () => {

@@ -226,7 +226,7 @@ describe('host commands against hosts that cannot be reached', () => {
     const t0 = Date.now();
     const f = await runCli(['verify', '--failover', '-i', hanging]);
     assert.equal(f.code, 64, f.stderr);
-    assert.match(f.stderr, /--failover needs a keepalived pair/);
+    assert.match(f.stderr, /--failover needs a keepalived group/);
     assert.ok(Date.now() - t0 < 5000);
     assert.equal(silentConnections, before);
   });

@@ -164,7 +164,7 @@ describe('inventory JSON Schema', () => {
     'a service without real servers': (d) => void (d.vips[0].services[0].real_servers = []),
     'a VIP that is not an address': (d) => void (d.vips[0].address = '192.0.2.300'),
     'a host name with a space': (d) => void (d.hosts['web 1'] = { address: '192.0.2.77' }),
-    'three directors': (d) => void d.directors.hosts.push('a', 'b'),
+    'nine directors': (d) => void d.directors.hosts.push('a', 'b', 'c', 'd', 'e', 'f', 'g'),
     'an unknown scheduler': (d) => void (d.vips[0].services[0].scheduler = 'random'),
     'a health check of an unknown type': (d) => void (d.vips[0].services[0].health_check = { type: 'icmp' }),
     'a weight of -1': (d) => void (d.vips[0].services[0].real_servers[0].weight = -1),

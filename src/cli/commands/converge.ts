@@ -100,8 +100,8 @@ export function runVerifyCommand(o: VerifyOptions, out: Output): Promise<number>
         throw new UsageError('the inventory has no verify section (verify.from names the client hosts)');
       if (!verifyClients(cluster, selected).length)
         throw new UsageError(`--limit selects none of the verify.from clients (${cluster.verify.from.join(', ')})`);
-      if (o.failover && (cluster.directors.members.length !== 2 || !cluster.directors.vrrp))
-        throw new UsageError('--failover needs a keepalived pair (two directors with vrrp)');
+      if (o.failover && (cluster.directors.members.length < 2 || !cluster.directors.vrrp))
+        throw new UsageError('--failover needs a keepalived group (two or more directors with vrrp)');
     },
   };
   return withHosts(

@@ -1,6 +1,6 @@
 // verify's table and verify --failover's lines.
 import type { Cluster } from '../../inventory/model.js';
-import type { FailoverResult } from '../../verify/failover.js';
+import type { FailoverResult, TakeoverStep } from '../../verify/failover.js';
 import type { ServiceVerdict } from '../../verify/verify.js';
 import { formatTable } from '../table.js';
 
@@ -35,13 +35,20 @@ export function verifyLines(cluster: Cluster, verdicts: ServiceVerdict[]): strin
 }
 
 export function failoverLines(r: FailoverResult): string[] {
-  const took = `${r.takeover ?? 'no director'} took over in ${r.takeoverSeconds?.toFixed(2) ?? '-'} s`;
+  const took = (t: TakeoverStep) =>
+    t.takeoverSeconds === null
+      ? `${t.expected} did not take over`
+      : `${t.expected} took over in ${t.takeoverSeconds.toFixed(2)} s`;
+  // A pair: one takeover; a group: each holder stopped in turn.
+  const chain = r.steps
+    .map((t, i) => `${i ? 'then on ' : 'keepalived stopped on '}${t.stopped}; ${took(t)}`)
+    .join('; ');
   const failed = `${r.failed} of ${r.requests} requests (every 0.2 s) failed`;
   const end = `after restart the VIP is on ${r.endHolder ?? 'no director'} (expected ${r.expectedEndHolder})`;
   return [
     '',
     'FAILOVER',
-    `  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: keepalived stopped on ${r.stopped}; ${took}; ${failed}; ${end}`,
+    `  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: ${chain || `keepalived stopped on ${r.stopped}`}; ${failed}; ${end}`,
     ...(r.longConnection
       ? [
           `        download of ${r.longConnection.path} across it: ${r.longConnection.bytes} of ${r.longConnection.expected ?? '?'} bytes, ${r.longConnection.exact ? 'complete and byte-exact' : 'NOT intact'}` +
