@@ -4,14 +4,17 @@ import tseslint from 'typescript-eslint';
 
 // The layers of src/, lowest first. A module may import from its own layer and the layers below it,
 // never from a layer above: the pipeline reads bottom-up (inventory -> desired -> facts -> plan ->
-// apply -> engine), and the command line sits on top of everything.
+// apply -> engine), and the command line sits on top of everything. A resource module holds one
+// kind's facts, plan step and command, so resources/ sits with facts (which runs its fragments),
+// below plan and apply (which drive and dispatch to it); OS families and init systems are data below.
 const LAYERS = [
   ['util', '.'], // util/ and the files at the top of src/ (errors, paths)
   ['identity'], // canonical addresses, address:port, service keys
   ['inventory'],
   ['ipvs', 'ssh'],
   ['render'],
-  ['facts', 'desired'],
+  ['os'],
+  ['facts', 'desired', 'resources'],
   ['plan'],
   ['apply'],
   ['engine', 'verify'],

@@ -7,7 +7,7 @@ import { realServerSettings } from '../render/realserver.js';
 import type { SysctlSetting } from '../render/sysctl.js';
 import type { DesiredHost } from './types.js';
 
-/** Dotted sysctl key (net.ipv4.conf.eth0.100.arp_ignore); apply/commands.ts maps it back to /proc. */
+/** Dotted sysctl key (net.ipv4.conf.eth0.100.arp_ignore); resources/sysctl.ts maps it back to /proc. */
 const sysctlMap = (settings: SysctlSetting[]) =>
   Object.fromEntries(settings.map((s) => [s.path.replaceAll('/', '.'), String(s.value)]));
 

@@ -7,7 +7,7 @@
 // counts ESTABLISHED only: in NAT a download whose real server had closed still ran 2.2 s after
 // ActiveConn reached 0 (measured in the lab); the table also has the entries the sync daemon copied.
 import { expectedWeight, type Drained } from '../desired/weight.js';
-import { parseAddr } from '../facts/parse.js';
+import { parseAddr } from '../resources/addresses.js';
 import { sameAddress } from '../identity/address.js';
 import { destinationKey, parseHostPort } from '../identity/service.js';
 import type { Cluster, ResolvedRealServer, ResolvedService } from '../inventory/model.js';

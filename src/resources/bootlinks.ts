@@ -1,0 +1,41 @@
+// Boot links (the boot script started by the host's init system): owned like files, so `down` and
+// a role change remove them. Links rather than systemctl/update-rc.d: the same on every init.
+import type { HostFacts } from '../facts/parse.js';
+import { sh } from '../util/quote.js';
+import { fragment, type CommandResource } from './types.js';
+
+export type BootlinkChange = { kind: 'bootlink'; action: 'create' | 'delete'; path: string; target: string };
+
+// The paths are in $BOOTLINKS.
+export const bootlinksFacts = fragment(
+  ['bootlinks'],
+  String.raw`s bootlinks; [ -z "$BOOTLINKS" ] || find $BOOTLINKS -maxdepth 0 -printf '%p %l\n' 2>/dev/null || true
+`,
+);
+
+export const bootlinks = {
+  parse: (get): Pick<HostFacts, 'bootLinks'> => ({
+    bootLinks: new Map(
+      get('bootlinks')
+        .map((l) => l.split(' ') as [string, string])
+        .filter((x) => x.length === 2),
+    ),
+  }),
+  plan({ facts: f, files, bootLinks, old, pre, next, adds, removals }) {
+    const wanted = new Set(files.map((x) => x.path));
+    const links = bootLinks?.[f.init] ?? [];
+    for (const l of links)
+      if (f.bootLinks.get(l.path) !== l.target)
+        adds.push({ kind: 'bootlink', action: 'create', path: l.path, target: l.target });
+    for (const p of old.owned.files)
+      if (!wanted.has(p) && !links.some((l) => l.path === p) && (f.bootLinks.get(p) ?? '-') !== '-')
+        removals.push({ kind: 'bootlink', action: 'delete', path: p, target: f.bootLinks.get(p)! });
+    next.owned.files.push(...links.map((l) => l.path));
+    pre.owned.files.push(...links.map((l) => l.path));
+  },
+  describe: (c) => (c.action === 'create' ? `boot: link ${c.path} -> ${c.target}` : `boot: remove ${c.path}`),
+  command: (c) =>
+    c.action === 'create'
+      ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}`
+      : sh`rm -f ${c.path}`,
+} satisfies CommandResource<BootlinkChange>;

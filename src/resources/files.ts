@@ -1,0 +1,134 @@
+// Files lvsctl writes (rules, scripts, keepalived.conf): owned, so a role change and `down` remove
+// them. The engine writes them atomically (an engine change: no command here).
+import { createHash } from 'node:crypto';
+import { createTwoFilesPatch } from 'diff';
+import type { FileFact, HostFacts } from '../facts/parse.js';
+import { redact } from '../util/redact.js';
+import { fragment, type Resource } from './types.js';
+
+export interface DesiredFile {
+  path: string;
+  content: string;
+  mode: number;
+  owner?: string;
+  group?: string;
+  /** Holds a secret: the diff masks it, the file is written 0600. */
+  secret?: boolean;
+  /** keepalived.conf is checked with `keepalived -t` on the host before it replaces the old one. */
+  validate?: 'keepalived';
+}
+
+export type FileChange =
+  | { kind: 'file'; action: 'create' | 'update'; file: DesiredFile; diff: string }
+  | { kind: 'file'; action: 'delete'; path: string; diff: string };
+
+// The paths are in $FILES; $sums is read again by the contents fragment.
+export const filesFacts = fragment(
+  ['files'],
+  String.raw`s files
+# Few processes: under emulation (and on a busy host) each fork costs milliseconds.
+ex=; for f in $FILES; do if [ -f "$f" ]; then ex="$ex $f"; else echo "absent - - - $f"; fi; done
+sums=; [ -z "$ex" ] || sums=$(sha256sum $ex)
+# checksums, then @@, then modes and owners: the parser joins them by path
+[ -z "$ex" ] || { printf '%s\n' "$sums"; echo @@; stat -c '%a %U %G %n' $ex; }
+`,
+);
+
+// Late in the script, from the files fragment's $sums; the checksums the engine knows are in $KNOWN.
+export const contentsFacts = fragment(
+  ['contents'],
+  String.raw`s contents
+# Current content of small managed files, for the plan's diffs (base64: any bytes survive); not
+# of those whose checksum is in $KNOWN (the engine has their content already).
+[ -z "$sums" ] || printf '%s\n' "$sums" | while read -r h f; do
+  case " $KNOWN " in *" $h "*) continue ;; esac
+  [ "$(wc -c <"$f")" -le 262144 ] && { printf '%s ' "$f"; base64 -w0 "$f"; echo; }
+done
+`,
+);
+
+/** The files section: `absent - - - PATH`; sha256sum's `HASH  PATH` lines, `@@`, then stat's
+ * `MODE OWNER GROUP PATH` (joined here by path). */
+function parseFiles(lines: string[]): Map<string, FileFact | null> {
+  const files = new Map<string, FileFact | null>();
+  const hashes = new Map<string, string>();
+  const stats: [string, string, string, string][] = [];
+  for (const l of lines) {
+    let m: RegExpExecArray | null;
+    if ((m = /^absent - - - (.+)$/.exec(l))) files.set(m[1]!, null);
+    else if ((m = /^([0-9a-f]{64}) {2}(.+)$/.exec(l))) hashes.set(m[2]!, m[1]!);
+    else if ((m = /^([0-7]+) (\S+) (\S+) (\/.*)$/.exec(l))) stats.push([m[1]!, m[2]!, m[3]!, m[4]!]);
+  }
+  for (const [mode, owner, group, path] of stats)
+    files.set(path, { mode: parseInt(mode, 8), owner, group, sha256: hashes.get(path) ?? '' });
+  return files;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function fileDiff(path: string, before: string | undefined, after: string | undefined, secrets: string[]): string {
+  if (before === undefined && after !== undefined && !secrets.length)
+    return createTwoFilesPatch('/dev/null', path, '', after, '', '', { context: 3 });
+  return createTwoFilesPatch(
+    before === undefined ? '/dev/null' : path,
+    after === undefined ? '/dev/null' : path,
+    redact(before ?? '', secrets),
+    redact(after ?? '', secrets),
+    '',
+    '',
+    { context: 3 },
+  );
+}
+
+export const files = {
+  parse: (get): Pick<HostFacts, 'files' | 'contents'> => ({
+    files: parseFiles(get('files')),
+    contents: new Map(
+      get('contents')
+        .map((l) => {
+          const i = l.indexOf(' ');
+          return [l.slice(0, i), Buffer.from(l.slice(i + 1), 'base64').toString('utf8')] as [string, string];
+        })
+        .filter(([k]) => k),
+    ),
+  }),
+  plan(ctx) {
+    const { facts: f, secrets, old, pre, next, adds, removals } = ctx;
+    const wanted = new Set(ctx.files.map((x) => x.path));
+    for (const file of ctx.files) {
+      const cur = f.files.get(file.path);
+      const mode = file.secret ? 0o600 : file.mode;
+      const want = { ...file, mode, owner: file.owner ?? 'root', group: file.group ?? 'root' };
+      if (
+        cur &&
+        cur.sha256 === sha256(file.content) &&
+        cur.mode === mode &&
+        cur.owner === want.owner &&
+        cur.group === want.group
+      )
+        continue;
+      const before = cur ? f.contents.get(file.path) : undefined;
+      const diff =
+        cur && cur.sha256 === sha256(file.content)
+          ? `mode/owner: ${cur.mode.toString(8)} ${cur.owner}:${cur.group} -> ${mode.toString(8)} ${want.owner}:${want.group}`
+          : fileDiff(file.path, before, file.content, file.secret ? secrets : []);
+      adds.push({ kind: 'file', action: cur ? 'update' : 'create', file: want, diff });
+      ctx.changedFiles.add(file.path);
+    }
+    for (const p of old.owned.files)
+      if (!wanted.has(p) && f.files.get(p))
+        removals.push({
+          kind: 'file',
+          action: 'delete',
+          path: p,
+          diff: fileDiff(p, f.contents.get(p), undefined, secrets),
+        });
+    next.owned.files = [...wanted];
+    pre.owned.files = [...new Set([...pre.owned.files, ...wanted])];
+  },
+  describe: (c) =>
+    c.action === 'delete'
+      ? `remove ${c.path}`
+      : `${c.action} ${c.file.path} (mode ${c.file.mode.toString(8).padStart(4, '0')})`,
+  diff: (c) => c.diff,
+} satisfies Resource<FileChange>;

@@ -1,0 +1,83 @@
+// keepalived, through the distribution's service (os/init/): started once its config is in place,
+// reloaded (SIGHUP, not restarted) when only the config changed, stopped when this host no longer
+// needs it; and whether that service starts it at boot.
+import type { HostFacts } from '../facts/parse.js';
+import type { InitSystem, ServiceAction } from '../os/types.js';
+import { lines, sh, type Shell } from '../util/quote.js';
+import { fragment, type CommandResource } from './types.js';
+
+export type KeepalivedChange = { kind: 'keepalived'; action: ServiceAction };
+export type KeepalivedBootChange = { kind: 'keepalived-boot'; enable: boolean; from: string | null; restore: boolean };
+
+// $ka (installed or not) serves both sections.
+export const keepalivedFacts = fragment(
+  ['keepalived', 'keepalived_boot'],
+  String.raw`# keepalived's processes and whether its service starts at boot, where it is installed
+ka=; command -v keepalived >/dev/null 2>&1 && ka=1
+s keepalived; [ -z "$ka" ] || pidof keepalived || :
+s keepalived_boot; if [ -n "$ka" ]; then
+  if [ -d /run/systemd/system ]; then systemctl is-enabled keepalived.service 2>/dev/null || :
+  else b=disabled; for f in /etc/rc[2345].d/S[0-9][0-9]keepalived; do [ -e "$f" ] && b=enabled; done; echo "$b"; fi
+fi
+`,
+);
+
+const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
+
+/** keepalived through the distribution's service (Debian's unit reloads with SIGHUP; its init script
+ * too). A stop is done when keepalived has exited (it releases the VIPs and its virtual services on
+ * the way out); an init script may return before that, and a start right after it would find the
+ * old process and do nothing (measured in the lab: the old MASTER never came back). */
+export function keepalivedService(init: InitSystem, action: ServiceAction): Shell {
+  const svc = init.service('keepalived', action);
+  if (action !== 'stop') return svc;
+  return lines([
+    svc,
+    sh`i=0; while pidof keepalived >/dev/null; do i=$((i + 1)); [ "$i" -le 100 ] || { echo 'keepalived did not exit within 20 s' >&2; exit 1; }; sleep 0.2; done`,
+  ]);
+}
+
+export const keepalived = {
+  parse: (get): Pick<HostFacts, 'keepalivedPids'> => ({
+    keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),
+  }),
+  plan({ desired: d, facts: f, old, changedFiles, adds, removals }) {
+    const running = f.keepalivedPids.length > 0;
+    if (d.keepalived) {
+      if (!running) adds.push({ kind: 'keepalived', action: 'start' });
+      else if (changedFiles.has(KEEPALIVED_CONF)) adds.push({ kind: 'keepalived', action: 'reload' });
+    } else if (running && old.owned.files.includes(KEEPALIVED_CONF))
+      removals.unshift({ kind: 'keepalived', action: 'stop' });
+  },
+  describe: (c) => (c.action === 'reload' ? 'reload keepalived (SIGHUP: connections kept)' : `${c.action} keepalived`),
+  command: (c, host) => keepalivedService(host.init, c.action),
+} satisfies CommandResource<KeepalivedChange>;
+
+const bootOn = (b: string | null | undefined) => b === 'enabled' || b === 'enabled-runtime';
+
+// The distribution's service starts keepalived at boot, so a stopped director has it disabled (a
+// reboot must not take the VIP back) and a running one enabled (RHEL installs it disabled). The value
+// of an installed keepalived before lvsctl's first change is recorded, and `down` brings it back.
+export const keepalivedBoot = {
+  parse: (get): Pick<HostFacts, 'keepalivedBoot'> => ({
+    keepalivedBoot: get('keepalived_boot').join('').trim() || null,
+  }),
+  plan({ desired: d, facts: f, old, pre, next, adds, removals }) {
+    const boot = f.keepalivedBoot;
+    if (d.keepalivedBoot !== undefined) {
+      if (bootOn(boot) !== d.keepalivedBoot && (boot !== null || d.keepalivedBoot)) {
+        if (!old.originals.keepalivedBoot && boot !== null)
+          pre.originals.keepalivedBoot = next.originals.keepalivedBoot = boot;
+        adds.push({ kind: 'keepalived-boot', enable: d.keepalivedBoot, from: boot, restore: false });
+      }
+    } else if (old.originals.keepalivedBoot) {
+      const orig = old.originals.keepalivedBoot;
+      delete next.originals.keepalivedBoot;
+      if (boot !== null && bootOn(boot) !== bootOn(orig))
+        removals.push({ kind: 'keepalived-boot', enable: bootOn(orig), from: boot, restore: true });
+    }
+  },
+  describe: (c) =>
+    `${c.restore ? 'restore' : 'set'} keepalived at boot: ${c.from ?? '(not installed)'} -> ${c.enable ? 'enabled' : 'disabled'}`,
+  command: (c, host) => host.init.boot('keepalived', c.enable),
+} satisfies CommandResource<KeepalivedBootChange>;

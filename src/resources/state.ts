@@ -1,0 +1,129 @@
+// The small state file lvsctl keeps on each host (/var/lib/lvsctl/state.json): the original value of
+// every setting it changed, and what it owns. A mode switch or `down` restores and removes from it;
+// nothing lvsctl did not record is ever removed. It also records what the operator asked of the
+// host beyond the inventory (stopped, drained real servers), so later commands keep to it. Each
+// resource's plan step records its part; plan/host.ts writes it before and after the changes (the
+// engine writes it: no command here).
+import type { Drained } from '../desired/intent.js';
+import type { HostFacts } from '../facts/parse.js';
+import { STATE_FILE } from '../render/paths.js';
+import { fragment, type Resource } from './types.js';
+
+export type StateChange = { kind: 'state'; phase: 'before' | 'after' | 'remove'; content: string };
+
+// Last: cat_ is the script's own (facts/script.ts).
+export const stateFacts = fragment(
+  ['state'],
+  String.raw`s state; cat_ ${STATE_FILE}
+`,
+);
+
+export interface HostState {
+  version: 1;
+  /** Values before lvsctl first changed them. */
+  originals: {
+    sysctl: Record<string, string>;
+    /** `ip route show default` before lvsctl replaced it ("" when there was none). */
+    defaultRoute?: string;
+    /** ipvsadm --set values before lvsctl set them (tcp tcpfin udp). */
+    ipvsTimeouts?: [number, number, number];
+    /** Whether the installed keepalived started at boot before lvsctl first changed that
+     * (`systemctl is-enabled`'s word: enabled, disabled...). */
+    keepalivedBoot?: string;
+  };
+  owned: {
+    addresses: string[]; // addressKey()
+    links: string[]; // links lvsctl brought up
+    files: string[];
+    ipvs: string[]; // service keys of the virtual services lvsctl created with ipvsadm
+    packages: string[]; // packages lvsctl installed (`down --purge` removes exactly these)
+  };
+  /** `lvsctl stop` took the service down here (`start`/`up` bring it back). */
+  stopped?: boolean;
+  /** On a director: real servers drained (weight 0) or removed by `lvsctl drain`. */
+  drained?: Drained;
+}
+
+export const emptyState = (): HostState => ({
+  version: 1,
+  originals: { sysctl: {} },
+  owned: { addresses: [], links: [], files: [], ipvs: [], packages: [] },
+});
+
+export function parseState(text: string | null): HostState {
+  if (!text) return emptyState();
+  try {
+    const s = JSON.parse(text) as Partial<HostState>;
+    if (s.version !== 1) throw new Error('version');
+    const e = emptyState();
+    return {
+      version: 1,
+      originals: {
+        sysctl: { ...s.originals?.sysctl },
+        ...(s.originals?.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
+        ...(s.originals?.ipvsTimeouts ? { ipvsTimeouts: s.originals.ipvsTimeouts } : {}),
+        ...(s.originals?.keepalivedBoot ? { keepalivedBoot: s.originals.keepalivedBoot } : {}),
+      },
+      owned: {
+        addresses: s.owned?.addresses ?? e.owned.addresses,
+        links: s.owned?.links ?? e.owned.links,
+        files: s.owned?.files ?? e.owned.files,
+        ipvs: s.owned?.ipvs ?? e.owned.ipvs,
+        packages: s.owned?.packages ?? e.owned.packages,
+      },
+      ...(s.stopped ? { stopped: true } : {}),
+      ...(s.drained && Object.keys(s.drained).length ? { drained: { ...s.drained } } : {}),
+    };
+  } catch {
+    throw new Error(
+      "the state file /var/lib/lvsctl/state.json is not lvsctl's (or is damaged); move it away to start over",
+    );
+  }
+}
+
+/** Stable JSON (sorted keys and lists), so an unchanged state is byte-identical and not rewritten. */
+export function formatState(s: HostState): string {
+  const sortObj = (o: Record<string, string>) =>
+    Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+  const out: HostState = {
+    version: 1,
+    originals: {
+      sysctl: sortObj(s.originals.sysctl),
+      ...(s.originals.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
+      ...(s.originals.ipvsTimeouts ? { ipvsTimeouts: s.originals.ipvsTimeouts } : {}),
+      ...(s.originals.keepalivedBoot ? { keepalivedBoot: s.originals.keepalivedBoot } : {}),
+    },
+    owned: {
+      addresses: [...new Set(s.owned.addresses)].sort(),
+      links: [...new Set(s.owned.links)].sort(),
+      files: [...new Set(s.owned.files)].sort(),
+      ipvs: [...new Set(s.owned.ipvs)].sort(),
+      packages: [...new Set(s.owned.packages)].sort(),
+    },
+    ...(s.stopped ? { stopped: true } : {}),
+    ...(s.drained && Object.keys(s.drained).length
+      ? { drained: Object.fromEntries(Object.entries(s.drained).sort(([a], [b]) => a.localeCompare(b))) }
+      : {}),
+  };
+  return JSON.stringify(out, null, 2) + '\n';
+}
+
+export const isEmptyState = (s: HostState) =>
+  !Object.keys(s.originals.sysctl).length &&
+  s.originals.defaultRoute === undefined &&
+  !s.originals.ipvsTimeouts &&
+  !s.originals.keepalivedBoot &&
+  Object.values(s.owned).every((l) => !l.length) &&
+  !s.stopped &&
+  !Object.keys(s.drained ?? {}).length;
+
+export const state = {
+  parse(get): Pick<HostFacts, 'state'> {
+    const text = get('state').join('\n');
+    return { state: text.trim() ? text : null };
+  },
+  describe: (c) =>
+    c.phase === 'remove'
+      ? "remove the state file (nothing of lvsctl's is left here)"
+      : `record original settings and owned objects in the state file (${c.phase} changes)`,
+} satisfies Resource<StateChange>;

@@ -1,0 +1,144 @@
+// Resource modules and OS families as data: every kind of change has its module's words and (unless
+// the engine carries it out) its command; the facts script's sections keep their order; a host's
+// family comes from os-release, else from its package manager.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { commandFor } from '../../src/apply/commands.js';
+import { FACT_SECTIONS } from '../../src/facts/script.js';
+import { hostOs, initSystem, PACKAGE_MANAGERS } from '../../src/os/index.js';
+import { changeDiff, describe as describeChange, isEngineChange, type Change } from '../../src/plan/types.js';
+
+const addr = { address: '10.99.2.100', prefix: 32, dev: 'lo', label: 'lo:0' };
+const chains = [
+  { table: 'mangle', hook: 'PREROUTING', chain: 'LVSCTL', rules: ['-p tcp -j MARK --set-mark 1'], ordered: false },
+];
+
+// One entry per kind, so a new kind without samples here does not compile.
+const SAMPLES: { [K in Change['kind']]: Extract<Change, { kind: K }>[] } = {
+  packages: [
+    { kind: 'packages', action: 'install', manager: 'apt-get', packages: ['ipvsadm'] },
+    { kind: 'packages', action: 'purge', manager: 'dnf', packages: ['keepalived'] },
+  ],
+  state: [
+    { kind: 'state', phase: 'before', content: '{}' },
+    { kind: 'state', phase: 'remove', content: '' },
+  ],
+  file: [
+    { kind: 'file', action: 'create', file: { path: '/etc/x', content: 'x\n', mode: 0o644 }, diff: '+x' },
+    { kind: 'file', action: 'delete', path: '/etc/x', diff: '-x' },
+  ],
+  module: [{ kind: 'module', name: 'ip_vs' }],
+  sysctl: [{ kind: 'sysctl', key: 'net.ipv4.ip_forward', from: '0', to: '1', restore: false }],
+  link: [{ kind: 'link', dev: 'tunl0', up: true }],
+  address: [
+    { kind: 'address', action: 'add', addr },
+    { kind: 'address', action: 'del', addr },
+  ],
+  route: [
+    { kind: 'route', action: 'set', via: '10.99.2.1' },
+    { kind: 'route', action: 'restore', to: '' },
+  ],
+  ipvs: [{ kind: 'ipvs', lines: ['-A -t 10.99.2.100:80 -s rr'], owned: [] }],
+  netfilter: [
+    { kind: 'netfilter', action: 'apply', cmd: 'iptables', file: '/etc/lvsctl/netfilter.rules', chains },
+    { kind: 'netfilter', action: 'remove', cmd: 'ip6tables', chains },
+  ],
+  timeouts: [{ kind: 'timeouts', to: [900, 120, 300], restore: false }],
+  keepalived: [
+    { kind: 'keepalived', action: 'start' },
+    { kind: 'keepalived', action: 'stop' },
+  ],
+  'keepalived-boot': [{ kind: 'keepalived-boot', enable: true, from: 'disabled', restore: false }],
+  bootlink: [{ kind: 'bootlink', action: 'create', path: '/etc/rc2.d/S01lvsctl', target: '../init.d/lvsctl' }],
+};
+
+const release = (id: string, ...idLike: string[]) => ({ id, idLike, family: 'other' as const, pretty: id });
+const debian = { init: 'sysv' as const, os: release('debian') };
+const rocky = { init: 'systemd' as const, os: release('rocky', 'rhel', 'centos', 'fedora') };
+
+describe('resource modules', () => {
+  const all = Object.values(SAMPLES).flat();
+  it('every kind of change is described; a diff is a string', () => {
+    for (const c of all) {
+      assert.match(describeChange(c), /\S/, c.kind);
+      assert.equal(typeof changeDiff(c), 'string', c.kind);
+    }
+  });
+  it('every kind the engine does not carry out has a command a shell can parse, on either init system', () => {
+    for (const c of all) {
+      if (isEngineChange(c)) continue;
+      for (const host of [debian, rocky]) {
+        const t = commandFor(c, host).text;
+        assert.match(t, /\S/, c.kind);
+        execFileSync('sh', ['-n', '-c', t]);
+      }
+    }
+    assert.deepEqual([...new Set(all.filter(isEngineChange).map((c) => c.kind))], ['state', 'file', 'ipvs']);
+  });
+  it('the init system and the firewall front-end come from the host', () => {
+    assert.equal(commandFor({ kind: 'keepalived', action: 'start' }, rocky).text, 'systemctl start keepalived.service');
+    assert.equal(commandFor({ kind: 'keepalived', action: 'start' }, debian).text, '/etc/init.d/keepalived start');
+    assert.equal(
+      commandFor({ kind: 'keepalived-boot', enable: false, from: 'enabled', restore: false }, rocky).text,
+      'systemctl disable keepalived.service',
+    );
+    assert.match(commandFor(SAMPLES.netfilter[0]!, debian).text, /^\{ iptables-restore --noflush < \/etc\/lvsctl\//);
+  });
+  it('the facts script prints its sections in this order (the parser and the fragments rely on it)', () => {
+    assert.deepEqual(FACT_SECTIONS, [
+      'os',
+      'kernel',
+      'init',
+      'pkgmgr',
+      'packages',
+      'modules_available',
+      'modules_loaded',
+      'sysctl',
+      'links',
+      'addr',
+      'route',
+      'files',
+      'ipvs',
+      'iptables',
+      'keepalived',
+      'keepalived_boot',
+      'bootlinks',
+      'contents',
+      'state',
+    ]);
+  });
+});
+
+describe('OS families', () => {
+  const family = (os: ReturnType<typeof release>, pkgManager?: 'apt-get' | 'dnf' | 'yum') =>
+    hostOs({ os, init: 'systemd', pkgManager }).family.name;
+  it('os-release names the family: ID, or a word of ID_LIKE', () => {
+    assert.equal(family(release('debian')), 'debian');
+    assert.equal(family(release('ubuntu', 'debian')), 'debian');
+    assert.equal(family(release('linuxmint', 'ubuntu')), 'debian');
+    for (const id of ['rhel', 'fedora', 'centos']) assert.equal(family(release(id)), 'rhel');
+    assert.equal(family(release('rocky', 'rhel', 'centos', 'fedora')), 'rhel');
+    assert.equal(family(release('ol', 'fedora')), 'rhel');
+  });
+  it('the release first: a package manager of another family does not change it', () => {
+    assert.equal(family(release('debian'), 'dnf'), 'debian');
+  });
+  it('an unknown release: the family of the package manager the facts found, else other', () => {
+    assert.equal(family(release('unknown'), 'apt-get'), 'debian');
+    assert.equal(family(release('unknown'), 'yum'), 'rhel');
+    assert.equal(family(release('unknown')), 'other');
+    assert.equal(hostOs({ os: release('unknown'), init: 'sysv' }).family.packageManagers.length, 0);
+  });
+  it('the facts script looks for the package managers in the families’ order', () => {
+    assert.deepEqual(
+      PACKAGE_MANAGERS.map((m) => m.name),
+      ['apt-get', 'dnf', 'yum'],
+    );
+  });
+  it('init systems by the facts script’s word; anything but systemd runs SysV scripts', () => {
+    assert.equal(initSystem('systemd').name, 'systemd');
+    assert.equal(initSystem('sysv').name, 'sysv');
+    assert.equal(initSystem('openrc').name, 'sysv');
+  });
+});
