@@ -57,6 +57,12 @@ export const addresses = {
     next.owned.addresses = [...wantKeys];
     pre.owned.addresses = [...new Set([...pre.owned.addresses, ...wantKeys])];
   },
+  record: (c) => ({
+    action: c.action === 'add' ? 'add' : 'delete',
+    target: fmtAddr(c.addr),
+    from: c.action === 'add' ? null : 'present',
+    to: c.action === 'add' ? 'present' : null,
+  }),
   describe: (c) => `${c.action === 'add' ? 'add' : 'remove'} address ${fmtAddr(c.addr)}`,
   command(c) {
     const cidr = `${c.addr.address}/${c.addr.prefix}`;

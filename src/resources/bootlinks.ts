@@ -33,6 +33,10 @@ export const bootlinks = {
     next.owned.files.push(...links.map((l) => l.path));
     pre.owned.files.push(...links.map((l) => l.path));
   },
+  record: (c) =>
+    c.action === 'create'
+      ? { action: 'create', target: c.path, from: null, to: c.target }
+      : { action: 'delete', target: c.path, from: c.target, to: null },
   describe: (c) => (c.action === 'create' ? `boot: link ${c.path} -> ${c.target}` : `boot: remove ${c.path}`),
   command: (c) =>
     c.action === 'create'

@@ -126,6 +126,15 @@ export const files = {
     next.owned.files = [...wanted];
     pre.owned.files = [...new Set([...pre.owned.files, ...wanted])];
   },
+  record: (c) =>
+    c.action === 'delete'
+      ? { action: 'delete', target: c.path, from: 'present', to: null }
+      : {
+          action: c.action,
+          target: c.file.path,
+          from: c.action === 'create' ? null : 'other content',
+          to: `mode ${c.file.mode.toString(8).padStart(4, '0')}`,
+        },
   describe: (c) =>
     c.action === 'delete'
       ? `remove ${c.path}`

@@ -59,6 +59,7 @@ export const ipvs = {
     next.owned.ipvs = ipvs.owned;
     pre.owned.ipvs = [...new Set([...pre.owned.ipvs, ...ipvs.owned])];
   },
+  record: (c) => ({ action: 'apply', target: 'IPVS table', from: null, to: plural(c.lines.length, 'ipvsadm line') }),
   describe: (c) => `IPVS: ${plural(c.lines.length, 'ipvsadm line')} (${summariseIpvs(c.lines)})`,
   diff: (c) => c.lines.join('\n'),
 } satisfies Resource<IpvsChange>;

@@ -49,6 +49,12 @@ export const keepalived = {
     } else if (running && old.owned.files.includes(KEEPALIVED_CONF))
       removals.unshift({ kind: 'keepalived', action: 'stop' });
   },
+  record: (c) => ({
+    action: c.action,
+    target: 'keepalived',
+    from: c.action === 'start' ? 'stopped' : 'running',
+    to: c.action === 'stop' ? 'stopped' : 'running',
+  }),
   describe: (c) => (c.action === 'reload' ? 'reload keepalived (SIGHUP: connections kept)' : `${c.action} keepalived`),
   command: (c, host) => keepalivedService(host.init, c.action),
 } satisfies CommandResource<KeepalivedChange>;
@@ -77,6 +83,12 @@ export const keepalivedBoot = {
         removals.push({ kind: 'keepalived-boot', enable: bootOn(orig), from: boot, restore: true });
     }
   },
+  record: (c) => ({
+    action: c.restore ? 'restore' : 'set',
+    target: 'keepalived at boot',
+    from: c.from,
+    to: c.enable ? 'enabled' : 'disabled',
+  }),
   describe: (c) =>
     `${c.restore ? 'restore' : 'set'} keepalived at boot: ${c.from ?? '(not installed)'} -> ${c.enable ? 'enabled' : 'disabled'}`,
   command: (c, host) => host.init.boot('keepalived', c.enable),

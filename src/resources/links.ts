@@ -35,6 +35,12 @@ export const links = {
     for (const dev of old.owned.links)
       if (!d.links.includes(dev) && f.links.get(dev)?.up) removals.push({ kind: 'link', dev, up: false });
   },
+  record: (c) => ({
+    action: c.up ? 'up' : 'down',
+    target: c.dev,
+    from: c.up ? 'down' : 'up',
+    to: c.up ? 'up' : 'down',
+  }),
   describe: (c) => `bring ${c.dev} ${c.up ? 'up' : 'down'}`,
   command: (c) => sh`ip link set dev ${c.dev} ${c.up ? 'up' : 'down'}`,
 } satisfies CommandResource<LinkChange>;

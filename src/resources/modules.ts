@@ -25,6 +25,7 @@ export const modules = {
   plan({ desired: d, facts: f, adds }) {
     for (const m of d.modules) if (!f.modulesLoaded.has(m)) adds.push({ kind: 'module', name: m });
   },
+  record: (c) => ({ action: 'load', target: c.name, from: 'not loaded', to: 'loaded' }),
   describe: (c) => `load kernel module ${c.name}`,
   command: (c) => sh`modprobe ${c.name}`,
 } satisfies CommandResource<ModuleChange>;

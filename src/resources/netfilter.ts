@@ -139,6 +139,12 @@ export const netfilter = {
       if (stale.length) removals.push({ kind: 'netfilter', action: 'remove', cmd, chains: stale });
     }
   },
+  record: (c) => ({
+    action: c.action,
+    target: `${c.cmd} ${c.chains.map((ch) => `${ch.table}/${ch.chain}`).join(' ')}`,
+    from: c.action === 'remove' ? 'loaded' : null,
+    to: c.action === 'apply' ? 'loaded' : null,
+  }),
   describe: (c) =>
     c.action === 'apply'
       ? `${c.cmd}: load ${c.file} (${plural(c.chains.flatMap((ch) => ch.rules).length, 'rule')}; ${jumpWords(c.chains)})`

@@ -52,6 +52,12 @@ export const packages = {
     if (missing.length) adds.push({ kind: 'packages', action: 'install', manager: f.pkgManager!, packages: missing });
     pre.owned.packages = next.owned.packages = [...new Set([...old.owned.packages, ...missing])];
   },
+  record: (c) => ({
+    action: c.action,
+    target: c.packages.join(' '),
+    from: c.action === 'install' ? null : 'installed',
+    to: c.action === 'install' ? 'installed' : null,
+  }),
   describe: (c) => `${c.action} packages: ${c.packages.join(' ')} (${c.manager})`,
   command(c) {
     const m = packageManager(c.manager);

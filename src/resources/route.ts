@@ -33,6 +33,10 @@ export const route = {
         removals.push({ kind: 'route', action: 'restore', to: old.originals.defaultRoute, from: curRoute });
     }
   },
+  record: (c) =>
+    c.action === 'set'
+      ? { action: 'set', target: 'default route', from: c.from ?? null, to: `via ${c.via}` }
+      : { action: 'restore', target: 'default route', from: c.from ?? null, to: c.to || null },
   describe: (c) =>
     c.action === 'set'
       ? `default route: ${c.from ?? '(none)'} -> via ${c.via}`

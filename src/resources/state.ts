@@ -122,6 +122,10 @@ export const state = {
     const text = get('state').join('\n');
     return { state: text.trim() ? text : null };
   },
+  record: (c) =>
+    c.phase === 'remove'
+      ? { action: 'delete', target: STATE_FILE, from: 'present', to: null }
+      : { action: 'write', target: STATE_FILE, from: null, to: `${c.phase} changes` },
   describe: (c) =>
     c.phase === 'remove'
       ? "remove the state file (nothing of lvsctl's is left here)"

@@ -61,6 +61,7 @@ export const sysctl = {
         removals.push({ kind: 'sysctl', key: k, from: f.sysctl.get(k), to: orig, restore: true });
     }
   },
+  record: (c) => ({ action: c.restore ? 'restore' : 'set', target: c.key, from: c.from ?? null, to: c.to }),
   describe: (c) => `${c.restore ? 'restore' : 'set'} ${c.key}: ${c.from ?? '(absent)'} -> ${c.to}`,
   command: (c) => sh`printf '%s\n' ${c.to} > ${sysctlPath(c.key)}`,
 } satisfies CommandResource<SysctlChange>;

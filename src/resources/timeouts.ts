@@ -31,6 +31,12 @@ export const timeouts = {
         removals.push({ kind: 'timeouts', to: old.originals.ipvsTimeouts, from: liveT, restore: true });
     }
   },
+  record: (c) => ({
+    action: c.restore ? 'restore' : 'set',
+    target: 'IPVS timeouts (tcp tcpfin udp)',
+    from: c.from?.join(' ') ?? null,
+    to: c.to.join(' '),
+  }),
   describe: (c) =>
     `${c.restore ? 'restore' : 'set'} IPVS timeouts (tcp tcpfin udp): ${c.from?.join(' ') ?? '(unknown)'} -> ${c.to.join(' ')}`,
   command: (c) => sh`ipvsadm --set ${c.to}`,

@@ -95,10 +95,20 @@ export interface PlanContext extends PlanInput {
   changedFiles: Set<string>;
 }
 
+export interface RecordFields {
+  action: string;
+  target: string;
+  from: string | null;
+  to: string | null;
+}
+
 export interface Resource<C extends Change> {
   /** Its part of the host's facts, from the sections it reads. */
   parse(get: SectionReader): Partial<HostFacts>;
   plan?(ctx: PlanContext): void;
+  /** The change for machines (--json, plan/record.ts): its action, target, and the target's value
+   * or state before and after (null: absent or not known). */
+  record(c: C): RecordFields;
   /** One line for people. */
   describe(c: C): string;
   /** What is shown below that line (files: unified diff); none where the line says it all. */

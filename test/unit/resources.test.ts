@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { commandFor } from '../../src/apply/commands.js';
 import { FACT_SECTIONS } from '../../src/facts/script.js';
 import { hostOs, initSystem, PACKAGE_MANAGERS } from '../../src/os/index.js';
+import { ChangeRecord, changeRecord } from '../../src/plan/record.js';
 import { changeDiff, describe as describeChange, isEngineChange, type Change } from '../../src/plan/types.js';
 
 const addr = { address: '10.99.2.100', prefix: 32, dev: 'lo', label: 'lo:0' };
@@ -37,7 +38,7 @@ const SAMPLES: { [K in Change['kind']]: Extract<Change, { kind: K }>[] } = {
   ],
   route: [
     { kind: 'route', action: 'set', via: '10.99.2.1' },
-    { kind: 'route', action: 'restore', to: '' },
+    { kind: 'route', action: 'restore', to: '', from: 'default via 10.99.2.1 dev eth1' },
   ],
   ipvs: [{ kind: 'ipvs', lines: ['-A -t 10.99.2.100:80 -s rr'], owned: [] }],
   netfilter: [
@@ -63,6 +64,15 @@ describe('resource modules', () => {
     for (const c of all) {
       assert.match(describeChange(c), /\S/, c.kind);
       assert.equal(typeof changeDiff(c), 'string', c.kind);
+    }
+  });
+  it('every kind of change has a JSON record of the contract: its action and target, before and after', () => {
+    for (const c of all) {
+      const r = ChangeRecord.parse(changeRecord('h', c));
+      assert.equal(r.kind, c.kind);
+      assert.match(r.action, /^[a-z]+$/, c.kind);
+      assert.match(r.target, /\S/, c.kind);
+      assert.ok(r.from !== r.to, `${c.kind}: a change changes something (${r.from} -> ${r.to})`);
     }
   });
   it('every kind the engine does not carry out has a command a shell can parse, on either init system', () => {
