@@ -18,6 +18,19 @@ rc=0; apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-c
 [ "$had" = 1 ] || rm -f /usr/sbin/policy-rc.d
 exit $rc`,
       purge: (pkgs) => sh`DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ${pkgs}`,
+      // The status file's paragraphs of these packages (grep: a fifth of dpkg-query's time on a host
+      // with many packages), unless dpkg has pending updates to merge; the parser reads Status.
+      installed: [
+        {
+          when: '{ u=; for f in /var/lib/dpkg/updates/[0-9]*; do [ -e "$f" ] && u=1; break; done; [ -r /var/lib/dpkg/status ] && [ -z "$u" ]; }',
+          list: String.raw`for p in "$@"; do set -- "$@" -e "Package: $p"; shift; done
+  grep -x -F -A3 "$@" /var/lib/dpkg/status || :`,
+        },
+        {
+          when: 'command -v dpkg-query >/dev/null 2>&1',
+          list: String.raw`dpkg-query -W -f='${'${'}db:Status-Abbrev} ${'${'}Package}\n' "$@" 2>/dev/null | while read -r st p; do case $st in ii*) echo "$p" ;; esac; done`,
+        },
+      ],
     },
   ],
   firewall: iptables,

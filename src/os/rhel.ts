@@ -8,7 +8,16 @@ const yumLike = <N extends 'dnf' | 'yum'>(name: N): PackageManager<N> => ({
   name,
   install: (pkgs) => sh`${name} install -y ${pkgs}`,
   purge: (pkgs) => sh`${name} remove -y ${pkgs}`,
+  installed: RPM,
 });
+
+// dnf and yum share the rpm database.
+const RPM = [
+  {
+    when: 'command -v rpm >/dev/null 2>&1',
+    list: String.raw`rpm -q --qf '%{NAME}\n' "$@" 2>/dev/null | grep -v 'not installed'`,
+  },
+];
 
 export const rhel = {
   name: 'rhel',

@@ -8,6 +8,10 @@ export interface PackageManager<N extends string = string> {
   readonly name: N;
   install(packages: string[]): Shell;
   purge(packages: string[]): Shell;
+  /** How the facts script lists which of the packages in "$@" are installed: shell branches, each a
+   * test and the command run when it holds; the output is one name a line, or dpkg status paragraphs
+   * (resources/packages.ts reads both). The first branch whose test holds, of every family, runs. */
+  readonly installed: readonly { readonly when: string; readonly list: string }[];
 }
 
 export interface Firewall {

@@ -1,7 +1,7 @@
 // Packages: installed with the host's package manager; those lvsctl installs are recorded, so
 // `down --purge` removes exactly those (plan/host.ts plans the purge, after every other removal).
 import type { HostFacts } from '../facts/parse.js';
-import { packageManager, type PackageManagerName } from '../os/index.js';
+import { PACKAGE_MANAGERS, packageManager, type PackageManagerName } from '../os/index.js';
 import { fragment, type CommandResource } from './types.js';
 
 export type PackagesChange = {
@@ -11,21 +11,19 @@ export type PackagesChange = {
   packages: string[];
 };
 
-// The packages asked are the script's arguments ($@).
+// The packages asked are the script's arguments ($@); each package database's branch comes from its
+// family (os/). Packages of one database are listed once (dnf and yum share rpm's).
+const branches = [...new Map(PACKAGE_MANAGERS.flatMap((m) => m.installed).map((b) => [b.when, b])).values()];
 export const packagesFacts = fragment(
   ['packages'],
   String.raw`s packages
-# Debian: the status file's paragraphs of these packages (grep: a fifth of dpkg-query's time on a
-# host with many packages), unless dpkg has pending updates to merge; the parser reads Status.
 # No package asked (real servers): nothing to run (dpkg-query with no name lists every package).
-u=; for f in /var/lib/dpkg/updates/[0-9]*; do [ -e "$f" ] && u=1; break; done
 if [ $# -eq 0 ]; then :
-elif [ -r /var/lib/dpkg/status ] && [ -z "$u" ]; then
-  for p in "$@"; do set -- "$@" -e "Package: $p"; shift; done
-  grep -x -F -A3 "$@" /var/lib/dpkg/status || :
-elif command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${'${'}db:Status-Abbrev} ${'${'}Package}\n' "$@" 2>/dev/null | while read -r st p; do case $st in ii*) echo "$p" ;; esac; done
-elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{NAME}\n' "$@" 2>/dev/null | grep -v 'not installed'; fi
-`,
+` +
+    branches
+      .map((b) => `elif ${b.when}; then ${b.list}\n`)
+      .join('')
+      .replace(/\n$/, '; fi\n'),
 );
 
 /** Installed packages: paragraphs of dpkg's status file (`Package:` then its `Status:`, wanted

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { commandFor } from '../../src/apply/commands.js';
-import { FACT_SECTIONS } from '../../src/facts/script.js';
+import { FACT_SECTIONS, factsScript } from '../../src/facts/script.js';
 import { hostOs, initSystem, PACKAGE_MANAGERS } from '../../src/os/index.js';
 import { ChangeRecord, changeRecord } from '../../src/plan/record.js';
 import { changeDiff, describe as describeChange, isEngineChange, type Change } from '../../src/plan/types.js';
@@ -145,6 +145,14 @@ describe('OS families', () => {
       PACKAGE_MANAGERS.map((m) => m.name),
       ['apt-get', 'dnf', 'yum'],
     );
+  });
+  it('the facts script asks each family’s package database for the packages, once each (dnf and yum share rpm)', () => {
+    const text = factsScript({ packages: ['ipvsadm'], files: [] }).text;
+    for (const m of PACKAGE_MANAGERS)
+      for (const b of m.installed) assert.ok(text.includes(`elif ${b.when}; then`), `${m.name}: ${b.when}`);
+    assert.equal(text.split('rpm -q').length - 1, 1);
+    assert.equal(text.split('/var/lib/dpkg/status').length - 1, 2); // its test and its grep
+    execFileSync('sh', ['-n', '-c', text]);
   });
   it('init systems by the facts script’s word; anything but systemd runs SysV scripts', () => {
     assert.equal(initSystem('systemd').name, 'systemd');
