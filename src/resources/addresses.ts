@@ -67,6 +67,10 @@ export const addresses = {
   command(c) {
     const cidr = `${c.addr.address}/${c.addr.prefix}`;
     if (c.action === 'del') return sh`ip addr del ${cidr} dev ${c.addr.dev}`;
+    // IPv6 without duplicate address detection, as keepalived adds its VIPs: a tentative VIP would not
+    // answer for a second or more after up (and a takeover), and who else holds a VIP is the
+    // inventory's and VRRP's question, not DAD's.
+    if (c.addr.address.includes(':')) return sh`ip addr add ${cidr} dev ${c.addr.dev} nodad`;
     return c.addr.label
       ? sh`ip addr add ${cidr} dev ${c.addr.dev} label ${c.addr.label}`
       : sh`ip addr add ${cidr} dev ${c.addr.dev}`;

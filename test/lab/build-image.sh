@@ -11,8 +11,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${LVSCTL_LAB_CACHE:-/var/tmp/lvsctl-lab}
 SUITE=bookworm
-# In the rootfs. No ipvsadm/keepalived here: installing them is lvsctl's job (see REPO_PKGS).
-ROOTFS_PKGS=iproute2,iptables,openssh-server,openssh-client,curl,kmod,busybox,procps,iputils-ping,iputils-arping,netcat-openbsd,tcpdump,sudo,socat,ifupdown
+# In the rootfs (systemd, systemd-container and dbus, which debootstrap does not pull in for it: the
+# hosts that boot with systemd run under systemd-nspawn;
+# ndisc6: neighbour solicitations by hand). No ipvsadm/keepalived here: installing them is lvsctl's job (see REPO_PKGS).
+ROOTFS_PKGS=iproute2,iptables,openssh-server,openssh-client,curl,kmod,busybox,procps,iputils-ping,iputils-arping,netcat-openbsd,tcpdump,sudo,socat,ifupdown,systemd,systemd-container,dbus,ndisc6
 # Served to the hosts from the guest's local repository, with whatever they need beyond the rootfs.
 REPO_PKGS="ipvsadm keepalived"
 HOST_PKGS="qemu-system-x86 debootstrap cpio kmod openssh-client zstd netcat-openbsd apt-utils openssl"
@@ -98,6 +100,10 @@ build_image() { # $1 = output dir, $2 = base dir
   install -m644 "$HERE/guest/inittab" "$r/etc/inittab"
   mkdir -p "$r/etc/lab"
   install -m755 "$HERE"/guest/*.sh "$r/etc/lab/"
+  install -m644 "$HERE"/guest/*.service "$r/etc/lab/"
+  # Hosts that boot with systemd: no timer may start apt or dpkg behind a test's back (a real
+  # server's daily apt run holds the dpkg lock at a random hour; a test must not meet it by chance).
+  for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer; do ln -sf /dev/null "$r/etc/systemd/system/$u"; done
 
   # Keys are made per image and baked in; lab.sh copies the client side from here.
   ssh-keygen -q -t ed25519 -N '' -C lvsctl-lab -f "$out/id_ed25519"

@@ -117,10 +117,11 @@ test(
     const host = dest.startsWith('10.99.2.11:') ? 'rs1' : 'rs2';
     assert.match(dest, /^10\.99\.2\.1[12]:80$/, `the download's entry on dir1: ${dest}`);
     // Fail over to dir2 and back: dir2 keeps the connection's entry, as stale, after the failback.
-    // The init script returns before keepalived has exited; a start before that does nothing.
-    await lab.sh('dir1', '/etc/init.d/keepalived stop; while pidof keepalived >/dev/null; do sleep 0.2; done');
+    // A SysV init script returns before keepalived has exited; a start before that does nothing.
+    await lab.service('dir1', 'keepalived', 'stop');
+    await lab.sh('dir1', 'while pidof keepalived >/dev/null; do sleep 0.2; done');
     await holdsVip('dir2');
-    await lab.sh('dir1', '/etc/init.d/keepalived start');
+    await lab.service('dir1', 'keepalived', 'start');
     await holdsVip('dir1');
     const d = await lab.lvsctl(['drain', host, '-i', HA, '--timeout', '120']);
     const drainEnded = Date.now();
@@ -194,9 +195,10 @@ test(
     );
     assert.equal((await lab.lvsctl(['status', '-i', HA])).code, 0, 'stopped is not drift');
     // A stopped director stays stopped across a reboot: the distribution's keepalived service is
-    // disabled at boot (Debian: its S links became K links), so it does not take the VIP back.
-    const links = 'ls /etc/rc2.d | grep keepalived';
-    assert.match(await lab.sh('dir1', links), /^K\d\dkeepalived$/m);
+    // disabled at boot (systemd: systemctl disable; SysV: its S links became K links), so it does not
+    // take the VIP back.
+    for (const h of dirs)
+      assert.equal(await lab.bootEnabled(h, 'keepalived'), false, `${h}: keepalived disabled at boot`);
     await lab.reboot('dir1');
     assert.equal((await lab.ssh('dir1', 'pidof keepalived')).code, 1, 'dir1: keepalived did not start at boot');
     assert.doesNotMatch(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100/, 'dir1: no VIP after the reboot');
@@ -206,7 +208,7 @@ test(
     assert.equal(start.code, 0, start.stdout + start.stderr);
     assert.match(start.stdout, /keepalived at boot: disabled -> enabled/);
     for (const h of dirs)
-      assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived starts at boot again`);
+      assert.equal(await lab.bootEnabled(h, 'keepalived'), true, `${h}: keepalived starts at boot again`);
     await lab.reboot('dir2');
     assert.match(
       await lab.sh('dir2', 'pidof keepalived'),
@@ -227,7 +229,7 @@ test(
       );
       assert.equal((await lab.sh(h, 'ipvsadm -Sn')).trim(), '', `${h}: no virtual service left`);
       assert.doesNotMatch(await lab.sh(h, 'ip -o addr'), /10\.99\.1\.100|10\.99\.2\.1\//);
-      assert.match(await lab.sh(h, links), /^S\d\dkeepalived$/m, `${h}: keepalived at boot as the package left it`);
+      assert.equal(await lab.bootEnabled(h, 'keepalived'), true, `${h}: keepalived at boot as the package left it`);
     }
     const again = await lab.lvsctl(['down', '-i', HA, '--json']);
     assert.equal(

@@ -6,6 +6,8 @@
 #   lab.sh down               stop the qemu that the lab started (pid file only)
 #   lab.sh snapshot           boot a fresh lab and save it as the ready snapshot (stays running)
 #   lab.sh restore            throw the running lab away and resume the ready snapshot (~seconds)
+#   lab.sh restore --packages the same with ipvsadm and keepalived installed on dir1, dir2 and the
+#                             router, as lvsctl's install step leaves them (made once per image)
 #   lab.sh reboot HOST        reboot one host (new empty netns, same disk, boot path, sshd)
 #   lab.sh reboot HOST --hold stop after the new netns: nothing of the disk applied, no sshd
 #   lab.sh boot HOST          run the boot path of a held host (up to sshd)
@@ -68,9 +70,9 @@ machine_args() { # image dir
     -append "console=ttyS0 quiet panic=-1"
     -nic "user,model=virtio-net-pci,restrict=on,$fwd" -device virtio-rng-pci)
 }
-snapshot_file() { # image dir
+snapshot_file() { # image dir [variant]
   machine_args "$1"
-  echo "$1/vmstate-$({ qemu-system-x86_64 --version; echo "${MACHINE[*]}"; } | sha256sum | cut -c1-16).zst"
+  echo "$1/vmstate-$({ qemu-system-x86_64 --version; echo "${MACHINE[*]}"; } | sha256sum | cut -c1-16)${2:+-$2}.zst"
 }
 
 qemu_pid() {
@@ -127,8 +129,8 @@ cold_boot() { # image dir
   say "booted in $(since "$t0")"
 }
 
-save_snapshot() { # image dir: save the running (ready) guest, then let it run on
-  local f t0 s=""; f=$(snapshot_file "$1"); t0=$(now)
+save_snapshot() { # image dir [variant]: save the running (ready) guest, then let it run on
+  local f t0 s=""; f=$(snapshot_file "$1" "${2:-}"); t0=$(now)
   mon stop >/dev/null
   mon "migrate \"exec:zstd -T2 -3 -q >$f.tmp\"" >/dev/null
   for _ in $(seq 1 1500); do
@@ -142,8 +144,8 @@ save_snapshot() { # image dir: save the running (ready) guest, then let it run o
   say "snapshot saved in $(since "$t0"): $f ($(du -m "$f" | cut -f1) MB)"
 }
 
-resume() { # image dir
-  local f t0 st=""; f=$(snapshot_file "$1"); t0=$(now)
+resume() { # image dir [variant]
+  local f t0 st=""; f=$(snapshot_file "$1" "${2:-}"); t0=$(now)
   qemu_start "$1" -incoming "exec:zstd -dc $f"
   for _ in $(seq 1 1200); do
     st=$(mon "info status" | grep -o 'VM status: .*' | head -1 || true)
@@ -179,11 +181,36 @@ cmd_snapshot() {
   cold_boot "$img"; save_snapshot "$img"
 }
 
+# The hosts that can be directors (lab inventories), with the packages lvsctl installs there.
+PKG_HOSTS="dir1 dir2 router"
+PKGS="ipvsadm keepalived"
+
+# What lvsctl's install step does (src/os/debian.ts): policy-rc.d 101, so that the postinst does not
+# start keepalived with no config; the lists first (the image has none).
+install_packages() {
+  local h pids=() t0; t0=$(now)
+  for h in $PKG_HOSTS; do
+    lab_ssh "$h" "printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d &&
+      export DEBIAN_FRONTEND=noninteractive && apt-get update -q >/dev/null &&
+      apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold $PKGS >/dev/null;
+      rc=\$?; rm -f /usr/sbin/policy-rc.d; exit \$rc" &
+    pids+=($!)
+  done
+  for h in "${pids[@]}"; do wait "$h" || die "installing $PKGS failed"; done
+  say "$PKGS installed on $PKG_HOSTS in $(since "$t0")"
+}
+
 cmd_restore() {
-  local img; img=$(image_dir)
+  local img variant=; img=$(image_dir)
+  case ${1:-} in "") ;; --packages) variant=packages;; *) die "usage: lab.sh restore [--packages]";; esac
   [ -f "$(snapshot_file "$img")" ] || die "no snapshot for this image: run lab.sh up"
   install_keys "$img"; stop_qemu
+  if [ -n "$variant" ] && [ -f "$(snapshot_file "$img" "$variant")" ]; then
+    resume "$img" "$variant" && return
+    say "the $variant snapshot did not resume; making it again"; stop_qemu; rm -f "$(snapshot_file "$img" "$variant")"
+  fi
   resume "$img" || die "restore failed"
+  [ -z "$variant" ] || { install_packages; save_snapshot "$img" "$variant"; }
 }
 
 cmd_reboot() {
@@ -267,7 +294,7 @@ main() {
     up) cmd_up;;
     down) stop_qemu;;
     snapshot) cmd_snapshot;;
-    restore) cmd_restore;;
+    restore) cmd_restore "$@";;
     reboot) cmd_reboot "$@";;
     boot) cmd_boot "$@";;
     netns) cmd_netns "$@";;
@@ -275,7 +302,7 @@ main() {
     state) cmd_state "$@";;
     forward) cmd_forward "$@";;
     status) cmd_status;;
-    *) sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2;;
+    *) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 2;;
   esac
 }
 main "$@"

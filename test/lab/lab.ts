@@ -38,6 +38,24 @@ export const PORTS = {
 } as const;
 export type Host = keyof typeof PORTS;
 export const LAB_HOSTS = ['client', 'dir1', 'dir2', 'rs1', 'rs2', 'router'] as const;
+export type LabHost = (typeof LAB_HOSTS)[number];
+
+/** How each lab host boots: the init column of guest/topology.sh, the one topology definition
+ * (systemd: systemd as PID 1 under systemd-nspawn; sysv: host-boot.sh and the rc scripts). */
+export const INIT: Record<LabHost, 'systemd' | 'sysv'> = (() => {
+  const text = readFileSync(path.join(ROOT, 'test', 'lab', 'guest', 'topology.sh'), 'utf8');
+  const table = /^LAB_TOPOLOGY="\n([^"]*)"/m.exec(text)?.[1] ?? '';
+  const init = Object.fromEntries(
+    table
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .map((w) => [w[0], w[4]]),
+  );
+  for (const h of LAB_HOSTS) {
+    if (init[h] !== 'systemd' && init[h] !== 'sysv') throw new Error(`lab: no init for ${h} in topology.sh`);
+  }
+  return init as Record<LabHost, 'systemd' | 'sysv'>;
+})();
 
 export interface Result {
   code: number;
@@ -105,9 +123,11 @@ export async function start(): Promise<{ startedByUs: boolean }> {
   return { startedByUs: !wasRunning };
 }
 
-/** Throws the running lab away and resumes the ready snapshot (a clean lab in seconds). */
-export async function restore(): Promise<void> {
-  await labSh(['restore']);
+/** Throws the running lab away and resumes the ready snapshot (a clean lab in seconds): bare hosts,
+ * or with `packages`, ipvsadm and keepalived installed on dir1, dir2 and the router as lvsctl's
+ * install step leaves them (for tests whose subject is not the install; made once per image). */
+export async function restore(opts: { packages?: boolean } = {}): Promise<void> {
+  await labSh(['restore', ...(opts.packages ? ['--packages'] : [])]);
 }
 
 /** This machine's 127.0.0.1:port reaches addr:aport (TCP) on a lab network through the router, which
@@ -201,19 +221,56 @@ export async function sh(
   return r.stdout;
 }
 
+/** Starts, stops or reloads a service the way the host's init does it (systemctl or its init script). */
+export async function service(host: LabHost, name: string, action: 'start' | 'stop' | 'reload'): Promise<void> {
+  await sh(host, INIT[host] === 'systemd' ? `systemctl ${action} ${name}.service` : `/etc/init.d/${name} ${action}`);
+}
+
+/** Does the host's init start this service at boot (systemctl is-enabled, or an S link in rc2.d)? */
+export async function bootEnabled(host: LabHost, name: string): Promise<boolean> {
+  const r =
+    INIT[host] === 'systemd'
+      ? await ssh(host, `systemctl is-enabled ${name}.service`)
+      : await ssh(host, `ls /etc/rc2.d | grep -q '^S[0-9][0-9]${name}$'`);
+  return r.code === 0;
+}
+
+/** Something that changes at every boot of a host: the start time of its PID 1 (clock ticks since
+ * the guest booted; each host's PID namespace has its own PID 1). */
+export async function bootMark(host: LabHost): Promise<number> {
+  return Number((await sh(host, "awk '{print $22}' /proc/1/stat")).trim());
+}
+
+/** What the host's boot path printed in its current boot: the journal (systemd) or the part of
+ * /var/log/boot.log since the last "=== boot" line (sysv). */
+export async function bootLog(host: LabHost): Promise<string> {
+  return sh(
+    host,
+    INIT[host] === 'systemd'
+      ? 'journalctl -b --no-pager -o short'
+      : `awk '/^=== boot /{s=""} {s=s $0 "\\n"} END{printf "%s", s}' /var/log/boot.log`,
+  );
+}
+
 /**
  * Registers the test file's lab hooks: before, a clean lab (restored from the ready snapshot: bare
- * hosts); after, the lab stopped if this file started it, else restored for whoever did.
+ * hosts, or with `packages` the packaged one); after, the lab stopped if this file started it, else
+ * restored for whoever did.
  */
-export function useLab(hooks: {
-  before: (fn: () => Promise<void>, o: { timeout: number }) => void;
-  after: (fn: () => Promise<void>, o: { timeout: number }) => void;
-}): void {
+export function useLab(
+  hooks: {
+    before: (fn: () => Promise<void>, o: { timeout: number }) => void;
+    after: (fn: () => Promise<void>, o: { timeout: number }) => void;
+  },
+  opts: { packages?: boolean } = {},
+): void {
   let startedByUs = false;
   hooks.before(
     async () => {
-      ({ startedByUs } = await start());
-      await restore();
+      startedByUs = !isRunning();
+      await labSh(['up']);
+      // a lab this file just started is the ready snapshot already
+      if (!startedByUs || opts.packages) await restore(opts);
     },
     { timeout: 25 * 60_000 },
   );

@@ -15,7 +15,7 @@ const PATHS = [
   STATE_FILE,
   STATE_FILE.replace(/\/[^/]+$/, ''),
   LVSCTL_ETC,
-  ...BOOT_LINKS.sysv.map((l) => l.path),
+  ...[...BOOT_LINKS.sysv, ...BOOT_LINKS.systemd].map((l) => l.path),
 ];
 const VIP = '10.99.2.100';
 
@@ -157,7 +157,7 @@ test(
     // The stop holds across a reboot: the boot path sees lvsctl's stopped mark.
     await lab.reboot('rs1');
     assert.doesNotMatch(await lab.sh('rs1', 'ip -o addr'), /10\.99\.2\.100/, 'rs1 stays stopped after a reboot');
-    assert.match(await lab.sh('rs1', 'cat /var/log/boot.log'), /stopped by 'lvsctl stop': started without VIPs /);
+    assert.match(await lab.bootLog('rs1'), /stopped by 'lvsctl stop': started without VIPs /);
     assert.equal((await status()).code, 0, 'still no drift');
 
     const start = await lab.lvsctl(['start', '-i', INV]);

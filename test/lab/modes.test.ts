@@ -11,7 +11,11 @@ import * as lab from './lab.js';
 
 type Mode = 'nat' | 'dr' | 'tun';
 const HOSTS = ['client', 'dir1', 'rs1', 'rs2'] as const;
-const PATHS = [...Object.values(MANAGED_PATHS), STATE_FILE, ...BOOT_LINKS.sysv.map((l) => l.path)];
+const PATHS = [
+  ...Object.values(MANAGED_PATHS),
+  STATE_FILE,
+  ...[...BOOT_LINKS.sysv, ...BOOT_LINKS.systemd].map((l) => l.path),
+];
 const inv = (m: Mode) => path.join(lab.ROOT, 'inventories', `lab-${m}.yaml`);
 
 interface Verdict {

@@ -95,6 +95,21 @@ describe('resource modules', () => {
     );
     assert.match(commandFor(SAMPLES.netfilter[0]!, debian).text, /^\{ iptables-restore --noflush < \/etc\/lvsctl\//);
   });
+  it('an IPv6 address is added without duplicate address detection (usable at once); IPv4 keeps its label', () => {
+    const v6 = { address: 'fd99:2::100', prefix: 128, dev: 'lo' };
+    assert.equal(
+      commandFor({ kind: 'address', action: 'add', addr: v6 }, debian).text,
+      'ip addr add fd99:2::100/128 dev lo nodad',
+    );
+    assert.equal(
+      commandFor({ kind: 'address', action: 'del', addr: v6 }, debian).text,
+      'ip addr del fd99:2::100/128 dev lo',
+    );
+    assert.equal(
+      commandFor({ kind: 'address', action: 'add', addr }, debian).text,
+      'ip addr add 10.99.2.100/32 dev lo label lo:0',
+    );
+  });
   it('the facts script prints its sections in this order (the parser and the fragments rely on it)', () => {
     assert.deepEqual(FACT_SECTIONS, [
       'os',

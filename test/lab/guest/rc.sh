@@ -11,6 +11,8 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
+# systemd-nspawn (the hosts that boot with systemd) needs the unified cgroup hierarchy
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
 hostname lvs-guest
 t "rc start"
 # crc32c_generic: busybox-style loaders miss libcrc32c's softdep; kmod handles it, load it anyway.

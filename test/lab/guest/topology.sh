@@ -13,14 +13,17 @@
 #   br-srv  10.99.2.0/24   dir1 .2, dir2 .3, rs1 .11, rs2 .12, router .254
 #   br-mgmt 10.99.255.0/24 controller .1 (veth lab-mgmt) + mgmt0 of every host (sshd listens only there)
 
-# name   mgmt-ip        ssh-port role        eth0 (bridge:cidr) eth1 (bridge:cidr)  default-gw
+# init: how the host boots. systemd = systemd as PID 1 under systemd-nspawn --boot (its units,
+# systemd-modules-load, systemd-sysctl, the journal); sysv = host-boot.sh (modules-load.d, sysctl
+# --system, the rc scripts). Both boot paths stay proven. The fast tier (LAB_MODE=host) is all sysv.
+# name   mgmt-ip        ssh-port role        init    eth0 (bridge:cidr) eth1 (bridge:cidr)  default-gw
 LAB_TOPOLOGY="
-client 10.99.255.10  22001 client      lan:10.99.1.10/24  -                   10.99.1.254
-dir1   10.99.255.2   22002 director    lan:10.99.1.2/24   srv:10.99.2.2/24    10.99.1.254
-dir2   10.99.255.3   22003 director    lan:10.99.1.3/24   srv:10.99.2.3/24    10.99.1.254
-rs1    10.99.255.11  22004 realserver  srv:10.99.2.11/24  -                   10.99.2.254
-rs2    10.99.255.12  22005 realserver  srv:10.99.2.12/24  -                   10.99.2.254
-router 10.99.255.254 22006 router      lan:10.99.1.254/24 srv:10.99.2.254/24  -"
+client 10.99.255.10  22001 client      sysv    lan:10.99.1.10/24  -                   10.99.1.254
+dir1   10.99.255.2   22002 director    systemd lan:10.99.1.2/24   srv:10.99.2.2/24    10.99.1.254
+dir2   10.99.255.3   22003 director    systemd lan:10.99.1.3/24   srv:10.99.2.3/24    10.99.1.254
+rs1    10.99.255.11  22004 realserver  systemd srv:10.99.2.11/24  -                   10.99.2.254
+rs2    10.99.255.12  22005 realserver  sysv    srv:10.99.2.12/24  -                   10.99.2.254
+router 10.99.255.254 22006 router      sysv    lan:10.99.1.254/24 srv:10.99.2.254/24  -"
 # shellcheck disable=SC2034 # used by lab.sh and build-image.sh
 LAB_GUEST_PORT=22000
 LAB_MGMT_CIDR=10.99.255.1/24
@@ -34,11 +37,12 @@ KEYS=${LAB_KEYS:-/var/lib/lab-keys}                            # <host>, <host>.
 
 topo_hosts() { echo "$LAB_TOPOLOGY" | awk 'NF{print $1}'; }
 
-topo_get() { # sets T_MGMT T_PORT T_ROLE T_ETH0 T_ETH1 T_GW
+topo_get() { # sets T_MGMT T_PORT T_ROLE T_INIT T_ETH0 T_ETH1 T_GW
   local line
   line=$(echo "$LAB_TOPOLOGY" | awk -v h="$1" '$1==h')
   [ -n "$line" ] || { echo "unknown host: $1" >&2; return 2; }
-  read -r _ T_MGMT T_PORT T_ROLE T_ETH0 T_ETH1 T_GW <<<"$line"
+  read -r _ T_MGMT T_PORT T_ROLE T_INIT T_ETH0 T_ETH1 T_GW <<<"$line"
+  [ "$MODE" = guest ] || T_INIT=sysv
 }
 
 # New netns copy conf/all and conf/default from the root netns unless devconf_inherit_init_net=2
@@ -122,6 +126,18 @@ topo_provision() {
   printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$h" >"$up/etc/hosts"
   install -m600 "$KEYS/$h" "$up/etc/ssh/ssh_host_ed25519_key"
   install -m644 "$KEYS/$h.pub" "$up/etc/ssh/ssh_host_ed25519_key.pub"
+  if [ "$T_INIT" = systemd ]; then
+    # a server's own identity and services, as units: Debian's ssh.service (on the management
+    # address only) and, on real servers, the test services
+    printf '%s' "lab-$h" | md5sum | cut -c1-32 >"$up/etc/machine-id"
+    mkdir -p "$up/etc/ssh/sshd_config.d" "$up/etc/systemd/system/multi-user.target.wants"
+    echo "ListenAddress $T_MGMT:22" >"$up/etc/ssh/sshd_config.d/listen.conf"
+    ln -sf /lib/systemd/system/ssh.service "$up/etc/systemd/system/multi-user.target.wants/ssh.service"
+    if [ "$T_ROLE" = realserver ]; then
+      ln -sf /etc/lab/lab-svc.service "$up/etc/systemd/system/lab-svc.service"
+      ln -sf /etc/lab/lab-svc.service "$up/etc/systemd/system/multi-user.target.wants/lab-svc.service"
+    fi
+  fi
   if [ "$MODE" = host ]; then
     # The lower layer is this machine's /: hide its init scripts (whiteouts) and give root the lab key.
     for f in /etc/rcS.d/S* /etc/rc2.d/S*; do
@@ -147,19 +163,25 @@ topo_host_start() {
   topo_get "$h"
   topo_provision "$h"
   # setsid: the host must outlive the shell (or ssh session) that (re)started it
-  ip netns exec "$h" setsid unshare --mount --uts --ipc --pid --fork --propagation private \
-    "$SD/host-init.sh" "$h" "$T_MGMT" "$HD" "$SD" </dev/null >"$RUNDIR/$h.log" 2>&1 &
+  if [ "$T_INIT" = systemd ]; then
+    setsid unshare --mount --propagation private \
+      "$SD/host-nspawn.sh" "$h" "$HD" "$SD" </dev/null >"$RUNDIR/$h.log" 2>&1 &
+  else
+    ip netns exec "$h" setsid unshare --mount --uts --ipc --pid --fork --propagation private \
+      "$SD/host-init.sh" "$h" "$T_MGMT" "$HD" "$SD" </dev/null >"$RUNDIR/$h.log" 2>&1 &
+  fi
   echo $! >"$RUNDIR/$h.unshare.pid"
 }
 
-# Power off: SIGKILL to the PID namespace's init kills every process of the host; the mount
-# namespace (and with it the overlay) goes with them; then the netns and its veths are destroyed.
+# Power off: SIGKILL to every process in the host's netns. That takes the PID namespace's init
+# (host-init.sh's chroot, or systemd under nspawn), so every process of the host; the mount namespace
+# (and with it the overlay) goes with them, and nspawn, its container gone, exits. Then the netns
+# and its veths are destroyed.
 topo_host_stop() {
-  local h=$1 u p kids=()
+  local h=$1 u p
   u=$(cat "$RUNDIR/$h.unshare.pid" 2>/dev/null || true)
   if [ -n "$u" ] && [ -e "/proc/$u" ]; then
-    read -ra kids <"/proc/$u/task/$u/children" || true
-    for p in "${kids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for p in $(ip netns pids "$h" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
     for _ in $(seq 1 100); do [ -e "/proc/$u" ] || break; sleep 0.1; done
     kill -9 "$u" 2>/dev/null || true
   fi
