@@ -58,7 +58,10 @@ export function planHost(input: PlanInput): HostPlan {
     changedFiles: new Set(),
   };
   for (const step of PHASES) step.plan(ctx);
-  const { pre, next, adds, removals } = ctx;
+  const { pre, next, adds } = ctx;
+  // A link goes down after everything on it is removed: IPv6 addresses leave with the link (the
+  // kernel flushes them unless keep_addr_on_down), so their removal would then fail.
+  const removals = [...ctx.removals.filter((c) => c.kind !== 'link'), ...ctx.removals.filter((c) => c.kind === 'link')];
 
   if (input.record) {
     for (const s of [pre, next]) {

@@ -6,14 +6,19 @@ import { fragment, type CommandResource } from './types.js';
 
 export type ModuleChange = { kind: 'module'; name: string };
 
+// The tunnel modules a real server may need besides IPVS's own (render/realserver.ts): IPv4 in IPv4,
+// and IPv6 in IPv6 for IPv6 TUN services.
+const TUNNELS = ['ipip', 'ip6_tunnel'] as const;
+const tunnelFiles = TUNNELS.map((t) => `*/${t}.ko`).join(' | ');
+
 // $k is the kernel release (the host fragment reads it).
 export const modulesFacts = fragment(
   ['modules_available', 'modules_loaded'],
   String.raw`s modules_available
 m=/lib/modules/$k
-for f in "$m"/kernel/net/netfilter/ipvs/*.ko* "$m"/kernel/net/ipv4/*.ko*; do [ -e "$f" ] || continue; f=${'${'}f##*/}; echo "${'${'}f%%.ko*}"; done
-[ -r "$m/modules.builtin" ] && while read -r f; do case $f in */ip_vs*.ko | */ipip.ko) f=${'${'}f##*/}; echo "${'${'}f%.ko}" ;; esac; done <"$m/modules.builtin"
-s modules_loaded; [ -r /proc/modules ] && while read -r n _; do case $n in ip_vs* | ipip) echo "$n" ;; esac; done </proc/modules
+for f in "$m"/kernel/net/netfilter/ipvs/*.ko* ${TUNNELS.map((t) => `"$m"/kernel/net/ipv*/${t}.ko*`).join(' ')}; do [ -e "$f" ] || continue; f=${'${'}f##*/}; echo "${'${'}f%%.ko*}"; done
+[ -r "$m/modules.builtin" ] && while read -r f; do case $f in */ip_vs*.ko | ${tunnelFiles}) f=${'${'}f##*/}; echo "${'${'}f%.ko}" ;; esac; done <"$m/modules.builtin"
+s modules_loaded; [ -r /proc/modules ] && while read -r n _; do case $n in ip_vs* | ${TUNNELS.join(' | ')}) echo "$n" ;; esac; done </proc/modules
 `,
 );
 

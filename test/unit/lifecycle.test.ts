@@ -667,6 +667,12 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
     });
   }
 
+  it('tun real server: down removes the VIP from tunl0 before the link goes down (IPv6 addresses leave with a link)', () => {
+    const changes = step(tun, 'rs1', upHost(tun, 'rs1'), { kind: 'down', purge: false }).run.plan.changes;
+    const at = (k: string) => changes.findIndex((c) => c.kind === k && JSON.stringify(c).includes('"tunl0"'));
+    assert.ok(at('address') >= 0 && at('link') >= 0, JSON.stringify(changes));
+    assert.ok(at('address') < at('link'), 'address removal first');
+  });
   it('nat: stop releases the VIP and clears the rules (DIP, files, sysctls, boot path kept); stop again: nothing; start returns exactly to up', () => {
     const up = upHost(nat, 'dir1');
     const stop = step(nat, 'dir1', up, { kind: 'stop' });

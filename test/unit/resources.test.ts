@@ -3,9 +3,13 @@
 // family comes from os-release, else from its package manager.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { commandFor } from '../../src/apply/commands.js';
 import { FACT_SECTIONS, factsScript } from '../../src/facts/script.js';
+import { modulesFacts } from '../../src/resources/modules.js';
 import { hostOs, initSystem, PACKAGE_MANAGERS } from '../../src/os/index.js';
 import { ChangeRecord, changeRecord } from '../../src/plan/record.js';
 import { changeDiff, describe as describeChange, isEngineChange, type Change } from '../../src/plan/types.js';
@@ -109,6 +113,27 @@ describe('resource modules', () => {
       commandFor({ kind: 'address', action: 'add', addr }, debian).text,
       'ip addr add 10.99.2.100/32 dev lo label lo:0',
     );
+  });
+  it('the modules fragment lists the IPVS and tunnel modules a kernel has, built in or loaded', () => {
+    // a fake /lib/modules tree: ipip and ip6_tunnel as files (IPv4 and IPv6 TUN), one scheduler built in
+    const root = mkdtempSync(path.join(tmpdir(), 'lvsctl-mods-'));
+    const m = path.join(root, '6.1.0');
+    for (const f of [
+      'netfilter/ipvs/ip_vs.ko',
+      'netfilter/ipvs/ip_vs_rr.ko.xz',
+      'ipv4/ipip.ko',
+      'ipv4/tunnel4.ko',
+      'ipv6/ip6_tunnel.ko',
+    ]) {
+      mkdirSync(path.dirname(path.join(m, 'kernel/net', f)), { recursive: true });
+      writeFileSync(path.join(m, 'kernel/net', f), '');
+    }
+    writeFileSync(path.join(m, 'modules.builtin'), 'kernel/net/netfilter/ipvs/ip_vs_mh.ko\nkernel/fs/ext4/ext4.ko\n');
+    const script = `s() { echo "#$1"; }\nk=6.1.0\n${modulesFacts.script.replace('m=/lib/modules/', `m=${root}/`)}\ntrue`;
+    const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+    rmSync(root, { recursive: true });
+    const available = out.split('#modules_loaded')[0]!.split('\n').slice(1).filter(Boolean).sort();
+    assert.deepEqual(available, ['ip6_tunnel', 'ip_vs', 'ip_vs_mh', 'ip_vs_rr', 'ipip']);
   });
   it('the facts script prints its sections in this order (the parser and the fragments rely on it)', () => {
     assert.deepEqual(FACT_SECTIONS, [

@@ -13,7 +13,7 @@ set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ME=$(hostname)
 PORTS="80 8080 443 8443 5353"
-LAB_VIPS="10.99.2.100 10.99.1.100 10.99.1.101"   # the lab inventories' VIPs (UDP binds them ahead)
+LAB_VIPS="10.99.2.100 10.99.1.100 10.99.1.101 fd99:2::100 fd99:1::101"   # the lab inventories' VIPs (UDP binds them ahead)
 BIG=$((50 * 1024 * 1024))
 
 case ${1:-} in
@@ -27,9 +27,10 @@ case ${1:-} in
         [ -f "/run/svc-$p.pid" ] && kill -- "-$(cat "/run/svc-$p.pid")" 2>/dev/null; rm -f "/run/svc-$p.pid"; continue
       fi
       case $p in
-        80|8080) a=TCP-LISTEN:$p,fork,reuseaddr; x=http;;
-        443) a=TCP-LISTEN:$p,fork,reuseaddr; x=tcp;;
-        8443) a=OPENSSL-LISTEN:$p,fork,reuseaddr,cert=/etc/lab/tls/server.pem,key=/etc/lab/tls/server.key,verify=0; x=http;;
+        # one socket for both families (IPv4 arrives as ::ffff:a.b.c.d)
+        80|8080) a=TCP6-LISTEN:$p,ipv6only=0,fork,reuseaddr; x=http;;
+        443) a=TCP6-LISTEN:$p,ipv6only=0,fork,reuseaddr; x=tcp;;
+        8443) a=OPENSSL-LISTEN:$p,pf=ip6,ipv6only=0,fork,reuseaddr,cert=/etc/lab/tls/server.pem,key=/etc/lab/tls/server.key,verify=0; x=http;;
         5353) a=; x=udp;;
         *) echo "svc.sh: no service on port $p" >&2; exit 2;;
       esac
@@ -63,8 +64,11 @@ case ${1:-} in
     # UDP answers must leave from the address asked (DR/TUN: the VIP). One listener per address,
     # bound with freebind (the VIPs appear later), each answering through its own socket: a second
     # socket bound to the address would catch the next datagram while it lingers.
-    for addr in $(ip -o -4 addr show | awk '{print $4}' | cut -d/ -f1) $LAB_VIPS; do
-      socat "UDP-RECVFROM:$2,bind=$addr,freebind,reuseaddr,fork" "EXEC:/etc/lab/svc.sh udp" &
+    for addr in $(ip -o addr show | awk '$3 == "inet" || ($3 == "inet6" && $6 == "global") {print $4}' | cut -d/ -f1) $LAB_VIPS; do
+      case $addr in
+        *:*) socat "UDP6-RECVFROM:$2,bind=[$addr],freebind,reuseaddr,fork" "EXEC:/etc/lab/svc.sh udp" &;;
+        *) socat "UDP-RECVFROM:$2,bind=$addr,freebind,reuseaddr,fork" "EXEC:/etc/lab/svc.sh udp" &;;
+      esac
     done
     wait;;
   udp) echo "$ME";;

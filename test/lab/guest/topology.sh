@@ -12,6 +12,9 @@
 #   br-lan  10.99.1.0/24   client .10 (+ .20-.29), dir1 .2, dir2 .3, router .254
 #   br-srv  10.99.2.0/24   dir1 .2, dir2 .3, rs1 .11, rs2 .12, router .254
 #   br-mgmt 10.99.255.0/24 controller .1 (veth lab-mgmt) + mgmt0 of every host (sshd listens only there)
+# IPv6 on the two data segments: br-lan fd99:1::/64, br-srv fd99:2::/64 (ULA). A host's address there
+# is 10.99.X.Y -> fd99:X::Y (rs1 fd99:2::11, router fd99:1::254 and fd99:2::254), the same for its
+# default route; the management segment is IPv4 only.
 
 # init: how the host boots. systemd = systemd as PID 1 under systemd-nspawn --boot (its units,
 # systemd-modules-load, systemd-sysctl, the journal); sysv = host-boot.sh (modules-load.d, sysctl
@@ -87,6 +90,10 @@ topo_switch_up() {
   fi
 }
 
+v6_of() { # 10.99.X.Y -> fd99:X::Y (data segments only)
+  local o; IFS=. read -ra o <<<"$1"; echo "fd99:${o[2]}::${o[3]}"
+}
+
 # A host's NIC keeps its MAC across reboots (02:00 + its IPv4 address), as real hardware does, so
 # neighbours' ARP caches stay valid and a rebooted host answers at once.
 attach() { # netns ifname bridge cidr
@@ -96,6 +103,8 @@ attach() { # netns ifname bridge cidr
   ip -n lab-sw link add "$peer" type veth peer name "$ifn" netns "$ns" address "$mac"
   ip -n lab-sw link set "$peer" master "$br" up
   ip -n "$ns" addr add "$cidr" dev "$ifn"
+  # nodad: the "hardware" addresses answer at once after a power-on, as the IPv4 ones do
+  [ "$br" = br-mgmt ] || ip -n "$ns" addr add "$(v6_of "${cidr%/*}")/64" dev "$ifn" nodad
   ip -n "$ns" link set "$ifn" up
 }
 
@@ -108,12 +117,14 @@ topo_net_up() {
   attach "$h" mgmt0 br-mgmt "${T_MGMT}/24"
   [ "$T_ETH0" = - ] || attach "$h" eth0 "br-${T_ETH0%%:*}" "${T_ETH0#*:}"
   [ "$T_ETH1" = - ] || attach "$h" eth1 "br-${T_ETH1%%:*}" "${T_ETH1#*:}"
-  [ "$T_GW" = - ] || ip -n "$h" route add default via "$T_GW"
+  [ "$T_GW" = - ] || { ip -n "$h" route add default via "$T_GW"; ip -n "$h" -6 route add default via "$(v6_of "$T_GW")"; }
   case $T_ROLE in
-    router) ip netns exec "$h" sysctl -qw net.ipv4.ip_forward=1;;
+    router) ip netns exec "$h" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1;;
     # strict reverse-path filtering, as a hardened distribution ships it: TUN must lower it itself
     director|realserver) ip netns exec "$h" sh -c "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 1 >\$f; done";;
-    client) for a in $LAB_CLIENT_EXTRA; do ip -n "$h" addr add "$a/24" dev eth0; done;;
+    client) for a in $LAB_CLIENT_EXTRA; do
+        ip -n "$h" addr add "$a/24" dev eth0; ip -n "$h" addr add "$(v6_of "$a")/64" dev eth0 nodad
+      done;;
   esac
 }
 
