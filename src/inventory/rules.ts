@@ -182,6 +182,12 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
     if (s.engine === 'keepalived' && d.engine !== 'keepalived' && names.length > 1)
       add([...s.path, 'engine'], 'keepalived services need keepalived on the directors');
     if (s.ops && s.protocol !== 'udp') add([...s.path, 'ops'], 'one-packet scheduling (ops) is for UDP services');
+    // Seen in the lab (kernel 6.1): no answer ever reached the client.
+    if (s.ops && doc.mode === 'nat')
+      add(
+        [...s.path, 'ops'],
+        "one-packet scheduling (ops) does not work with NAT: IPVS keeps no connection entry for such a datagram, so the director cannot translate the real server's answer back (use dr or tun)",
+      );
     for (const f of s.schedulerFlags)
       if (!f.startsWith(s.scheduler + '-'))
         add([...s.path, 'scheduler_flags'], `flag ${f} does not go with scheduler ${s.scheduler}`);

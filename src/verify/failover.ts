@@ -6,7 +6,7 @@
 import type { Cluster, ResolvedService } from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
-import { urlHost } from '../identity/service.js';
+import { destinationKey, urlHost } from '../identity/service.js';
 import { parseList } from '../ipvs/list.js';
 import { keepalivedCommand } from '../apply/commands.js';
 import { sameAddress } from '../identity/address.js';
@@ -260,7 +260,10 @@ export function parseDownload(out: string): {
 }
 
 /** After keepalived (re)started, let it settle before anything is measured: the expected director
- * holds every VIP (VRRP) and the IPVS table holds a destination for every keepalived service. */
+ * holds every VIP (VRRP) and the IPVS table holds every real server of every keepalived service.
+ * Just after a start the checkers may still be taking servers out and back (a sorry server may stand
+ * in for all of them), which verify would count against the balance. A server that stays down is
+ * waited for until the timeout, then verify names it. */
 export async function settleKeepalived(
   cluster: Cluster,
   dirs: Map<string, HostConnection>,
@@ -275,10 +278,12 @@ export async function settleKeepalived(
   for (const vip of vips)
     if (cluster.directors.vrrp) holderName = await waitFor(dirs, vip, want, Math.max(0, end - Date.now()));
   const conn = holderName ? dirs.get(holderName) : undefined;
-  const keys = cluster.services.filter((s) => s.engine === 'keepalived').map((s) => s.id);
-  while (conn && keys.length && Date.now() < end) {
+  const tables = cluster.services
+    .filter((s) => s.engine === 'keepalived')
+    .map((s) => ({ id: s.id, dests: s.realServers.map(destinationKey) }));
+  while (conn && tables.length && Date.now() < end) {
     const live = parseList((await conn.exec(sh`ipvsadm -Ln`)).stdout);
-    if (keys.every((k) => (live.get(k)?.size ?? 0) > 0)) return;
+    if (tables.every((w) => w.dests.every((d) => live.get(w.id)?.has(d)))) return;
     await sleep(300);
   }
 }

@@ -1,9 +1,10 @@
 // Issue #21, IPv6: the lab's segments carry ULA prefixes (br-lan fd99:1::/64, br-srv fd99:2::/64) next
-// to IPv4. An IPv6 DR service comes up: the real servers hold the VIP as a /128 on lo,
-// added with nodad (usable at once, never tentative), and — shown from the router, which shares the
-// segment — no real server answers a neighbour solicitation for it, only the director. verify runs
-// over IPv6 (TCP and UDP). Then the cluster is switched to an IPv6 TUN service (IPv6 in IPv6: the VIP on
-// the real servers' ip6tnl0), verified, and taken down. NAT stays IPv4: validation refuses IPv6 NAT.
+// to IPv4. An IPv6 DR service comes up: the real servers hold the VIP as a /128 on lo, added with
+// nodad (usable at once, never tentative), and — shown from the router, which shares the segment — no
+// real server answers a neighbour solicitation for it, only the director. verify runs over IPv6 (TCP,
+// and UDP with one-packet scheduling). Then the cluster is switched to an IPv6 TUN service (IPv6 in
+// IPv6: the VIP on the real servers' ip6tnl0), verified, and taken down. NAT stays IPv4: validation
+// refuses IPv6 NAT.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -67,6 +68,14 @@ test(
     assert.deepEqual(await neighbourAnswers('fd99:2::11'), [MAC.rs1]);
     // a client request over IPv6, through the router, answered by a real server from the VIP
     assert.match(await lab.sh('client', `curl -sS -m 10 -g http://[${DR_VIP}]/`), /^rs[12]\n$/);
+    // one-packet scheduling (-o): datagrams from one client socket are spread over both servers,
+    // where without it they would all follow the socket's one connection entry
+    assert.match(await lab.sh('dir1', 'ipvsadm -Sn'), /^-A -u \[fd99:2::100\]:5353 -s rr -o$/m);
+    const answers = await lab.sh(
+      'client',
+      `for i in 1 2 3 4 5 6; do echo q | socat -t 2 - UDP6:[${DR_VIP}]:5353,sourceport=40053,reuseaddr; done`,
+    );
+    assert.deepEqual([...new Set(answers.trim().split('\n'))].sort(), ['rs1', 'rs2'], answers);
     const again = await lab.lvsctl(['plan', '-i', DR6]);
     assert.equal(again.code, 0, `a second run has nothing to change: ${out(again)}`);
   },
@@ -83,7 +92,10 @@ test(
       assert.doesNotMatch(await lab.sh(rs, 'ip -6 -o addr show dev lo'), /fd99:2::100/, `${rs}: the DR VIP is gone`);
     }
     // ipvsadm names the default tunnel type ipip; for an IPv6 real server the kernel sends IPv6 in IPv6
-    assert.match(await lab.sh('dir1', 'ipvsadm -Sn'), /^-a -t \[fd99:1::101\]:80 -r \[fd99:2::11\]:80 -i -w 1 --tun-type ipip$/m);
+    assert.match(
+      await lab.sh('dir1', 'ipvsadm -Sn'),
+      /^-a -t \[fd99:1::101\]:80 -r \[fd99:2::11\]:80 -i -w 1 --tun-type ipip$/m,
+    );
     assert.doesNotMatch(await lab.sh('dir1', 'ip -6 -o addr'), /fd99:2::100/, 'the DR VIP left the director');
 
     const down = await lab.lvsctl(['down', '-i', TUN6]);

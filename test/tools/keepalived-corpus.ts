@@ -310,7 +310,8 @@ function service(x: Ctx, family: 4 | 6, used: Set<string>): Obj {
     if (pers === 'timeout+netmask')
       s.persistence.netmask = family === 4 ? c.pick('persistence.netmask4') : num(c.pick('persistence.netmask6'));
   }
-  if (protocol === 'udp') {
+  // one-packet scheduling needs dr or tun (validation refuses it with NAT)
+  if (protocol === 'udp' && x.mode !== 'nat') {
     const ops = c.pick('ops');
     if (ops !== 'unset') s.ops = ops === 'true';
   }
@@ -715,6 +716,7 @@ export const RISKY: Record<string, Force> = {
     'rs.health_check': 'own',
   },
   'udp-ops-persistence': {
+    mode: 'dr',
     directors: 'pair',
     'service.kind': 'udp',
     ops: 'true',
@@ -905,7 +907,7 @@ export const REFUSED: Record<string, RefusedMix> = {
   'unicast-ipv4-instance-directors-ipv6-only': {
     force: { directors: 'pair', 'vip.family': '4', 'director.addresses': 'v6', 'vrrp.unicast': 'false' },
     mistake: (doc) => void (doc.directors.vrrp.unicast = true),
-    field: /^hosts\..*\.address$/,
+    field: /^hosts(\.|\[).*\.address$/, // a host name with a dot is written hosts["dir.1"]
   },
   'all-weights-0': {
     force: ONE_KEEPALIVED_SERVICE,

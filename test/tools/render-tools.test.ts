@@ -120,10 +120,11 @@ describe(
       });
     });
 
-    it('a group of three directors with unicast VRRP: each names the other two as peers, and keepalived -t passes', () => {
-      const text = readFileSync(join(packageRoot, 'inventories/lab-ha3.yaml'), 'utf8')
-        .replace('    advert_int: 1\n', '    advert_int: 1\n    unicast: true\n')
-        .replace('../test/fixtures/lab-vrrp-password', join(packageRoot, 'test/fixtures/lab-vrrp-password'));
+    it('a group of three directors with unicast VRRP (lab-ha3): each names the other two as peers, and keepalived -t passes', () => {
+      const text = readFileSync(join(packageRoot, 'inventories/lab-ha3.yaml'), 'utf8').replace(
+        '../test/fixtures/lab-vrrp-password',
+        join(packageRoot, 'test/fixtures/lab-vrrp-password'),
+      );
       assert.match(text, /unicast: true/);
       const cluster = loadInventory(tmpFile(text, 'ha3.yaml', 0o644), { requireSecrets: false }).cluster;
       const addresses = new Map([...cluster.hosts].map(([h, x]) => [h, x.address]));

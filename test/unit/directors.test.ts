@@ -49,7 +49,15 @@ describe('a group of three or more directors', () => {
       assert.match(conf, new RegExp(`priority ${m.priority}\\n`));
       assert.match(conf, /virtual_router_id 52\n/);
       assert.match(conf, /10\.99\.1\.100\/24 dev eth0\n\s+10\.99\.2\.1\/24 dev eth1\n/);
-      assert.doesNotMatch(conf, /unicast_peer/);
+      // unicast (lab-ha3 has no multicast): the peers are the other two directors
+      const peers = /unicast_peer \{([^}]*)\}/.exec(conf)?.[1]?.trim().split(/\s+/).sort();
+      const others = cluster.directors.members.filter((o) => o.host !== m.host).map((o) => o.host);
+      assert.deepEqual(
+        peers,
+        ['10.99.1.2', '10.99.1.3', '10.99.1.254']
+          .filter((a, i) => others.includes(['dir1', 'dir2', 'router'][i]!))
+          .sort(),
+      );
     }
     for (const h of ['rs1', 'rs2', 'client'])
       assert.ok(!rendered.get(h)?.some((f) => f.kind === 'keepalived'), `${h} has no keepalived.conf`);

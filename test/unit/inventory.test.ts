@@ -26,6 +26,7 @@ describe('invalid inventories: exact message, file:line:col, exit 65', () => {
       'tun-port-mapping',
       'vip-equals-rip',
       'nat-gateway-not-dip',
+      'nat-ops',
       'fullnat',
       'vrrp-duplicate-vrid',
       'vrrp-same-priority',

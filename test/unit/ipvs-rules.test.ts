@@ -111,7 +111,7 @@ describe('formatRules', () => {
 describe('desiredTable', () => {
   const load = (f: string) => loadInventory(join(packageRoot, 'inventories', f), { requireSecrets: false }).cluster;
 
-  it('NAT example: port mapping, weight 0, fwmark with persistence mask and thresholds, sh flags and ops', () => {
+  it('NAT example: port mapping, weight 0, fwmark with persistence mask and thresholds, sh flags', () => {
     const c = load('example-nat.yaml');
     assert.equal(
       formatRules(desiredTable(c, 'lb1')),
@@ -120,7 +120,7 @@ describe('desiredTable', () => {
         '-a -t 192.0.2.100:80 -r 172.16.10.11:8080 -m -w 3',
         '-a -t 192.0.2.100:80 -r 172.16.10.12:8080 -m -w 1',
         '-a -t 192.0.2.100:80 -r 172.16.10.13:8080 -m -w 0',
-        '-A -u 192.0.2.100:53 -s sh -o -b sh-port',
+        '-A -u 192.0.2.100:53 -s sh -b sh-port',
         '-a -u 192.0.2.100:53 -r 172.16.10.11:53 -m -w 1',
         '-a -u 192.0.2.100:53 -r 172.16.10.12:53 -m -w 1',
         '-a -u 192.0.2.100:53 -r 172.16.10.13:53 -m -w 1',
