@@ -91,6 +91,9 @@ export interface PlanContext extends PlanInput {
   next: HostState;
   adds: Change[];
   removals: Change[];
+  /** After the removals, which may still need them (a script, a rules file): the files and boot
+   * links that go. */
+  deletions: Change[];
   /** Files this plan creates or updates (the files step fills it; later steps reload on them). */
   changedFiles: Set<string>;
 }
