@@ -126,6 +126,7 @@ export function planFromFacts(
     ...(director && !down && t ? { timeouts: [t.tcp, t.tcpfin, t.udp] as [number, number, number] } : {}),
     secrets: secretValues(secrets),
     ...(down ? { forget: { purge: intent.purge } } : { record }),
+    ...(intent.kind === 'stop' ? { stopping: true } : {}),
   });
   return { facts, plan, cluster: c, table, record, secrets: secretValues(secrets) };
 }

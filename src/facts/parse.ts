@@ -1,6 +1,7 @@
 // Parses the facts script's output into typed facts (each resource module parses its sections).
 // Pure; tested on real output.
 import type { FamilyName, InitName, PackageManagerName } from '../os/index.js';
+import type { BootUnitFact } from '../resources/bootunit.js';
 import { parseSections } from '../resources/index.js';
 import type { Section } from '../resources/types.js';
 import { FACT_SECTIONS, SECTION } from './script.js';
@@ -51,6 +52,8 @@ export interface HostFacts {
   keepalivedBoot: string | null;
   /** Boot symlink path -> its target ("-" when absent). */
   bootLinks: Map<string, string>;
+  /** lvsctl.service as systemd holds it; null where systemd is not PID 1 or systemctl is absent. */
+  bootUnit: BootUnitFact | null;
   /** Current content of managed files (small ones), for diffs. */
   contents: Map<string, string>;
   state: string | null;

@@ -1,7 +1,8 @@
 // The planner for one host: a pure function of what the host should be (desired state and files)
 // and what it is (facts). No change when nothing differs. Impossible inventories (interface
 // absent, scheduler module missing) fail here, before anything changes. Each resource module plans
-// its own changes (resources/index.ts: PHASES); here they are put in order with the state file.
+// its own changes (resources/index.ts: PHASES); here they are put in order with the state file:
+// packages, the other additions, the removals, then the deletions of files and boot links.
 import type { DesiredHost } from '../desired/types.js';
 import { LvsctlError } from '../errors.js';
 import type { HostFacts } from '../facts/parse.js';
@@ -55,10 +56,11 @@ export function planHost(input: PlanInput): HostPlan {
     next: copy(),
     adds: [],
     removals: [],
+    deletions: [],
     changedFiles: new Set(),
   };
   for (const step of PHASES) step.plan(ctx);
-  const { pre, next, adds } = ctx;
+  const { pre, next, adds, deletions } = ctx;
   // A link goes down after everything on it is removed: IPv6 addresses leave with the link (the
   // kernel flushes them unless keep_addr_on_down), so their removal would then fail.
   const removals = [...ctx.removals.filter((c) => c.kind !== 'link'), ...ctx.removals.filter((c) => c.kind === 'link')];
@@ -73,17 +75,19 @@ export function planHost(input: PlanInput): HostPlan {
   const changes: Change[] = [];
   if (input.forget) {
     // `down`: undo everything recorded, then forget the host (no state file, no lvsctl directories).
+    // Packages last: their purge leaves no directory that a file of lvsctl's still kept.
     const purge = input.forget.purge ? old.owned.packages.filter((p) => f.packages.has(p)) : [];
     if (purge.length && f.pkgManager)
-      removals.push({ kind: 'packages', action: 'purge', manager: f.pkgManager, packages: purge });
-    if (adds.length || removals.length || f.state !== null)
-      changes.push(...adds, ...removals, { kind: 'state', phase: 'remove', content: '' });
+      deletions.push({ kind: 'packages', action: 'purge', manager: f.pkgManager, packages: purge });
+    if (adds.length || removals.length || deletions.length || f.state !== null)
+      changes.push(...adds, ...removals, ...deletions, { kind: 'state', phase: 'remove', content: '' });
     return { host: d.name, changes };
   }
   const preText = formatState(pre);
   const nextText = formatState(next);
-  if (adds.length || removals.length || preText !== formatState(old)) {
-    if (f.state === null && !adds.length && !removals.length && formatState(pre) === formatState(emptyState()))
+  const any = adds.length || removals.length || deletions.length;
+  if (any || preText !== formatState(old)) {
+    if (f.state === null && !any && formatState(pre) === formatState(emptyState()))
       return { host: d.name, changes: [] };
     if (f.state === null || preText !== formatState(old))
       changes.push({ kind: 'state', phase: 'before', content: preText });
@@ -91,6 +95,7 @@ export function planHost(input: PlanInput): HostPlan {
       ...adds.filter((c) => c.kind === 'packages'),
       ...adds.filter((c) => c.kind !== 'packages'),
       ...removals,
+      ...deletions,
     );
     if (nextText !== preText) changes.push({ kind: 'state', phase: 'after', content: nextText });
   }

@@ -21,7 +21,7 @@ export const bootlinks = {
         .filter((x) => x.length === 2),
     ),
   }),
-  plan({ facts: f, files, bootLinks, old, pre, next, adds, removals }) {
+  plan({ facts: f, files, bootLinks, old, pre, next, adds, deletions }) {
     const wanted = new Set(files.map((x) => x.path));
     const links = bootLinks?.[f.init] ?? [];
     for (const l of links)
@@ -29,7 +29,7 @@ export const bootlinks = {
         adds.push({ kind: 'bootlink', action: 'create', path: l.path, target: l.target });
     for (const p of old.owned.files)
       if (!wanted.has(p) && !links.some((l) => l.path === p) && (f.bootLinks.get(p) ?? '-') !== '-')
-        removals.push({ kind: 'bootlink', action: 'delete', path: p, target: f.bootLinks.get(p)! });
+        deletions.push({ kind: 'bootlink', action: 'delete', path: p, target: f.bootLinks.get(p)! });
     next.owned.files.push(...links.map((l) => l.path));
     pre.owned.files.push(...links.map((l) => l.path));
   },

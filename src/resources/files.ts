@@ -1,5 +1,6 @@
 // Files lvsctl writes (rules, scripts, keepalived.conf): owned, so a role change and `down` remove
-// them. The engine writes them atomically (an engine change: no command here).
+// them, after the rest of the teardown (which may still run a script). The engine writes them
+// atomically (an engine change: no command here).
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import type { FileFact, HostFacts } from '../facts/parse.js';
@@ -93,7 +94,7 @@ export const files = {
     ),
   }),
   plan(ctx) {
-    const { facts: f, secrets, old, pre, next, adds, removals } = ctx;
+    const { facts: f, secrets, old, pre, next, adds, deletions } = ctx;
     const wanted = new Set(ctx.files.map((x) => x.path));
     for (const file of ctx.files) {
       const cur = f.files.get(file.path);
@@ -117,7 +118,7 @@ export const files = {
     }
     for (const p of old.owned.files)
       if (!wanted.has(p) && f.files.get(p))
-        removals.push({
+        deletions.push({
           kind: 'file',
           action: 'delete',
           path: p,

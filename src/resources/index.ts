@@ -3,6 +3,7 @@
 import type { HostFacts } from '../facts/parse.js';
 import { addresses } from './addresses.js';
 import { bootlinks, bootlinksFacts } from './bootlinks.js';
+import { bootUnit, bootUnitFacts } from './bootunit.js';
 import { contentsFacts, files, filesFacts } from './files.js';
 import { hostFacts, parseHost } from './host.js';
 import { ipvs, ipvsFacts } from './ipvs.js';
@@ -40,13 +41,16 @@ export const FACTS = [
   netfilterFacts,
   keepalivedFacts,
   bootlinksFacts,
+  bootUnitFacts,
   contentsFacts,
   stateFacts,
 ] as const;
 
 /** The plan steps in phase order, which is the order of the plan's changes (plan/host.ts puts
- * packages first, then the other additions, then the removals): files before what reloads on them
- * (netfilter, keepalived), modules before the sysctls and links that appear with them (ip_vs, ipip). */
+ * packages first, then the other additions, then the removals, then the deletions of files and boot
+ * links): files before what reloads on them (netfilter, keepalived), modules before the sysctls and
+ * links that appear with them (ip_vs, ipip); the boot unit last, as it looks at the file and link
+ * changes of the others. */
 export const PHASES: ReadonlyArray<{ plan(ctx: PlanContext): void }> = [
   packages,
   files,
@@ -61,6 +65,7 @@ export const PHASES: ReadonlyArray<{ plan(ctx: PlanContext): void }> = [
   timeouts,
   keepalived,
   keepalivedBoot,
+  bootUnit,
 ];
 
 type Kind = Change['kind'];
@@ -85,6 +90,7 @@ const BY_KIND: {
   keepalived,
   'keepalived-boot': keepalivedBoot,
   bootlink: bootlinks,
+  'boot-unit': bootUnit,
 };
 
 // BY_KIND pairs each kind with its own module, so the module of c's kind takes c (TypeScript checks

@@ -9,6 +9,7 @@ import type { NetfilterFile } from '../render/netfilter.js';
 import type { Shell } from '../util/quote.js';
 import type { AddressChange } from './addresses.js';
 import type { BootlinkChange } from './bootlinks.js';
+import type { BootUnitChange } from './bootunit.js';
 import type { DesiredFile, FileChange } from './files.js';
 import type { FACTS } from './index.js';
 import type { IpvsChange } from './ipvs.js';
@@ -36,7 +37,8 @@ export type Change =
   | TimeoutsChange
   | KeepalivedChange
   | KeepalivedBootChange
-  | BootlinkChange;
+  | BootlinkChange
+  | BootUnitChange;
 
 /** Changes the engine carries out itself: files and the state file through its atomic writes,
  * IPVS as one `ipvsadm -R` batch with a read-back. Every other kind is one shell command, so a new
@@ -78,6 +80,8 @@ export interface PlanInput {
   record?: { stopped: boolean; drained: Drained };
   /** `down`: the desired state is empty; the state file goes too, and with purge the packages lvsctl installed. */
   forget?: { purge: boolean };
+  /** `stop`: this command takes the service down here (record.stopped only says it stays down). */
+  stopping?: boolean;
 }
 
 /** What the plan steps share, in phase order: each adds its changes and records in the state. */
@@ -91,6 +95,9 @@ export interface PlanContext extends PlanInput {
   next: HostState;
   adds: Change[];
   removals: Change[];
+  /** After the removals, which may still need them (the boot unit's ExecStop runs the host's
+   * script): the files and boot links that go, between the boot unit's stop and its reload. */
+  deletions: Change[];
   /** Files this plan creates or updates (the files step fills it; later steps reload on them). */
   changedFiles: Set<string>;
 }

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FACT_SECTIONS, SECTION } from '../../src/facts/script.js';
 import type { Change } from '../../src/plan/types.js';
+import { MANAGED_PATHS } from '../../src/render/paths.js';
 
 function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -60,6 +61,9 @@ export interface FactsOptions {
   files?: string[]; // `mode owner group sha256 path` (rendered as the script prints it) or `absent - - - path`
   bootlinks?: string[]; // `path target`
   contents?: string[]; // `path base64`
+  init?: 'systemd' | 'sysv'; // default sysv
+  /** `systemctl show` of lvsctl.service (LoadState, ActiveState, NeedDaemonReload); absent: no systemctl. */
+  unit?: Record<string, string>;
 }
 
 /** Facts text as a Debian host in the lab prints it before lvsctl ran. */
@@ -79,7 +83,7 @@ export function factsText(o: FactsOptions = {}): string {
   const sections: Record<string, string[]> = {
     os: ['PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"', 'ID=debian'],
     kernel: ['6.1.0-56-amd64'],
-    init: ['sysv'],
+    init: [o.init ?? 'sysv'],
     pkgmgr: ['apt-get'],
     packages: o.packages ?? [],
     modules_available: ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_wlc', 'ip_vs_sh', 'ipip'],
@@ -101,6 +105,7 @@ export function factsText(o: FactsOptions = {}): string {
     keepalived: o.keepalived ?? [],
     keepalived_boot: o.keepalivedBoot ? [o.keepalivedBoot] : [],
     bootlinks: o.bootlinks ?? [],
+    boot_unit: Object.entries(o.unit ?? {}).map(([k, v]) => `${k}=${v}`),
     contents: o.contents ?? [],
     state: o.state ? o.state.split('\n') : [],
   };
@@ -136,6 +141,7 @@ export function addrLine(a: { address: string; prefix: number; dev: string; labe
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const UNIT = MANAGED_PATHS.systemdUnit;
 const lastWord = (l: string) => l.trim().split(/\s+/).at(-1)!;
 
 /**
@@ -176,6 +182,9 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
         else n.state = c.content;
         break;
       case 'file':
+        // systemd notices that a unit it loaded changed on disk (and reads it again on daemon-reload)
+        if (n.unit && n.unit.LoadState !== 'not-found' && (c.action === 'delete' ? c.path : c.file.path) === UNIT)
+          n.unit.NeedDaemonReload = 'yes';
         if (c.action === 'delete') setFile(c.path, `absent - - - ${c.path}`);
         else
           setFile(
@@ -220,6 +229,16 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
         break;
       case 'keepalived':
         n.keepalived = c.action === 'stop' ? [] : ['4242'];
+        break;
+      case 'boot-unit':
+        if (!n.unit) throw new Error('applied: a boot-unit change on a host without systemctl');
+        if (c.action === 'stop') n.unit.ActiveState = 'inactive';
+        else {
+          // A unit whose file is gone is not-found after the reload (still active if it runs).
+          const present = n.files.some((l) => lastWord(l) === UNIT && !l.startsWith('absent '));
+          if (c.forget && n.unit.ActiveState === 'failed') n.unit.ActiveState = 'inactive'; // reset-failed
+          n.unit = { ...n.unit, LoadState: present ? 'loaded' : 'not-found', NeedDaemonReload: 'no' };
+        }
         break;
       case 'bootlink':
         n.bootlinks = [

@@ -27,7 +27,7 @@ import { ipvsDelta } from '../../src/plan/ipvs.js';
 import { parseState, type HostState } from '../../src/plan/state.js';
 import { describe as describeChange, type Change, type HostPlan } from '../../src/plan/types.js';
 import { renderHost } from '../../src/render/host.js';
-import { BOOT_LINKS } from '../../src/render/paths.js';
+import { BOOT_LINKS, MANAGED_PATHS } from '../../src/render/paths.js';
 import { statusReport } from '../../src/status/report.js';
 import { addrLine, applied, factsText, OTHER_SHA, root, type FactsOptions } from './helpers.js';
 
@@ -830,6 +830,214 @@ describe('life cycle on fake hosts (planner + fake apply)', () => {
       [{ kind: 'keepalived', action: 'reload' }],
     );
     assert.ok(kinds.indexOf('file') < kinds.indexOf('keepalived'));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('systemd boot unit: systemd is told what lvsctl did to lvsctl.service (planner + fake apply)', () => {
+  const UNIT = MANAGED_PATHS.systemdUnit;
+  const WANTS = BOOT_LINKS.systemd[0]!.path;
+  /** A systemd host as bare() describes it: systemd has never seen lvsctl.service. */
+  const sd = (c: Cluster, h: string): FactsOptions => ({
+    ...bare(c, h),
+    init: 'systemd',
+    unit: { LoadState: 'not-found', ActiveState: 'inactive', NeedDaemonReload: 'no' },
+  });
+  /** After a reboot: the unit ran at boot (active, exited) from the file systemd read then; its
+   * script made the host what it was (the fake changes nothing else). */
+  const booted = (o: FactsOptions): FactsOptions => ({
+    ...o,
+    unit: { LoadState: 'loaded', ActiveState: 'active', NeedDaemonReload: 'no' },
+  });
+  const unitOf = (o: FactsOptions) => parseFacts(factsText(o)).bootUnit;
+  const isReload = (c: Change) => c.kind === 'boot-unit' && c.action === 'reload';
+  const isUnitStop = (c: Change) => c.kind === 'boot-unit' && c.action === 'stop';
+  const isDeletion = (c: Change) => (c.kind === 'file' && c.action === 'delete') || c.kind === 'bootlink';
+  const where = (p: HostPlan, pred: (c: Change) => boolean) => p.changes.flatMap((c, i) => (pred(c) ? [i] : []));
+  const ofUnit = (c: Change) =>
+    (c.kind === 'file' && (c.action === 'delete' ? c.path : c.file.path) === UNIT) ||
+    (c.kind === 'bootlink' && c.path === WANTS);
+  const notState = (p: HostPlan) => p.changes.filter((c) => c.kind !== 'state');
+
+  it('up writes the unit and its wants link, then one daemon-reload after both; a second up plans nothing', () => {
+    for (const [c, h] of [
+      [nat, 'dir1'],
+      [dr, 'rs1'],
+    ] as const) {
+      const first = step(c, h, sd(c, h));
+      const p = first.run.plan;
+      assert.deepEqual(p.changes.filter(isReload), [{ kind: 'boot-unit', action: 'reload', forget: false }]);
+      const [reload] = where(p, isReload);
+      const unit = where(p, ofUnit);
+      assert.equal(unit.length, 2, `the unit file and the wants link: ${texts(p).join('\n')}`);
+      assert.ok(
+        unit.every((i) => i < reload!),
+        texts(p).join('\n'),
+      );
+      assert.ok(texts(p).includes('boot: systemctl daemon-reload (systemd reads lvsctl.service again)'));
+      assert.deepEqual(unitOf(first.next), { load: 'loaded', active: 'inactive', needReload: false });
+      assert.deepEqual(texts(hostRun(c, h, first.next).plan), [], `${h}: a second up changes nothing`);
+      assert.deepEqual(texts(hostRun(c, h, booted(first.next)).plan), [], `${h}: nor one after a reboot`);
+    }
+  });
+
+  it('a unit file edited by hand is rewritten, then reloaded; a removed wants link likewise; a stale systemd (file changed, not reloaded): the reload alone', () => {
+    const up = booted(upHost(nat, 'dir1', sd(nat, 'dir1')));
+    const edited: FactsOptions = {
+      ...up,
+      files: up.files!.map((l) => (l.endsWith(` ${UNIT}`) ? l.replace(/[0-9a-f]{64}/, OTHER_SHA) : l)),
+      unit: { ...up.unit!, NeedDaemonReload: 'yes' },
+    };
+    const fix = step(nat, 'dir1', edited);
+    assert.deepEqual(texts({ host: 'dir1', changes: notState(fix.run.plan) }), [
+      `update ${UNIT} (mode 0644)`,
+      'boot: systemctl daemon-reload (systemd reads lvsctl.service again)',
+    ]);
+    assert.deepEqual(texts(hostRun(nat, 'dir1', fix.next).plan), []);
+    const unlinked = step(nat, 'dir1', { ...up, bootlinks: [] });
+    assert.deepEqual(notState(unlinked.run.plan), [
+      { kind: 'bootlink', action: 'create', path: WANTS, target: UNIT },
+      { kind: 'boot-unit', action: 'reload', forget: false },
+    ]);
+    const stale = hostRun(nat, 'dir1', { ...up, unit: { ...up.unit!, NeedDaemonReload: 'yes' } });
+    assert.deepEqual(stale.plan.changes, [{ kind: 'boot-unit', action: 'reload', forget: false }]);
+    // systemd looked for the unit before lvsctl wrote it (not-found), and was not told since
+    const unseen = hostRun(nat, 'dir1', {
+      ...up,
+      unit: { ...up.unit!, LoadState: 'not-found', ActiveState: 'inactive' },
+    });
+    assert.deepEqual(unseen.plan.changes, [{ kind: 'boot-unit', action: 'reload', forget: false }]);
+  });
+
+  it('stop after a reboot: the teardown, then systemctl stop (inactive); stop again and status: nothing; start does not start the unit', () => {
+    const up = booted(upHost(nat, 'dir1', sd(nat, 'dir1')));
+    const stop = step(nat, 'dir1', up, { kind: 'stop' });
+    const p = stop.run.plan;
+    const [s] = where(p, isUnitStop);
+    assert.ok(s !== undefined, texts(p).join('\n'));
+    const teardown = where(p, (c) => c.kind !== 'state' && !isUnitStop(c));
+    assert.ok(teardown.length >= 2, texts(p).join('\n'));
+    assert.ok(
+      teardown.every((i) => i < s),
+      `the unit is stopped after lvsctl's own teardown:\n${texts(p).join('\n')}`,
+    );
+    assert.ok(!p.changes.some(isReload), 'no file changed: no reload');
+    assert.ok(
+      texts(p).includes(
+        "boot: systemctl stop lvsctl.service (active -> inactive; the script's stop finds nothing left to undo)",
+      ),
+    );
+    assert.equal(unitOf(stop.next)?.active, 'inactive');
+    for (const intent of [{ kind: 'stop' }, { kind: 'status' }] as Intent[])
+      assert.deepEqual(texts(hostRun(nat, 'dir1', stop.next, intent).plan), [], intent.kind);
+    const start = step(nat, 'dir1', stop.next);
+    assert.ok(!start.run.plan.changes.some((c) => c.kind === 'boot-unit'), texts(start.run.plan).join('\n'));
+    assert.equal(unitOf(start.next)?.active, 'inactive');
+    assert.deepEqual(texts(hostRun(nat, 'dir1', start.next).plan), [], 'start is idempotent');
+  });
+
+  it('a stopped host rebooted (the unit ran `boot`: active): status and start leave the unit alone, stop stops it', () => {
+    const stopped = booted(step(nat, 'dir1', upHost(nat, 'dir1', sd(nat, 'dir1')), { kind: 'stop' }).next);
+    assert.deepEqual(texts(hostRun(nat, 'dir1', stopped, { kind: 'status' }).plan), [], 'no drift');
+    assert.ok(!hostRun(nat, 'dir1', stopped).plan.changes.some((c) => c.kind === 'boot-unit'));
+    assert.deepEqual(hostRun(nat, 'dir1', stopped, { kind: 'stop' }).plan.changes, [
+      { kind: 'boot-unit', action: 'stop', from: 'active' },
+    ]);
+  });
+
+  it('down with the unit active: the teardown, systemctl stop, the deletions of script, unit and link, daemon-reload (forget), the state; a second down: nothing', () => {
+    for (const [c, h] of [
+      [nat, 'dir1'],
+      [dr, 'rs1'],
+      [tun, 'rs1'], // tunl0 goes down last of the removals, the unit's stop after it
+      [ha, 'dir2'],
+    ] as const) {
+      const pre = sd(c, h);
+      const up = booted(upHost(c, h, pre));
+      const down = step(c, h, up, { kind: 'down', purge: true });
+      const p = down.run.plan;
+      const all = texts(p).join('\n');
+      const [s] = where(p, isUnitStop);
+      const [r] = where(p, isReload);
+      assert.ok(s !== undefined && r !== undefined, all);
+      assert.deepEqual(p.changes[r], { kind: 'boot-unit', action: 'reload', forget: true });
+      const teardown = where(
+        p,
+        (x) => !isDeletion(x) && x.kind !== 'state' && x.kind !== 'boot-unit' && x.kind !== 'packages',
+      );
+      assert.ok(teardown.length > 0 && teardown.every((i) => i < s), `${h}: teardown before the stop\n${all}`);
+      const deletions = where(p, isDeletion);
+      const script = h.startsWith('dir') ? MANAGED_PATHS.directorScript : MANAGED_PATHS.realServerScript;
+      for (const path of [script, UNIT, WANTS])
+        assert.ok(
+          p.changes.some((x) => isDeletion(x) && (x.kind === 'bootlink' || x.action === 'delete') && x.path === path),
+          `${h}: ${path} deleted\n${all}`,
+        );
+      assert.ok(
+        deletions.every((i) => s < i && i < r),
+        `${h}: stop, then the deletions, then the reload\n${all}`,
+      );
+      assert.ok(
+        where(p, (x) => x.kind === 'packages').every((i) => i > s),
+        `${h}: packages purged after the stop`,
+      );
+      assert.equal(p.changes.at(-1)?.kind, 'state');
+      assert.deepEqual(unitOf(down.next), { load: 'not-found', active: 'inactive', needReload: false });
+      assert.deepEqual(hostRun(c, h, down.next, { kind: 'down', purge: false }).plan.changes, [], h);
+    }
+  });
+
+  it('down of a unit that failed at boot: no stop; the reload resets it, systemd forgets it', () => {
+    const up = upHost(dr, 'rs1', sd(dr, 'rs1'));
+    const failed = { ...up, unit: { LoadState: 'loaded', ActiveState: 'failed', NeedDaemonReload: 'no' } };
+    const down = step(dr, 'rs1', failed, { kind: 'down', purge: false });
+    assert.ok(!down.run.plan.changes.some(isUnitStop));
+    assert.deepEqual(down.run.plan.changes.filter(isReload), [{ kind: 'boot-unit', action: 'reload', forget: true }]);
+    assert.deepEqual(unitOf(down.next), { load: 'not-found', active: 'inactive', needReload: false });
+  });
+
+  it('a host that has no boot script any more (it left its roles): stop, the deletions, the reload', () => {
+    const up = booted(upHost(dr, 'rs1', sd(dr, 'rs1')));
+    const p = planHost({
+      desired: nothing(desiredHost(dr, 'rs1')),
+      files: [],
+      facts: parseFacts(factsText(up)),
+      record: { stopped: false, drained: {} },
+    });
+    const kinds = notState(p).map((c) => (c.kind === 'boot-unit' ? `${c.kind} ${c.action}` : c.kind));
+    assert.ok(kinds.includes('boot-unit stop') && kinds.at(-1) === 'boot-unit reload', kinds.join(' '));
+    const [s] = where(p, isUnitStop);
+    assert.ok(where(p, isDeletion).every((i) => i > s!) && where(p, isDeletion).length >= 3, texts(p).join('\n'));
+  });
+
+  it('SysV hosts, and systemd hosts without systemctl: none of it, through up, stop, start and down', () => {
+    for (const init of ['sysv', 'systemd'] as const) {
+      for (const [c, h] of [
+        [nat, 'dir1'],
+        [dr, 'rs1'],
+      ] as const) {
+        const pre: FactsOptions = { ...bare(c, h), init }; // no unit: systemctl printed nothing
+        const plans: HostPlan[] = [];
+        let o = pre;
+        for (const intent of [
+          { kind: 'up' },
+          { kind: 'stop' },
+          { kind: 'up' },
+          { kind: 'down', purge: true },
+        ] as Intent[]) {
+          const s = step(c, h, o, intent);
+          plans.push(s.run.plan);
+          o = s.next;
+        }
+        const all = plans.flatMap((p) => p.changes);
+        assert.ok(
+          all.length > 10 && !all.some((x) => x.kind === 'boot-unit'),
+          `${h}: ${texts({ host: h, changes: all }).join('\n')}`,
+        );
+        assert.equal(parseFacts(factsText(o)).bootUnit, null);
+      }
+    }
   });
 });
 

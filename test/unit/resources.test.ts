@@ -3,7 +3,7 @@
 // family comes from os-release, else from its package manager.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,8 +11,10 @@ import { commandFor } from '../../src/apply/commands.js';
 import { FACT_SECTIONS, factsScript } from '../../src/facts/script.js';
 import { modulesFacts } from '../../src/resources/modules.js';
 import { hostOs, initSystem, PACKAGE_MANAGERS } from '../../src/os/index.js';
+import { parseFacts } from '../../src/facts/parse.js';
 import { ChangeRecord, changeRecord } from '../../src/plan/record.js';
 import { changeDiff, describe as describeChange, isEngineChange, type Change } from '../../src/plan/types.js';
+import { factsText } from './helpers.js';
 
 const addr = { address: '10.99.2.100', prefix: 32, dev: 'lo', label: 'lo:0' };
 const chains = [
@@ -56,6 +58,11 @@ const SAMPLES: { [K in Change['kind']]: Extract<Change, { kind: K }>[] } = {
   ],
   'keepalived-boot': [{ kind: 'keepalived-boot', enable: true, from: 'disabled', restore: false }],
   bootlink: [{ kind: 'bootlink', action: 'create', path: '/etc/rc2.d/S01lvsctl', target: '../init.d/lvsctl' }],
+  'boot-unit': [
+    { kind: 'boot-unit', action: 'stop', from: 'active' },
+    { kind: 'boot-unit', action: 'reload', forget: false },
+    { kind: 'boot-unit', action: 'reload', forget: true },
+  ],
 };
 
 const release = (id: string, ...idLike: string[]) => ({ id, idLike, family: 'other' as const, pretty: id });
@@ -98,6 +105,51 @@ describe('resource modules', () => {
       'systemctl disable keepalived.service',
     );
     assert.match(commandFor(SAMPLES.netfilter[0]!, debian).text, /^\{ iptables-restore --noflush < \/etc\/lvsctl\//);
+  });
+  it('the boot unit through systemctl; where systemctl is absent its commands do nothing and succeed', () => {
+    const [stop, reload, forget] = SAMPLES['boot-unit'];
+    const guarded = (cmd: string) => `if command -v systemctl >/dev/null 2>&1; then ${cmd}; fi`;
+    assert.equal(commandFor(stop!, rocky).text, guarded('systemctl stop lvsctl.service'));
+    assert.equal(commandFor(reload!, rocky).text, guarded('systemctl daemon-reload'));
+    assert.equal(
+      commandFor(forget!, rocky).text,
+      guarded('systemctl daemon-reload && { systemctl reset-failed lvsctl.service 2>/dev/null || :; }'),
+    );
+    const bin = mkdtempSync(path.join(tmpdir(), 'lvsctl-systemctl-'));
+    try {
+      // reset-failed of a unit systemd already forgot fails: the forget command goes on
+      writeFileSync(path.join(bin, 'systemctl'), '#!/bin/sh\necho "$*" >>"$0.log"\n[ "$1" != reset-failed ]\n', {
+        mode: 0o755,
+      });
+      for (const c of SAMPLES['boot-unit']) {
+        const text = commandFor(c, rocky).text;
+        execFileSync('/bin/sh', ['-c', text], { env: { PATH: path.join(bin, 'none') } }); // throws on a non-zero exit
+        execFileSync('/bin/sh', ['-c', text], { env: { PATH: `${bin}:/usr/bin:/bin` } });
+      }
+      assert.deepEqual(readFileSync(path.join(bin, 'systemctl.log'), 'utf8').trim().split('\n'), [
+        'stop lvsctl.service',
+        'daemon-reload',
+        'daemon-reload',
+        'reset-failed lvsctl.service',
+      ]);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+  it("the boot unit's facts: systemctl show's lines, in any order; no lines (no systemd, no systemctl): null", () => {
+    const unit = (lines: Record<string, string> | undefined) =>
+      parseFacts(factsText({ init: 'systemd', ...(lines ? { unit: lines } : {}) })).bootUnit;
+    assert.deepEqual(unit({ ActiveState: 'active', LoadState: 'loaded', NeedDaemonReload: 'yes' }), {
+      load: 'loaded',
+      active: 'active',
+      needReload: true,
+    });
+    assert.deepEqual(unit({ LoadState: 'not-found', ActiveState: 'inactive', NeedDaemonReload: 'no' }), {
+      load: 'not-found',
+      active: 'inactive',
+      needReload: false,
+    });
+    assert.equal(unit(undefined), null);
   });
   it('an IPv6 address is added without duplicate address detection (usable at once); IPv4 keeps its label', () => {
     const v6 = { address: 'fd99:2::100', prefix: 128, dev: 'lo' };
@@ -154,6 +206,7 @@ describe('resource modules', () => {
       'keepalived',
       'keepalived_boot',
       'bootlinks',
+      'boot_unit',
       'contents',
       'state',
     ]);
