@@ -108,7 +108,7 @@ export const RealServer = z
     group: Name.optional(),
     port: Port.optional(), // defaults to the service port; only NAT may differ
     weight: Weight.default(1),
-    upper_threshold: Threshold.optional(), // ipvsadm -x
+    upper_threshold: Threshold.optional(), // ipvsadm -x: IPVS counts active and inactive (TIME_WAIT...) connections against it
     lower_threshold: Threshold.optional(), // ipvsadm -y
     health_check: z.union([HealthCheck, z.literal(false)]).optional(),
   })
@@ -174,7 +174,7 @@ export const Service = z
     scheduler_flags: z.array(z.enum(SchedulerFlags)).optional(),
     persistence: Persistence.optional(),
     engine: z.enum(['ipvsadm', 'keepalived']).optional(), // who owns it; default: directors.engine
-    ops: z.boolean().optional(), // one-packet scheduling (UDP)
+    ops: z.boolean().optional(), // one-packet scheduling (UDP; DR and TUN only, rules.ts)
     health_check: HealthCheck.optional(), // default for every real server of the service
     sorry_server: z.strictObject({ address: IpAddress, port: Port.optional() }).optional(),
     inhibit_on_failure: z.boolean().optional(),

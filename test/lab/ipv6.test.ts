@@ -2,9 +2,9 @@
 // to IPv4. An IPv6 DR service comes up: the real servers hold the VIP as a /128 on lo, added with
 // nodad (usable at once, never tentative), and — shown from the router, which shares the segment — no
 // real server answers a neighbour solicitation for it, only the director. verify runs over IPv6 (TCP,
-// and UDP with one-packet scheduling). Then the cluster is switched to an IPv6 TUN service (IPv6 in
-// IPv6: the VIP on the real servers' ip6tnl0), verified, and taken down. NAT stays IPv4: validation
-// refuses IPv6 NAT.
+// and UDP with one-packet scheduling), also after both real servers rebooted (systemd and SysV).
+// Then the cluster is switched to an IPv6 TUN service (IPv6 in IPv6: the VIP on the real servers'
+// ip6tnl0), verified, and taken down. NAT stays IPv4: validation refuses IPv6 NAT.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -76,6 +76,15 @@ test(
       `for i in 1 2 3 4 5 6; do echo q | socat -t 2 - UDP6:[${DR_VIP}]:5353,sourceport=40053,reuseaddr; done`,
     );
     assert.deepEqual([...new Set(answers.trim().split('\n'))].sort(), ['rs1', 'rs2'], answers);
+    // both real servers rebooted (rs1 boots with systemd, rs2 with SysV): their boot path puts the
+    // IPv6 VIP back (nodad) and the service verifies over IPv6 with no lvsctl run in between
+    for (const rs of ['rs1', 'rs2'] as const) {
+      await lab.reboot(rs);
+      assert.match(await lab.sh(rs, `ip -6 -o addr show dev lo to ${DR_VIP}/128`), /nodad/, `${rs} after its boot`);
+    }
+    const v = await lab.lvsctl(['verify', '-i', DR6]);
+    assert.equal(v.code, 0, out(v));
+    assert.match(v.stdout, /PASS +http6 .* rs1 .* rs2 /, out(v));
     const again = await lab.lvsctl(['plan', '-i', DR6]);
     assert.equal(again.code, 0, `a second run has nothing to change: ${out(again)}`);
   },

@@ -155,7 +155,7 @@ test(
   async () => {
     // Issue 17: right after a DR -> NAT switch, 2 of 42 UDP probes once failed on a correct cluster.
     // Measured 2026-12-02: a switch takes about 8 s, a verify of lab-nat about 20 s.
-    await lab.restore();
+    await lab.restore({ packages: true }); // the install is the other tests' subject
     let retried = 0;
     for (let i = 1; i <= SWITCH_ROUNDS; i++) {
       for (const m of ['dr', 'nat'] as const) {

@@ -4,7 +4,9 @@
 // with SysV (/etc/init.d/lvsctl, modules-load.d, sysctl.d): both paths are proven. Each host is held
 // right after its netns is recreated, before the boot path runs, to prove that what comes back is the
 // boot path's work and not a leftover: no IPVS rule, no VIP, the lab's start sysctls. Before dir1
-// boots, ip_vs is unloaded from the guest's kernel: its boot path loads it again.
+// boots, ip_vs is unloaded from the guest's kernel: its boot path loads it again. Then what systemd is
+// told: a unit changed on disk is reloaded; stop leaves lvsctl.service inactive without undoing what
+// stop keeps; down stops it after the teardown and systemd forgets it.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -36,10 +38,24 @@ const DIR_RP = ['eth1/rp_filter'];
 
 let ipvsAfterUp = '';
 
-lab.useLab({ before, after });
+/** lvsctl.service as systemd holds it. */
+async function unit(h: 'dir1' | 'rs1'): Promise<Record<string, string>> {
+  const text = await lab.sh(h, 'systemctl show -p LoadState,ActiveState,NeedDaemonReload lvsctl.service');
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=') as [string, string]),
+  );
+}
+const SYSTEMD_HOSTS = ['dir1', 'rs1'] as const;
+const journal = (h: 'dir1' | 'rs1') => lab.sh(h, 'journalctl -b -u lvsctl.service -o cat --no-pager');
+
+// ipvsadm installed already (the install is engine-dr's and modes' subject; the boot path is this file's)
+lab.useLab({ before, after }, { packages: true });
 
 test(
-  "up of the DR inventory from bare hosts; each host's boot path is installed (systemd or SysV)",
+  "up of the DR inventory; each host's boot path is installed (systemd or SysV)",
   { timeout: 15 * 60_000 },
   async () => {
     assert.deepEqual(
@@ -61,6 +77,12 @@ test(
           `${h}: lvsctl.service enabled`,
         );
         assert.equal(await lab.sh(h, 'ls /etc/rc2.d | grep -c lvsctl || :'), '0\n', `${h}: no rc link`);
+        // systemd read the unit lvsctl wrote (daemon-reload); it has not run yet: lvsctl applied the state
+        assert.deepEqual(await unit(h as (typeof SYSTEMD_HOSTS)[number]), {
+          LoadState: 'loaded',
+          ActiveState: 'inactive',
+          NeedDaemonReload: 'no',
+        });
         if (h === 'dir1') assert.match(await lab.sh(h, 'cat /etc/modules-load.d/lvsctl.conf'), /^ip_vs$/m);
       } else {
         const links = await lab.sh(h, 'test -x /etc/init.d/lvsctl && ls /etc/rc2.d');
@@ -131,11 +153,9 @@ for (const host of ['dir1', 'rs1', 'rs2'] as const) {
         // systemd ran lvsctl.service after systemd-modules-load and systemd-sysctl, it did not fail,
         // and the journal holds the script's own output
         assert.equal((await lab.ssh(host, 'systemctl is-failed lvsctl.service')).stdout, 'active\n', log);
+        assert.equal(await lab.sh(host, 'systemctl show -p SubState --value lvsctl.service'), 'exited\n');
         assert.equal(await lab.sh(host, 'systemctl is-active systemd-sysctl.service'), 'active\n', log);
-        assert.match(
-          await lab.sh(host, 'journalctl -b -u lvsctl.service -o cat --no-pager'),
-          new RegExp(`^${script}: started$`, 'm'),
-        );
+        assert.match(await journal(host as 'dir1' | 'rs1'), new RegExp(`^${script}: started$`, 'm'));
         if (host === 'dir1') {
           assert.match(await lab.sh('guest', 'cat /proc/modules'), /^ip_vs /m, 'ip_vs loaded again');
           assert.match(
@@ -179,5 +199,79 @@ test(
     const p = await lab.lvsctl(['plan', '-i', INV]);
     assert.equal(p.code, 0, `plan after the reboots should be empty: ${out(p)}`);
     assert.equal(await lab.sh('dir1', 'ipvsadm -Sn'), ipvsAfterUp);
+  },
+);
+
+test('a unit file changed on disk is written back and systemd reads it again (daemon-reload)', async () => {
+  await lab.sh('dir1', 'echo "# edited by hand" >> /etc/systemd/system/lvsctl.service');
+  assert.equal((await unit('dir1')).NeedDaemonReload, 'yes', 'systemd noticed the edit');
+  const r = await lab.lvsctl(['up', '-i', INV]);
+  assert.equal(r.code, 0, out(r));
+  assert.match(r.stdout, /\[dir1\] boot: systemctl daemon-reload/, out(r));
+  assert.deepEqual(await unit('dir1'), { LoadState: 'loaded', ActiveState: 'active', NeedDaemonReload: 'no' });
+  const again = await lab.lvsctl(['plan', '-i', INV]);
+  assert.equal(again.code, 0, out(again));
+});
+
+test(
+  "stop with lvsctl.service active (it ran at boot): systemd ends with it inactive, and the script's stop undoes nothing that stop keeps",
+  { timeout: 10 * 60_000 },
+  async () => {
+    const r = await lab.lvsctl(['stop', '-i', INV]);
+    assert.equal(r.code, 0, out(r));
+    for (const h of SYSTEMD_HOSTS) {
+      assert.match(r.stdout, new RegExp(`\\[${h}\\] boot: systemctl stop lvsctl\\.service`), out(r));
+      assert.equal((await unit(h)).ActiveState, 'inactive', h);
+      assert.match(await journal(h), /stopped by 'lvsctl stop': nothing to undo/, h);
+    }
+    // what stop keeps is still there: ARP settings on the real server, rp_filter on the director
+    assert.deepEqual(await sysctls('rs1', RS_ARP, 'ssh'), {
+      'all/arp_ignore': '1',
+      'all/arp_announce': '2',
+      'eth0/arp_ignore': '1',
+      'eth0/arp_announce': '2',
+    });
+    assert.deepEqual(await sysctls('dir1', DIR_RP, 'ssh'), { 'eth1/rp_filter': '2' });
+    const st = await lab.lvsctl(['status', '-i', INV]);
+    assert.equal(st.code, 0, `a stopped cluster is no drift: ${out(st)}`);
+    // start applies the state itself and leaves the unit alone (its start would flush the IPVS services)
+    const start = await lab.lvsctl(['start', '-i', INV]);
+    assert.equal(start.code, 0, out(start));
+    assert.doesNotMatch(start.stdout, /boot: systemctl/, out(start));
+    for (const h of SYSTEMD_HOSTS) assert.equal((await unit(h)).ActiveState, 'inactive', h);
+  },
+);
+
+test(
+  'down with lvsctl.service active: systemctl stop after the teardown, the files go, and systemd forgets the unit',
+  { timeout: 10 * 60_000 },
+  async () => {
+    // reboot both systemd hosts so that systemd has the unit active again
+    for (const h of SYSTEMD_HOSTS) {
+      await lab.reboot(h);
+      assert.equal((await unit(h)).ActiveState, 'active', h);
+    }
+    const r = await lab.lvsctl(['down', '-i', INV]);
+    assert.equal(r.code, 0, out(r));
+    for (const h of SYSTEMD_HOSTS) {
+      const script = h === 'dir1' ? 'lvsctl-director' : 'lvsctl-realserver';
+      const lines = r.stdout.split('\n').filter((l) => l.startsWith(`[${h}] `));
+      const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+      assert.ok(at(/boot: systemctl stop lvsctl\.service/) >= 0, lines.join('\n'));
+      assert.ok(at(/boot: systemctl stop/) < at(new RegExp(`remove /usr/local/sbin/${script}`)), lines.join('\n'));
+      assert.ok(at(/remove \/etc\/systemd\/system\/lvsctl\.service/) < at(/systemctl daemon-reload/), lines.join('\n'));
+      assert.deepEqual(
+        { ...(await unit(h)), NeedDaemonReload: undefined },
+        {
+          LoadState: 'not-found',
+          ActiveState: 'inactive',
+          NeedDaemonReload: undefined,
+        },
+      );
+      assert.notEqual((await lab.ssh(h, 'systemctl is-failed lvsctl.service')).stdout, 'failed\n', h);
+      const j = await journal(h);
+      assert.match(j, new RegExp(`^${script}: stopped$`, 'm'), j);
+      assert.doesNotMatch(j, /No such file/, j);
+    }
   },
 );

@@ -87,7 +87,7 @@ async function conns(service: string): Promise<Record<string, number>> {
 const delta = (a: Record<string, number>, b: Record<string, number>) =>
   Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]));
 
-lab.useLab({ before, after });
+lab.useLab({ before, after }, { packages: true });
 
 test(
   "NAT wrr 3:1, identical answers, names unknown to the servers: PASS, counts equal to the director's",
