@@ -35,6 +35,8 @@ async function sysctls(
 
 const RS_ARP = ['all/arp_ignore', 'all/arp_announce', 'eth0/arp_ignore', 'eth0/arp_announce'];
 const DIR_RP = ['eth1/rp_filter'];
+/** What lvsctl sets on a DR real server (the lab starts them at 0). */
+const RS_ARP_SET = { 'all/arp_ignore': '1', 'all/arp_announce': '2', 'eth0/arp_ignore': '1', 'eth0/arp_announce': '2' };
 
 let ipvsAfterUp = '';
 
@@ -90,12 +92,7 @@ test(
       }
     }
     // what lvsctl set, so that "back to the start values" below means something
-    assert.deepEqual(await sysctls('rs1', RS_ARP, 'ssh'), {
-      'all/arp_ignore': '1',
-      'all/arp_announce': '2',
-      'eth0/arp_ignore': '1',
-      'eth0/arp_announce': '2',
-    });
+    assert.deepEqual(await sysctls('rs1', RS_ARP, 'ssh'), RS_ARP_SET);
     assert.deepEqual(await sysctls('dir1', DIR_RP, 'ssh'), { 'eth1/rp_filter': '2' });
   },
 );
@@ -176,12 +173,7 @@ for (const host of ['dir1', 'rs1', 'rs2'] as const) {
         assert.deepEqual(await sysctls(host, DIR_RP, 'ssh'), { 'eth1/rp_filter': '2' });
         assert.match(await lab.sh(host, 'ip -o addr show dev eth1'), /inet 10\.99\.2\.100\/24 /);
       } else {
-        assert.deepEqual(await sysctls(host, RS_ARP, 'ssh'), {
-          'all/arp_ignore': '1',
-          'all/arp_announce': '2',
-          'eth0/arp_ignore': '1',
-          'eth0/arp_announce': '2',
-        });
+        assert.deepEqual(await sysctls(host, RS_ARP, 'ssh'), RS_ARP_SET);
         assert.match(await lab.sh(host, 'ip -o addr show dev lo'), /inet 10\.99\.2\.100\/32 .* lo:0/);
       }
     },
@@ -225,12 +217,7 @@ test(
       assert.match(await journal(h), /stopped by 'lvsctl stop': nothing to undo/, h);
     }
     // what stop keeps is still there: ARP settings on the real server, rp_filter on the director
-    assert.deepEqual(await sysctls('rs1', RS_ARP, 'ssh'), {
-      'all/arp_ignore': '1',
-      'all/arp_announce': '2',
-      'eth0/arp_ignore': '1',
-      'eth0/arp_announce': '2',
-    });
+    assert.deepEqual(await sysctls('rs1', RS_ARP, 'ssh'), RS_ARP_SET);
     assert.deepEqual(await sysctls('dir1', DIR_RP, 'ssh'), { 'eth1/rp_filter': '2' });
     const st = await lab.lvsctl(['status', '-i', INV]);
     assert.equal(st.code, 0, `a stopped cluster is no drift: ${out(st)}`);
