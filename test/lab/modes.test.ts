@@ -1,7 +1,10 @@
 // Issue #6 end to end, in the lab: NAT (80 -> 8080, wrr 3:1, UDP), DR (80 + 443) and TUN (sh
-// stickiness across client sources) each come up from bare hosts and pass verify; then the mode is
+// stickiness across client sources) each come up on fresh hosts and pass verify; then the mode is
 // switched NAT -> DR -> TUN -> NAT and after each switch every host's state snapshot equals the
-// snapshot of that mode brought up on bare hosts: nothing of the old mode is left.
+// snapshot of that mode brought up on fresh hosts: nothing of the old mode is left. Fresh hosts have
+// ipvsadm and keepalived installed (the packages snapshot): the install from bare hosts is
+// engine-dr's and lifecycle's subject, and a snapshot compares the state file, which lists what
+// lvsctl installed, so every test here starts the same way.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -69,17 +72,17 @@ const ref: Partial<Record<Mode, Record<string, string>>> = {};
  * failed or did not run (a test never depends on another having passed). */
 async function reference(m: Mode): Promise<Record<string, string>> {
   if (!ref[m]) {
-    await lab.restore();
+    await lab.restore({ packages: true });
     await upAndVerify(m);
     ref[m] = await snapshot(m);
   }
   return ref[m];
 }
 
-lab.useLab({ before, after });
+lab.useLab({ before, after }, { packages: true });
 
-test('NAT from bare hosts: 80 -> 8080 with wrr 3:1, and a UDP service', { timeout: 15 * 60_000 }, async () => {
-  await lab.restore();
+test('NAT: 80 -> 8080 with wrr 3:1, and a UDP service', { timeout: 15 * 60_000 }, async () => {
+  await lab.restore({ packages: true });
   const v = await upAndVerify('nat');
   const http = v.find((x) => x.service.includes(':80'))!;
   assert.equal(http.hits.rs1! / (http.hits.rs1! + http.hits.rs2!), 0.75, JSON.stringify(http.hits));
@@ -105,18 +108,18 @@ test('NAT from bare hosts: 80 -> 8080 with wrr 3:1, and a UDP service', { timeou
   assert.match(await thr(), /-> 10\.99\.2\.11:8080\s+1000\s+800\s/);
 });
 
-test('DR from bare hosts: 80 and 443 answer', { timeout: 15 * 60_000 }, async () => {
-  await lab.restore();
+test('DR: 80 and 443 answer', { timeout: 15 * 60_000 }, async () => {
+  await lab.restore({ packages: true });
   const v = await upAndVerify('dr');
   assert.ok(v.find((x) => x.service.includes(':443'))!.hits.rs1, 'the TCP probe identified rs1 on 443');
   ref.dr = await snapshot('dr');
 });
 
 test(
-  'TUN from bare hosts: source hashing keeps each client source on one server, and spreads them',
+  'TUN: source hashing keeps each client source on one server, and spreads them',
   { timeout: 15 * 60_000 },
   async () => {
-    await lab.restore();
+    await lab.restore({ packages: true });
     const v = await upAndVerify('tun');
     const sh = v[0]!;
     assert.ok(Object.keys(sh.bySource!).length >= 6);
@@ -136,7 +139,7 @@ test('mode switches NAT -> DR -> TUN -> NAT leave nothing of the old mode', { ti
   }
   assert.match(refs.dr.rs1!, /10\.99\.2\.100\/32/);
   assert.match(refs.nat.dir1!, /^[0-9a-f]{64} {2}\/etc\/lvsctl\/ipvs\.rules$/m);
-  await lab.restore();
+  await lab.restore({ packages: true });
   await upAndVerify('nat');
   for (const m of ['dr', 'tun', 'nat'] as const) {
     await upAndVerify(m);
@@ -155,7 +158,7 @@ test(
   async () => {
     // Issue 17: right after a DR -> NAT switch, 2 of 42 UDP probes once failed on a correct cluster.
     // Measured 2026-12-02: a switch takes about 8 s, a verify of lab-nat about 20 s.
-    await lab.restore({ packages: true }); // the install is the other tests' subject
+    await lab.restore({ packages: true });
     let retried = 0;
     for (let i = 1; i <= SWITCH_ROUNDS; i++) {
       for (const m of ['dr', 'nat'] as const) {
