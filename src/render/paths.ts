@@ -62,3 +62,7 @@ export const BOOT_LINKS: { systemd: readonly BootLink[]; sysv: readonly BootLink
     ...[0, 1, 6].map((n) => ({ path: `/etc/rc${n}.d/K01lvsctl`, target: '../init.d/lvsctl' })),
   ],
 };
+
+/** The tunnel module a TUN real server loads, by the family of its VIPs (IPv4 in IPv4, IPv6 in IPv6);
+ * the modules facts look for exactly these. */
+export const TUNNEL_MODULES = { 4: 'ipip', 6: 'ip6_tunnel' } as const;

@@ -4,7 +4,7 @@
 import type { Cluster } from '../inventory/model.js';
 import { bootFiles } from './boot.js';
 import { renderTemplate } from './engine.js';
-import { MANAGED_PATHS, scriptIdentity } from './paths.js';
+import { MANAGED_PATHS, scriptIdentity, TUNNEL_MODULES } from './paths.js';
 import { arpSettings, conf, type SysctlSetting } from './sysctl.js';
 import type { BaseContext, HostFile } from './types.js';
 
@@ -51,7 +51,7 @@ export function realServerSettings(c: Cluster, host: string): RealServerSettings
         : { address: v.address, prefix: 128, dev: 'lo', label: false },
     );
   } else {
-    modules = has6 ? ['ip6_tunnel', 'ipip'] : ['ipip'];
+    modules = has6 ? [TUNNEL_MODULES[6], TUNNEL_MODULES[4]] : [TUNNEL_MODULES[4]];
     links = has6 ? ['tunl0', 'ip6tnl0'] : ['tunl0'];
     sysctls = [...arpSettings(iface!), ...['tunl0', 'all', 'default'].map((i) => conf(i, 'rp_filter', 0))];
     addresses = vips.map((v) =>

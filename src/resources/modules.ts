@@ -1,14 +1,14 @@
 // Kernel modules: loaded, never unloaded (other things may use them, and unloading ip_vs drops
 // every table).
 import type { HostFacts } from '../facts/parse.js';
+import { TUNNEL_MODULES } from '../render/paths.js';
 import { sh } from '../util/quote.js';
 import { fragment, type CommandResource } from './types.js';
 
 export type ModuleChange = { kind: 'module'; name: string };
 
-// The tunnel modules a real server may need besides IPVS's own (render/realserver.ts): IPv4 in IPv4,
-// and IPv6 in IPv6 for IPv6 TUN services.
-const TUNNELS = ['ipip', 'ip6_tunnel'] as const;
+// The tunnel modules a real server may need besides IPVS's own (render/paths.ts).
+const TUNNELS = Object.values(TUNNEL_MODULES);
 const tunnelFiles = TUNNELS.map((t) => `*/${t}.ko`).join(' | ');
 
 // $k is the kernel release (the host fragment reads it).

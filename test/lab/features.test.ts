@@ -11,16 +11,6 @@ const INV = path.join(lab.ROOT, 'inventories', 'lab-features.yaml');
 const out = (r: lab.Result) => `exit ${r.code}\n${r.stdout}${r.stderr}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns true (every 0.5 s, up to `ms`); fails with `what`. */
-async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) assert.fail(`not within ${ms / 1000} s: ${what}`);
-    await sleep(500);
-  }
-}
-
 /** The real servers of a virtual service as the kernel has them: "address:port weight". */
 async function table(service: string): Promise<string[]> {
   const text = await lab.sh('dir1', `ipvsadm -Ln ${service}`);
@@ -106,7 +96,7 @@ test(
   async () => {
     await lab.sh('rs2', '/etc/lab/svc.sh stop 5353');
     try {
-      await until(
+      await lab.until(
         'rs2 out of the UDP service',
         20_000,
         async () => !(await table('-u 10.99.1.100:5353')).some((l) => l.startsWith('10.99.2.12:')),
@@ -117,7 +107,7 @@ test(
     } finally {
       await lab.sh('rs2', '/etc/lab/svc.sh start 5353');
     }
-    await until('rs2 back in the UDP service', 20_000, async () =>
+    await lab.until('rs2 back in the UDP service', 20_000, async () =>
       (await table('-u 10.99.1.100:5353')).some((l) => l.startsWith('10.99.2.12:')),
     );
   },
@@ -129,7 +119,7 @@ test(
   async () => {
     await Promise.all(['rs1', 'rs2'].map((h) => lab.sh(h as 'rs1', '/etc/lab/svc.sh stop 80')));
     try {
-      await until(
+      await lab.until(
         'the sorry server in the table',
         20_000,
         async () => (await table('-t 10.99.1.100:80')).join() === '10.99.2.12:8080 1',
@@ -138,13 +128,13 @@ test(
     } finally {
       await lab.sh('rs1', '/etc/lab/svc.sh start 80');
     }
-    await until(
+    await lab.until(
       'rs1 back, the sorry server out',
       20_000,
       async () => (await table('-t 10.99.1.100:80')).join() === '10.99.2.11:80 1',
     );
     assert.equal(await whoAnswers('http://10.99.1.100/'), 'rs1:80');
     await lab.sh('rs2', '/etc/lab/svc.sh start 80');
-    await until('rs2 back', 20_000, async () => (await table('-t 10.99.1.100:80')).length === 2);
+    await lab.until('rs2 back', 20_000, async () => (await table('-t 10.99.1.100:80')).length === 2);
   },
 );

@@ -1,6 +1,7 @@
 // Test-side handle on the QEMU lab (test/lab/lab.sh): start/restore/stop it, run commands on its
 // hosts over OpenSSH with strict host-key checking, reboot a host (or hold it before its boot path
 // and look into its netns), take a state snapshot.
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -324,6 +325,16 @@ export function lvsctlSpawn(args: string[]): {
 }
 
 const checkOutput = new Ajv2020({ allErrors: true, strict: false }).compile(outputJsonSchema());
+
+/** Polls `check` until it returns true (every 0.5 s, up to `ms`); fails with `what`. */
+export async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) assert.fail(`not within ${ms / 1000} s: ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 /** The JSON document an lvsctl --json run printed (a clear failure when it printed something else),
  * checked against the published output schema (`lvsctl schema output`) on every lab run. */
