@@ -25,12 +25,13 @@ const watchDir = (id: string) => `/run/lvsctl-verify.${id}`;
 /** Starts the watcher (it stops by itself after maxSeconds). `id`: hex digits, unique per run. */
 export function connWatchStart(id: string, ports: number[], maxSeconds: number): Shell {
   if (!/^[0-9a-f]{8,32}$/.test(id)) throw new RangeError(`bad watcher id ${id}`);
-  const loop = sh`d=${watchDir(id)}; end=$(( $(date +%s) + ${maxSeconds} )); while [ ! -e "$d/stop" ] && [ "$(date +%s)" -lt "$end" ]; do ${filter(ports)} >> "$d/seen"; sleep 1; done; : > "$d/done"`;
+  // The read's USR1 ends the wait for the second to pass (it saves the read most of a second).
+  const loop = sh`d=${watchDir(id)}; trap : USR1; echo $$ > "$d/pid"; end=$(( $(date +%s) + ${maxSeconds} )); while [ ! -e "$d/stop" ] && [ "$(date +%s)" -lt "$end" ]; do ${filter(ports)} >> "$d/seen"; sleep 1 & wait $!; done; : > "$d/done"`;
   return sh`mkdir -p ${watchDir(id)} && (setsid sh -c ${loop.text} </dev/null >/dev/null 2>&1 &)`;
 }
 
 /** Stops the watcher and prints everything it saw, then the entries now. */
 export function connWatchRead(id: string, ports: number[]): Shell {
   if (!/^[0-9a-f]{8,32}$/.test(id)) throw new RangeError(`bad watcher id ${id}`);
-  return sh`d=${watchDir(id)}; if [ -d "$d" ]; then : > "$d/stop"; i=0; while [ ! -e "$d/done" ] && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i + 1)); done; cat "$d/seen" 2>/dev/null; rm -rf "$d"; fi; ${filter(ports)}`;
+  return sh`d=${watchDir(id)}; if [ -d "$d" ]; then : > "$d/stop"; [ -e "$d/done" ] || kill -USR1 "$(cat "$d/pid" 2>/dev/null)" 2>/dev/null; i=0; while [ ! -e "$d/done" ] && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i + 1)); done; cat "$d/seen" 2>/dev/null; rm -rf "$d"; fi; ${filter(ports)}`;
 }

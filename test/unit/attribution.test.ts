@@ -20,10 +20,12 @@ const nat = loadInventory(join(root, 'inventories/lab-nat.yaml')).cluster;
 const http = nat.services.find((s) => s.protocol === 'tcp')!; // tcp 10.99.1.100:80, rs1 and rs2 on 8080
 const udp = nat.services.find((s) => s.protocol === 'udp')!;
 
-/** Runs a script in bash with curl and nc replaced: each answers by `case "LOCALPORT:VPORT" in CASES esac`. */
+/** Runs a script in bash with curl and nc replaced: each answers by `case "LOCALPORT:VPORT" in CASES esac`
+ * (curl: each transfer of its `--next` list, then the transfer's -w text with the port filled in). */
 function runStubbed(script: string, cases: string[]): string {
   const stubs = `
-curl() { lp=; url=; while [ $# -gt 0 ]; do case $1 in --local-port) lp=\${2%%-*}; shift;; http*) url=$1;; esac; shift; done; vp=\${url##*:}; vp=\${vp%%/*}; printf '%s' "$(answer "$lp" "$vp")"; }
+xfer() { vp=\${url##*:}; vp=\${vp%%/*}; printf '%s' "$(answer "$lp" "$vp")"; w=\${w//'%{local_port}'/$lp}; printf '%b' "\${w//'%{local_ip}'/}"; }
+curl() { lp=; url=; w=; while [ $# -gt 0 ]; do case $1 in --local-port) lp=\${2%%-*}; shift;; -w) w=$2; shift;; --next) xfer; lp=; url=; w=;; http*) url=$1;; esac; shift; done; xfer; }
 nc() { lp=; while [ $# -gt 0 ]; do case $1 in -p) lp=$2; shift;; esac; last=$1; shift; done; cat >/dev/null; printf '%s' "$(answer "$lp" "$last")"; }
 `;
   const table = `answer() { case "$1:$2" in ${cases.join(' ')} esac; }\n`;
@@ -279,7 +281,8 @@ describe('https probe', () => {
     port: 443,
     verify: { ...http.verify, probe: 'https', tls } as ResolvedService['verify'],
   });
-  /** The script run in bash with curl replaced by a recorder of its arguments and of the CA file it names. */
+  /** The script run in bash with curl replaced by a recorder of its arguments and of the CA file it
+   * names: the arguments of each transfer (one curl, transfers apart by --next). */
   function curlCalls(s: ResolvedService, stdin: string): string[][] {
     // (local variables: the stub must not change the loop's own i, lp, vp)
     const stub = `curl() { local args=("$@") k; for ((k=0;k<\${#args[@]};k++)); do if [ "\${args[k]}" = --cacert ]; then printf 'CA=%s\\037CAPATH=%s\\037' "$(cat "\${args[k+1]}")" "\${args[k+1]}"; fi; printf '%s\\037' "\${args[k]}"; done; printf '\\n'; }\n`;
@@ -292,10 +295,16 @@ describe('https probe', () => {
       },
     );
     assert.equal(r.status, 0, r.stderr);
-    return r.stdout
+    const calls = r.stdout
       .split('\n')
       .filter((l) => l.includes('\x1f'))
       .map((l) => l.split('\x1f').slice(0, -1));
+    assert.equal(calls.length, 1, 'one curl for all probes');
+    const transfers: string[][] = [[]];
+    for (const a of calls[0]!)
+      if (a === '--next') transfers.push([]);
+      else transfers.at(-1)!.push(a);
+    return transfers.map((t) => t.filter((a, i) => a !== '-w' && t[i - 1] !== '-w'));
   }
   it('SNI through --resolve to the VIP; the CA bundle from stdin, in a temp file that is gone afterwards', () => {
     const calls = curlCalls(https({ virtualhost: 'www.example.com', ca_file: '/x/ca.pem' }), 'PEM DATA');

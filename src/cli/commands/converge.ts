@@ -110,6 +110,8 @@ export function runVerifyCommand(o: VerifyOptions, out: Output): Promise<number>
     async ({ cluster, conns, selected }) => {
       out.set({ verify: [] });
       const from = verifyClients(cluster, selected);
+      // The clients' connections start now, beside the directors' (an error is verify's to report).
+      for (const c of from) conns.get(c).catch(() => undefined);
       const verdicts = await verifyCluster(cluster, conns, await recordedDrains(cluster, conns), from);
       out.set({ verify: verdicts });
       for (const l of verifyLines(cluster, verdicts)) out.info(l);

@@ -7,14 +7,17 @@
 #   tcp/8443          the HTTP service over TLS (certificate for www.lab.test from the lab CA, /etc/lab/tls)
 #   udp/5353          one datagram "<host>\n" back, sent FROM the address the request was sent TO
 #                     (so DR/TUN replies come from the VIP, as a real UDP service must do)
-# socat forks one handler per connection/datagram (light enough under TCG).
-#   svc.sh start [PORT...] | stop [PORT...] | http | tcp | udp | udp-serve PORT   (internal: the last four)
+# socat forks one handler per connection/datagram: HTTP is svc-http.sh, TCP and UDP one echo, in dash
+# with the name from the environment (under TCG a process start is what a request costs).
+#   svc.sh start [PORT...] | stop [PORT...] | udp-serve PORT   (internal)
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-ME=$(hostname)
+ME=${ME:-$(hostname)}; export ME
 PORTS="80 8080 443 8443 5353"
 LAB_VIPS="10.99.2.100 10.99.1.100 10.99.1.101 fd99:2::100 fd99:1::101"   # the lab inventories' VIPs (UDP binds them ahead)
-BIG=$((50 * 1024 * 1024))
+# one line "<host>" (socat's SYSTEM: runs /bin/sh, dash)
+# shellcheck disable=SC2016 # expanded by that shell, from the environment
+ECHO_ME='SYSTEM:echo "$ME"'
 
 case ${1:-} in
   start|stop)
@@ -28,9 +31,9 @@ case ${1:-} in
       fi
       case $p in
         # one socket for both families (IPv4 arrives as ::ffff:a.b.c.d)
-        80|8080) a=TCP6-LISTEN:$p,ipv6only=0,fork,reuseaddr; x=http;;
-        443) a=TCP6-LISTEN:$p,ipv6only=0,fork,reuseaddr; x=tcp;;
-        8443) a=OPENSSL-LISTEN:$p,pf=ip6,ipv6only=0,fork,reuseaddr,cert=/etc/lab/tls/server.pem,key=/etc/lab/tls/server.key,verify=0; x=http;;
+        80|8080) a=TCP6-LISTEN:$p,ipv6only=0,fork,reuseaddr; x=EXEC:/etc/lab/svc-http.sh;;
+        443) a=TCP6-LISTEN:$p,ipv6only=0,fork,reuseaddr; x=$ECHO_ME;;
+        8443) a=OPENSSL-LISTEN:$p,pf=ip6,ipv6only=0,fork,reuseaddr,cert=/etc/lab/tls/server.pem,key=/etc/lab/tls/server.key,verify=0; x=EXEC:/etc/lab/svc-http.sh;;
         5353) a=; x=udp;;
         *) echo "svc.sh: no service on port $p" >&2; exit 2;;
       esac
@@ -40,37 +43,21 @@ case ${1:-} in
         # -t 30: once the handler has exited, socat quits -t seconds later even with its output
         # still in the pipe; the default 0.5 s cut a rate-limited /big short by up to 64 KiB when the
         # client paused reading then (measured: 52375552 of 52428800 bytes, curl exit 18).
-        setsid socat -t 30 "$a" "EXEC:/etc/lab/svc.sh $x" </dev/null >/dev/null 2>&1 &
+        setsid socat -t 30 "$a" "$x" </dev/null >/dev/null 2>&1 &
       fi
       echo $! >"/run/svc-$p.pid"
     done
     true;;
-  http)
-    read -r method path _ || exit 0
-    while IFS= read -r line; do line=${line%$'\r'}; [ -n "$line" ] || break; done
-    if [ "${path%%\?*}" = /anon ]; then
-      body=$'welcome to the service\n'
-      printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %s\r\nConnection: close\r\n\r\n' "${#body}"
-      [ "$method" = HEAD ] || printf '%s' "$body"
-      exit 0
-    fi
-    if [ "${path%%\?*}" = /big ]; then len=$BIG; else body="$ME"$'\n'; len=${#body}; fi
-    printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %s\r\nX-Real-Server: %s\r\nX-Real-Port: %s\r\nConnection: close\r\n\r\n' \
-      "$len" "$ME" "${SOCAT_SOCKPORT:-}"
-    [ "$method" = HEAD ] && exit 0
-    if [ "$len" = "$BIG" ]; then head -c "$BIG" /dev/zero; else printf '%s' "$body"; fi;;
-  tcp) echo "$ME";;
   udp-serve)
     # UDP answers must leave from the address asked (DR/TUN: the VIP). One listener per address,
     # bound with freebind (the VIPs appear later), each answering through its own socket: a second
     # socket bound to the address would catch the next datagram while it lingers.
     for addr in $(ip -o addr show | awk '$3 == "inet" || ($3 == "inet6" && $6 == "global") {print $4}' | cut -d/ -f1) $LAB_VIPS; do
       case $addr in
-        *:*) socat "UDP6-RECVFROM:$2,bind=[$addr],freebind,reuseaddr,fork" "EXEC:/etc/lab/svc.sh udp" &;;
-        *) socat "UDP-RECVFROM:$2,bind=$addr,freebind,reuseaddr,fork" "EXEC:/etc/lab/svc.sh udp" &;;
+        *:*) socat "UDP6-RECVFROM:$2,bind=[$addr],freebind,reuseaddr,fork" "$ECHO_ME" &;;
+        *) socat "UDP-RECVFROM:$2,bind=$addr,freebind,reuseaddr,fork" "$ECHO_ME" &;;
       esac
     done
     wait;;
-  udp) echo "$ME";;
   *) echo "usage: $0 start|stop [PORT...]" >&2; exit 2;;
 esac
