@@ -72,6 +72,9 @@ const ROTATE = new Shell(
   '[ -n "$rest" ] || rest=$ports; vp=${rest%% *}; case $rest in *" "*) rest=${rest#* };; *) rest=;; esac',
 );
 
+/** A curl transfer's source port: the probe's own, or its spare when the first is still taken. */
+const CURL_PORT = sh`--local-port "$lp-$((lp + 1))"`;
+
 /** curl's -w text after each transfer: the port and address it used. */
 const CURL_DONE = '\\n@@lport %{local_port} %{local_ip}\\n'; // curl reads the \n
 
@@ -92,7 +95,7 @@ function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | un
     case 'http': {
       const iface = source ? ['--interface', source] : [];
       // -g: [] and {} in a path are not curl globs. The URL is built by the shell around "$vp".
-      return sh`-g -s -i -m 3 --local-port "$lp-$((lp + 1))" ${iface} ${connectTo} ${`http://${urlHost(s.vip.address)}:`}"$vp"${s.verify.path ?? '/'}`;
+      return sh`-g -s -i -m 3 ${CURL_PORT} ${iface} ${connectTo} ${`http://${urlHost(s.vip.address)}:`}"$vp"${s.verify.path ?? '/'}`;
     }
     case 'https': {
       const iface = source ? ['--interface', source] : [];
@@ -105,7 +108,7 @@ function requestCommand(s: ResolvedService, kind: ProbeKind, source: string | un
       let check = sh``; // the client's system CAs
       if (tls.insecure) check = sh`-k`;
       else if (tls.ca_file) check = sh`--cacert "$ca"`;
-      return sh`-g -s -i -m 5 --local-port "$lp-$((lp + 1))" ${iface} ${resolve} ${check} ${`https://${name}:`}"$vp"${s.verify.path ?? '/'}`;
+      return sh`-g -s -i -m 5 ${CURL_PORT} ${iface} ${resolve} ${check} ${`https://${name}:`}"$vp"${s.verify.path ?? '/'}`;
     }
     case 'tcp': {
       // A completed handshake is an answer.
