@@ -292,7 +292,7 @@ test(
     const withDownload = path.join(lab.LAB_DIR, 'lab-ha-download.yaml');
     writeFileSync(
       withDownload,
-      readFileSync(HA, 'utf8').replace('  requests: 40\n', '  requests: 40\n  failover: { download: /big }\n'),
+      readFileSync(HA, 'utf8').replace('  requests: 20\n', '  requests: 20\n  failover: { download: /big }\n'),
     );
     const before = await guardDrops();
     const r = await lab.lvsctl(['verify', '-i', withDownload, '--failover', '--json']);

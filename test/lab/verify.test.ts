@@ -221,7 +221,7 @@ test(
   'DR with the VIP gone from one real server: FAIL naming it and its failed probes',
   { timeout: 15 * 60_000 },
   async () => {
-    const dr = variant('verify-dr', labInventory('lab-dr.yaml').replace('requests: 40', 'requests: 12'));
+    const dr = variant('verify-dr', labInventory('lab-dr.yaml').replace('requests: 20', 'requests: 12'));
     const up = await lab.lvsctl(['up', '-i', dr, '--json']);
     assert.equal(up.code, 0, `${up.stderr}\n${JSON.stringify(lab.json<VerifyJson>(up).verify, null, 1)}`);
     await lab.sh('rs2', 'ip addr del 10.99.2.100/32 dev lo');
