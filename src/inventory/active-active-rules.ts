@@ -54,7 +54,7 @@ export function checkActiveActive(doc: InventoryDoc, cluster: Cluster): RuleProb
   vrrp.instances.forEach((inst) => {
     if (inst.priorities === undefined) return;
     const members = instanceMembers(cluster, inst.name);
-    const master = members.find((m) => m.host === instanceMaster(cluster, inst.name))!;
+    const master = members.find((m) => m.host === (inst.master ?? instanceMaster(cluster, inst.name)))!;
     members.forEach((m, j) => {
       if (m === master) return;
       if (inst.master !== undefined && m.priority >= master.priority)

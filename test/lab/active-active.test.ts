@@ -1,0 +1,113 @@
+// Issue #22, active-active (inventories/lab-aa.yaml: LVS-DR, two VRRP instances, dir1 the MASTER
+// of VI_1 with VIP 10.99.2.100, dir2 of VI_2 with VIP 10.99.2.101): each director holds its own
+// VIP; stopping keepalived on dir1 moves only VI_1's VIP, and it comes back; verify --failover
+// does the same for each master in turn and reports per instance.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import * as lab from './lab.js';
+
+const AA = path.join(lab.ROOT, 'inventories', 'lab-aa.yaml');
+const VIP = { VI_1: '10.99.2.100', VI_2: '10.99.2.101' } as const;
+
+/** The lab VIPs a director holds, in order. */
+async function held(d: 'dir1' | 'dir2'): Promise<string[]> {
+  const out = await lab.sh(d, 'ip -o -4 addr show dev eth1');
+  return Object.values(VIP).filter((v) => out.includes(` ${v}/`));
+}
+
+const holding = async () => ({ dir1: await held('dir1'), dir2: await held('dir2') });
+
+/** The real server's name from each VIP (the lab's services answer with it). */
+async function answers(): Promise<string[]> {
+  const out = await lab.sh(
+    'client',
+    `for v in ${Object.values(VIP).join(' ')}; do curl -s -m 2 http://$v/ || echo FAIL; done`,
+  );
+  return out.trim().split('\n');
+}
+
+lab.useLab({ before, after }, { packages: true });
+
+test(
+  'up: each director holds the VIP of the instance it is MASTER of; both VIPs answer',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const r = await lab.lvsctl(['up', '-i', AA]); // verify waits until each instance is on its master
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /PASS {2}web1 \(tcp 10\.99\.2\.100:80\)/);
+    assert.match(r.stdout, /PASS {2}web2 \(tcp 10\.99\.2\.101:80\)/);
+    assert.deepEqual(await holding(), { dir1: [VIP.VI_1], dir2: [VIP.VI_2] });
+    assert.match(await lab.sh('dir1', 'grep -c vrrp_sync_group /etc/keepalived/keepalived.conf || :'), /^0/);
+    for (const a of await answers()) assert.match(a, /^rs[12]/);
+  },
+);
+
+test(
+  'keepalived stopped on dir1: only VI_1 moves to dir2, dir2 keeps VI_2; both return when it starts',
+  { timeout: 5 * 60_000 },
+  async () => {
+    const t0 = Date.now();
+    await lab.service('dir1', 'keepalived', 'stop');
+    try {
+      await lab.until('dir2 holds both VIPs', 15_000, async () => (await held('dir2')).length === 2);
+      const moved = (Date.now() - t0) / 1000;
+      assert.deepEqual(await holding(), { dir1: [], dir2: [VIP.VI_1, VIP.VI_2] });
+      for (const a of await answers()) assert.match(a, /^rs[12]/);
+      console.log(`VI_1 on dir2 ${moved.toFixed(1)} s after the stop`);
+    } finally {
+      await lab.service('dir1', 'keepalived', 'start');
+    }
+    await lab.until('dir1 takes VI_1 back', 15_000, async () => (await held('dir1')).length === 1);
+    await lab.until('dir2 gives VI_1 up', 5_000, async () => (await held('dir2')).length === 1);
+    assert.deepEqual(await holding(), { dir1: [VIP.VI_1], dir2: [VIP.VI_2] });
+  },
+);
+
+interface Failover {
+  instance: string;
+  vip: string;
+  stopped: string;
+  takeover: string;
+  takeoverSeconds: number;
+  failed: number;
+  requests: number;
+  endHolder: string;
+  ok: boolean;
+  others: { vip: string; instance: string; holder: string; after: string | null }[];
+}
+
+test(
+  'verify --failover: each master in turn, its VIP taken over, the other VIP unmoved, reported per instance',
+  { timeout: 5 * 60_000 },
+  async () => {
+    const r = await lab.lvsctl(['verify', '-i', AA, '--failover', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const fos = (lab.json(r) as { failovers: Failover[] }).failovers;
+    assert.deepEqual(
+      fos.map((f) => [f.instance, f.vip, f.stopped, f.takeover, f.endHolder]),
+      [
+        ['VI_1', VIP.VI_1, 'dir1', 'dir2', 'dir1'],
+        ['VI_2', VIP.VI_2, 'dir2', 'dir1', 'dir2'],
+      ],
+    );
+    for (const f of fos) {
+      assert.ok(f.ok && f.takeoverSeconds <= 3 && f.failed <= 3, JSON.stringify(f));
+      // the other director's VIP stayed where it was while this one was down
+      assert.deepEqual(
+        f.others.map((o) => [o.vip, o.holder, o.after]),
+        f.instance === 'VI_1' ? [[VIP.VI_2, 'dir2', 'dir2']] : [[VIP.VI_1, 'dir1', 'dir1']],
+      );
+      console.log(`${f.instance}: takeover ${f.takeoverSeconds} s, ${f.failed} of ${f.requests} failed`);
+    }
+  },
+);
+
+test('down: no keepalived and no VIP left on either director', { timeout: 5 * 60_000 }, async () => {
+  const r = await lab.lvsctl(['down', '-i', AA]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (const d of ['dir1', 'dir2'] as const) {
+    assert.equal(await lab.sh(d, 'pidof keepalived || true'), '', `${d}: keepalived stopped`);
+    assert.deepEqual(await held(d), []);
+  }
+});
