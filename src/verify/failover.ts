@@ -181,7 +181,12 @@ export async function failover(
   const t0 = Date.now();
   const stopped = new Set<string>();
   // Stopping keepalived is a change: a signal lets it finish, and keepalived is started again.
-  const { taken, lines, others: unmoved, restartedSeconds } = await whileChanging(async () => {
+  const {
+    taken,
+    lines,
+    others: unmoved,
+    restartedSeconds,
+  } = await whileChanging(async () => {
     const taken: TakeoverStep[] = [];
     try {
       let holding = start;
