@@ -45,7 +45,8 @@ test(
       async () => JSON.stringify(await holding()) === own,
     );
     assert.match(await lab.sh('dir1', 'grep -c vrrp_sync_group /etc/keepalived/keepalived.conf || :'), /^0/);
-    for (const a of await answers()) assert.match(a, /^rs[12]/);
+    // the checkers have just started (verify would first settle): poll until both VIPs answer
+    await lab.until('both VIPs answer', 20_000, async () => (await answers()).every((a) => /^rs[12]/.test(a)));
   },
 );
 
@@ -67,6 +68,7 @@ test(
     await lab.until('dir1 takes VI_1 back', 15_000, async () => (await held('dir1')).length === 1);
     await lab.until('dir2 gives VI_1 up', 5_000, async () => (await held('dir2')).length === 1);
     assert.deepEqual(await holding(), { dir1: [VIP.VI_1], dir2: [VIP.VI_2] });
+    await lab.until('both VIPs answer again', 20_000, async () => (await answers()).every((a) => /^rs[12]/.test(a)));
   },
 );
 
