@@ -308,3 +308,36 @@ export function vrrpAddresses(c: Cluster): Map<string, { all: VrrpAddress[]; fam
   for (const e of out.values()) e.family = e.all[0]?.family ?? 4;
   return out;
 }
+
+/** The VRRP instance that carries a VIP (its vrrp_instance, or the first). */
+export const instanceOfVip = (c: Cluster, s: ResolvedService): string | undefined =>
+  s.vip.vrrpInstance ?? c.directors.vrrp?.instances[0]?.name;
+
+/** Each director's state and priority in one VRRP instance. Without master and priorities: the
+ * director-level ones. Active-active: the instance's master (or, given priorities only, its highest
+ * priority) is MASTER, the others BACKUP; a priority not given defaults to 150 for the master and
+ * 100, 90, 80... for the others in list order. With nopreempt or AH authentication every director
+ * starts BACKUP (keepalived clears MASTER then) and the priority elects. */
+export function instanceMembers(c: Cluster, name: string | undefined): DirectorMember[] {
+  const vrrp = c.directors.vrrp;
+  const i = vrrp?.instances.findIndex((x) => x.name === name) ?? -1;
+  const inst = vrrp?.instances[i];
+  if (!vrrp || !inst || (inst.master === undefined && inst.priorities === undefined)) return c.directors.members;
+  const members = c.directors.members;
+  const given = (h: string) => own(inst.priorities, h);
+  const master =
+    inst.master ?? members.reduce((a, b) => ((given(b.host) ?? 0) > (given(a.host) ?? 0) ? b : a), members[0]!).host;
+  const others = members.filter((m) => m.host !== master);
+  const allBackup = members.length > 1 && (vrrp.nopreempt || vrrp.auth?.type === 'AH');
+  const at: FieldPath = ['directors', 'vrrp', 'instances', i];
+  return members.map((m) => ({
+    host: m.host,
+    state: m.host === master && !allBackup ? 'MASTER' : 'BACKUP',
+    priority: given(m.host) ?? (m.host === master ? 150 : 100 - 10 * others.indexOf(m)),
+    path: given(m.host) !== undefined ? [...at, 'priorities', m.host] : [...at, m.host === master ? 'master' : 'name'],
+  }));
+}
+
+/** The director expected to hold an instance's addresses: its highest priority. */
+export const instanceMaster = (c: Cluster, name: string | undefined): string =>
+  instanceMembers(c, name).reduce((a, b) => (b.priority > a.priority ? b : a)).host;

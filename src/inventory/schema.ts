@@ -217,7 +217,11 @@ const VrrpInstance = z.strictObject({
   interface: InterfaceName,
   virtual_router_id: z.int().min(1).max(255),
   advert_int: Seconds(255).optional(),
+  // Active-active: this instance's MASTER and each director's priority in it (model.ts instanceMembers).
+  master: Name.optional(),
+  priorities: z.record(Name, z.int().min(1).max(254)).optional(),
 });
+export type VrrpInstance = z.infer<typeof VrrpInstance>;
 
 export const Vrrp = z.strictObject({
   instances: z.array(VrrpInstance).min(1).max(255, 'at most 255 VRRP instances'),
@@ -255,7 +259,13 @@ export const Directors = z.strictObject({
     })
     .optional(),
   masquerade: z.boolean().default(false), // NAT: MASQUERADE the real servers' own outbound traffic
-  sync_daemon: z.strictObject({ interface: InterfaceName, id: z.int().min(0).max(255).default(0) }).optional(),
+  sync_daemon: z
+    .strictObject({
+      interface: InterfaceName,
+      id: z.int().min(0).max(255).default(0),
+      vrrp_instance: Name.optional(), // the instance it follows (default: the first)
+    })
+    .optional(),
 });
 export type Directors = z.infer<typeof Directors>;
 

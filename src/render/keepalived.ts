@@ -3,7 +3,14 @@
 // through {{kq}}.
 import { LvsctlError } from '../errors.js';
 import { FORWARD_OF_MODE } from '../ipvs/desired.js';
-import { type Cluster, type ResolvedRealServer, type ResolvedService, vrrpAddresses } from '../inventory/model.js';
+import {
+  type Cluster,
+  instanceMaster,
+  instanceMembers,
+  type ResolvedRealServer,
+  type ResolvedService,
+  vrrpAddresses,
+} from '../inventory/model.js';
 import type { HealthCheck } from '../inventory/schema.js';
 import { renderTemplate } from './engine.js';
 import { MANAGED_PATHS } from './paths.js';
@@ -65,7 +72,6 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
   const vrrp = c.directors.vrrp;
   if (!vrrp) return [];
   const entries = vrrpAddresses(c);
-  const me = c.directors.members.find((m) => m.host === host)!;
   const peers = c.directors.members.filter((m) => m.host !== host);
   if (vrrp.auth && secrets.vrrpPassword === undefined)
     throw new MissingSecretError('the VRRP password is needed to render keepalived.conf (directors.vrrp.auth)');
@@ -75,6 +81,7 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
       const rh = c.hosts.get(h)!;
       return family === 6 ? (rh.address6 ?? rh.address) : rh.address;
     };
+    const me = instanceMembers(c, inst.name).find((m) => m.host === host)!;
     return {
       name: inst.name,
       state: me.state,
@@ -92,6 +99,15 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
   });
 }
 
+/** Instances in one sync group change state together, so only instances with the same master are
+ * grouped: one group per master of two or more instances (active-active: one per director). */
+function syncGroups(c: Cluster, names: string[]) {
+  const byMaster = new Map<string, string[]>();
+  for (const n of names) byMaster.set(instanceMaster(c, n), [...(byMaster.get(instanceMaster(c, n)) ?? []), n]);
+  const groups = [...byMaster].filter(([, g]) => g.length > 1);
+  return groups.map(([master, g]) => ({ name: byMaster.size > 1 ? `VG_LVSCTL_${master}` : 'VG_LVSCTL', instances: g }));
+}
+
 export function keepalivedFile(c: Cluster, host: string, base: BaseContext, secrets: Secrets): HostFile {
   const instances = vrrpInstances(c, host, secrets);
   const sync = c.directors.engine === 'keepalived' ? c.directors.sync_daemon : undefined;
@@ -99,8 +115,13 @@ export function keepalivedFile(c: Cluster, host: string, base: BaseContext, secr
   const content = renderTemplate('keepalived.conf', {
     ...base,
     secret,
-    syncDaemon: sync ? { interface: sync.interface, instance: instances[0]?.name ?? false, id: sync.id } : false,
-    syncGroup: instances.length > 1 ? { name: 'VG_LVSCTL', instances: instances.map((i) => i.name) } : false,
+    syncDaemon: sync
+      ? { interface: sync.interface, instance: sync.vrrp_instance ?? instances[0]?.name ?? false, id: sync.id }
+      : false,
+    syncGroups: syncGroups(
+      c,
+      instances.map((i) => i.name),
+    ),
     instances,
     virtualServers: c.services.filter((s) => s.engine === 'keepalived').map((s) => virtualServer(c, s)),
   });

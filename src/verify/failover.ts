@@ -2,8 +2,15 @@
 // every 0.2 s, time how long until the next director (highest priority still running) holds it; in
 // a group of more than two, stop that one too, until one is left. Count the failed requests, start
 // keepalived again and see where the VIP ends up (back on the MASTER with preemption, on the last
-// taker with nopreempt).
-import type { Cluster, ResolvedService } from '../inventory/model.js';
+// taker with nopreempt). Active-active (a master per VRRP instance): the VIP's instance decides who
+// holds and takes it, and the VIPs the other directors hold must stay where they are.
+import {
+  instanceMaster,
+  instanceMembers,
+  instanceOfVip,
+  type Cluster,
+  type ResolvedService,
+} from '../inventory/model.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { sh } from '../util/quote.js';
 import { destinationKey, urlHost } from '../identity/service.js';
@@ -42,8 +49,21 @@ export interface TakeoverStep {
   takeoverSeconds: number | null;
 }
 
+/** A VIP held by a director that was not stopped: it must not move. */
+export interface UnmovedVip {
+  vip: string;
+  instance: string;
+  holder: string;
+  /** who held it after the takeover(s) */
+  after: string | null;
+}
+
 export interface FailoverResult {
   vip: string;
+  /** the VRRP instance that carries the VIP */
+  instance?: string;
+  /** the VIPs the other directors held, read again after the takeover(s) */
+  others?: UnmovedVip[];
   stopped: string; // the director that held the VIP
   takeover: string | null; // the director that took it
   takeoverSeconds: number | null;
@@ -105,9 +125,9 @@ export async function waitFor(
   return h;
 }
 
-/** Who takes a VIP over when `stopped` go down: the highest priority of the directors still running. */
-export function nextHolder(cluster: Cluster, stopped: ReadonlySet<string>): string | undefined {
-  const running = cluster.directors.members.filter((m) => !stopped.has(m.host));
+/** Who takes an instance's VIPs over when `stopped` go down: its highest priority still running. */
+export function nextHolder(cluster: Cluster, stopped: ReadonlySet<string>, instance?: string): string | undefined {
+  const running = instanceMembers(cluster, instance).filter((m) => !stopped.has(m.host));
   return running.length ? running.reduce((a, b) => (b.priority > a.priority ? b : a)).host : undefined;
 }
 
@@ -119,13 +139,16 @@ export async function failover(
   s: ResolvedService,
 ): Promise<FailoverResult> {
   const vip = s.vip.address;
+  const instance = instanceOfVip(cluster, s);
   const problems: string[] = [];
   const start = await waitFor(dirs, vip, (h) => h !== null, 10_000);
   if (!start) throw new Error(`no director holds the VIP ${vip}`);
+  const otherVips = vipInstances(cluster).filter((v) => v.vip !== vip);
+  const before = await Promise.all(otherVips.map((v) => holder(dirs, v.vip)));
   // A group of N directors fails over N - 1 times: each holder is stopped in turn (the others still
   // running) until one director is left, so every backup shows it takes the VIP.
   const steps = dirs.size - 1;
-  const firstTaker = nextHolder(cluster, new Set([start]))!;
+  const firstTaker = nextHolder(cluster, new Set([start]), instance)!;
   const url = `http://${urlHost(vip)}:${s.port ?? 80}/`;
   // With the sync daemon, connections survive a takeover: one long download proves it, from a
   // source port chosen here (and the next one), so its entry is found on the other directors.
@@ -158,7 +181,12 @@ export async function failover(
   const t0 = Date.now();
   const stopped = new Set<string>();
   // Stopping keepalived is a change: a signal lets it finish, and keepalived is started again.
-  const { taken, lines, restartedSeconds } = await whileChanging(async () => {
+  const {
+    taken,
+    lines,
+    others: unmoved,
+    restartedSeconds,
+  } = await whileChanging(async () => {
     const taken: TakeoverStep[] = [];
     try {
       let holding = start;
@@ -167,7 +195,7 @@ export async function failover(
         const tStop = Date.now();
         stopped.add(holding);
         await dirs.get(holding)!.exec(keepalivedCommand(init.get(holding)!, 'stop'));
-        const expected = nextHolder(cluster, stopped)!;
+        const expected = nextHolder(cluster, stopped, instance)!;
         const took = await waitFor(dirs, vip, (h) => h === expected, 10_000);
         taken.push({
           stopped: holding,
@@ -179,14 +207,23 @@ export async function failover(
         holding = expected;
       }
       const lines = (await polling).stdout.trim().split('\n');
-      return { taken, lines, restartedSeconds: (Date.now() - t0) / 1000 };
+      // Read after the polling: a VIP that wrongly followed the stopped director has moved by then.
+      const others = await Promise.all(
+        otherVips.flatMap((v, i) => {
+          const h = before[i];
+          return h && !stopped.has(h) ? [holder(dirs, v.vip).then((after) => ({ ...v, holder: h, after }))] : [];
+        }),
+      );
+      return { taken, lines, others, restartedSeconds: (Date.now() - t0) / 1000 };
     } finally {
       await Promise.all([...stopped].map((h) => dirs.get(h)!.exec(keepalivedCommand(init.get(h)!, 'start'))));
     }
   });
   const nopreempt = cluster.directors.vrrp?.nopreempt ?? false;
   // With nopreempt the last director to take the VIP keeps it; otherwise the highest priority takes it back.
-  const expectedEndHolder = nopreempt ? (taken.at(-1)?.takeover ?? firstTaker) : nextHolder(cluster, new Set())!;
+  const expectedEndHolder = nopreempt
+    ? (taken.at(-1)?.takeover ?? firstTaker)
+    : nextHolder(cluster, new Set(), instance)!;
   const endHolder = await waitFor(dirs, vip, (h) => h === expectedEndHolder, 15_000);
   const failed = lines.filter((l) => l === 'FAIL').length;
   const failedLimit = FAILOVER_LIMITS.failed * steps;
@@ -217,6 +254,11 @@ export async function failover(
       problems.push(
         `takeover ${taken.length > 1 ? `by ${t.expected} ` : ''}took ${t.takeoverSeconds.toFixed(1)} s (limit ${FAILOVER_LIMITS.seconds} s)`,
       );
+  for (const o of unmoved)
+    if (o.after !== o.holder)
+      problems.push(
+        `VIP ${o.vip} of instance ${o.instance} moved from ${o.holder} to ${o.after ?? 'no director'} although ${o.holder} kept running`,
+      );
   if (failed > failedLimit) problems.push(`${failed} of ${lines.length} requests failed (limit ${failedLimit})`);
   if (endHolder !== expectedEndHolder)
     problems.push(
@@ -225,6 +267,7 @@ export async function failover(
   const first = taken[0];
   return {
     vip,
+    ...(instance !== undefined && { instance, others: unmoved }),
     stopped: start,
     takeover: first?.takeover ?? null,
     takeoverSeconds: first?.takeoverSeconds ?? null,
@@ -270,13 +313,15 @@ export async function settleKeepalived(
   timeoutMs = 20_000,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
-  const vips = [...new Set(cluster.services.map((s) => s.vip.address))];
-  const master = cluster.directors.members.reduce((a, b) => (b.priority > a.priority ? b : a)).host;
-  // With nopreempt any director may keep a VIP; otherwise the highest priority takes it.
-  const want = (h: string | null) => (cluster.directors.vrrp?.nopreempt ? h !== null : h === master);
+  // With nopreempt any director may keep a VIP; otherwise its instance's highest priority takes it.
+  const nopreempt = cluster.directors.vrrp?.nopreempt;
   let holderName: string | null = cluster.directors.members[0]!.host;
-  for (const vip of vips)
-    if (cluster.directors.vrrp) holderName = await waitFor(dirs, vip, want, Math.max(0, end - Date.now()));
+  if (cluster.directors.vrrp)
+    for (const v of vipInstances(cluster)) {
+      const master = instanceMaster(cluster, v.instance);
+      const want = (h: string | null) => (nopreempt ? h !== null : h === master);
+      holderName = await waitFor(dirs, v.vip, want, Math.max(0, end - Date.now()));
+    }
   const conn = holderName ? dirs.get(holderName) : undefined;
   const tables = cluster.services
     .filter((s) => s.engine === 'keepalived')
@@ -286,4 +331,13 @@ export async function settleKeepalived(
     if (tables.every((w) => w.dests.every((d) => live.get(w.id)?.has(d)))) return;
     await sleep(300);
   }
+}
+
+/** Each VIP once, with the VRRP instance that carries it. */
+export function vipInstances(cluster: Cluster): { vip: string; instance: string }[] {
+  const out: { vip: string; instance: string }[] = [];
+  for (const s of cluster.services)
+    if (!out.some((v) => v.vip === s.vip.address))
+      out.push({ vip: s.vip.address, instance: instanceOfVip(cluster, s) ?? '' });
+  return out;
 }

@@ -2,7 +2,7 @@
 // the weights the directors should have now (drains included). Returns data; the CLI prints it.
 import { mergeDrained, type Drained } from '../desired/weight.js';
 import type { Connections } from '../engine/connections.js';
-import type { Cluster } from '../inventory/model.js';
+import { instanceMaster, instanceOfVip, type Cluster, type ResolvedService } from '../inventory/model.js';
 import { parseState } from '../plan/state.js';
 import { STATE_FILE } from '../render/paths.js';
 import type { HostConnection } from '../ssh/connection.js';
@@ -51,12 +51,26 @@ export async function recordedDrains(cluster: Cluster, conns: Connections): Prom
   return mergeDrained(records.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
 }
 
-/** verify --failover on the first tcp port service (or the first service) of a keepalived group. */
+/** The services verify --failover polls: the first tcp port service (or the first service) of a
+ * keepalived group; active-active, the same for each master in turn (the first instance it holds). */
+export function failoverServices(cluster: Cluster): ResolvedService[] {
+  const pick = (ss: ResolvedService[]) => ss.find((x) => x.protocol === 'tcp' && x.port !== undefined) ?? ss[0];
+  const byMaster = new Map<string, ResolvedService[]>();
+  for (const { name } of cluster.directors.vrrp?.instances ?? []) {
+    const ss = cluster.services.filter((s) => instanceOfVip(cluster, s) === name);
+    const master = instanceMaster(cluster, name);
+    if (ss.length && !byMaster.has(master)) byMaster.set(master, ss);
+  }
+  if (byMaster.size < 2) return [pick(cluster.services)!];
+  return [...byMaster.values()].map((ss) => pick(ss)!);
+}
+
+/** verify --failover: one result per service of failoverServices, one after the other. */
 export async function failoverCluster(
   cluster: Cluster,
   conns: Connections,
   from: string = cluster.verify!.from[0]!,
-): Promise<FailoverResult> {
+): Promise<FailoverResult[]> {
   const client = await conns.get(from);
   const init = new Map<string, 'systemd' | 'sysv'>();
   // In inventory order (Promise.all keeps it).
@@ -70,6 +84,7 @@ export async function failoverCluster(
       }),
     ),
   );
-  const s = cluster.services.find((x) => x.protocol === 'tcp' && x.port !== undefined) ?? cluster.services[0]!;
-  return failover(cluster, client, dirs, init, s);
+  const out: FailoverResult[] = [];
+  for (const s of failoverServices(cluster)) out.push(await failover(cluster, client, dirs, init, s));
+  return out;
 }

@@ -43,6 +43,10 @@ export const OPTIONS = {
   'vrrp.instance_advert_int': ['unset', '1', '5', '40', '255'],
   'vrrp.advert_int': ['unset', '1', '3', '40', '255'],
   'vrrp.nopreempt': ['unset', 'false', 'true'],
+  // active-active: an instance's master (the first or second director) and its own priorities
+  'vrrp.instance_master': ['unset', 'first', 'second'],
+  'vrrp.instance_priorities': ['unset', 'set', 'extremes'],
+  'sync_daemon.vrrp_instance': ['unset', 'last'],
   'vrrp.unicast': ['unset', 'false', 'true'],
   'vrrp.auth': ['none', 'PASS', 'AH', 'default-type'],
   'vrrp.auth_source': ['password_env', 'password_file'],
@@ -430,6 +434,23 @@ function members(c: Chooser, names: string[], vrrp: Obj | undefined): Obj[] | st
   return out;
 }
 
+/** Active-active: each instance may name its master and its own priorities (the master's the
+ * strictly highest). In NAT every instance gets the same choice: a real server has one gateway, the
+ * DIP, so VIPs and DIP follow one master (one left unset follows the director-level MASTER). */
+function instanceMasters(c: Chooser, instances: Obj[], names: string[], mode: string): void {
+  const masters = names.length > 1 ? OPTIONS['vrrp.instance_master'] : (['unset', 'first'] as const);
+  const nat = mode === 'nat' ? c.pick('vrrp.instance_master', masters) : undefined;
+  for (const inst of instances) {
+    const m = nat ?? c.pick('vrrp.instance_master', masters);
+    if (m === 'unset') continue;
+    inst.master = names[m === 'first' ? 0 : 1];
+    const p = c.pick('vrrp.instance_priorities');
+    if (p === 'unset') continue;
+    const [hi, lo] = p === 'extremes' ? [254, 1] : c.some([2, 50, 99, 100, 101, 150, 200], 2).sort((a, b) => b - a);
+    inst.priorities = Object.fromEntries(names.map((n) => [n, n === inst.master ? hi : lo]));
+  }
+}
+
 const VIP4 = ['203.0.113.100', '203.0.113.101', '203.0.113.102'];
 const VIP6 = {
   canonical: ['2001:db8:100::1', '2001:db8:100::2', '2001:db8:100::3'],
@@ -536,10 +557,13 @@ export function generate(rnd: () => number, force: Force = {}): { doc: Obj; tags
   });
   d.hosts = members(c, names, vrrp);
   if (vrrp) d.vrrp = vrrp;
+  if (vrrp) instanceMasters(c, vrrp.instances, names, mode);
   const sync = c.pick('sync_daemon');
   if (sync !== 'none') {
     d.sync_daemon = { interface: c.one(ifacePool) };
     if (sync !== 'default-id') d.sync_daemon.id = sync === 'id0' ? 0 : 255;
+    const follows = c.pick('sync_daemon.vrrp_instance', instances.length ? undefined : ['unset']);
+    if (follows === 'last') d.sync_daemon.vrrp_instance = instances.at(-1)!.name;
   }
 
   const doc: Obj = {
@@ -672,6 +696,18 @@ export const RISKY: Record<string, Force> = {
   'sync-daemon-without-vrrp': { directors: 'single-keepalived', sync_daemon: 'id255' },
   'sync-daemon-default-id-without-vrrp': { directors: 'single-keepalived', sync_daemon: 'default-id' },
   'sync-daemon-pair-3-instances': { directors: 'pair', 'vrrp.instances': '3', sync_daemon: 'id0' },
+  'active-active-two-masters-three-instances': {
+    mode: 'dr',
+    directors: 'pair',
+    'vrrp.instances': '3',
+    'vip.count': '3',
+    'vip.vrrp_instance': 'own',
+    'vrrp.instance_master#0': 'first',
+    'vrrp.instance_master#1': 'second',
+    'vrrp.instance_master#2': 'second',
+    sync_daemon: 'id0',
+    'sync_daemon.vrrp_instance': 'last',
+  },
   'three-instances-each-with-its-vips': { directors: 'pair', 'vrrp.instances': '3', 'vip.vrrp_instance': 'own' },
   'nat-dip-alone-on-last-instance': {
     mode: 'nat',
@@ -980,6 +1016,41 @@ export const REFUSED: Record<string, RefusedMix> = {
     force: { directors: 'single-vrrp' },
     mistake: (doc) => void (doc.directors.vrrp.unicast = true),
     field: /^directors\.vrrp\.unicast$/,
+  },
+  'instance-master-not-a-director': {
+    force: { directors: 'pair' },
+    mistake: (doc) => void (doc.directors.vrrp.instances[0].master = 'lvs-z'),
+    field: /instances\[0\]\.master$/,
+  },
+  'instance-backup-outranks-its-master': {
+    force: { mode: 'dr', directors: 'pair', 'vrrp.instance_master#0': 'first', 'vrrp.instance_priorities': 'set' },
+    mistake: (doc) => {
+      const inst = doc.directors.vrrp.instances[0];
+      const other = Object.keys(inst.priorities).find((h) => h !== inst.master)!;
+      inst.priorities[other] = 254;
+      inst.priorities[inst.master] = 100;
+    },
+    field: /instances\[0\]\.priorities(\.|\[).*$/,
+  },
+  'sync-daemon-follows-unknown-instance': {
+    force: { directors: 'pair', sync_daemon: 'id0' },
+    mistake: (doc) => void (doc.directors.sync_daemon.vrrp_instance = 'VI_NONE'),
+    field: /^directors\.sync_daemon\.vrrp_instance$/,
+  },
+  'nat-shared-pool-two-masters': {
+    force: { mode: 'nat', directors: 'pair', 'vrrp.instances': '2', 'vip.count': '2', 'vip.vrrp_instance': 'own' },
+    mistake: (doc) => {
+      const [a, b] = doc.directors.vrrp.instances;
+      const names = memberObjects(doc).map((m) => m.host);
+      for (const i of [a, b]) delete i.priorities;
+      a.master = names[0];
+      b.master = names[1];
+      // the first VIP on b, the second VIP (and the DIP) on a: the pool serves both masters
+      doc.vips[0].vrrp_instance = b.name;
+      doc.vips[1].vrrp_instance = a.name;
+      if (doc.directors.dip) doc.directors.dip.vrrp_instance = a.name;
+    },
+    field: /real_servers\[\d+\]$/,
   },
   'fwmark-port-is-a-port-service-of-the-vip': {
     force: {

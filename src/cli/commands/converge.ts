@@ -116,9 +116,10 @@ export function runVerifyCommand(o: VerifyOptions, out: Output): Promise<number>
       out.set({ verify: verdicts });
       for (const l of verifyLines(cluster, verdicts)) out.info(l);
       const fo = o.failover ? await failoverCluster(cluster, conns, from[0]) : undefined;
+      // failover: the first (the only one unless active-active); failovers: one per master.
       if (fo) for (const l of failoverLines(fo)) out.info(l);
-      if (fo) out.set({ failover: fo });
-      return verdicts.every((v) => v.ok) && (fo?.ok ?? true) ? ExitCode.ok : ExitCode.failed;
+      if (fo) out.set({ failover: fo[0], failovers: fo });
+      return verdicts.every((v) => v.ok) && (fo ?? []).every((f) => f.ok) ? ExitCode.ok : ExitCode.failed;
     },
     check,
   );

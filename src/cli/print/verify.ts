@@ -34,7 +34,13 @@ export function verifyLines(cluster: Cluster, verdicts: ServiceVerdict[]): strin
   return ['', 'VERIFY', ...formatTable(rows)];
 }
 
-export function failoverLines(r: FailoverResult): string[] {
+/** One FAILOVER block; active-active, a line per instance tested, naming it and the VIPs that stayed. */
+export function failoverLines(rs: FailoverResult | FailoverResult[]): string[] {
+  const all = [rs].flat();
+  return ['', 'FAILOVER', ...all.flatMap((r) => failoverResultLines(r, all.length > 1))];
+}
+
+function failoverResultLines(r: FailoverResult, perInstance: boolean): string[] {
   const took = (t: TakeoverStep) =>
     t.takeoverSeconds === null
       ? `${t.expected} did not take over`
@@ -45,10 +51,13 @@ export function failoverLines(r: FailoverResult): string[] {
     .join('; ');
   const failed = `${r.failed} of ${r.requests} requests (every 0.2 s) failed`;
   const end = `after restart the VIP is on ${r.endHolder ?? 'no director'} (expected ${r.expectedEndHolder})`;
+  const stayed = perInstance
+    ? (r.others ?? [])
+        .filter((o) => o.after === o.holder)
+        .map((o) => `        VIP ${o.vip} (instance ${o.instance}) stayed on ${o.holder}`)
+    : [];
   return [
-    '',
-    'FAILOVER',
-    `  ${r.ok ? 'PASS' : 'FAIL'}  VIP ${r.vip}: ${chain || `keepalived stopped on ${r.stopped}`}; ${failed}; ${end}`,
+    `  ${r.ok ? 'PASS' : 'FAIL'}  ${perInstance && r.instance ? `instance ${r.instance}, ` : ''}VIP ${r.vip}: ${chain || `keepalived stopped on ${r.stopped}`}; ${failed}; ${end}`,
     ...(r.longConnection
       ? [
           `        download of ${r.longConnection.path} across it: ${r.longConnection.bytes} of ${r.longConnection.expected ?? '?'} bytes, ${r.longConnection.exact ? 'complete and byte-exact' : 'NOT intact'}` +
@@ -57,6 +66,7 @@ export function failoverLines(r: FailoverResult): string[] {
               : ` (on ${r.takeover ?? 'the other director'} by the sync daemon ${r.longConnection.syncedSeconds.toFixed(1)} s after it started)`),
         ]
       : []),
+    ...stayed,
     ...r.problems.map((p) => `        ! ${p}`),
   ];
 }
