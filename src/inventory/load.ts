@@ -8,6 +8,7 @@ import { formatPath, locate, type FieldPath } from './locate.js';
 import { buildCluster, MAX_REAL_SERVER_ENTRIES, realServerEntries, type Cluster } from './model.js';
 import { localFileProblems } from './local-files.js';
 import { checkKeepalived } from './keepalived-rules.js';
+import { checkScripts } from './script-rules.js';
 import { checkNetwork } from './network-rules.js';
 import { checkRules } from './rules.js';
 import { Inventory } from './schema.js';
@@ -206,6 +207,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
     ...checkRules(parsed.data, cluster),
     ...checkNetwork(parsed.data, cluster),
     ...checkKeepalived(parsed.data, cluster),
+    ...checkScripts(parsed.data),
     ...localFileProblems(parsed.data, file),
     ...secretProblems,
   ].map((p) => at(doc, p.path, p.message));

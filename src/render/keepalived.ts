@@ -6,6 +6,7 @@ import { FORWARD_OF_MODE } from '../ipvs/desired.js';
 import { type Cluster, type ResolvedRealServer, type ResolvedService, vrrpAddresses } from '../inventory/model.js';
 import type { HealthCheck } from '../inventory/schema.js';
 import { renderTemplate } from './engine.js';
+import { instanceScripts, scriptsContext } from './keepalived-scripts.js';
 import { MANAGED_PATHS } from './paths.js';
 import type { BaseContext, HostFile, Secrets } from './types.js';
 
@@ -88,6 +89,7 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
       auth: vrrp.auth && family === 4 ? { type: vrrp.auth.type, pass: secrets.vrrpPassword! } : false,
       addresses: all.filter((e) => e.family === family),
       excluded: all.filter((e) => e.family !== family),
+      ...instanceScripts(inst),
     };
   });
 }
@@ -101,6 +103,7 @@ export function keepalivedFile(c: Cluster, host: string, base: BaseContext, secr
     secret,
     syncDaemon: sync ? { interface: sync.interface, instance: instances[0]?.name ?? false, id: sync.id } : false,
     syncGroup: instances.length > 1 ? { name: 'VG_LVSCTL', instances: instances.map((i) => i.name) } : false,
+    ...scriptsContext(c),
     instances,
     virtualServers: c.services.filter((s) => s.engine === 'keepalived').map((s) => virtualServer(c, s)),
   });
