@@ -30,7 +30,7 @@ export const scriptsFacts = fragment(
   String.raw`s scripts
 if [ -n "$SCRIPTS$SCRIPT_USERS" ]; then
 sx=
-scr_chk() { sc=$1; while [ -n "$sc" ]; do if [ -e "$sc" ] || [ -L "$sc" ]; then sx="$sx $sc"; else echo "absent $sc"; fi; sc=${"${sc%/*}"}; done; sx="$sx /"; }
+scr_chk() { sc=$1; while [ -n "$sc" ]; do if [ -e "$sc" ] || [ -L "$sc" ]; then sx="$sx $sc"; else echo "absent $sc"; fi; sc=${'${sc%/*}'}; done; sx="$sx /"; }
 for p in $SCRIPTS; do
   scr_chk "$p"
   [ -L "$p" ] || continue
@@ -60,7 +60,13 @@ export function parseScripts(get: SectionReader): { scripts: ScriptFacts } {
 }
 
 /** "/a/b/c" -> ["/", "/a", "/a/b", "/a/b/c"] */
-const prefixes = (p: string) => ['/', ...p.split('/').slice(1).map((_, i, a) => '/' + a.slice(0, i + 1).join('/'))];
+const prefixes = (p: string) => [
+  '/',
+  ...p
+    .split('/')
+    .slice(1)
+    .map((_, i, a) => '/' + a.slice(0, i + 1).join('/')),
+];
 
 /** Why keepalived's script security would not run this path (check_security): every part owned by
  * root; no part a regular file or a directory without the sticky bit that a non-root group or

@@ -38,8 +38,7 @@ export function directorScripts(c: Cluster): DirectorScript[] {
   vrrp.instances.forEach((inst, i) => {
     for (const k of NOTIFY_KEYS) {
       const cmd = inst[k];
-      if (cmd)
-        out.push({ ...commandOf(cmd), user: vrrp.script_user, field: ['directors', 'vrrp', 'instances', i, k] });
+      if (cmd) out.push({ ...commandOf(cmd), user: vrrp.script_user, field: ['directors', 'vrrp', 'instances', i, k] });
     }
   });
   return out;
