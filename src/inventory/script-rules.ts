@@ -40,10 +40,28 @@ export function checkScripts(doc: InventoryDoc): RuleProblem[] {
       if (ifs.has(t.interface))
         add([...at, 'track_interface', j, 'interface'], `${t.interface} is tracked twice by ${inst.name}`);
       ifs.add(t.interface);
+      // keepalived: "Ignoring track_interface X since own interface" (a failed -t)
+      if (t.interface === inst.interface)
+        add(
+          [...at, 'track_interface', j, 'interface'],
+          `${t.interface} is ${inst.name}'s own interface, which keepalived tracks already (it refuses it here): remove it`,
+        );
       if (group && (t.weight ?? 0) !== 0)
         add([...at, 'track_interface', j, 'weight'], weighted(`interface ${t.interface} (weight ${t.weight})`));
     });
   });
+  // keepalived 2.2.7 (Debian 12) `keepalived -t`, which lvsctl runs before installing a config,
+  // kills itself (exit 143) when a script runs as another user than root: keepalived#2587, fixed
+  // in 2.2.8 (measured with the tools tier's keepalived). Root until the version is known.
+  const notRoot = (path: FieldPath, user: string) =>
+    user !== 'root' &&
+    add(
+      path,
+      `scripts run as ${user}: keepalived 2.2.7's config test (keepalived -t, run before every install) dies when a script runs as another user than root (keepalived#2587, fixed in 2.2.8); use root`,
+    );
+  notRoot(['directors', 'vrrp', 'script_user'], vrrp.script_user);
+  for (const [name, s] of Object.entries(scripts))
+    if (s.user) notRoot(['directors', 'vrrp', 'scripts', name, 'user'], s.user);
   // keepalived runs an untracked vrrp_script all the same, for nothing: a leftover or a typo.
   for (const name of Object.keys(scripts))
     if (!used.has(name))

@@ -16,7 +16,7 @@ import { renderCluster } from '../../src/render/host.js';
 import { netfilterFiles, type NetfilterChain } from '../../src/render/netfilter.js';
 import { chainDrift } from '../../src/plan/netfilter.js';
 import type { HostFile } from '../../src/render/types.js';
-import { interfacesOf, keepalivedTest, run, withNetns } from './keepalived-check.js';
+import { interfacesOf, keepalivedTest, run, withNetns, withScripts } from './keepalived-check.js';
 
 const have = (tool: string) => run('sh', ['-c', `command -v ${tool}`]).status === 0;
 const missing = (...tools: string[]) => {
@@ -78,16 +78,18 @@ describe(
   () => {
     for (const r of byKind('keepalived')) {
       it(label(r), () => {
-        withNetns(interfacesOf(r.cluster), (ns) => {
-          const res = keepalivedTest(ns, r.file.content);
-          // Exit 143 would be keepalived 2.2.7's "-t killed by SIGTERM" (acassen/keepalived#2587); it
-          // did not happen with these configs on Debian 12, so it counts as a failure, not a pass.
-          assert.equal(
-            res.status,
-            0,
-            `exit ${res.status}${res.status === 143 ? ' (keepalived#2587)' : ''}: ${res.stdout}${res.stderr}`,
-          );
-        });
+        withScripts(r.cluster, () =>
+          withNetns(interfacesOf(r.cluster), (ns) => {
+            const res = keepalivedTest(ns, r.file.content);
+            // Exit 143 would be keepalived 2.2.7's "-t killed by SIGTERM" (acassen/keepalived#2587); it
+            // did not happen with these configs on Debian 12, so it counts as a failure, not a pass.
+            assert.equal(
+              res.status,
+              0,
+              `exit ${res.status}${res.status === 143 ? ' (keepalived#2587)' : ''}: ${res.stdout}${res.stderr}`,
+            );
+          }),
+        );
       });
     }
 
@@ -140,6 +142,23 @@ describe(
           assert.equal(res.status, 0, `${host}: ${res.stdout}${res.stderr}`);
         });
       }
+    });
+
+    // What the facts check before apply (facts/scripts.ts) is what keepalived -t refuses too.
+    it('lab-ha-scripts: keepalived -t fails while a script is missing, or group-writable by a non-root group', () => {
+      const r = byKind('keepalived').find((x) => x.inventory === 'lab-ha-scripts.yaml')!;
+      const check = '/usr/local/lib/lvsctl-test/check.sh';
+      withNetns(interfacesOf(r.cluster), (ns) => {
+        assert.equal(keepalivedTest(ns, r.file.content).status, 5, 'scripts missing');
+        withScripts(r.cluster, () => {
+          assert.equal(keepalivedTest(ns, r.file.content).status, 0);
+          chmodSync(check, 0o775);
+          assert.equal(run('chgrp', ['1', check]).status, 0);
+          const res = keepalivedTest(ns, r.file.content);
+          assert.equal(res.status, 5, `${res.stdout}${res.stderr}`);
+          assert.match(`${res.stdout}${res.stderr}`, /insecure/);
+        });
+      });
     });
 
     it('keepalived 2.2.7 -t on a config with a vrrp_script (the #2587 case): observed exit 0 on Debian 12', () => {
