@@ -236,18 +236,24 @@ describe(
 // systemd-analyze verify --root=DIR: DIR holds a copy of the distribution's units (so the targets
 // our unit names resolve), the unit, and stand-ins for its ExecStart executables. A bad value is
 // only a warning ("Failed to parse ..., ignoring") with exit 0, so any message naming our unit fails too.
-function verifyUnit(content: string, executables: string[]): { status: number | null; ours: string[] } {
+function verifyUnit(
+  content: string,
+  executables: string[],
+  file = 'etc/systemd/system/lvsctl.service',
+  unit = 'lvsctl.service',
+): { status: number | null; ours: string[] } {
   const root = mkdtempSync(join(work, 'root-'));
   mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
   cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
   mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
-  writeFileSync(join(root, 'etc/systemd/system/lvsctl.service'), content);
+  mkdirSync(dirname(join(root, file)), { recursive: true });
+  writeFileSync(join(root, file), content);
   for (const e of executables) {
     mkdirSync(dirname(join(root, e)), { recursive: true });
     writeFileSync(join(root, e), '#!/bin/sh\n');
     chmodSync(join(root, e), 0o755);
   }
-  const res = run('systemd-analyze', ['verify', `--root=${root}`, '--man=no', 'lvsctl.service']);
+  const res = run('systemd-analyze', ['verify', `--root=${root}`, '--man=no', unit]);
   return { status: res.status, ours: `${res.stdout}${res.stderr}`.split('\n').filter((l) => l.includes('lvsctl')) };
 }
 
@@ -263,6 +269,29 @@ describe(
         assert.deepEqual(v.ours, []);
       });
     }
+    // keepalived's drop-in (keepalived#2239), over the distribution's keepalived.service
+    const dropin = (content: string) =>
+      verifyUnit(
+        content,
+        execs(readFileSync('/usr/lib/systemd/system/keepalived.service', 'utf8')),
+        r0.file.path.slice(1),
+        'keepalived.service',
+      );
+    const r0 = byKind('dropin')[0]!;
+    it(
+      `${label(r0)}: on keepalived.service; a bad KillMode is reported`,
+      { skip: !have('/usr/lib/systemd/system/keepalived.service') && 'no keepalived.service' },
+      () => {
+        const v = dropin(r0.file.content);
+        assert.equal(v.status, 0, v.ours.join('\n'));
+        assert.deepEqual(v.ours, []);
+        const bad = dropin(r0.file.content.replace('KillMode=process', 'KillMode=proces'));
+        assert.ok(
+          bad.ours.some((l) => /KillMode/.test(l)),
+          bad.ours.join('\n'),
+        );
+      },
+    );
     const unit = byKind('unit')[0]!.file.content;
     it('fails when ExecStart does not exist', () => assert.notEqual(verifyUnit(unit, []).status, 0));
     it('fails on a bad value (reported as a warning naming the unit)', () => {
