@@ -287,7 +287,7 @@ describe(
         assert.deepEqual(v.ours, []);
         const bad = dropin(r0.file.content.replace('KillMode=process', 'KillMode=proces'));
         assert.ok(
-          bad.ours.some((l) => /KillMode/.test(l)),
+          bad.ours.some((l) => /kill mode/i.test(l)),
           bad.ours.join('\n'),
         );
       },
