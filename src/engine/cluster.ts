@@ -10,7 +10,7 @@ import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownE
 import type { Connections, Reached } from './connections.js';
 import { checkInterrupt, whileChanging } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
-import { applyOnHost, planOnHost, type FilesFor, type HostRun } from './host.js';
+import { applyOnHost, HostCheckError, planOnHost, type FilesFor, type HostRun } from './host.js';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
 
@@ -94,6 +94,21 @@ export async function converge(
       return { summary: `${r.status}: ${r.error}`, failed: true };
     }
   });
+  // A host whose checks failed (a script missing or unsafe) stops the whole run before any change:
+  // half a cluster with the new config would be worse than none.
+  const refused = hosts.filter((h) => results.get(h)!.step === HostCheckError.STEP);
+  if (o.apply && refused.length) {
+    for (const h of hosts)
+      if (!refused.includes(h) && runs.get(h)?.plan.changes.length)
+        results.set(h, {
+          ...results.get(h)!,
+          status: 'failed',
+          changes: 0,
+          step: HostCheckError.STEP,
+          error: `not changed: the checks before apply failed on ${refused.join(', ')}`,
+        });
+    return hosts.map((h) => results.get(h)!);
+  }
   if (o.apply) {
     const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
     // Taking a service down goes the other way: directors stop sending before real servers lose the VIP.

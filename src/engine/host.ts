@@ -4,6 +4,8 @@ import { commandFor, batch } from '../apply/commands.js';
 import { desiredHost } from '../desired/host.js';
 import { LvsctlError } from '../errors.js';
 import { parseFacts, type HostFacts } from '../facts/parse.js';
+import { scriptProblems } from '../facts/scripts.js';
+import { directorScripts } from '../inventory/scripts.js';
 import { factsScript, STATE_FILE } from '../facts/script.js';
 import { BOOT_LINKS, LVSCTL_ETC, MANAGED_PATHS } from '../render/paths.js';
 import { netfilterFiles } from '../render/netfilter.js';
@@ -33,6 +35,18 @@ export class ApplyError extends LvsctlError {
     super(message); // the recap shows the step beside it
   }
 }
+
+/** What the facts found on a host that rules out applying anywhere (a script keepalived would not
+ * run): converge (engine/cluster.ts) then changes no host. */
+export class HostCheckError extends ApplyError {
+  static readonly STEP = 'checks before apply';
+  constructor(readonly problems: string[]) {
+    super(HostCheckError.STEP, problems.join('; '));
+  }
+}
+
+/** Intents that run keepalived with the inventory's scripts (stop and down only take things away). */
+const CHECKED: ReadonlySet<Intent['kind']> = new Set(['up', 'drain', 'undrain']);
 
 /** Files for a host: supplied by the renderer (src/render). */
 export type FilesFor = (cluster: Cluster, host: string, secrets: Secrets) => DesiredFile[];
@@ -72,7 +86,9 @@ export async function planOnHost(
   // Files already as rendered are not sent back for diffs: their content is known here.
   const byHash = new Map(base.map((f) => [sha256(f.content), f.content]));
   // Thresholds are read back (-S prints none) where this director's table has some.
-  const thresholds = cluster.hosts.get(name)!.roles.has('director') && hasThresholds(desiredTable(cluster, name));
+  const director = cluster.hosts.get(name)!.roles.has('director');
+  const thresholds = director && hasThresholds(desiredTable(cluster, name));
+  const scripts = director && CHECKED.has(intent.kind) ? directorScripts(cluster) : [];
   const r = await conn.exec(
     factsScript({
       packages: ALL_PACKAGES,
@@ -81,11 +97,15 @@ export async function planOnHost(
       known: [...byHash.keys()],
       list: intent.kind === 'status',
       thresholds,
+      scripts: [...new Set(scripts.map((s) => s.path))],
+      scriptUsers: [...new Set(scripts.map((s) => s.user))],
     }),
   );
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
   const facts = parseFacts(r.stdout);
+  const problems = scriptProblems(scripts, facts.scripts);
+  if (problems.length) throw new HostCheckError(problems);
   for (const [path, f] of facts.files)
     if (f && !facts.contents.has(path) && byHash.has(f.sha256)) facts.contents.set(path, byHash.get(f.sha256)!);
   return planFromFacts(cluster, name, secrets, filesFor, facts, intent, base);
@@ -195,7 +215,7 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
         else await write({ path: STATE_FILE, content: c.content, mode: 0o600 });
         break;
       case 'file':
-        if (c.action === 'delete') await command({ label: describe(c), cmd: sh`rm -f ${c.path}` });
+        if (c.action === 'delete') await command({ label: describe(c), cmd: deleteFile(c.path) });
         else if (c.file.validate === 'keepalived') {
           await flush();
           await installKeepalivedConf(conn, c.file, run.secrets);
@@ -217,6 +237,12 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
   await flush();
   return run.plan.changes.filter((c) => c.kind !== 'state').length;
 }
+
+/** rm; the drop-in's directory goes with it once empty (lvsctl created it). */
+const deleteFile = (path: string) =>
+  path === MANAGED_PATHS.keepalivedDropIn
+    ? sh`rm -f ${path} && { rmdir -- ${path.replace(/\/[^/]+$/, '')} 2>/dev/null; :; }`
+    : sh`rm -f ${path}`;
 
 /** keepalived.conf replaces the old one only after keepalived's own config test passed on the
  * host (it knows the host's interfaces); a rejected config is never installed, so a running

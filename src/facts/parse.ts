@@ -4,6 +4,7 @@ import type { FamilyName, InitName, PackageManagerName } from '../os/index.js';
 import type { BootUnitFact } from '../resources/bootunit.js';
 import { parseSections } from '../resources/index.js';
 import type { Section } from '../resources/types.js';
+import type { ScriptFacts } from './scripts.js';
 import { FACT_SECTIONS, SECTION } from './script.js';
 
 export interface AddressFact {
@@ -54,6 +55,8 @@ export interface HostFacts {
   bootLinks: Map<string, string>;
   /** lvsctl.service as systemd holds it; null where systemd is not PID 1 or systemctl is absent. */
   bootUnit: BootUnitFact | null;
+  /** The operator's scripts keepalived runs, and their users (facts/scripts.ts). */
+  scripts: ScriptFacts;
   /** Current content of managed files (small ones), for diffs. */
   contents: Map<string, string>;
   state: string | null;

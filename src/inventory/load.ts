@@ -9,6 +9,7 @@ import { buildCluster, MAX_REAL_SERVER_ENTRIES, realServerEntries, type Cluster 
 import { localFileProblems } from './local-files.js';
 import { checkActiveActive } from './active-active-rules.js';
 import { checkKeepalived } from './keepalived-rules.js';
+import { checkScripts } from './script-rules.js';
 import { checkNetwork } from './network-rules.js';
 import { checkRules } from './rules.js';
 import { Inventory } from './schema.js';
@@ -208,6 +209,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
     ...checkNetwork(parsed.data, cluster),
     ...checkKeepalived(parsed.data, cluster),
     ...checkActiveActive(parsed.data, cluster),
+    ...checkScripts(parsed.data, cluster),
     ...localFileProblems(parsed.data, file),
     ...secretProblems,
   ].map((p) => at(doc, p.path, p.message));

@@ -341,3 +341,14 @@ export function instanceMembers(c: Cluster, name: string | undefined): DirectorM
 /** The director expected to hold an instance's addresses: its highest priority. */
 export const instanceMaster = (c: Cluster, name: string | undefined): string =>
   instanceMembers(c, name).reduce((a, b) => (b.priority > a.priority ? b : a)).host;
+
+/** keepalived's vrrp_sync_groups: the instances of one master move together, instances of
+ * different masters never share a group (active-active); a master with one instance has none. */
+export function syncGroups(c: Cluster): { name: string; instances: string[] }[] {
+  const byMaster = new Map<string, string[]>();
+  for (const { name } of c.directors.vrrp?.instances ?? [])
+    byMaster.set(instanceMaster(c, name), [...(byMaster.get(instanceMaster(c, name)) ?? []), name]);
+  return [...byMaster]
+    .filter(([, g]) => g.length > 1)
+    .map(([master, g]) => ({ name: byMaster.size > 1 ? `VG_LVSCTL_${master}` : 'VG_LVSCTL', instances: g }));
+}

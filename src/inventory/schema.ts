@@ -17,10 +17,14 @@ import {
   Port,
   SchedulerFlags,
   Schedulers,
+  ScriptCommand,
+  ScriptPath,
+  ScriptArg,
   Seconds,
   shown,
   SshHost,
   Threshold,
+  TrackWeight,
   UserName,
   Weight,
 } from './types.js';
@@ -212,6 +216,27 @@ const DirectorMember = z.union([
   }),
 ]);
 
+// VRRP scripts (keepalived's names): the operator's scripts on the directors, checked there by the
+// facts before apply (facts/scripts.ts); cross-field rules in inventory/script-rules.ts.
+const NotifyScripts = {
+  notify_master: ScriptCommand.optional(),
+  notify_backup: ScriptCommand.optional(),
+  notify_fault: ScriptCommand.optional(),
+  notify_stop: ScriptCommand.optional(),
+  notify: ScriptCommand.optional(), // every transition: keepalived appends the instance, state, priority
+};
+
+const VrrpScript = z.strictObject({
+  path: ScriptPath,
+  args: z.array(ScriptArg).max(32, 'at most 32 arguments').default([]),
+  interval: Seconds(3600).optional(), // keepalived's default: 1
+  timeout: Seconds(3600).optional(),
+  weight: TrackWeight.optional(), // keepalived's default 0: the instance goes FAULT while the script fails
+  fall: z.int().min(1).max(255).optional(),
+  rise: z.int().min(1).max(255).optional(),
+  user: UserName.optional(), // default: directors.vrrp.script_user
+});
+
 const VrrpInstance = z.strictObject({
   name: Name,
   interface: InterfaceName,
@@ -220,6 +245,12 @@ const VrrpInstance = z.strictObject({
   // Active-active: this instance's MASTER and each director's priority in it (model.ts instanceMembers).
   master: Name.optional(),
   priorities: z.record(Name, z.int().min(1).max(254)).optional(),
+  ...NotifyScripts,
+  track_script: z.array(Name).min(1).optional(), // names of directors.vrrp.scripts
+  track_interface: z
+    .array(z.strictObject({ interface: InterfaceName, weight: TrackWeight.optional() }))
+    .min(1)
+    .optional(),
 });
 export type VrrpInstance = z.infer<typeof VrrpInstance>;
 
@@ -228,6 +259,8 @@ export const Vrrp = z.strictObject({
   advert_int: Seconds(255).default(1),
   nopreempt: z.boolean().default(false),
   unicast: z.boolean().default(false), // unicast_peer = every other director's address
+  scripts: z.record(Name, VrrpScript).optional(), // vrrp_script blocks, by name
+  script_user: UserName.default('root'), // global_defs script_user: must exist on every director
   auth: z
     .strictObject({
       type: z.enum(['PASS', 'AH']).default('PASS'),

@@ -161,3 +161,26 @@ export const Mode = z.enum(Modes, {
       ? 'FULLNAT is not in mainline Linux kernels (it needs an out-of-tree IPVS patch); use nat, dr or tun'
       : `expected one of nat, dr, tun, got ${shown(i.input)}`,
 });
+
+/** A script on the hosts (notify, vrrp_script): an absolute path of plain characters. keepalived
+ * splits its script line on blanks and reads quotes and backslashes in it, and checks every
+ * directory of the path for ownership and permissions: no blanks, quotes, "." or ".." parts. */
+export const ScriptPath = re(
+  /^(\/(?!\.{1,2}(\/|$))[A-Za-z0-9_.+,=@%:-]+)+$/,
+  'an absolute path to a script on the host (letters, digits and _ . + , = @ % : - between "/"; no "." or ".." parts)',
+).max(1000, 'a script path is at most 1000 characters');
+/** One argument of a script: a word keepalived passes as it is (no blanks, quotes, "\" or "$"). */
+export const ScriptArg = re(
+  /^[A-Za-z0-9_./+,=@%:-]{1,255}$/,
+  'a script argument of letters, digits and _ . / + , = @ % : - (no blanks, quotes, "\\" or "$")',
+);
+/** A script with its arguments: a path, or { path, args }. */
+export const ScriptCommand = z.union([
+  ScriptPath,
+  z.strictObject({ path: ScriptPath, args: z.array(ScriptArg).max(32, 'at most 32 arguments').default([]) }),
+]);
+/** keepalived's tracking weight: added to (or taken from) the priority while the script or interface is down. */
+export const TrackWeight = z
+  .int({ error: 'expected a tracking weight (-253..253)' })
+  .min(-253, 'a tracking weight is at least -253')
+  .max(253, 'a tracking weight is at most 253');

@@ -19,6 +19,7 @@ export const TEMPLATES = {
   'realserver.sh': 'shell',
   'lvsctl.init': 'shell',
   'keepalived.conf': 'keepalived',
+  'keepalived-killmode.conf': 'unit',
   'lvsctl.service': 'unit',
   'sysctl.conf': 'plain',
   'modules-load.conf': 'plain',
@@ -30,6 +31,7 @@ export type TemplateName = keyof typeof TEMPLATES;
 export const PARTIALS: Record<string, TemplateLanguage> = {
   'sh-common': 'shell',
   'ka-real-server': 'keepalived',
+  'ka-vrrp-scripts': 'keepalived',
 };
 
 const hb = Handlebars.create();

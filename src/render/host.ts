@@ -3,6 +3,7 @@
 import type { Cluster } from '../inventory/model.js';
 import { directorFiles, runsKeepalived } from './director.js';
 import { keepalivedFile } from './keepalived.js';
+import { killModeFile } from './keepalived-scripts.js';
 import { realServerFiles } from './realserver.js';
 import type { HostFile, Secrets } from './types.js';
 
@@ -16,6 +17,7 @@ export function renderHost(cluster: Cluster, hostName: string, secrets: Secrets)
   if (h.roles.has('director')) {
     files.push(...directorFiles(cluster, hostName, base));
     if (runsKeepalived(cluster)) files.push(keepalivedFile(cluster, hostName, base, secrets));
+    files.push(...killModeFile(cluster, base));
   }
   if (h.roles.has('real_server')) files.push(...realServerFiles(cluster, hostName, base));
   return files.sort((a, b) => Number(a.path > b.path) - Number(a.path < b.path));

@@ -7,12 +7,14 @@ import {
   type Cluster,
   instanceMaster,
   instanceMembers,
+  syncGroups,
   type ResolvedRealServer,
   type ResolvedService,
   vrrpAddresses,
 } from '../inventory/model.js';
 import type { HealthCheck } from '../inventory/schema.js';
 import { renderTemplate } from './engine.js';
+import { instanceScripts, scriptsContext } from './keepalived-scripts.js';
 import { MANAGED_PATHS } from './paths.js';
 import type { BaseContext, HostFile, Secrets } from './types.js';
 
@@ -95,19 +97,13 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
       auth: vrrp.auth && family === 4 ? { type: vrrp.auth.type, pass: secrets.vrrpPassword! } : false,
       addresses: all.filter((e) => e.family === family),
       excluded: all.filter((e) => e.family !== family),
+      ...instanceScripts(inst),
     };
   });
 }
 
 /** Instances in one sync group change state together, so only instances with the same master are
  * grouped: one group per master of two or more instances (active-active: one per director). */
-function syncGroups(c: Cluster, names: string[]) {
-  const byMaster = new Map<string, string[]>();
-  for (const n of names) byMaster.set(instanceMaster(c, n), [...(byMaster.get(instanceMaster(c, n)) ?? []), n]);
-  const groups = [...byMaster].filter(([, g]) => g.length > 1);
-  return groups.map(([master, g]) => ({ name: byMaster.size > 1 ? `VG_LVSCTL_${master}` : 'VG_LVSCTL', instances: g }));
-}
-
 export function keepalivedFile(c: Cluster, host: string, base: BaseContext, secrets: Secrets): HostFile {
   const instances = vrrpInstances(c, host, secrets);
   const sync = c.directors.engine === 'keepalived' ? c.directors.sync_daemon : undefined;
@@ -118,10 +114,8 @@ export function keepalivedFile(c: Cluster, host: string, base: BaseContext, secr
     syncDaemon: sync
       ? { interface: sync.interface, instance: sync.vrrp_instance ?? instances[0]?.name ?? false, id: sync.id }
       : false,
-    syncGroups: syncGroups(
-      c,
-      instances.map((i) => i.name),
-    ),
+    syncGroups: syncGroups(c),
+    ...scriptsContext(c),
     instances,
     virtualServers: c.services.filter((s) => s.engine === 'keepalived').map((s) => virtualServer(c, s)),
   });

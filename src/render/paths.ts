@@ -23,6 +23,9 @@ export const MANAGED_PATHS = {
   sysvInit: '/etc/init.d/lvsctl',
   /** keepalived's own config (directors with engine keepalived or a VRRP group). */
   keepalived: '/etc/keepalived/keepalived.conf',
+  /** systemd drop-in for the distribution's keepalived.service: KillMode=process, so notify_stop
+   * finishes (keepalived#2239); written when an instance has notify_stop or notify. */
+  keepalivedDropIn: '/etc/systemd/system/keepalived.service.d/lvsctl.conf',
 } as const;
 /** The directory of lvsctl's rules files (removed by `down` once empty). */
 export const LVSCTL_ETC = '/etc/lvsctl';

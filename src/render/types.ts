@@ -3,7 +3,7 @@
 import type { Secrets } from '../inventory/secrets.js';
 
 export type HostFileKind =
-  'script' | 'sysctl' | 'modules' | 'rules' | 'netfilter' | 'unit' | 'initscript' | 'keepalived';
+  'script' | 'sysctl' | 'modules' | 'rules' | 'netfilter' | 'unit' | 'dropin' | 'initscript' | 'keepalived';
 
 export interface HostFile {
   path: string; // absolute, on the host

@@ -18,7 +18,8 @@ export type BootUnitChange =
 
 const UNIT = MANAGED_PATHS.systemdUnit;
 const UNIT_NAME = UNIT.replace(/^.*\//, '');
-const SYSTEMD_PATHS = new Set<string>([UNIT, ...BOOT_LINKS.systemd.map((l) => l.path)]);
+// keepalived's drop-in (keepalived#2239) too: systemd reads it only on a daemon-reload.
+const SYSTEMD_PATHS = new Set<string>([UNIT, MANAGED_PATHS.keepalivedDropIn, ...BOOT_LINKS.systemd.map((l) => l.path)]);
 
 /** What systemd says of lvsctl.service: LoadState (loaded, not-found...), ActiveState (active,
  * inactive, failed...), and whether its file changed on disk since systemd read it. */

@@ -1,6 +1,7 @@
 // The resource kinds lvsctl manages, one module each (types.ts says what a module holds), in the
 // three orders that matter: the facts script's, the plan's phases, and by kind for the changes.
 import type { HostFacts } from '../facts/parse.js';
+import { parseScripts, scriptsFacts } from '../facts/scripts.js';
 import { addresses } from './addresses.js';
 import { bootlinks, bootlinksFacts } from './bootlinks.js';
 import { bootUnit, bootUnitFacts } from './bootunit.js';
@@ -40,6 +41,7 @@ export const FACTS = [
   ipvsFacts,
   netfilterFacts,
   keepalivedFacts,
+  scriptsFacts,
   bootlinksFacts,
   bootUnitFacts,
   contentsFacts,
@@ -105,4 +107,4 @@ export const isEngineChange = (c: Change): c is EngineChange => ENGINE_KINDS.has
  * together are every fact (the compiler does not check that; the facts and plan tests parse whole
  * outputs). */
 export const parseSections = (get: SectionReader): HostFacts =>
-  Object.assign({}, parseHost(get), ...Object.values(BY_KIND).map((r) => r.parse(get))) as HostFacts;
+  Object.assign({}, parseHost(get), parseScripts(get), ...Object.values(BY_KIND).map((r) => r.parse(get))) as HostFacts;

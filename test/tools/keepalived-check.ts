@@ -3,10 +3,11 @@
 // ones; hostile-apply.test.ts runs real-server scripts in the namespaces).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from '../../src/inventory/model.js';
+import { directorScripts } from '../../src/inventory/scripts.js';
 
 export const run = (cmd: string, args: string[], input?: string) =>
   spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 60_000 });
@@ -17,11 +18,39 @@ let n = 0;
 // config is tested in a throw-away network namespace holding veth interfaces with its names.
 export function interfacesOf(c: Cluster): string[] {
   const names = new Set<string>();
-  for (const i of c.directors.vrrp?.instances ?? []) names.add(i.interface);
+  for (const i of c.directors.vrrp?.instances ?? []) {
+    names.add(i.interface);
+    for (const t of i.track_interface ?? []) names.add(t.interface);
+  }
   for (const s of c.services) names.add(s.vip.interface);
   if (c.directors.dip) names.add(c.directors.dip.interface);
   if (c.directors.sync_daemon) names.add(c.directors.sync_daemon.interface);
   return [...names].sort();
+}
+
+/** keepalived -t checks the scripts a config names (exist, executable, safe path): `fn` runs with
+ * the cluster's scripts in place (root's, 0755; directories made here are 0755), and what was made
+ * here is removed after. */
+export function withScripts<T>(c: Cluster, fn: () => T): T {
+  const made: string[] = [];
+  for (const path of new Set(directorScripts(c).map((s) => s.path))) {
+    if (existsSync(path)) continue;
+    const dirs = path
+      .split('/')
+      .slice(1, -1)
+      .map((_, i, a) => '/' + a.slice(0, i + 1).join('/'));
+    for (const d of dirs.filter((x) => !existsSync(x))) {
+      mkdirSync(d, { mode: 0o755 });
+      made.push(d);
+    }
+    writeFileSync(path, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    made.push(path);
+  }
+  try {
+    return fn();
+  } finally {
+    for (const p of made.reverse()) rmSync(p, { recursive: true, force: true });
+  }
 }
 
 export function withNetns<T>(ifaces: string[], fn: (ns: string) => T): T {

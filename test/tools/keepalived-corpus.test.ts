@@ -18,7 +18,7 @@ import { loadInventory } from '../../src/inventory/load.js';
 import type { Cluster } from '../../src/inventory/model.js';
 import { renderCluster } from '../../src/render/host.js';
 import { corpus, OPTIONS, REFUSED, refusedCases, RISKY, type CorpusCase } from './keepalived-corpus.js';
-import { interfacesOf, keepalivedTest, run, withNetns } from './keepalived-check.js';
+import { interfacesOf, keepalivedTest, run, withNetns, withScripts } from './keepalived-check.js';
 
 const missing = ['keepalived', 'ip'].filter((t) => run('sh', ['-c', `command -v ${t}`]).status !== 0);
 const skip = missing.length
@@ -101,34 +101,36 @@ describe(
         );
         if (!configs.length) return; // ipvsadm only: no keepalived
         tested.push(k.tags);
-        const failures = withNetns(interfacesOf(cluster), (ns) =>
-          configs.flatMap(({ host, content }) => {
-            const res = keepalivedTest(ns, content);
-            const out = `${res.stdout}${res.stderr}`.trim();
-            if (res.status === 0) {
-              if (out)
-                notices.push(
-                  `${k.id} ${host}: ${
-                    out
-                      .split('\n')
-                      .filter((l) => NOTICE.test(l))
-                      .join(' | ') || out
-                  }`,
-                );
-              return [];
-            }
-            for (const line of out.split('\n').filter(Boolean)) {
-              const kind = kindOf(line);
-              failureKinds.set(kind, (failureKinds.get(kind) ?? new Set()).add(k.id));
-            }
-            return [
-              {
-                host,
-                content,
-                head: `--- keepalived -t on ${host}: exit ${res.status}${res.error ? ` (${res.error.message})` : ''}\n${out}`,
-              },
-            ];
-          }),
+        const failures = withScripts(cluster, () =>
+          withNetns(interfacesOf(cluster), (ns) =>
+            configs.flatMap(({ host, content }) => {
+              const res = keepalivedTest(ns, content);
+              const out = `${res.stdout}${res.stderr}`.trim();
+              if (res.status === 0) {
+                if (out)
+                  notices.push(
+                    `${k.id} ${host}: ${
+                      out
+                        .split('\n')
+                        .filter((l) => NOTICE.test(l))
+                        .join(' | ') || out
+                    }`,
+                  );
+                return [];
+              }
+              for (const line of out.split('\n').filter(Boolean)) {
+                const kind = kindOf(line);
+                failureKinds.set(kind, (failureKinds.get(kind) ?? new Set()).add(k.id));
+              }
+              return [
+                {
+                  host,
+                  content,
+                  head: `--- keepalived -t on ${host}: exit ${res.status}${res.error ? ` (${res.error.message})` : ''}\n${out}`,
+                },
+              ];
+            }),
+          ),
         );
         // The first failing config whole (a pair's two differ in state, priority and unicast addresses).
         if (failures.length)

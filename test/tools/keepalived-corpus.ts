@@ -101,6 +101,15 @@ export const OPTIONS = {
   'ipvs.timeouts': ['none', 'set'],
   'ipvs.sysctl': ['none', 'set'],
   interface: ['eth0', 'eth1', 'ens3', 'bond0.100', 'br-lan_1', 'veth.a-b_c', 'iiiiiiiiiiiiiii', 'a'],
+  // VRRP scripts (CORPUS_SCRIPTS: the test puts them on this machine, as keepalived -t checks them).
+  // Tracking weights only on a lone instance: keepalived zeroes them in a sync group.
+  'vrrp.scripts': ['none', 'notify', 'track', 'both'],
+  'vrrp.script_user': ['unset', 'root'], // another user: keepalived 2.2.7 -t dies (#2587), refused
+  'notify.keys': ['master+backup+fault', 'stop', 'notify'],
+  'notify.form': ['path', 'args'],
+  'vrrp_script.settings': ['none', 'all'],
+  'vrrp_script.weight': ['unset', '-253', '50'],
+  'vrrp.track_interface': ['none', 'plain', 'weighted'],
 } as const satisfies Record<string, readonly string[]>;
 export type OptionKey = keyof typeof OPTIONS;
 
@@ -410,6 +419,45 @@ function vrrpSettings(c: Chooser, instances: Obj[], families: (4 | 6)[], pair: b
   return v;
 }
 
+/** The scripts the corpus names; the test creates them (root's, mode 0755) for keepalived -t. */
+export const CORPUS_SCRIPTS = ['/usr/local/lib/lvsctl-corpus/notify.sh', '/usr/local/lib/lvsctl-corpus/check.sh'];
+
+/** notify scripts, a tracked vrrp_script and tracked interfaces on the first instance. */
+function vrrpScripts(c: Chooser, v: Obj, ifacePool: string[]): void {
+  const what = c.pick('vrrp.scripts');
+  if (what === 'none') return;
+  const u = c.pick('vrrp.script_user');
+  if (u !== 'unset') v.script_user = u;
+  const inst = v.instances[0];
+  const lone = v.instances.length === 1;
+  if (what !== 'track') {
+    const args = c.pick('notify.form') === 'args';
+    const cmd = (state: string) => (args ? { path: CORPUS_SCRIPTS[0], args: [state, 'x=1'] } : CORPUS_SCRIPTS[0]);
+    const keys = c.pick('notify.keys');
+    if (keys === 'notify') inst.notify = cmd('any');
+    else if (keys === 'stop') inst.notify_stop = cmd('STOP');
+    else for (const k of ['master', 'backup', 'fault']) inst[`notify_${k}`] = cmd(k.toUpperCase());
+  }
+  if (what !== 'notify') {
+    const chk: Obj = { path: CORPUS_SCRIPTS[1] };
+    if (c.pick('vrrp_script.settings') === 'all')
+      Object.assign(chk, { args: ['--vip', '10.0.0.100'], interval: 2, timeout: 1, fall: 3, rise: 2, user: 'root' });
+    const w = c.pick('vrrp_script.weight', lone ? OPTIONS['vrrp_script.weight'] : ['unset']);
+    if (w !== 'unset') chk.weight = num(w);
+    v.scripts = { chk_corpus: chk };
+    inst.track_script = ['chk_corpus'];
+  }
+  const ti = c.pick('vrrp.track_interface', lone ? OPTIONS['vrrp.track_interface'] : ['none', 'plain']);
+  if (ti !== 'none')
+    inst.track_interface = [
+      // not its own interface: keepalived tracks that already, and refuses it (script-rules.ts)
+      {
+        interface: c.one(ifacePool.filter((i) => i !== inst.interface)),
+        ...(ti === 'weighted' ? { weight: -20 } : {}),
+      },
+    ];
+}
+
 const DIRECTOR_NAMES = { plain: ['lvs-a', 'lvs-b'], dotted: ['dir.1', 'dir.2'], digit: ['1', '2'] } as const;
 
 /** The directors' members: names, or objects with state and priority. nopreempt and AH need both
@@ -544,6 +592,7 @@ export function generate(rnd: () => number, force: Force = {}): { doc: Obj; tags
   // An instance's family is its first address's (a DIP alone: IPv4).
   const families = carried.map((f) => f[0] ?? 4);
   const vrrp = withVrrp ? vrrpSettings(c, instances, families, pair) : undefined;
+  if (vrrp) vrrpScripts(c, vrrp, ifacePool);
   // Unicast peers speak each instance's family: the directors need an address of every one.
   const fams = new Set(families);
   const addrs = OPTIONS['director.addresses'].filter(

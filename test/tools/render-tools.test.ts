@@ -16,7 +16,7 @@ import { renderCluster } from '../../src/render/host.js';
 import { netfilterFiles, type NetfilterChain } from '../../src/render/netfilter.js';
 import { chainDrift } from '../../src/plan/netfilter.js';
 import type { HostFile } from '../../src/render/types.js';
-import { interfacesOf, keepalivedTest, run, withNetns } from './keepalived-check.js';
+import { interfacesOf, keepalivedTest, run, withNetns, withScripts } from './keepalived-check.js';
 
 const have = (tool: string) => run('sh', ['-c', `command -v ${tool}`]).status === 0;
 const missing = (...tools: string[]) => {
@@ -78,16 +78,18 @@ describe(
   () => {
     for (const r of byKind('keepalived')) {
       it(label(r), () => {
-        withNetns(interfacesOf(r.cluster), (ns) => {
-          const res = keepalivedTest(ns, r.file.content);
-          // Exit 143 would be keepalived 2.2.7's "-t killed by SIGTERM" (acassen/keepalived#2587); it
-          // did not happen with these configs on Debian 12, so it counts as a failure, not a pass.
-          assert.equal(
-            res.status,
-            0,
-            `exit ${res.status}${res.status === 143 ? ' (keepalived#2587)' : ''}: ${res.stdout}${res.stderr}`,
-          );
-        });
+        withScripts(r.cluster, () =>
+          withNetns(interfacesOf(r.cluster), (ns) => {
+            const res = keepalivedTest(ns, r.file.content);
+            // Exit 143 would be keepalived 2.2.7's "-t killed by SIGTERM" (acassen/keepalived#2587); it
+            // did not happen with these configs on Debian 12, so it counts as a failure, not a pass.
+            assert.equal(
+              res.status,
+              0,
+              `exit ${res.status}${res.status === 143 ? ' (keepalived#2587)' : ''}: ${res.stdout}${res.stderr}`,
+            );
+          }),
+        );
       });
     }
 
@@ -140,6 +142,23 @@ describe(
           assert.equal(res.status, 0, `${host}: ${res.stdout}${res.stderr}`);
         });
       }
+    });
+
+    // What the facts check before apply (facts/scripts.ts) is what keepalived -t refuses too.
+    it('lab-ha-scripts: keepalived -t fails while a script is missing, or group-writable by a non-root group', () => {
+      const r = byKind('keepalived').find((x) => x.inventory === 'lab-ha-scripts.yaml')!;
+      const check = '/usr/local/lib/lvsctl-test/check.sh';
+      withNetns(interfacesOf(r.cluster), (ns) => {
+        assert.equal(keepalivedTest(ns, r.file.content).status, 5, 'scripts missing');
+        withScripts(r.cluster, () => {
+          assert.equal(keepalivedTest(ns, r.file.content).status, 0);
+          chmodSync(check, 0o775);
+          assert.equal(run('chgrp', ['1', check]).status, 0);
+          const res = keepalivedTest(ns, r.file.content);
+          assert.equal(res.status, 5, `${res.stdout}${res.stderr}`);
+          assert.match(`${res.stdout}${res.stderr}`, /insecure/);
+        });
+      });
     });
 
     it('keepalived 2.2.7 -t on a config with a vrrp_script (the #2587 case): observed exit 0 on Debian 12', () => {
@@ -217,18 +236,24 @@ describe(
 // systemd-analyze verify --root=DIR: DIR holds a copy of the distribution's units (so the targets
 // our unit names resolve), the unit, and stand-ins for its ExecStart executables. A bad value is
 // only a warning ("Failed to parse ..., ignoring") with exit 0, so any message naming our unit fails too.
-function verifyUnit(content: string, executables: string[]): { status: number | null; ours: string[] } {
+function verifyUnit(
+  content: string,
+  executables: string[],
+  file = 'etc/systemd/system/lvsctl.service',
+  unit = 'lvsctl.service',
+): { status: number | null; ours: string[] } {
   const root = mkdtempSync(join(work, 'root-'));
   mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
   cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
   mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
-  writeFileSync(join(root, 'etc/systemd/system/lvsctl.service'), content);
+  mkdirSync(dirname(join(root, file)), { recursive: true });
+  writeFileSync(join(root, file), content);
   for (const e of executables) {
     mkdirSync(dirname(join(root, e)), { recursive: true });
     writeFileSync(join(root, e), '#!/bin/sh\n');
     chmodSync(join(root, e), 0o755);
   }
-  const res = run('systemd-analyze', ['verify', `--root=${root}`, '--man=no', 'lvsctl.service']);
+  const res = run('systemd-analyze', ['verify', `--root=${root}`, '--man=no', unit]);
   return { status: res.status, ours: `${res.stdout}${res.stderr}`.split('\n').filter((l) => l.includes('lvsctl')) };
 }
 
@@ -244,6 +269,29 @@ describe(
         assert.deepEqual(v.ours, []);
       });
     }
+    // keepalived's drop-in (keepalived#2239), over the distribution's keepalived.service
+    const dropin = (content: string) =>
+      verifyUnit(
+        content,
+        execs(readFileSync('/usr/lib/systemd/system/keepalived.service', 'utf8')),
+        r0.file.path.slice(1),
+        'keepalived.service',
+      );
+    const r0 = byKind('dropin')[0]!;
+    it(
+      `${label(r0)}: on keepalived.service; a bad KillMode is reported`,
+      { skip: !have('/usr/lib/systemd/system/keepalived.service') && 'no keepalived.service' },
+      () => {
+        const v = dropin(r0.file.content);
+        assert.equal(v.status, 0, v.ours.join('\n'));
+        assert.deepEqual(v.ours, []);
+        const bad = dropin(r0.file.content.replace('KillMode=process', 'KillMode=proces'));
+        assert.ok(
+          bad.ours.some((l) => /kill mode/i.test(l)),
+          bad.ours.join('\n'),
+        );
+      },
+    );
     const unit = byKind('unit')[0]!.file.content;
     it('fails when ExecStart does not exist', () => assert.notEqual(verifyUnit(unit, []).status, 0));
     it('fails on a bad value (reported as a warning naming the unit)', () => {

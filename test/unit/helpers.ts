@@ -64,6 +64,7 @@ export interface FactsOptions {
   init?: 'systemd' | 'sysv'; // default sysv
   /** `systemctl show` of lvsctl.service (LoadState, ActiveState, NeedDaemonReload); absent: no systemctl. */
   unit?: Record<string, string>;
+  scripts?: string[]; // the scripts section (facts/scripts.ts): stat lines, absent, link, user
 }
 
 /** Facts text as a Debian host in the lab prints it before lvsctl ran. */
@@ -104,6 +105,7 @@ export function factsText(o: FactsOptions = {}): string {
     iptables: o.iptables ?? [],
     keepalived: o.keepalived ?? [],
     keepalived_boot: o.keepalivedBoot ? [o.keepalivedBoot] : [],
+    scripts: o.scripts ?? [],
     bootlinks: o.bootlinks ?? [],
     boot_unit: Object.entries(o.unit ?? {}).map(([k, v]) => `${k}=${v}`),
     contents: o.contents ?? [],

@@ -205,6 +205,7 @@ describe('resource modules', () => {
       'iptables',
       'keepalived',
       'keepalived_boot',
+      'scripts',
       'bootlinks',
       'boot_unit',
       'contents',
