@@ -161,3 +161,14 @@ export const Mode = z.enum(Modes, {
       ? 'FULLNAT is not in mainline Linux kernels (it needs an out-of-tree IPVS patch); use nat, dr or tun'
       : `expected one of nat, dr, tun, got ${shown(i.input)}`,
 });
+
+/** A program on the directors that keepalived runs (MISC_CHECK): an absolute path of plain
+ * segments, so the facts check and keepalived name one file and no quoting can shift it. */
+export const ScriptPath = z
+  .string({ error: 'expected an absolute path of a script on the directors' })
+  .max(1024, 'a script path is at most 1024 characters')
+  .regex(/^(\/[A-Za-z0-9_.+-]+)+$/, {
+    error: (i) =>
+      `expected an absolute path of a script on the directors (letters, digits, "_", ".", "+", "-" between "/"), got ${shown(i.input)}`,
+  })
+  .refine((s) => !s.split('/').some((p) => p === '.' || p === '..'), 'a script path may not contain "." or ".." segments');

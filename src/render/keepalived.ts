@@ -3,29 +3,54 @@
 // through {{kq}}.
 import { LvsctlError } from '../errors.js';
 import { FORWARD_OF_MODE } from '../ipvs/desired.js';
+import { miscCheckScripts } from '../inventory/misc-scripts.js';
 import { type Cluster, type ResolvedRealServer, type ResolvedService, vrrpAddresses } from '../inventory/model.js';
 import type { HealthCheck } from '../inventory/schema.js';
 import { renderTemplate } from './engine.js';
+import { scriptCommand } from './keepalived-quote.js';
 import { MANAGED_PATHS } from './paths.js';
 import type { BaseContext, HostFile, Secrets } from './types.js';
 
 export class MissingSecretError extends LvsctlError {}
 
 const METHOD = { masq: 'NAT', route: 'DR', tunnel: 'TUN' } as const;
-const CHECK_KIND = { tcp: 'TCP_CHECK', http: 'HTTP_GET', https: 'SSL_GET', udp: 'UDP_CHECK' } as const;
+const CHECK_KIND = {
+  tcp: 'TCP_CHECK',
+  http: 'HTTP_GET',
+  https: 'SSL_GET',
+  udp: 'UDP_CHECK',
+  misc: 'MISC_CHECK',
+  dns: 'DNS_CHECK',
+} as const;
 const FLAG_ORDER = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'];
 
-function checkOf(h: HealthCheck | undefined) {
+/** A MISC_CHECK's command for one real server: "{address}" and "{port}" in its args become the
+ * server's own (a service-wide check names the server it tests). */
+export function miscCommand(h: Extract<HealthCheck, { type: 'misc' }>, r: Pick<ResolvedRealServer, 'address' | 'port'>) {
+  const args = (h.args ?? []).map((a) => a.replaceAll('{address}', r.address).replaceAll('{port}', String(r.port)));
+  return scriptCommand([h.misc_path, ...args]);
+}
+
+function checkOf(h: HealthCheck | undefined, r: ResolvedRealServer) {
   if (!h) return false;
   const timing = (['connect_timeout', 'retry', 'delay_before_retry', 'delay_loop'] as const)
-    .filter((k) => h[k] !== undefined)
-    .map((k) => ({ key: k, value: h[k]! }));
+    .filter((k) => k in h && h[k as keyof typeof h] !== undefined)
+    .map((k) => ({ key: k, value: h[k as keyof typeof h] as number }));
   const web = h.type === 'http' || h.type === 'https';
   return {
     kind: CHECK_KIND[h.type],
     url: web ? { path: h.path, status: h.status } : false,
     virtualhost: web && h.virtualhost !== undefined ? h.virtualhost : false,
-    port: h.port ?? false,
+    port: ('port' in h && h.port) || false,
+    misc:
+      h.type === 'misc'
+        ? {
+            path: miscCommand(h, r),
+            timeout: h.misc_timeout ?? false,
+            dynamic: h.misc_dynamic === true,
+          }
+        : false,
+    dns: h.type === 'dns' ? { type: h.query_type ?? false, name: h.name ?? false } : false,
     timing,
   };
 }
@@ -36,7 +61,7 @@ const realServer = (r: ResolvedRealServer) => ({
   weight: r.weight,
   upperThreshold: r.upperThreshold ?? false,
   lowerThreshold: r.lowerThreshold ?? false,
-  check: checkOf(r.healthCheck),
+  check: checkOf(r.healthCheck, r),
 });
 
 function virtualServer(c: Cluster, s: ResolvedService) {
@@ -99,6 +124,9 @@ export function keepalivedFile(c: Cluster, host: string, base: BaseContext, secr
   const content = renderTemplate('keepalived.conf', {
     ...base,
     secret,
+    // keepalived's config test fails on scripts without script security ("SECURITY VIOLATION"),
+    // and Debian has no keepalived_script user. (Merge: the notify/track scripts' global_defs.)
+    scriptSecurity: miscCheckScripts(c).length > 0,
     syncDaemon: sync ? { interface: sync.interface, instance: instances[0]?.name ?? false, id: sync.id } : false,
     syncGroup: instances.length > 1 ? { name: 'VG_LVSCTL', instances: instances.map((i) => i.name) } : false,
     instances,
