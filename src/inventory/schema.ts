@@ -107,7 +107,9 @@ const MiscCheck = z.strictObject({
 export const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'] as const;
 const DnsCheck = z.strictObject({
   type: z.literal('dns'),
-  query_type: z.enum(DNS_TYPES).optional(), // keepalived's default: SOA
+  query_type: z
+    .enum(DNS_TYPES, { error: (i) => `expected a DNS query type (${DNS_TYPES.join(' ')}), got ${shown(i.input)}` })
+    .optional(), // keepalived's default: SOA
   name: z
     .string()
     .max(253)

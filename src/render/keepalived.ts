@@ -14,7 +14,7 @@ import type { BaseContext, HostFile, Secrets } from './types.js';
 export class MissingSecretError extends LvsctlError {}
 
 const METHOD = { masq: 'NAT', route: 'DR', tunnel: 'TUN' } as const;
-const CHECK_KIND = {
+export const CHECK_KIND = {
   tcp: 'TCP_CHECK',
   http: 'HTTP_GET',
   https: 'SSL_GET',

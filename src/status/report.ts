@@ -114,7 +114,7 @@ function holderProblem(holders: number): string | undefined {
 
 /** A real server's health on one director: what the recorded stop and drains ask (expectedWeight),
  * then what keepalived's checkers did to a server the inventory wants serving. */
-function health(
+export function health(
   s: ResolvedService,
   r: ResolvedRealServer,
   record: { stopped: boolean; drained: Drained },
