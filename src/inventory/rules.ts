@@ -237,7 +237,10 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
           "keepalived's DNS_CHECK asks over UDP only, so on a TCP service it would not test the service: use type: tcp or misc",
         );
       if (c.type === 'dns' && !(s.port === 53 || s.ports?.includes(53)))
-        add([...p, 'type'], `a dns check is for DNS services (UDP port 53); this service is on ${s.ports?.join(', ') ?? s.port}`);
+        add(
+          [...p, 'type'],
+          `a dns check is for DNS services (UDP port 53); this service is on ${s.ports?.join(', ') ?? s.port}`,
+        );
       if (s.fwmark !== undefined && c.type !== 'misc' && c.port === undefined)
         add(p, 'a check on a fwmark service needs port: which port to test');
       if (s.fwmark !== undefined && c.type === 'misc' && c.args?.some((a) => a.includes('{port}')))

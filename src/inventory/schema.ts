@@ -113,9 +113,12 @@ const DnsCheck = z.strictObject({
   name: z
     .string()
     .max(253)
-    .regex(/^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)$/, {
-      error: (i) => `expected a DNS name such as www.example.org or "." (no empty label), got ${shown(i.input)}`,
-    })
+    .regex(
+      /^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)$/,
+      {
+        error: (i) => `expected a DNS name such as www.example.org or "." (no empty label), got ${shown(i.input)}`,
+      },
+    )
     .optional(), // keepalived's default: "."
   port: Port.optional(),
   ...CheckTiming,

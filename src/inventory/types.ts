@@ -171,4 +171,7 @@ export const ScriptPath = z
     error: (i) =>
       `expected an absolute path of a script on the directors (letters, digits, "_", ".", "+", "-" between "/"), got ${shown(i.input)}`,
   })
-  .refine((s) => !s.split('/').some((p) => p === '.' || p === '..'), 'a script path may not contain "." or ".." segments');
+  .refine(
+    (s) => !s.split('/').some((p) => p === '.' || p === '..'),
+    'a script path may not contain "." or ".." segments',
+  );

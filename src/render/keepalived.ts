@@ -26,7 +26,10 @@ const FLAG_ORDER = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'];
 
 /** A MISC_CHECK's command for one real server: "{address}" and "{port}" in its args become the
  * server's own (a service-wide check names the server it tests). */
-export function miscCommand(h: Extract<HealthCheck, { type: 'misc' }>, r: Pick<ResolvedRealServer, 'address' | 'port'>) {
+export function miscCommand(
+  h: Extract<HealthCheck, { type: 'misc' }>,
+  r: Pick<ResolvedRealServer, 'address' | 'port'>,
+) {
   const args = (h.args ?? []).map((a) => a.replaceAll('{address}', r.address).replaceAll('{port}', String(r.port)));
   return scriptCommand([h.misc_path, ...args]);
 }
