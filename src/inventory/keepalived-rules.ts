@@ -7,8 +7,8 @@ import type { FieldPath } from './locate.js';
 import { vrrpAddresses, type Cluster } from './model.js';
 import type { RuleProblem } from './rules.js';
 import type { InventoryDoc } from './schema.js';
-import { miscCommand } from '../render/keepalived.js';
-import { SCRIPT_COMMAND_MAX } from '../render/keepalived-quote.js';
+import { SCRIPT_COMMAND_MAX, scriptCommand } from '../util/keepalived-script.js';
+import { miscArgv } from './misc-scripts.js';
 
 /** VRRPv3 (IPv6) advertisement intervals are centiseconds in 12 bits: below 40.96 s. */
 const V3_ADVERT_MAX = 40;
@@ -26,7 +26,7 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
     for (const r of s.realServers) {
       const h = r.healthCheck;
       if (h?.type !== 'misc') continue;
-      const bytes = Buffer.byteLength(miscCommand(h, r));
+      const bytes = Buffer.byteLength(scriptCommand(miscArgv(h, r)));
       const at = r.healthCheckPath;
       if (bytes > SCRIPT_COMMAND_MAX && !seen.has(at.join('.')))
         add(

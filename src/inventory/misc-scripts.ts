@@ -1,7 +1,21 @@
-// The scripts keepalived's MISC_CHECKs run on the directors, with where each is written, for the
-// facts check that each exists and is safe (owned by root, not writable by others) before apply.
+// The scripts keepalived's MISC_CHECKs run on the directors: each check's argument vector for one
+// real server, and the list for the facts check that each script exists and is safe (owned by root,
+// not writable by others) before apply.
 import type { FieldPath } from './locate.js';
-import type { Cluster } from './model.js';
+import type { Cluster, ResolvedRealServer } from './model.js';
+import type { HealthCheck } from './schema.js';
+
+/** A MISC_CHECK's program and arguments for one real server: "{address}" and "{port}" in its args
+ * become the server's own (a service-wide check names the server it tests). */
+export function miscArgv(
+  h: Extract<HealthCheck, { type: 'misc' }>,
+  r: Pick<ResolvedRealServer, 'address' | 'port'>,
+): string[] {
+  return [
+    h.misc_path,
+    ...(h.args ?? []).map((a) => a.replaceAll('{address}', r.address).replaceAll('{port}', String(r.port))),
+  ];
+}
 
 export interface MiscCheckScript {
   /** The program's absolute path on the directors. */

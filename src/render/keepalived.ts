@@ -3,11 +3,11 @@
 // through {{kq}}.
 import { LvsctlError } from '../errors.js';
 import { FORWARD_OF_MODE } from '../ipvs/desired.js';
-import { miscCheckScripts } from '../inventory/misc-scripts.js';
+import { miscArgv, miscCheckScripts } from '../inventory/misc-scripts.js';
 import { type Cluster, type ResolvedRealServer, type ResolvedService, vrrpAddresses } from '../inventory/model.js';
 import type { HealthCheck } from '../inventory/schema.js';
+import { scriptCommand } from '../util/keepalived-script.js';
 import { renderTemplate } from './engine.js';
-import { scriptCommand } from './keepalived-quote.js';
 import { MANAGED_PATHS } from './paths.js';
 import type { BaseContext, HostFile, Secrets } from './types.js';
 
@@ -24,16 +24,6 @@ export const CHECK_KIND = {
 } as const;
 const FLAG_ORDER = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'];
 
-/** A MISC_CHECK's command for one real server: "{address}" and "{port}" in its args become the
- * server's own (a service-wide check names the server it tests). */
-export function miscCommand(
-  h: Extract<HealthCheck, { type: 'misc' }>,
-  r: Pick<ResolvedRealServer, 'address' | 'port'>,
-) {
-  const args = (h.args ?? []).map((a) => a.replaceAll('{address}', r.address).replaceAll('{port}', String(r.port)));
-  return scriptCommand([h.misc_path, ...args]);
-}
-
 function checkOf(h: HealthCheck | undefined, r: ResolvedRealServer) {
   if (!h) return false;
   const timing = (['connect_timeout', 'retry', 'delay_before_retry', 'delay_loop'] as const)
@@ -48,7 +38,7 @@ function checkOf(h: HealthCheck | undefined, r: ResolvedRealServer) {
     misc:
       h.type === 'misc'
         ? {
-            path: miscCommand(h, r),
+            path: scriptCommand(miscArgv(h, r)),
             timeout: h.misc_timeout ?? false,
             dynamic: h.misc_dynamic === true,
           }

@@ -7,7 +7,7 @@ import { destinationKey } from '../identity/service.js';
 import type { ResolvedService } from '../inventory/model.js';
 import type { LiveList } from '../ipvs/list.js';
 import { CHECK_KIND } from '../render/keepalived.js';
-import { health } from '../status/report.js';
+import { health } from '../desired/health.js';
 
 export interface CheckerState {
   /** host -> why it is out of the pool: "removed by its health check (MISC_CHECK) on dir1" */
