@@ -7,6 +7,8 @@ import type { FieldPath } from './locate.js';
 import { vrrpAddresses, type Cluster } from './model.js';
 import type { RuleProblem } from './rules.js';
 import type { InventoryDoc } from './schema.js';
+import { SCRIPT_COMMAND_MAX, scriptCommand } from '../util/keepalived-script.js';
+import { miscArgv } from './misc-scripts.js';
 
 /** VRRPv3 (IPv6) advertisement intervals are centiseconds in 12 bits: below 40.96 s. */
 const V3_ADVERT_MAX = 40;
@@ -19,6 +21,20 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
 
   for (const s of cluster.services) {
     if (s.engine !== 'keepalived') continue;
+    // "Missing escape char at end" or a cut line: keepalived reads lines of at most 1024 bytes.
+    const seen = new Set<string>();
+    for (const r of s.realServers) {
+      const h = r.healthCheck;
+      if (h?.type !== 'misc') continue;
+      const bytes = Buffer.byteLength(scriptCommand(miscArgv(h, r)));
+      const at = r.healthCheckPath;
+      if (bytes > SCRIPT_COMMAND_MAX && !seen.has(at.join('.')))
+        add(
+          at,
+          `misc_path with its arguments is ${bytes} bytes once quoted for keepalived.conf (for ${r.host}); keepalived reads lines of at most 1024 bytes, so at most ${SCRIPT_COMMAND_MAX}`,
+        );
+      seen.add(at.join('.'));
+    }
     // "quorum 1 exceeds total weight of real servers 0, reducing quorum to 0"
     if (s.realServers.length > 0 && s.realServers.every((r) => r.weight === 0))
       add(

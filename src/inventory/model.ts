@@ -50,6 +50,8 @@ export interface ResolvedRealServer {
   upperThreshold?: number;
   lowerThreshold?: number;
   healthCheck?: HealthCheck;
+  /** Where healthCheck is written: the real server's own health_check or the service's. */
+  healthCheckPath: FieldPath;
   path: FieldPath;
 }
 
@@ -226,6 +228,7 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
             upperThreshold: r.upper_threshold,
             lowerThreshold: r.lower_threshold,
             healthCheck: r.health_check === false ? undefined : (r.health_check ?? s.health_check),
+            healthCheckPath: [...path, ...(r.health_check === undefined ? [] : ['real_servers', ri]), 'health_check'],
             path: [...path, 'real_servers', ri],
           });
         }

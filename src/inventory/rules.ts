@@ -227,12 +227,24 @@ export function checkRules(doc: InventoryDoc, cluster: Cluster): RuleProblem[] {
     checks.forEach((c, k) => {
       if (!c) return;
       const p = k === 0 ? [...s.path, 'health_check'] : [...s.path, 'real_servers', k - 1, 'health_check'];
-      if (s.protocol === 'udp' && c.type !== 'udp')
-        add([...p, 'type'], `a health check of type ${c.type} cannot test a UDP service; use type: udp`);
+      if (s.protocol === 'udp' && !['udp', 'dns', 'misc'].includes(c.type))
+        add([...p, 'type'], `a health check of type ${c.type} cannot test a UDP service; use type: udp, dns or misc`);
       if (s.protocol === 'tcp' && c.type === 'udp')
         add([...p, 'type'], 'a health check of type udp cannot test a TCP service');
-      if (s.fwmark !== undefined && c.port === undefined)
+      if (s.protocol === 'tcp' && c.type === 'dns')
+        add(
+          [...p, 'type'],
+          "keepalived's DNS_CHECK asks over UDP only, so on a TCP service it would not test the service: use type: tcp or misc",
+        );
+      if (c.type === 'dns' && !(s.port === 53 || s.ports?.includes(53)))
+        add(
+          [...p, 'type'],
+          `a dns check is for DNS services (UDP port 53); this service is on ${s.ports?.join(', ') ?? s.port}`,
+        );
+      if (s.fwmark !== undefined && c.type !== 'misc' && c.port === undefined)
         add(p, 'a check on a fwmark service needs port: which port to test');
+      if (s.fwmark !== undefined && c.type === 'misc' && c.args?.some((a) => a.includes('{port}')))
+        add([...p, 'args'], 'the real servers of a fwmark service have no port: {port} has nothing to stand for');
     });
     if (s.sorryServer && familyOf(s.sorryServer.address) !== s.family)
       add([...s.path, 'sorry_server', 'address'], `the sorry server must be IPv${s.family} like the VIP`);

@@ -84,6 +84,49 @@ const CheckTiming = {
   delay_loop: Seconds(3600).optional(), // how often the check runs
 };
 
+// A MISC_CHECK has no connection (keepalived takes no connect_timeout or connect_port in it): its
+// own misc_timeout bounds the script. "{address}" and "{port}" in args become the real server's.
+const { connect_timeout: _connectTimeout, ...ScriptTiming } = CheckTiming;
+export const MISC_ARG_PLACEHOLDERS = ['{address}', '{port}'] as const;
+const MiscCheck = z.strictObject({
+  type: z.literal('misc'),
+  misc_path: ScriptPath,
+  args: z
+    .array(
+      z
+        .string({ error: 'expected an argument (a string)' })
+        .min(1, 'an argument may not be empty')
+        .refine((s) => !s.includes('\0'), 'an argument may not contain NUL'),
+    )
+    .max(64, 'at most 64 arguments')
+    .optional(),
+  misc_timeout: Seconds(3600).optional(),
+  // exit 0 up, 1 down, 2-255 up with weight exit-2. No per-check `user`: keepalived 2.2.7's config
+  // test kills itself (exit 143) on a MISC_CHECK user other than root; global_defs' script_user runs it.
+  misc_dynamic: z.boolean().optional(),
+  ...ScriptTiming,
+});
+// DNS_CHECK queries over UDP (keepalived 2.2 check_dns.c), for UDP/53 services (rules.ts).
+export const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'] as const;
+const DnsCheck = z.strictObject({
+  type: z.literal('dns'),
+  query_type: z
+    .enum(DNS_TYPES, { error: (i) => `expected a DNS query type (${DNS_TYPES.join(' ')}), got ${shown(i.input)}` })
+    .optional(), // keepalived's default: SOA
+  name: z
+    .string()
+    .max(253)
+    .regex(
+      /^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)$/,
+      {
+        error: (i) => `expected a DNS name such as www.example.org or "." (no empty label), got ${shown(i.input)}`,
+      },
+    )
+    .optional(), // keepalived's default: "."
+  port: Port.optional(),
+  ...CheckTiming,
+});
+
 export const HealthCheck = z.discriminatedUnion(
   'type',
   [
@@ -97,10 +140,12 @@ export const HealthCheck = z.discriminatedUnion(
       ...CheckTiming,
     }),
     z.strictObject({ type: z.literal('udp'), port: Port.optional(), ...CheckTiming }),
+    MiscCheck,
+    DnsCheck,
   ],
   {
     error: (i) =>
-      `expected a health check type tcp, http, https or udp, got ${shown((i.input as { type?: unknown })?.type)}`,
+      `expected a health check type tcp, http, https, udp, misc or dns, got ${shown((i.input as { type?: unknown })?.type)}`,
   },
 );
 export type HealthCheck = z.infer<typeof HealthCheck>;

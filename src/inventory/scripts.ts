@@ -2,6 +2,7 @@
 // every director before apply (facts/scripts.ts), what the render writes (render/keepalived.ts), and
 // whether keepalived needs enable_script_security. Add a new kind of script here, and it is checked.
 import type { FieldPath } from './locate.js';
+import { miscCheckScripts } from './misc-scripts.js';
 import { syncGroups, type Cluster } from './model.js';
 import type { Vrrp } from './schema.js';
 
@@ -23,24 +24,27 @@ export interface DirectorScript {
 export const commandOf = (c: Command): { path: string; args: string[] } =>
   typeof c === 'string' ? { path: c, args: [] } : c;
 
-/** Every script keepalived runs on the directors, with the inventory field that names it. */
+/** Every script keepalived runs on the directors, with the inventory field that names it: the
+ * VRRP scripts and every MISC_CHECK (run as script_user, root without VRRP). */
 export function directorScripts(c: Cluster): DirectorScript[] {
   const vrrp = c.directors.vrrp;
-  if (!vrrp) return [];
+  const scriptUser = vrrp?.script_user ?? 'root';
   const out: DirectorScript[] = [];
-  for (const [name, s] of Object.entries(vrrp.scripts ?? {}))
+  for (const [name, s] of Object.entries(vrrp?.scripts ?? {}))
     out.push({
       path: s.path,
       args: s.args,
-      user: s.user ?? vrrp.script_user,
+      user: s.user ?? scriptUser,
       field: ['directors', 'vrrp', 'scripts', name, 'path'],
     });
-  vrrp.instances.forEach((inst, i) => {
+  vrrp?.instances.forEach((inst, i) => {
     for (const k of NOTIFY_KEYS) {
       const cmd = inst[k];
-      if (cmd) out.push({ ...commandOf(cmd), user: vrrp.script_user, field: ['directors', 'vrrp', 'instances', i, k] });
+      if (cmd) out.push({ ...commandOf(cmd), user: scriptUser, field: ['directors', 'vrrp', 'instances', i, k] });
     }
   });
+  for (const m of miscCheckScripts(c))
+    out.push({ path: m.path, args: [], user: scriptUser, field: [...m.field, 'misc_path'] });
   return out;
 }
 

@@ -17,7 +17,7 @@ export function scriptsContext(c: Cluster) {
   const vrrp = c.directors.vrrp;
   const any = directorScripts(c).length > 0;
   return {
-    scriptUser: any ? vrrp!.script_user : false,
+    scriptUser: any ? (vrrp?.script_user ?? 'root') : false,
     vrrpScripts: Object.entries(vrrp?.scripts ?? {}).map(([name, s]) => ({
       name,
       command: commandLine(s),

@@ -12,7 +12,9 @@ import {
   type ResolvedService,
   vrrpAddresses,
 } from '../inventory/model.js';
+import { miscArgv } from '../inventory/misc-scripts.js';
 import type { HealthCheck } from '../inventory/schema.js';
+import { scriptCommand } from '../util/keepalived-script.js';
 import { renderTemplate } from './engine.js';
 import { instanceScripts, scriptsContext } from './keepalived-scripts.js';
 import { MANAGED_PATHS } from './paths.js';
@@ -21,20 +23,36 @@ import type { BaseContext, HostFile, Secrets } from './types.js';
 export class MissingSecretError extends LvsctlError {}
 
 const METHOD = { masq: 'NAT', route: 'DR', tunnel: 'TUN' } as const;
-const CHECK_KIND = { tcp: 'TCP_CHECK', http: 'HTTP_GET', https: 'SSL_GET', udp: 'UDP_CHECK' } as const;
+export const CHECK_KIND = {
+  tcp: 'TCP_CHECK',
+  http: 'HTTP_GET',
+  https: 'SSL_GET',
+  udp: 'UDP_CHECK',
+  misc: 'MISC_CHECK',
+  dns: 'DNS_CHECK',
+} as const;
 const FLAG_ORDER = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'];
 
-function checkOf(h: HealthCheck | undefined) {
+function checkOf(h: HealthCheck | undefined, r: ResolvedRealServer) {
   if (!h) return false;
   const timing = (['connect_timeout', 'retry', 'delay_before_retry', 'delay_loop'] as const)
-    .filter((k) => h[k] !== undefined)
-    .map((k) => ({ key: k, value: h[k]! }));
+    .filter((k) => k in h && h[k as keyof typeof h] !== undefined)
+    .map((k) => ({ key: k, value: h[k as keyof typeof h] as number }));
   const web = h.type === 'http' || h.type === 'https';
   return {
     kind: CHECK_KIND[h.type],
     url: web ? { path: h.path, status: h.status } : false,
     virtualhost: web && h.virtualhost !== undefined ? h.virtualhost : false,
-    port: h.port ?? false,
+    port: ('port' in h && h.port) || false,
+    misc:
+      h.type === 'misc'
+        ? {
+            path: scriptCommand(miscArgv(h, r)),
+            timeout: h.misc_timeout ?? false,
+            dynamic: h.misc_dynamic === true,
+          }
+        : false,
+    dns: h.type === 'dns' ? { type: h.query_type ?? false, name: h.name ?? false } : false,
     timing,
   };
 }
@@ -45,7 +63,7 @@ const realServer = (r: ResolvedRealServer) => ({
   weight: r.weight,
   upperThreshold: r.upperThreshold ?? false,
   lowerThreshold: r.lowerThreshold ?? false,
-  check: checkOf(r.healthCheck),
+  check: checkOf(r.healthCheck, r),
 });
 
 function virtualServer(c: Cluster, s: ResolvedService) {

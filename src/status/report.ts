@@ -3,22 +3,13 @@
 // servers with weights, connections and health. Pure: built from the hosts' facts and plans.
 // keepalived's own health-check removals are reported as health, never as drift.
 import type { HostResult } from '../engine/cluster.js';
-import type { Cluster, ResolvedRealServer, ResolvedService } from '../inventory/model.js';
+export type { Health } from '../desired/health.js';
+import type { Cluster } from '../inventory/model.js';
 import { sameAddress } from '../identity/address.js';
 import { destinationKey } from '../identity/service.js';
-import { expectedWeight, type Drained } from '../desired/weight.js';
-import { parseList, type LiveDestination } from '../ipvs/list.js';
+import { health, type Health } from '../desired/health.js';
+import { parseList } from '../ipvs/list.js';
 import { describe } from '../plan/types.js';
-
-export type Health =
-  | 'serving'
-  | 'drained'
-  | 'removed by drain'
-  | 'removed by health check'
-  | 'weight 0 (health check failing)'
-  | 'missing'
-  | 'stopped'
-  | 'unknown';
 
 export interface RealServerStatus {
   host: string;
@@ -110,21 +101,4 @@ function holderProblem(holders: number): string | undefined {
   if (holders === 0) return 'no director holds it';
   if (holders > 1) return `held by ${holders} directors at once`;
   return undefined;
-}
-
-/** A real server's health on one director: what the recorded stop and drains ask (expectedWeight),
- * then what keepalived's checkers did to a server the inventory wants serving. */
-function health(
-  s: ResolvedService,
-  r: ResolvedRealServer,
-  record: { stopped: boolean; drained: Drained },
-  live: LiveDestination | undefined,
-): Health {
-  if (record.stopped) return 'stopped';
-  const want = expectedWeight(r, record.drained);
-  if (!want.inTable) return 'removed by drain';
-  if (want.why === 'drained') return 'drained';
-  if (!live) return s.engine === 'keepalived' && r.healthCheck ? 'removed by health check' : 'missing';
-  if (live.weight === 0 && want.weight > 0 && s.inhibitOnFailure) return 'weight 0 (health check failing)';
-  return 'serving';
 }

@@ -5,6 +5,7 @@
 //    sources more than one server answers.
 import { servingRealServers, type Drained } from '../desired/weight.js';
 import type { ResolvedService } from '../inventory/model.js';
+import { noCheckerState, type CheckerState } from './health.js';
 
 /** How the answering real servers were known: the directors' connection entries of each probe, the
  * directors' per-destination counters (ops services), the answers' own identity (verify.identify,
@@ -31,8 +32,16 @@ export const hasAffinity = (s: ResolvedService) => s.scheduler === 'sh' || s.per
 
 /** Judged against the weights the directors should have now (expectedWeight: the inventory's, 0
  * while drained, out of the table while removed by drain). */
-export function judge(s: ResolvedService, c: Counts, tolerance: number, drained: Drained = {}): string[] {
+export function judge(
+  s: ResolvedService,
+  c: Counts,
+  tolerance: number,
+  drained: Drained = {},
+  checkers: CheckerState = noCheckerState(),
+): string[] {
   const problems: string[] = [];
+  // Out by keepalived's health check: named with the reason, and not judged as a balancing fault.
+  for (const [host, why] of Object.entries(checkers.out)) problems.push(`${host} is out of the pool: ${why}`);
   const total = Object.values(c.hits).reduce((a, b) => a + b, 0) + (c.unattributed ?? 0);
   if (c.hits.failed) {
     const by = Object.entries(c.failedBy ?? {})
@@ -49,8 +58,12 @@ export function judge(s: ResolvedService, c: Counts, tolerance: number, drained:
   if (c.attribution === 'none') return problems; // who answered is unknown: success only
   const unknown = Object.keys(c.hits).filter((k) => k.startsWith('unknown:'));
   if (unknown.length) problems.push(`answers that name no real server: ${unknown.map((k) => k.slice(8)).join(', ')}`);
-  const serving = servingRealServers(s.realServers, drained);
-  const removed = s.realServers.filter((r) => c.hits[r.host] && !serving.some((x) => x.host === r.host));
+  const serving = servingRealServers(s.realServers, drained)
+    .filter((r) => !Object.hasOwn(checkers.out, r.host))
+    .map((r) => (Object.hasOwn(checkers.weights, r.host) ? { ...r, weight: checkers.weights[r.host]! } : r));
+  const removed = s.realServers.filter(
+    (r) => c.hits[r.host] && !Object.hasOwn(checkers.out, r.host) && !serving.some((x) => x.host === r.host),
+  );
   if (removed.length)
     problems.push(`removed server answered: ${removed.map((r) => `${r.host} (${c.hits[r.host]})`).join(', ')}`);
   const live = serving.filter((r) => r.weight > 0);

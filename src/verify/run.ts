@@ -8,7 +8,9 @@ import { STATE_FILE } from '../render/paths.js';
 import type { HostConnection } from '../ssh/connection.js';
 import { checkInterrupt } from '../util/interrupt.js';
 import { sh } from '../util/quote.js';
+import { parseList } from '../ipvs/list.js';
 import { failover, type FailoverResult } from './failover.js';
+import { checkerState } from './health.js';
 import { verifyService, type ServiceVerdict } from './verify.js';
 
 /** The verify.from clients within --limit (`local`, this machine, is no inventory host: always kept). */
@@ -29,14 +31,27 @@ export async function verifyCluster(
     ? await Promise.allSettled(cluster.directors.members.map((m) => conns.get(m.host)))
     : [];
   const directors = reached.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const tables = await checkerTables(cluster, directors);
   for (const name of from) {
     const conn = await conns.get(name);
     for (const s of cluster.services) {
       checkInterrupt();
-      verdicts.push(await verifyService(conn, cluster, s, directors, drained));
+      verdicts.push(await verifyService(conn, cluster, s, directors, drained, checkerState(s, tables, drained)));
     }
   }
   return verdicts;
+}
+
+/** The directors' live tables, read once, when keepalived health-checks a verified service: what
+ * its checkers took out is reported as such (health.ts). */
+async function checkerTables(cluster: Cluster, directors: HostConnection[]) {
+  const checked = cluster.services.some(
+    (s) => !s.verify.skip && s.engine === 'keepalived' && s.realServers.some((r) => r.healthCheck),
+  );
+  if (!checked) return [];
+  return Promise.all(
+    directors.map(async (d) => ({ director: d.name, list: parseList((await d.exec(sh`ipvsadm -Ln`)).stdout) })),
+  );
 }
 
 /** The drains recorded in the directors' state files (verify on its own has read no facts). A

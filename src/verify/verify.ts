@@ -14,6 +14,7 @@ import { readBounded } from '../util/read-bounded.js';
 import { attribute, type Attributed } from './attribute.js';
 import { connWatchRead, connWatchStart, parseConnTable, type ConnEntry } from './conntable.js';
 import { countByDirectors } from './counters.js';
+import { noCheckerState, type CheckerState } from './health.js';
 import { hasAffinity, judge, type Attribution, type Counts } from './judge.js';
 import {
   parseProbes,
@@ -121,6 +122,7 @@ export async function verifyService(
   s: ResolvedService,
   directors: HostConnection[],
   drained: Drained = {},
+  checkers: CheckerState = noCheckerState(),
 ): Promise<ServiceVerdict> {
   const kind = probeKind(s);
   const base = { id: s.id, service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe: kind };
@@ -161,7 +163,7 @@ export async function verifyService(
   return finish({ ...tally(attributed.probes, attributed.attribution), mismatched: attributed.mismatched });
 
   function finish(counts: Counts): ServiceVerdict {
-    const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2, drained);
+    const problems = judge(s, counts, cluster.verify?.tolerance ?? 0.2, drained, checkers);
     const retried = results.filter((r) => r.retried).length;
     const notes = [NOTES[counts.attribution ?? 'table']].filter(Boolean);
     if (retried)

@@ -74,7 +74,14 @@ export const OPTIONS = {
   'persistence.netmask6': ['1', '48', '64', '128'],
   ops: ['unset', 'false', 'true'],
   'service.engine': ['unset', 'ipvsadm', 'keepalived'],
-  'check.type': ['none', 'tcp', 'http', 'https', 'udp'],
+  'check.type': ['none', 'tcp', 'http', 'https', 'udp', 'misc', 'dns'],
+  // MISC_CHECK arguments: hostile ones (quotes, $, ${…}, #, \, tab, non-ASCII), the real server's
+  // address and port, and a command near keepalived's 1024-byte line.
+  'check.misc_args': ['none', 'plain', 'hostile', 'placeholders', 'long'],
+  'check.misc_timeout': ['unset', '1', '3600'],
+  'check.misc_dynamic': ['unset', 'false', 'true'],
+  'check.dns_query': ['unset', 'A', 'AAAA', 'SOA', 'TXT'],
+  'check.dns_name': ['unset', 'root', 'name', 'fqdn'],
   'check.port': ['unset', 'set'],
   'check.path': ['unset', 'root', 'query', 'specials', 'long'],
   'check.status': ['unset', '100', '200', '301', '599'],
@@ -180,10 +187,48 @@ const PATHS = {
   long: `/${'x'.repeat(950)}`,
 } as const;
 
+const MISC_ARGS = {
+  plain: ['--check', 'web'],
+  hostile: [`it's "$HOME" \${_PWD} #x \\ {a} é\t!`, '}', '{', '@x', 'a b'],
+  placeholders: ['{address}', '{address}:{port}'],
+  long: ['{address}', 'x'.repeat(880)],
+} as const;
+const DNS_NAMES = { root: '.', name: 'www.example.org', fqdn: 'ns1.example.net.' } as const;
+
+function miscCheck(c: Chooser, fwmark: boolean): Obj {
+  const hc: Obj = { type: 'misc', misc_path: '/usr/local/lib/lvsctl/check-rs' };
+  // A fwmark service's real servers have no port: {port} is refused there.
+  const args = c.pick('check.misc_args', fwmark ? ['none', 'plain', 'hostile', 'long'] : OPTIONS['check.misc_args']);
+  if (args !== 'none') hc.args = [...MISC_ARGS[args as keyof typeof MISC_ARGS]];
+  const timeout = c.pick('check.misc_timeout');
+  if (timeout !== 'unset') hc.misc_timeout = num(timeout);
+  const dyn = c.pick('check.misc_dynamic');
+  if (dyn !== 'unset') hc.misc_dynamic = dyn === 'true';
+  for (const k of ['retry', 'delay_before_retry', 'delay_loop'] as const) {
+    const v = c.pick(`check.${k}`);
+    if (v !== 'unset') hc[k] = num(v);
+  }
+  return hc;
+}
+
 function healthCheck(c: Chooser, protocol: 'tcp' | 'udp', fwmark: boolean, port: number): Obj | undefined {
-  const type = c.pick('check.type', protocol === 'udp' ? ['none', 'udp'] : ['none', 'tcp', 'http', 'https']);
+  // DNS_CHECK asks over UDP, for UDP/53 services.
+  const dns = protocol === 'udp' && !fwmark && port === 53;
+  const type = c.pick(
+    'check.type',
+    protocol === 'udp'
+      ? ['none', 'udp', 'misc', ...(dns ? (['dns'] as const) : [])]
+      : ['none', 'tcp', 'http', 'https', 'misc'],
+  );
   if (type === 'none') return undefined;
+  if (type === 'misc') return miscCheck(c, fwmark);
   const hc: Obj = { type };
+  if (type === 'dns') {
+    const q = c.pick('check.dns_query');
+    if (q !== 'unset') hc.query_type = q;
+    const n = c.pick('check.dns_name');
+    if (n !== 'unset') hc.name = DNS_NAMES[n as keyof typeof DNS_NAMES];
+  }
   // A check on a fwmark service must name its port.
   const p = fwmark ? 'set' : c.pick('check.port');
   if (p === 'set') hc.port = fwmark ? port : c.one([port, 8081, 1, 65535]);
@@ -886,6 +931,14 @@ export const RISKY: Record<string, Force> = {
     'service.engine': 'keepalived',
     sorry_server: 'address+port',
   },
+  'udp-53-dns-check': {
+    directors: 'single-keepalived',
+    'service.kind': 'udp',
+    'service.port': '53',
+    'service.engine': 'keepalived',
+    'check.type': 'dns',
+  },
+  'misc-check-on-every-service': { directors: 'pair', 'service.engine': 'keepalived', 'check.type': 'misc' },
 };
 
 /** A mistake validation must refuse: made on a coherent inventory (which must be accepted), it
@@ -913,6 +966,18 @@ const ONE_KEEPALIVED_SERVICE: Force = {
 };
 
 export const REFUSED: Record<string, RefusedMix> = {
+  // The config line would pass 1024 bytes: keepalived cuts it.
+  'misc-check-command-too-long': {
+    force: { ...ONE_KEEPALIVED_SERVICE, 'service.kind': 'tcp', 'check.type': 'misc', 'rs.health_check': 'inherit' },
+    mistake: (doc) => void (svc0(doc).health_check.args = ['{address}', 'x'.repeat(940)]),
+    field: /health_check$/,
+  },
+  // keepalived's DNS_CHECK asks over UDP: it would not test a TCP service.
+  'dns-check-on-tcp-53': {
+    force: { ...ONE_KEEPALIVED_SERVICE, 'service.kind': 'tcp', 'service.port': '53', 'check.type': 'tcp' },
+    mistake: (doc) => void (svc0(doc).health_check = { type: 'dns' }),
+    field: /health_check\.type$/,
+  },
   'sorry-server-is-a-real-server-with-inhibit': {
     force: {
       ...ONE_KEEPALIVED_SERVICE,

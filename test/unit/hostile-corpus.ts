@@ -204,6 +204,73 @@ export function kaWords(line: string): string[] | undefined {
   return out.some((w) => w.includes('${')) ? undefined : out;
 }
 
+/** keepalived's second reader for script lines (lib/parser.c alloc_strvec_quoted_escaped, 2.2.7):
+ * words split on blanks, '…' and "…" quote, and \ escapes everywhere: \ooo (up to three octal
+ * digits), \x and every hex digit after it, \cX, \n \t…, else the character itself. Bytes, as
+ * keepalived builds them. undefined where keepalived reports an error. */
+export function kaQuotedEscaped(src: string): string[] | undefined {
+  const b = Buffer.from(src, 'utf8');
+  const isHex = (c: number | undefined) => c !== undefined && /[0-9a-fA-F]/.test(String.fromCharCode(c));
+  const isOct = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x37;
+  const blank = (c: number) => c === 0x20 || c === 0x09;
+  const named: Record<string, number> = { a: 7, b: 8, E: 0x1b, f: 12, n: 10, r: 13, t: 9, v: 11 };
+  const words: string[] = [];
+  let i = 0;
+  while (i < b.length) {
+    while (i < b.length && blank(b[i]!)) i++;
+    if (i >= b.length) break;
+    const w: number[] = [];
+    let quote = 0;
+    while (i < b.length) {
+      const c = b[i]!;
+      if (c === 0x5c) {
+        const e = b[++i];
+        if (e === undefined) return undefined;
+        let v: number;
+        if (e === 0x78 && isHex(b[i + 1])) {
+          v = 0;
+          for (i++; isHex(b[i]); i++) v = ((v << 4) | parseInt(String.fromCharCode(b[i]!), 16)) & 0xff;
+        } else if (e === 0x63 && b[i + 1] !== undefined) {
+          v = b[i + 1]! & 0x1f;
+          i += 2;
+        } else if (isOct(e)) {
+          v = e - 0x30;
+          for (let k = 0, j = ++i; k < 2 && isOct(b[j]); k++, j++, i++) v = ((v << 3) + b[j]! - 0x30) & 0xff;
+        } else {
+          v = named[String.fromCharCode(e)] ?? e;
+          i++;
+        }
+        w.push(v);
+      } else if (quote) {
+        if (c === quote) quote = 0;
+        else w.push(c);
+        i++;
+      } else if (c === 0x22 || c === 0x27) {
+        quote = c;
+        i++;
+      } else if (blank(c)) break;
+      else {
+        w.push(c);
+        i++;
+      }
+    }
+    if (quote) return undefined;
+    words.push(Buffer.from(w).toString('utf8'));
+  }
+  return words;
+}
+
+/** The argument vectors of a config's MISC_CHECKs, as keepalived 2.2 builds them (check_misc.c:
+ * the line read with quotes and escapes, then its value again). */
+export function miscArgvs(conf: string): string[][] {
+  return conf.split('\n').flatMap((l) => {
+    const words = kaWords(l);
+    if (words?.[0] !== 'misc_path') return [];
+    const line = kaQuotedEscaped(l.trim());
+    return line?.length === 2 ? [kaQuotedEscaped(line[1]!) ?? []] : [];
+  });
+}
+
 export const kaHas = (conf: string, words: string[]): boolean =>
   conf.split('\n').some((l) => JSON.stringify(kaWords(l)) === JSON.stringify(words));
 
@@ -690,6 +757,43 @@ export const FIELDS: FieldSpec[] = [
     reaches: rendered('keepalived url path', (r, v) => kaHas(file(r, 'dir1', KA), ['path', v])),
     accept: PATH_ACCEPT.slice(0, 3),
     reject: PATH_REJECT.slice(0, 4),
+  },
+  {
+    field: 'vips[].services[].health_check.misc_path',
+    base: 'ha',
+    set: (i, v) => void (svc(i).health_check = { type: 'misc', misc_path: v }),
+    at: () => ({ path: ['vips', 0, 'services', 0, 'health_check', 'misc_path'] }),
+    reaches: rendered('the MISC_CHECK program on both directors', (r, v) =>
+      ['dir1', 'dir2'].every((d) => miscArgvs(file(r, d, KA)).every((a) => a.length === 1 && a[0] === v)),
+    ),
+    accept: ['/usr/local/lib/lvsctl/check-web', '/a', '/opt/x+y/c-1.sh', '/_/..x/.y'],
+    reject: [
+      ...ALL_HOSTILE,
+      ['dotdot', '/usr/../bin/x'],
+      ['dot', '/usr/./x'],
+      ['trailingSlash', '/usr/x/'],
+      ['space', '/usr/x y'],
+      ['doubleSlash', '//x'],
+    ],
+  },
+  {
+    field: 'vips[].services[].health_check.args[]',
+    base: 'ha',
+    set: (i, v) =>
+      void (svc(i).health_check = { type: 'misc', misc_path: '/usr/local/bin/chk', args: ['{address}', v] }),
+    // Too long once quoted: refused by the rule, at the check.
+    at: (v) => ({
+      path: ['vips', 0, 'services', 0, 'health_check', ...(v.length > 150 ? [] : ['args', 1])],
+    }),
+    reaches: rendered("the MISC_CHECK's argument vector on both directors, for each real server", (r, v) =>
+      ['dir1', 'dir2'].every((d) =>
+        ['10.99.2.11', '10.99.2.12'].every((a) =>
+          miscArgvs(file(r, d, KA)).some((x) => JSON.stringify(x) === JSON.stringify(['/usr/local/bin/chk', a, v])),
+        ),
+      ),
+    ),
+    accept: ALL_HOSTILE.filter(([k]) => !['nul', 'empty', 'long'].includes(k)).map(([, v]) => v),
+    reject: [...pick('nul', 'empty', 'long'), ['quotedTooLong', '"'.repeat(200)]],
   },
   {
     field: 'vips[].services[].verify.path',
