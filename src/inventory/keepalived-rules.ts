@@ -18,7 +18,14 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
   const members = cluster.directors.members;
 
   for (const s of cluster.services) {
-    if (s.engine !== 'keepalived') continue;
+    if (s.engine !== 'keepalived') {
+      if (s.keepalivedRaw !== undefined)
+        add(
+          [...s.path, 'keepalived_raw'],
+          "keepalived_raw goes only on a service keepalived owns (engine: keepalived); this one is ipvsadm's",
+        );
+      continue;
+    }
     // "quorum 1 exceeds total weight of real servers 0, reducing quorum to 0"
     if (s.realServers.length > 0 && s.realServers.every((r) => r.weight === 0))
       add(

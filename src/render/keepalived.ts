@@ -58,6 +58,7 @@ function virtualServer(c: Cluster, s: ResolvedService) {
     inhibitOnFailure: s.inhibitOnFailure,
     sorryServer: s.sorryServer ? { address: s.sorryServer.address, port: s.sorryServer.port ?? false } : false,
     realServers: s.realServers.map(realServer),
+    raw: s.keepalivedRaw ?? false,
   };
 }
 
@@ -88,6 +89,7 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
       auth: vrrp.auth && family === 4 ? { type: vrrp.auth.type, pass: secrets.vrrpPassword! } : false,
       addresses: all.filter((e) => e.family === family),
       excluded: all.filter((e) => e.family !== family),
+      raw: inst.raw ?? false,
     };
   });
 }
