@@ -11,6 +11,7 @@ import type { Connections, Reached } from './connections.js';
 import { checkInterrupt, whileChanging } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
 import { applyOnHost, planOnHost, type FilesFor, type HostRun } from './host.js';
+import { RefusedError } from '../plan/host.js';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
 
@@ -23,6 +24,8 @@ export interface HostResult {
   run?: HostRun;
   error?: string;
   step?: string;
+  /** Refused by its facts: nothing is applied on any host. */
+  refused?: boolean;
 }
 
 export interface RunOptions {
@@ -60,6 +63,7 @@ function failure(host: string, e: unknown, fallback: HostStatus): HostResult {
     changes: 0,
     error: e instanceof SshError ? e.detail : (err?.message ?? String(e)),
     step: err?.step,
+    ...(e instanceof RefusedError && { refused: true }),
   };
 }
 
@@ -94,7 +98,18 @@ export async function converge(
       return { summary: `${r.status}: ${r.error}`, failed: true };
     }
   });
-  if (o.apply) {
+  const refused = hosts.filter((h) => results.get(h)!.refused);
+  if (o.apply && refused.length) {
+    for (const [h, run] of runs)
+      if (run.plan.changes.length)
+        results.set(h, {
+          ...results.get(h)!,
+          status: 'failed',
+          changes: 0,
+          step: 'refused',
+          error: `nothing applied: ${refused.join(', ')} refused (see there)`,
+        });
+  } else if (o.apply) {
     const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
     // Taking a service down goes the other way: directors stop sending before real servers lose the VIP.
     const tiers = o.intent?.kind === 'stop' || o.intent?.kind === 'down' ? [1, 0, 2] : [0, 1, 2];

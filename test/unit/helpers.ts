@@ -58,6 +58,7 @@ export interface FactsOptions {
   ipvs?: string[]; // ipvsadm -Sn lines, @@timeouts, @@list lines; ['@@none'] when IPVS is not loaded
   keepalived?: string[];
   keepalivedBoot?: string; // `systemctl is-enabled keepalived`'s word; absent: not installed
+  keepalivedVersion?: string; // `keepalived --version`'s first line; absent: not installed
   files?: string[]; // `mode owner group sha256 path` (rendered as the script prints it) or `absent - - - path`
   bootlinks?: string[]; // `path target`
   contents?: string[]; // `path base64`
@@ -104,6 +105,7 @@ export function factsText(o: FactsOptions = {}): string {
     iptables: o.iptables ?? [],
     keepalived: o.keepalived ?? [],
     keepalived_boot: o.keepalivedBoot ? [o.keepalivedBoot] : [],
+    keepalived_version: o.keepalivedVersion ? [o.keepalivedVersion] : [],
     bootlinks: o.bootlinks ?? [],
     boot_unit: Object.entries(o.unit ?? {}).map(([k, v]) => `${k}=${v}`),
     contents: o.contents ?? [],
