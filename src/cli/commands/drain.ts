@@ -62,13 +62,10 @@ async function checkQuiesced(
         `${r.host}: keepalived ${version(r.host)?.text} rejects weight 0 (2.0.0-2.0.15 do): ${host} was taken out of its services there instead (${CUT})`,
       );
     }
-  const stuck = await readBackWeights(
-    cluster,
-    conns,
-    directors.filter((d) => !removedOn.has(d)),
-    host,
-    READBACK_SEC,
-  );
+  const quiesced = directors.filter((d) => !removedOn.has(d));
+  const stuck = await readBackWeights(cluster, conns, quiesced, host, READBACK_SEC);
+  const zero = quiesced.filter((d) => !stuck.has(d));
+  if (zero.length) out.info(`${host}: weight 0 read back from the kernel table on ${zero.join(', ')}`);
   for (const [d, left] of stuck) {
     const v = version(d);
     const why =
