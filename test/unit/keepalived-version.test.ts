@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { converge } from '../../src/engine/cluster.js';
 import type { Connections } from '../../src/engine/connections.js';
+import { checkQuiesced } from '../../src/cli/commands/drain.js';
+import type { HostResult } from '../../src/engine/cluster.js';
 import { readBackWeights } from '../../src/engine/drain.js';
 import { renderedFiles } from '../../src/engine/files.js';
 import { planFromFacts } from '../../src/engine/host.js';
@@ -170,5 +172,64 @@ describe('read-back of the weight after a drain', () => {
   });
   it('a server absent from the table (taken out, or by its health check) takes no new connections: fine', async () => {
     assert.equal((await readBackWeights(ha, conns({ dir1: [null], dir2: [0] }), ['dir1', 'dir2'], 'rs2', 1)).size, 0);
+  });
+});
+
+describe('drain falls back to removal where the kernel keeps a weight above 0', () => {
+  const list = (w: number | null) =>
+    [
+      'Prot LocalAddress:Port Scheduler Flags',
+      'TCP  10.99.1.100:80 rr',
+      ...(w === null ? [] : [`  -> 10.99.2.12:80                Masq    ${w}      0          1`]),
+    ].join('\n');
+  /** dir1 (2.2.7) programs weight 0; dir2 (2.1.5) keeps 1 until the server is taken out there, or
+   * for good when `removal` is false (the fallback did not reach the kernel either). */
+  function scene(removal: boolean) {
+    let removed = false;
+    const applied: [Intent, string[]][] = [];
+    const conns = {
+      get: async (name: string) => ({
+        exec: async () => {
+          const dir2 = removed ? null : 1;
+          return { code: 0, stdout: list(name === 'dir1' ? 0 : dir2), stderr: '' };
+        },
+      }),
+    } as unknown as Connections;
+    const results = ['dir1', 'dir2'].map((d) => ({
+      host: d,
+      status: 'changed',
+      changes: 2,
+      run: { ...run(d === 'dir1' ? '2.2.7' : '2.1.5', { kind: 'drain', host: 'rs2', remove: false }) },
+    })) as HostResult[];
+    const apply = async (intent: Intent, on: string[]) => {
+      applied.push([intent, on]);
+      removed = removal;
+      return on.map((host) => ({ host, status: 'changed', changes: 1 }) as HostResult);
+    };
+    const lines: string[] = [];
+    const out = { info: (l: string) => lines.push(l), error: (l: string) => lines.push(`E ${l}`) };
+    return { conns, results, apply, applied, lines, out };
+  }
+
+  it('2.1.5 keeps weight 1: rs2 is taken out of its services on that director only, and the output says why', async () => {
+    const s = scene(true);
+    const removedOn = await checkQuiesced(ha, s.conns, ['dir1', 'dir2'], 'rs2', s.results, s.apply, s.out, 1);
+    assert.deepEqual([...removedOn!], ['dir2']);
+    assert.deepEqual(s.applied, [[{ kind: 'drain', host: 'rs2', remove: true }, ['dir2']]]);
+    assert.equal(s.lines[0], 'rs2: weight 0 read back from the kernel table on dir1');
+    assert.match(
+      s.lines[1]!,
+      /^dir2: the kernel still weights rs2 1 in tcp 10\.99\.1\.100:80 \(keepalived 2\.1\.5 programs weight 0 as 1 .*\): taking it out of its services there instead \(IPVS drops the packets of a removed server, so its established connections there are cut; undrain puts it back\)$/,
+    );
+    assert.equal(s.lines.length, 2);
+  });
+
+  it('when the removal does not reach the kernel either, drain fails: not drained, and where', async () => {
+    const s = scene(false);
+    assert.equal(await checkQuiesced(ha, s.conns, ['dir1', 'dir2'], 'rs2', s.results, s.apply, s.out, 1), undefined);
+    assert.equal(
+      s.lines.at(-1),
+      'E lvsctl: rs2 is not drained: the kernel still sends it new connections through dir2',
+    );
   });
 });

@@ -43,14 +43,15 @@ const CUT =
  * services there instead, and read back again. Returns the directors it was taken out on, or
  * undefined when the kernel still sends it new connections somewhere (the error says where).
  */
-async function checkQuiesced(
+export async function checkQuiesced(
   cluster: Cluster,
   conns: Connections,
   directors: string[],
   host: string,
   results: HostResult[],
   apply: (intent: Intent, on: string[]) => Promise<HostResult[]>,
-  out: Output,
+  out: Pick<Output, 'info' | 'error'>,
+  settleSec = READBACK_SEC,
 ): Promise<Set<string> | undefined> {
   const removedOn = new Set<string>();
   if (!keepalivedServes(cluster, host)) return removedOn;
@@ -63,7 +64,7 @@ async function checkQuiesced(
       );
     }
   const quiesced = directors.filter((d) => !removedOn.has(d));
-  const stuck = await readBackWeights(cluster, conns, quiesced, host, READBACK_SEC);
+  const stuck = await readBackWeights(cluster, conns, quiesced, host, settleSec);
   const zero = quiesced.filter((d) => !stuck.has(d));
   if (zero.length) out.info(`${host}: weight 0 read back from the kernel table on ${zero.join(', ')}`);
   for (const [d, left] of stuck) {
@@ -84,7 +85,7 @@ async function checkQuiesced(
     for (const d of stuck.keys()) removedOn.add(d);
   }
   // The removal is keepalived's to carry out too: read back that the server is gone.
-  const still = removedOn.size ? await readBackWeights(cluster, conns, [...removedOn], host, READBACK_SEC) : new Map();
+  const still = removedOn.size ? await readBackWeights(cluster, conns, [...removedOn], host, settleSec) : new Map();
   if (!still.size) return removedOn;
   out.error(
     `lvsctl: ${host} is not drained: the kernel still sends it new connections through ${[...still.keys()].join(', ')}`,
@@ -99,10 +100,15 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
   };
   /** The JSON document's hosts (each with its last status and the changes of every run) and changes. */
   const record = (cluster: Cluster, runs: HostResult[][]) => {
-    const last = runs.at(-1)!;
+    // every host of the first run, with its last status (a fallback runs on some directors only)
+    const latest = (h: string) =>
+      runs
+        .flat()
+        .filter((r) => r.host === h)
+        .at(-1)!;
     const sum = (h: string) => runs.flat().reduce((n, r) => n + (r.host === h ? r.changes : 0), 0);
     out.set({
-      hosts: last.map((r) => hostRecord(cluster, { ...r, changes: sum(r.host) })),
+      hosts: runs[0]!.map((r) => hostRecord(cluster, { ...latest(r.host), changes: sum(r.host) })),
       changes: runs.flatMap((rs) => changeRecords(rs, true)),
       drain: { host, action: action() },
     });
@@ -123,9 +129,14 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
     async ({ cluster, selected, conns, converge }) => {
       const directors = drainDirectors(cluster, selected);
       const on = directors.join(', ');
-      const apply = (intent: Intent, on = directors) => converge(true, intent, on);
+      const runs: HostResult[][] = [];
+      const apply = async (intent: Intent, on = directors) => {
+        const r = await converge(true, intent, on);
+        runs.push(r);
+        record(cluster, runs);
+        return r;
+      };
       const results = await apply(undrain ? { kind: 'undrain', host } : { kind: 'drain', host, remove: false });
-      record(cluster, [results]);
       if (failedAny(results)) return finish(undefined, ExitCode.failed);
       if (undrain) {
         out.info(`${host}: inventory weight restored on ${on}`);
@@ -154,7 +165,6 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
         );
       if (!o.remove) return finish(waited, ExitCode.ok);
       const removed = await apply({ kind: 'drain', host, remove: true });
-      record(cluster, [results, removed]);
       if (failedAny(removed)) return finish(waited, ExitCode.failed);
       out.info(`${host}: removed from its services on ${on} (undrain puts it back)`);
       return finish(waited, ExitCode.ok);
