@@ -22,10 +22,16 @@ export interface Recorded {
   drained?: Drained;
 }
 
-/** What the host should record after this command (ignored by `down`, which forgets everything). */
-export function recordFor(intent: Intent, old: Recorded): { stopped: boolean; drained: Drained } {
+/** What the host should record after this command (ignored by `down`, which forgets everything).
+ * `rejectsWeightZero`: this director's keepalived is known to refuse weight 0 (2.0.0-2.0.15) for a
+ * service of the drained server, so drain takes the server out instead (the fallback drain reports). */
+export function recordFor(
+  intent: Intent,
+  old: Recorded,
+  rejectsWeightZero = false,
+): { stopped: boolean; drained: Drained } {
   const drained: Drained = { ...old.drained };
-  if (intent.kind === 'drain') drained[intent.host] = intent.remove ? 'remove' : 'quiesce';
+  if (intent.kind === 'drain') drained[intent.host] = intent.remove || rejectsWeightZero ? 'remove' : 'quiesce';
   if (intent.kind === 'undrain') delete drained[intent.host];
   const stopped = intent.kind === 'stop' || (intent.kind !== 'up' && !!old.stopped);
   return { stopped, drained };

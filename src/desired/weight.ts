@@ -3,7 +3,7 @@
 // and no place in the table while drain --remove took it out. plan (through drainedCluster), status,
 // drain and verify all ask here. keepalived's health checks may take a server out or set it to 0 at
 // any time: that is keepalived's decision, reported as health, never decided here.
-import type { ResolvedRealServer } from '../inventory/model.js';
+import type { Cluster, ResolvedRealServer } from '../inventory/model.js';
 
 /** Real server host -> drained to weight 0 ("quiesce") or taken out of the services ("remove"). */
 export type Drained = Record<string, 'quiesce' | 'remove'>;
@@ -21,6 +21,10 @@ export function expectedWeight(r: Pick<ResolvedRealServer, 'host' | 'weight'>, d
       return { inTable: true, weight: r.weight, why: 'inventory' };
   }
 }
+
+/** Whether keepalived owns a service the server is in (its weight is keepalived's to program). */
+export const keepalivedServes = (cluster: Pick<Cluster, 'services'>, host: string): boolean =>
+  cluster.services.some((s) => s.engine === 'keepalived' && s.realServers.some((r) => r.host === host));
 
 /** The real servers a service has in the directors' tables with these drains, each with its
  * expected weight (a removed one is left out). */

@@ -11,6 +11,7 @@ import type { Connections, Reached } from './connections.js';
 import { checkInterrupt, whileChanging } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
 import { applyOnHost, HostCheckError, planOnHost, type FilesFor, type HostRun } from './host.js';
+import { RefusedError } from '../plan/host.js';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
 
@@ -23,6 +24,8 @@ export interface HostResult {
   run?: HostRun;
   error?: string;
   step?: string;
+  /** Refused by its facts: nothing is applied on any host. */
+  refused?: boolean;
 }
 
 export interface RunOptions {
@@ -60,6 +63,7 @@ function failure(host: string, e: unknown, fallback: HostStatus): HostResult {
     changes: 0,
     error: e instanceof SshError ? e.detail : (err?.message ?? String(e)),
     step: err?.step,
+    ...((e instanceof RefusedError || e instanceof HostCheckError) && { refused: true }),
   };
 }
 
@@ -94,9 +98,9 @@ export async function converge(
       return { summary: `${r.status}: ${r.error}`, failed: true };
     }
   });
-  // A host whose checks failed (a script missing or unsafe) stops the whole run before any change:
+  // A host refused by its facts (a script missing or unsafe, keepalived older than 2.0) stops the whole run before any change:
   // half a cluster with the new config would be worse than none.
-  const refused = hosts.filter((h) => results.get(h)!.step === HostCheckError.STEP);
+  const refused = hosts.filter((h) => results.get(h)!.refused);
   if (o.apply && refused.length) {
     for (const h of hosts)
       if (!refused.includes(h) && runs.get(h)?.plan.changes.length)

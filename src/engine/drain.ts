@@ -63,6 +63,61 @@ function establishedOn(view: DirectorView, s: ResolvedService, r: ResolvedRealSe
   return view.established.filter((e) => ofService(e) && toServer(e));
 }
 
+/** A destination of the drained server that the kernel still weights above 0. */
+export interface Unquiesced {
+  service: string;
+  weight: number;
+}
+
+/** The drained server's destinations in keepalived-owned services that this director's table
+ * (`ipvsadm -Ln`) gives a weight other than 0. One that is absent (its health check took it out)
+ * takes no new connection either. */
+export function unquiesced(cluster: Cluster, list: LiveList, host: string): Unquiesced[] {
+  return cluster.services.flatMap((s) =>
+    s.engine !== 'keepalived'
+      ? []
+      : s.realServers.flatMap((r) => {
+          const l = r.host === host ? list.get(s.id)?.get(destinationKey(r)) : undefined;
+          return l && l.weight !== 0 ? [{ service: s.id, weight: l.weight }] : [];
+        }),
+  );
+}
+
+/**
+ * After keepalived was reloaded with the server at weight 0: what each director's kernel table
+ * shows. keepalived 2.1.0-2.1.5 program weight 0 as 1 (and distributions backport the fix, so the
+ * version cannot tell), and the reload is asynchronous: each director is polled until the weight is
+ * 0 or `settleSec` passed. Returns the directors where it is not (with what the kernel shows).
+ */
+export async function readBackWeights(
+  cluster: Cluster,
+  conns: Connections,
+  directors: string[],
+  host: string,
+  settleSec: number,
+): Promise<Map<string, Unquiesced[]>> {
+  const end = Date.now() + settleSec * 1000;
+  const left = new Map<string, Unquiesced[]>();
+  await Promise.all(
+    directors.map(async (d) => {
+      for (;;) {
+        checkInterrupt();
+        const r = await (await conns.get(d)).exec(sh`ipvsadm -Ln`);
+        const bad = unquiesced(cluster, parseList(r.stdout), host);
+        if (r.code === 0 && !bad.length) return;
+        if (Date.now() >= end) {
+          left.set(d, r.code === 0 ? bad : [{ service: `ipvsadm -Ln failed: ${r.stderr.trim()}`, weight: NaN }]);
+          return;
+        }
+        await sleep(500);
+      }
+    }),
+  );
+  return left;
+}
+
+/** `removedOn`: directors where the server was taken out of its services instead (drain's
+ * fallback): their connections to it are cut, not waited on. */
 export async function waitDrained(
   cluster: Cluster,
   conns: Connections,
@@ -70,6 +125,7 @@ export async function waitDrained(
   host: string,
   timeoutSec: number,
   say: Say,
+  removedOn: ReadonlySet<string> = new Set(),
 ): Promise<Waited> {
   const drained: Drained = { [host]: 'quiesce' };
   const services = cluster.services
@@ -90,7 +146,7 @@ export async function waitDrained(
     const stale: Record<string, number> = {};
     const expiresWithin: Record<string, number> = {};
     let weighted = 0;
-    for (const d of directors) {
+    for (const d of directors.filter((x) => !removedOn.has(x))) {
       const view = await look(conns, d, reals, states);
       active[d] = 0;
       for (const { s, dests } of services)

@@ -6,6 +6,8 @@ import { LvsctlError } from '../errors.js';
 import { parseFacts, type HostFacts } from '../facts/parse.js';
 import { scriptProblems } from '../facts/scripts.js';
 import { directorScripts } from '../inventory/scripts.js';
+import { weightZeroHint } from '../facts/keepalived-version.js';
+import { keepalivedServes } from '../desired/weight.js';
 import { factsScript, STATE_FILE } from '../facts/script.js';
 import { BOOT_LINKS, LVSCTL_ETC, MANAGED_PATHS } from '../render/paths.js';
 import { netfilterFiles } from '../render/netfilter.js';
@@ -122,8 +124,15 @@ export function planFromFacts(
   rendered?: DesiredFile[],
 ): HostRun {
   const old = parseState(facts.state);
-  const record = recordFor(intent, old);
   const director = cluster.hosts.get(name)!.roles.has('director');
+  const v = facts.keepalivedVersion;
+  const rejects =
+    director &&
+    intent.kind === 'drain' &&
+    !!v &&
+    weightZeroHint(v) === 'rejected' &&
+    keepalivedServes(cluster, intent.host);
+  const record = recordFor(intent, old, rejects);
   const down = intent.kind === 'down';
   const c = director ? drainedCluster(cluster, record.drained) : cluster;
   let desired = desiredHost(c, name);

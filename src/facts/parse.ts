@@ -2,6 +2,7 @@
 // Pure; tested on real output.
 import type { FamilyName, InitName, PackageManagerName } from '../os/index.js';
 import type { BootUnitFact } from '../resources/bootunit.js';
+import type { KeepalivedVersion } from './keepalived-version.js';
 import { parseSections } from '../resources/index.js';
 import type { Section } from '../resources/types.js';
 import type { ScriptFacts } from './scripts.js';
@@ -48,6 +49,8 @@ export interface HostFacts {
   /** `ipvsadm --set` values now (tcp tcpfin udp), when IPVS is loaded. */
   ipvsTimeouts?: [number, number, number];
   keepalivedPids: number[];
+  /** `keepalived --version`, parsed; null where keepalived is not installed (or printed no version). */
+  keepalivedVersion: KeepalivedVersion | null;
   /** Whether the distribution's keepalived service starts at boot (`systemctl is-enabled`'s word:
    * enabled, disabled, masked...); null where keepalived is not installed. */
   keepalivedBoot: string | null;

@@ -20,7 +20,14 @@ export function checkKeepalived(doc: InventoryDoc, cluster: Cluster): RuleProble
   const members = cluster.directors.members;
 
   for (const s of cluster.services) {
-    if (s.engine !== 'keepalived') continue;
+    if (s.engine !== 'keepalived') {
+      if (s.keepalivedRaw !== undefined)
+        add(
+          [...s.path, 'keepalived_raw'],
+          "keepalived_raw goes only on a service keepalived owns (engine: keepalived); this one is ipvsadm's",
+        );
+      continue;
+    }
     // "Missing escape char at end" or a cut line: keepalived reads lines of at most 1024 bytes.
     const seen = new Set<string>();
     for (const r of s.realServers) {

@@ -74,6 +74,8 @@ export interface ResolvedService {
   ops: boolean;
   sorryServer?: { address: string; port?: number };
   inhibitOnFailure: boolean;
+  /** Lines for its keepalived virtual_server block, verbatim (raw-fragment.ts). */
+  keepalivedRaw?: string;
   realServers: ResolvedRealServer[];
   verify: NonNullable<Service['verify']>;
   path: FieldPath;
@@ -259,6 +261,7 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
         ops: s.ops ?? false,
         sorryServer: s.sorry_server,
         inhibitOnFailure: s.inhibit_on_failure ?? false,
+        keepalivedRaw: s.keepalived_raw,
         realServers,
         verify: s.verify?.tls?.ca_file
           ? { ...s.verify, tls: { ...s.verify.tls, ca_file: expandHome(s.verify.tls.ca_file, base) } }

@@ -3,6 +3,7 @@
 // on the typed result. Every object is strict: an unknown key is a mistake, not something ignored.
 import { z } from 'zod';
 import { parseHostPort } from '../identity/service.js';
+import { RawFragment } from './raw-fragment.js';
 import {
   EnvName,
   Fwmark,
@@ -229,6 +230,7 @@ export const Service = z
     inhibit_on_failure: z.boolean().optional(),
     real_servers: z.array(RealServer).min(1, 'a service needs at least one real server'),
     verify: ServiceVerify.optional(),
+    keepalived_raw: RawFragment.optional(), // verbatim in its virtual_server block (keepalived-owned only)
   })
   .refine((s) => (s.port === undefined) !== (s.fwmark === undefined), 'give exactly one of port or fwmark')
   .refine((s) => s.fwmark === undefined || s.ports !== undefined, {
@@ -296,6 +298,7 @@ const VrrpInstance = z.strictObject({
     .array(z.strictObject({ interface: InterfaceName, weight: TrackWeight.optional() }))
     .min(1)
     .optional(),
+  raw: RawFragment.optional(), // verbatim in its vrrp_instance block
 });
 export type VrrpInstance = z.infer<typeof VrrpInstance>;
 

@@ -6,6 +6,7 @@
 import type { DesiredHost } from '../desired/types.js';
 import { LvsctlError } from '../errors.js';
 import type { HostFacts } from '../facts/parse.js';
+import { keepalivedTooOld } from '../facts/keepalived-version.js';
 import { PACKAGE_MANAGERS } from '../os/index.js';
 import { PHASES } from '../resources/index.js';
 import type { PlanContext, PlanInput } from '../resources/types.js';
@@ -15,8 +16,12 @@ import type { Change, DesiredFile, HostPlan } from './types.js';
 export type { PlanInput };
 
 export class PlanError extends LvsctlError {}
+/** Found by facts and refused before any change on any host (engine/cluster.ts applies nothing). */
+export class RefusedError extends PlanError {}
 
 function checkPossible(d: DesiredHost, f: HostFacts, files: DesiredFile[]): void {
+  const tooOld = d.keepalived ? keepalivedTooOld(f.keepalivedVersion) : undefined;
+  if (tooOld) throw new RefusedError(tooOld);
   const problems: string[] = [];
   const devs = new Set([
     ...d.addresses.map((a) => a.dev),

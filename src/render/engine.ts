@@ -2,6 +2,7 @@
 // an error (strict). Quoting is explicit, one helper per target language:
 //   {{sh x}}  shell (shq from src/util/quote.ts; an array becomes several quoted words)
 //   {{kq x}}  keepalived.conf (src/render/keepalived-quote.ts)
+//   {{kraw x}} a raw keepalived fragment, verbatim and indented (checked by inventory/raw-fragment.ts)
 // TEMPLATES says which language each template is; test/unit/render-templates.test.ts fails when a
 // shell or keepalived template prints a value without its helper.
 import Handlebars from 'handlebars';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { templatesDir } from '../paths.js';
 import { shq } from '../util/quote.js';
 import { kq } from './keepalived-quote.js';
+import { indentRaw, rawFragmentProblem } from '../inventory/raw-fragment.js';
 
 export type TemplateLanguage = 'shell' | 'keepalived' | 'unit' | 'plain';
 
@@ -43,6 +45,12 @@ hb.registerHelper('sh', (v: unknown) => {
 hb.registerHelper('kq', (v: unknown) => {
   if (typeof v !== 'string' && typeof v !== 'number') throw new Error(`{{kq}} got ${typeof v}`);
   return kq(v);
+});
+// The schema checked it already; checked again so no path around validation prints one unchecked.
+hb.registerHelper('kraw', (v: unknown) => {
+  const problem = typeof v === 'string' ? rawFragmentProblem(v) : `got ${typeof v}`;
+  if (problem) throw new Error(`{{kraw}}: ${problem}`);
+  return indentRaw(v as string, '    ');
 });
 
 let compiled: Map<string, HandlebarsTemplateDelegate> | undefined;

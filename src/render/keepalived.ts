@@ -85,6 +85,7 @@ function virtualServer(c: Cluster, s: ResolvedService) {
     inhibitOnFailure: s.inhibitOnFailure,
     sorryServer: s.sorryServer ? { address: s.sorryServer.address, port: s.sorryServer.port ?? false } : false,
     realServers: s.realServers.map(realServer),
+    raw: s.keepalivedRaw ?? false,
   };
 }
 
@@ -116,6 +117,7 @@ function vrrpInstances(c: Cluster, host: string, secrets: Secrets) {
       addresses: all.filter((e) => e.family === family),
       excluded: all.filter((e) => e.family !== family),
       ...instanceScripts(inst),
+      raw: inst.raw ?? false,
     };
   });
 }

@@ -2,6 +2,7 @@
 // reloaded (SIGHUP, not restarted) when only the config changed, stopped when this host no longer
 // needs it; and whether that service starts it at boot.
 import type { HostFacts } from '../facts/parse.js';
+import { parseKeepalivedVersion } from '../facts/keepalived-version.js';
 import type { InitSystem, ServiceAction } from '../os/types.js';
 import { lines, sh, type Shell } from '../util/quote.js';
 import { fragment, type CommandResource } from './types.js';
@@ -11,7 +12,7 @@ export type KeepalivedBootChange = { kind: 'keepalived-boot'; enable: boolean; f
 
 // $ka (installed or not) serves both sections.
 export const keepalivedFacts = fragment(
-  ['keepalived', 'keepalived_boot'],
+  ['keepalived', 'keepalived_boot', 'keepalived_version'],
   String.raw`# keepalived's processes and whether its service starts at boot, where it is installed
 ka=; command -v keepalived >/dev/null 2>&1 && ka=1
 s keepalived; [ -z "$ka" ] || pidof keepalived || :
@@ -19,6 +20,8 @@ s keepalived_boot; if [ -n "$ka" ]; then
   if [ -d /run/systemd/system ]; then systemctl is-enabled keepalived.service 2>/dev/null || :
   else b=disabled; for f in /etc/rc[2345].d/S[0-9][0-9]keepalived; do [ -e "$f" ] && b=enabled; done; echo "$b"; fi
 fi
+# its first line, "Keepalived v2.2.7 (01/16,2022)", on stderr
+s keepalived_version; [ -z "$ka" ] || keepalived --version 2>&1 | { IFS= read -r l; printf '%s\n' "$l"; cat >/dev/null; }
 `,
 );
 
@@ -38,8 +41,9 @@ export function keepalivedService(init: InitSystem, action: ServiceAction): Shel
 }
 
 export const keepalived = {
-  parse: (get): Pick<HostFacts, 'keepalivedPids'> => ({
+  parse: (get): Pick<HostFacts, 'keepalivedPids' | 'keepalivedVersion'> => ({
     keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),
+    keepalivedVersion: parseKeepalivedVersion(get('keepalived_version')[0] ?? ''),
   }),
   plan({ desired: d, facts: f, old, changedFiles, adds, removals }) {
     const running = f.keepalivedPids.length > 0;

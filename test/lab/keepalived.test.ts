@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as lab from './lab.js';
+import { labHaWithRaw } from '../unit/helpers.js';
 
 const HA = path.join(lab.ROOT, 'inventories', 'lab-ha.yaml');
 const CHECKS = path.join(lab.ROOT, 'inventories', 'lab-checks.yaml');
@@ -163,6 +164,8 @@ test(
     const pids = await Promise.all(dirs.map((d) => lab.sh(d, 'pidof keepalived')));
     const d = await lab.lvsctl(['drain', 'rs2', '-i', HA, '--timeout', '60']);
     assert.equal(d.code, 0, d.stdout + d.stderr);
+    // keepalived versions differ on weight 0: drain reads the kernel's weight back
+    assert.match(d.stdout, /rs2: weight 0 read back from the kernel table on dir1, dir2/);
     for (const h of dirs)
       assert.match(
         await lab.sh(h, 'grep -A1 "real_server 10.99.2.12 80" /etc/keepalived/keepalived.conf'),
@@ -351,7 +354,7 @@ test(
 );
 
 test(
-  'a config keepalived rejects is never installed, and the running keepalived keeps serving',
+  'a config keepalived rejects (a missing interface, a raw fragment) is never installed, and the running keepalived keeps serving',
   { timeout: 10 * 60_000 },
   async () => {
     const before = await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived');
@@ -373,6 +376,17 @@ test(
       false,
       'no staged file left',
     );
+    // A raw fragment passes validation (lvsctl does not know keepalived's keywords); keepalived's
+    // own test on the host refuses it with its message, on both directors.
+    writeFileSync(bad, labHaWithRaw({ vrrp: 'garp_master_dlay 2' }));
+    const raw = await lab.lvsctl(['up', '-i', bad, '--no-verify']);
+    assert.equal(raw.code, 1);
+    for (const h of ['dir1', 'dir2'])
+      assert.match(
+        raw.stdout,
+        new RegExp(`${h} +failed .*keepalived -t rejected .*Unknown keyword 'garp_master_dlay'`),
+      );
+    assert.equal(await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived'), before);
     assert.equal((await lab.lvsctl(['verify', '-i', HA])).code, 0);
   },
 );

@@ -78,6 +78,13 @@ describe('facts script + parser on this machine', () => {
       assert.equal(f.keepalivedBoot, want);
     },
   );
+  it('keepalived --version where keepalived is installed (null where not)', () => {
+    const installed = existsSync('/usr/sbin/keepalived');
+    const first = installed
+      ? execFileSync('sh', ['-c', 'keepalived --version 2>&1 | head -n1'], { encoding: 'utf8' })
+      : '';
+    assert.equal(f.keepalivedVersion?.text ?? null, installed ? /v(\d+\.\d+\.\d+)/.exec(first)![1] : null);
+  });
   it('checksums managed files with mode and owner, and reports absent ones', () => {
     const sha = execFileSync('sha256sum', [managed], { encoding: 'utf8' }).split(' ')[0];
     assert.deepEqual(f.files.get(managed), { mode: 0o640, owner: 'root', group: 'root', sha256: sha });

@@ -41,7 +41,10 @@ describe('MISC_CHECK and DNS_CHECK in keepalived.conf', () => {
       ['/usr/local/lib/lvsctl-test/check-rs', '10.99.2.11', arg],
       ['/usr/local/lib/lvsctl-test/check-rs', '10.99.2.12', arg],
     ]);
-    assert.match(conf, /global_defs \{\n {4}router_id dir1\n(?: {4}#.*\n)* {4}script_user root\n {4}enable_script_security\n\}/);
+    assert.match(
+      conf,
+      /global_defs \{\n {4}router_id dir1\n(?: {4}#.*\n)* {4}script_user root\n {4}enable_script_security\n\}/,
+    );
     assert.match(
       conf,
       /MISC_CHECK \{\n {12}misc_path "[^\n]+"\n {12}misc_timeout 2\n {12}retry 0\n {12}delay_loop 1\n {8}\}/,

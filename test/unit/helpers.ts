@@ -2,7 +2,7 @@
 // facts of lab hosts.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FACT_SECTIONS, SECTION } from '../../src/facts/script.js';
@@ -58,6 +58,7 @@ export interface FactsOptions {
   ipvs?: string[]; // ipvsadm -Sn lines, @@timeouts, @@list lines; ['@@none'] when IPVS is not loaded
   keepalived?: string[];
   keepalivedBoot?: string; // `systemctl is-enabled keepalived`'s word; absent: not installed
+  keepalivedVersion?: string; // `keepalived --version`'s first line; absent: not installed
   files?: string[]; // `mode owner group sha256 path` (rendered as the script prints it) or `absent - - - path`
   bootlinks?: string[]; // `path target`
   contents?: string[]; // `path base64`
@@ -105,6 +106,7 @@ export function factsText(o: FactsOptions = {}): string {
     iptables: o.iptables ?? [],
     keepalived: o.keepalived ?? [],
     keepalived_boot: o.keepalivedBoot ? [o.keepalivedBoot] : [],
+    keepalived_version: o.keepalivedVersion ? [o.keepalivedVersion] : [],
     scripts: o.scripts ?? [],
     bootlinks: o.bootlinks ?? [],
     boot_unit: Object.entries(o.unit ?? {}).map(([k, v]) => `${k}=${v}`),
@@ -271,4 +273,16 @@ export function fakeNetfilter(lines: string[], c: Extract<Change, { kind: 'netfi
     tables.set(ch.table, t);
   }
   return [...tables].flatMap(([name, t]) => (t.length ? [`*${name}`, ...t] : []));
+}
+
+/** inventories/lab-ha.yaml with raw keepalived fragments: `vrrp` in its VRRP instance VI_1,
+ * `service` in its http service (either left out when undefined). */
+export function labHaWithRaw(raw: { vrrp?: string; service?: string }): string {
+  const text = readFileSync(join(root, 'inventories', 'lab-ha.yaml'), 'utf8');
+  const inst = '{ name: VI_1, interface: eth0, virtual_router_id: 51';
+  const svc = '        inhibit_on_failure: false\n';
+  if (!text.includes(inst) || !text.includes(svc)) throw new Error('lab-ha.yaml changed: update labHaWithRaw');
+  return text
+    .replace(inst, raw.vrrp === undefined ? inst : `${inst}, raw: ${JSON.stringify(raw.vrrp)}`)
+    .replace(svc, raw.service === undefined ? svc : `${svc}        keepalived_raw: ${JSON.stringify(raw.service)}\n`);
 }

@@ -23,7 +23,7 @@ const render = (f: string) => renderCluster(load(f), { vrrpPassword: GOLDEN_PASS
 // {{! comment}}) prints nothing itself.
 const HELPER: Record<TemplateLanguage, RegExp> = {
   shell: /^sh\s/,
-  keepalived: /^kq\s/,
+  keepalived: /^k(q|raw)\s/,
   unit: /^script$/, // MANAGED_PATHS constants only
   plain: /./, // sysctl.d, modules-load.d, iptables-restore input: typed numbers, addresses, names
 };

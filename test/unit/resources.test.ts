@@ -205,6 +205,7 @@ describe('resource modules', () => {
       'iptables',
       'keepalived',
       'keepalived_boot',
+      'keepalived_version',
       'scripts',
       'bootlinks',
       'boot_unit',
