@@ -5,7 +5,6 @@ import { LvsctlError } from '../errors.js';
 import { FORWARD_OF_MODE } from '../ipvs/desired.js';
 import {
   type Cluster,
-  instanceMaster,
   instanceMembers,
   syncGroups,
   type ResolvedRealServer,

@@ -733,6 +733,7 @@ export const RISKY: Record<string, Force> = {
     directors: 'single-keepalived',
     'vip.family': '6',
     'service.kind': 'tcp',
+    'service.engine': 'keepalived', // a health check needs it (unset leaves it to chance)
     'check.type': 'https',
     'check.virtualhost': 'ipv6',
   },
