@@ -15,6 +15,18 @@ export const HostRecord = z.looseObject({
   changes: z.int().min(0),
   error: z.string().nullable(),
   step: z.string().nullable(),
+  /** plan and status: the run that holds this host's lock now (they take none). */
+  lock: z
+    .strictObject({
+      user: z.string(),
+      controller: z.string(),
+      pid: z.int(),
+      command: z.string(),
+      cluster: z.string(),
+      since: z.string(),
+      expires_in: z.int(),
+    })
+    .optional(),
 });
 export type HostRecord = z.infer<typeof HostRecord>;
 

@@ -28,6 +28,7 @@ import { handleInterrupts, interruption } from '../util/interrupt.js';
 import { parseLimit } from '../inventory/limit.js';
 import { Command as CommandNames, type Command as CommandName, type ErrorKind } from './contract.js';
 import { printableLines } from '../util/printable.js';
+import { DEFAULT_LOCK_TTL } from '../lock/lease.js';
 
 // Each command's module is loaded when the command runs: `validate` does not pay for the SSH,
 // planning and verify code (0.1 s of a large inventory's 2 s budget went to loading modules).
@@ -65,11 +66,34 @@ function addCommon(cmd: Command): Command {
 
 /** Options of the commands that contact hosts. */
 const withHostKeys = (c: Command) =>
-  addCommon(c).option(
-    '--accept-new-host-keys',
-    'record the key of a host not yet in known_hosts (a changed key is always refused)',
-    false,
-  );
+  addCommon(c)
+    .option(
+      '--accept-new-host-keys',
+      'record the key of a host not yet in known_hosts (a changed key is always refused)',
+      false,
+    )
+    .option(
+      '--takeover',
+      "plan and change hosts that another cluster's inventory set up (makes them this one's)",
+      false,
+    );
+
+const seconds = (min: number) => (v: string) => {
+  if (!/^[0-9]{1,5}$/.test(v) || Number(v) < min)
+    throw new InvalidArgumentError(`expected a whole number of seconds from ${min} to 99999`);
+  return Number(v);
+};
+
+/** Options of the commands that change hosts: they take the run lock on them first. */
+const withLock = (c: Command) =>
+  c
+    .option('--wait-lock <seconds>', "wait this long for another run's lock instead of refusing at once", seconds(0), 0)
+    .addOption(
+      new Option('--lock-ttl <seconds>', "this run's lock ends this long after its last renewal if lvsctl dies")
+        .argParser(seconds(5))
+        .default(DEFAULT_LOCK_TTL)
+        .env('LVSCTL_LOCK_TTL'),
+    );
 
 /** What a command's action does with its Output; main() writes the JSON document after it. */
 export type Action = (out: Output) => Promise<number>;
@@ -109,12 +133,12 @@ export function buildProgram(run: Runner): Command {
     'plan',
     'show what `up` would change on each host, change nothing (exit 2 when changes are pending)',
   ).action((o: ConvergeOptions) => run('plan', o, async (out) => (await converge()).runPlan(o, out)));
-  hostCommand('up', 'converge every host to the inventory, then verify')
+  withLock(hostCommand('up', 'converge every host to the inventory, then verify'))
     .option('--no-verify', 'skip the verify step')
     .action((o: ConvergeOptions) =>
       run('up', o, async (out) => (await converge()).runConverge(o, out, { kind: 'up' })),
     );
-  hostCommand('verify', 'send requests through each VIP from the client host(s) and check the balancing')
+  withLock(hostCommand('verify', 'send requests through each VIP from the client host(s) and check the balancing'))
     .option('--failover', 'also stop keepalived on the VIP holder, time the takeover and count failed requests', false)
     .action((o: VerifyOptions) => run('verify', o, async (out) => (await converge()).runVerifyCommand(o, out)));
   hostCommand(
@@ -123,30 +147,34 @@ export function buildProgram(run: Runner): Command {
   ).action((o: HostOptions) =>
     run('status', o, async (out) => (await import('./commands/status.js')).runStatus(o, out)),
   );
-  hostCommand(
-    'stop',
-    'take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed',
+  withLock(
+    hostCommand(
+      'stop',
+      'take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed',
+    ),
   ).action((o: ConvergeOptions) =>
     run('stop', o, async (out) => (await converge()).runConverge(o, out, { kind: 'stop' })),
   );
-  hostCommand('start', "bring a stopped cluster back to the inventory's state, then verify")
+  withLock(hostCommand('start', "bring a stopped cluster back to the inventory's state, then verify"))
     .option('--no-verify', 'skip the verify step')
     .action((o: ConvergeOptions) =>
       run('start', o, async (out) => (await converge()).runConverge(o, out, { kind: 'up' })),
     );
-  hostCommand('down', 'remove everything lvsctl put on the hosts and restore the original settings')
+  withLock(hostCommand('down', 'remove everything lvsctl put on the hosts and restore the original settings'))
     .option('--purge', 'also remove the packages lvsctl installed', false)
     .action((o: ConvergeOptions) =>
       run('down', o, async (out) => (await converge()).runConverge(o, out, { kind: 'down', purge: o.purge ?? false })),
     );
-  hostCommand('drain', "set a real server's weight to 0 on its directors and wait until its active connections end")
+  withLock(
+    hostCommand('drain', "set a real server's weight to 0 on its directors and wait until its active connections end"),
+  )
     .argument('<host>', 'the real server (inventory name)')
     .option('--remove', 'once drained, take it out of the services', false)
     .option('--timeout <seconds>', 'give up waiting after this long (it stays drained)', positiveInt, 300)
     .action((host: string, o: DrainOptions) =>
       run('drain', o, async (out) => (await import('./commands/drain.js')).runDrain(host, o, out, false)),
     );
-  hostCommand('undrain', 'give a drained real server its inventory weight back')
+  withLock(hostCommand('undrain', 'give a drained real server its inventory weight back'))
     .argument('<host>', 'the real server (inventory name)')
     .action((host: string, o: DrainOptions) =>
       run('undrain', o, async (out) => (await import('./commands/drain.js')).runDrain(host, o, out, true)),

@@ -14,6 +14,12 @@ export interface CommonOptions {
 /** Every command that contacts hosts. */
 export interface HostOptions extends CommonOptions {
   acceptNewHostKeys: boolean;
+  /** Commands that change hosts: seconds to wait for another run's lock (0: refuse at once)... */
+  waitLock?: number;
+  /** ...and seconds this run's leases last unless renewed. */
+  lockTtl?: number;
+  /** Plan and change hosts that another cluster's inventory set up (their state file names it). */
+  takeover?: boolean;
 }
 
 /** plan, up, start, stop, down. */

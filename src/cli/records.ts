@@ -18,3 +18,11 @@ export function changeRecords(results: HostResult[], applied: boolean): ChangeRe
     !r.plan || (applied && r.status !== 'changed') ? [] : r.plan.changes.map((c) => changeRecord(r.host, c)),
   );
 }
+
+/** plan and status (which take no lock): the lease another run holds on the host, if any. */
+export function lockRecord(r: HostResult): Pick<HostRecord, 'lock'> {
+  const l = r.run?.facts.lock;
+  if (!l) return {};
+  const { id: _, expiresIn, ...holder } = l;
+  return { lock: { ...holder, expires_in: expiresIn } };
+}

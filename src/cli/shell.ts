@@ -14,6 +14,7 @@ import type { Cluster } from '../inventory/model.js';
 import type { HostOptions } from './options.js';
 import type { Output } from './output.js';
 import { progressFor } from './progress.js';
+import { currentHolder, DEFAULT_LOCK_TTL, RunLocks } from '../lock/locks.js';
 
 export interface HostCommand {
   cluster: Cluster;
@@ -30,6 +31,9 @@ export interface ShellOptions {
   quietProgress?: boolean;
   /** Checks of the command's own words that need the inventory; run before any contact. */
   check?: (cluster: Cluster, selected?: string[]) => void;
+  /** A command that changes hosts takes the run lock on them first (lock/locks.ts): its words in the
+   * lock, and the hosts it changes (default: the selected ones). */
+  lock?: { command: string; hosts?: (cluster: Cluster, selected?: string[]) => string[] };
 }
 
 export async function withHosts(
@@ -45,15 +49,35 @@ export async function withHosts(
   const progress = opts.quietProgress
     ? new PlainProgress((l) => out.debug(l))
     : progressFor(o.json, (l) => out.info(l));
+  const locks = opts.lock
+    ? new RunLocks(
+        conns,
+        currentHolder(opts.lock.command, cluster.name),
+        { ttl: o.lockTtl ?? DEFAULT_LOCK_TTL, wait: o.waitLock ?? 0 },
+        (l) => out.info(l),
+      )
+    : undefined;
   try {
+    if (locks && opts.lock)
+      await locks.acquire(opts.lock.hosts?.(cluster, selected) ?? selected ?? [...cluster.hosts.keys()], o.forks);
     return await fn({
       cluster,
       selected,
       conns,
       converge: (apply, intent, limit = selected) =>
-        converge(cluster, secrets, renderedFiles, { limit, forks: o.forks, apply, progress, conns, intent }),
+        converge(cluster, secrets, renderedFiles, {
+          limit,
+          forks: o.forks,
+          apply,
+          progress,
+          conns,
+          intent,
+          locks,
+          takeover: o.takeover,
+        }),
     });
   } finally {
+    await locks?.release();
     // A command that reports no hosts of its own (verify) reports the ones it reached or could not.
     if (!out.has('hosts')) out.set({ hosts: conns.attempts().map((r) => hostRecord(cluster, reachResult(r))) });
     await conns.closeAll();

@@ -12,6 +12,7 @@ import { checkInterrupt, whileChanging } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
 import { applyOnHost, HostCheckError, planOnHost, type FilesFor, type HostRun } from './host.js';
 import { RefusedError } from '../plan/host.js';
+import type { RunLocks } from '../lock/locks.js';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
 
@@ -37,6 +38,10 @@ export interface RunOptions {
   conns: Connections;
   /** What the command asks beyond the inventory (stop, down, drain...); default: the inventory running. */
   intent?: Intent;
+  /** --takeover: hosts recorded as another cluster's are planned for this inventory. */
+  takeover?: boolean;
+  /** The run's locks (commands that change hosts): checked before each host's apply. */
+  locks?: RunLocks;
 }
 
 const order = (c: Cluster, h: string) => {
@@ -87,7 +92,7 @@ export async function converge(
       say('connecting');
       const conn = await o.conns.get(h);
       say('gathering facts');
-      const run = await planOnHost(conn, cluster, secrets, filesFor, o.intent);
+      const run = await planOnHost(conn, cluster, secrets, filesFor, o.intent, o.takeover);
       runs.set(h, run);
       const n = run.plan.changes.length;
       results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan, run });
@@ -122,6 +127,7 @@ export async function converge(
       await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
         try {
           checkInterrupt();
+          o.locks?.check();
           const conn = await o.conns.get(h);
           const n = await whileChanging(() => applyOnHost(conn, runs.get(h)!, say));
           results.set(h, { ...results.get(h)!, status: 'changed', changes: n });

@@ -79,6 +79,7 @@ export async function planOnHost(
   secrets: Secrets,
   filesFor: FilesFor,
   intent: Intent = { kind: 'up' },
+  takeover = false,
 ): Promise<HostRun> {
   const name = conn.name;
   // Every path lvsctl could own, whatever this host's role now: stale files from an earlier role or
@@ -110,7 +111,7 @@ export async function planOnHost(
   if (problems.length) throw new HostCheckError(problems);
   for (const [path, f] of facts.files)
     if (f && !facts.contents.has(path) && byHash.has(f.sha256)) facts.contents.set(path, byHash.get(f.sha256)!);
-  return planFromFacts(cluster, name, secrets, filesFor, facts, intent, base);
+  return planFromFacts(cluster, name, secrets, filesFor, facts, intent, base, takeover);
 }
 
 /** The pure part: the host's facts and the command's intent -> desired state -> plan. */
@@ -122,6 +123,7 @@ export function planFromFacts(
   facts: HostFacts,
   intent: Intent = { kind: 'up' },
   rendered?: DesiredFile[],
+  takeover = false,
 ): HostRun {
   const old = parseState(facts.state);
   const director = cluster.hosts.get(name)!.roles.has('director');
@@ -155,6 +157,7 @@ export function planFromFacts(
     ...(director && !down && t ? { timeouts: [t.tcp, t.tcpfin, t.udp] as [number, number, number] } : {}),
     secrets: secretValues(secrets),
     ...(down ? { forget: { purge: intent.purge } } : { record }),
+    owner: { cluster: cluster.name, takeover },
     ...(intent.kind === 'stop' ? { stopping: true } : {}),
   });
   return { facts, plan, cluster: c, table, record, secrets: secretValues(secrets) };

@@ -6,6 +6,7 @@ import type { KeepalivedVersion } from './keepalived-version.js';
 import { parseSections } from '../resources/index.js';
 import type { Section } from '../resources/types.js';
 import type { ScriptFacts } from './scripts.js';
+import type { Lease } from '../lock/lease.js';
 import { FACT_SECTIONS, SECTION } from './script.js';
 
 export interface AddressFact {
@@ -63,6 +64,8 @@ export interface HostFacts {
   /** Current content of managed files (small ones), for diffs. */
   contents: Map<string, string>;
   state: string | null;
+  /** Another run's live lease on the host's lock (plan and status say so), or null. */
+  lock: Lease | null;
 }
 
 export function splitSections(out: string): Map<Section, string[]> {

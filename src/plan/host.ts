@@ -12,6 +12,7 @@ import { PHASES } from '../resources/index.js';
 import type { PlanContext, PlanInput } from '../resources/types.js';
 import { emptyState, formatState, parseState, type HostState } from './state.js';
 import type { Change, DesiredFile, HostPlan } from './types.js';
+import { STATE_FILE } from '../render/paths.js';
 
 export type { PlanInput };
 
@@ -48,10 +49,21 @@ function checkPossible(d: DesiredHost, f: HostFacts, files: DesiredFile[]): void
   void files;
 }
 
+/** A host recorded as another cluster's is changed for this inventory only when the operator says so. */
+function checkOwner(old: HostState, owner: PlanInput['owner']): string | undefined {
+  if (!owner || !old.cluster || old.cluster === owner.cluster) return undefined;
+  if (!owner.takeover)
+    throw new RefusedError(
+      `this host belongs to cluster ${old.cluster} (its ${STATE_FILE} says so), not to this inventory's cluster ${owner.cluster}; --takeover makes it ${owner.cluster}'s`,
+    );
+  return old.cluster;
+}
+
 export function planHost(input: PlanInput): HostPlan {
   const { desired: d, facts: f } = input;
   checkPossible(d, f, input.files);
   const old = parseState(f.state);
+  const takeover = checkOwner(old, input.owner);
   const copy = () => JSON.parse(JSON.stringify(old)) as HostState;
   const ctx: PlanContext = {
     ...input,
@@ -74,6 +86,7 @@ export function planHost(input: PlanInput): HostPlan {
     for (const s of [pre, next]) {
       s.stopped = input.record.stopped;
       s.drained = input.record.drained;
+      if (input.owner) s.cluster = input.owner.cluster;
     }
   }
 
@@ -92,10 +105,11 @@ export function planHost(input: PlanInput): HostPlan {
   const nextText = formatState(next);
   const any = adds.length || removals.length || deletions.length;
   if (any || preText !== formatState(old)) {
-    if (f.state === null && !any && formatState(pre) === formatState(emptyState()))
+    // a host with nothing of lvsctl's gets no state file just to name its cluster
+    if (f.state === null && !any && formatState({ ...pre, cluster: undefined }) === formatState(emptyState()))
       return { host: d.name, changes: [] };
     if (f.state === null || preText !== formatState(old))
-      changes.push({ kind: 'state', phase: 'before', content: preText });
+      changes.push({ kind: 'state', phase: 'before', content: preText, ...(takeover ? { takeover } : {}) });
     changes.push(
       ...adds.filter((c) => c.kind === 'packages'),
       ...adds.filter((c) => c.kind !== 'packages'),

@@ -2,6 +2,7 @@
 // three orders that matter: the facts script's, the plan's phases, and by kind for the changes.
 import type { HostFacts } from '../facts/parse.js';
 import { parseScripts, scriptsFacts } from '../facts/scripts.js';
+import { lockFacts, parseLockFacts } from '../lock/lease.js';
 import { addresses } from './addresses.js';
 import { bootlinks, bootlinksFacts } from './bootlinks.js';
 import { bootUnit, bootUnitFacts } from './bootunit.js';
@@ -45,6 +46,7 @@ export const FACTS = [
   bootlinksFacts,
   bootUnitFacts,
   contentsFacts,
+  lockFacts,
   stateFacts,
 ] as const;
 
@@ -107,4 +109,10 @@ export const isEngineChange = (c: Change): c is EngineChange => ENGINE_KINDS.has
  * together are every fact (the compiler does not check that; the facts and plan tests parse whole
  * outputs). */
 export const parseSections = (get: SectionReader): HostFacts =>
-  Object.assign({}, parseHost(get), parseScripts(get), ...Object.values(BY_KIND).map((r) => r.parse(get))) as HostFacts;
+  Object.assign(
+    {},
+    parseHost(get),
+    parseScripts(get),
+    parseLockFacts(get),
+    ...Object.values(BY_KIND).map((r) => r.parse(get)),
+  ) as HostFacts;

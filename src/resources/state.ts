@@ -9,7 +9,13 @@ import type { HostFacts } from '../facts/parse.js';
 import { STATE_FILE } from '../render/paths.js';
 import { fragment, type Resource } from './types.js';
 
-export type StateChange = { kind: 'state'; phase: 'before' | 'after' | 'remove'; content: string };
+export type StateChange = {
+  kind: 'state';
+  phase: 'before' | 'after' | 'remove';
+  content: string;
+  /** The cluster this host belonged to, taken over by this run (--takeover). */
+  takeover?: string;
+};
 
 // Last: cat_ is the script's own (facts/script.ts).
 export const stateFacts = fragment(
@@ -20,6 +26,9 @@ export const stateFacts = fragment(
 
 export interface HostState {
   version: 1;
+  /** The cluster (inventory `cluster:`) this host belongs to: another cluster's inventory is
+   * refused here unless --takeover. Absent in state files written before lvsctl recorded it. */
+  cluster?: string;
   /** Values before lvsctl first changed them. */
   originals: {
     sysctl: Record<string, string>;
@@ -58,6 +67,7 @@ export function parseState(text: string | null): HostState {
     const e = emptyState();
     return {
       version: 1,
+      ...(typeof s.cluster === 'string' ? { cluster: s.cluster } : {}),
       originals: {
         sysctl: { ...s.originals?.sysctl },
         ...(s.originals?.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
@@ -87,6 +97,7 @@ export function formatState(s: HostState): string {
     Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
   const out: HostState = {
     version: 1,
+    ...(s.cluster !== undefined ? { cluster: s.cluster } : {}),
     originals: {
       sysctl: sortObj(s.originals.sysctl),
       ...(s.originals.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
@@ -126,8 +137,11 @@ export const state = {
     c.phase === 'remove'
       ? { action: 'delete', target: STATE_FILE, from: 'present', to: null }
       : { action: 'write', target: STATE_FILE, from: null, to: `${c.phase} changes` },
-  describe: (c) =>
-    c.phase === 'remove'
-      ? "remove the state file (nothing of lvsctl's is left here)"
-      : `record original settings and owned objects in the state file (${c.phase} changes)`,
+  describe: (c) => {
+    if (c.phase === 'remove') return "remove the state file (nothing of lvsctl's is left here)";
+    const what = c.takeover
+      ? `take this host over from cluster ${c.takeover}: record it as this inventory's`
+      : 'record original settings and owned objects';
+    return `${what} in the state file (${c.phase} changes)`;
+  },
 } satisfies Resource<StateChange>;

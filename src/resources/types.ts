@@ -78,6 +78,8 @@ export interface PlanInput {
   secrets?: string[];
   /** What the state file records beyond the inventory (intent.ts: recordFor). */
   record?: { stopped: boolean; drained: Drained };
+  /** The inventory's cluster, recorded in the state file; another cluster's host is refused unless `takeover`. */
+  owner?: { cluster: string; takeover: boolean };
   /** `down`: the desired state is empty; the state file goes too, and with purge the packages lvsctl installed. */
   forget?: { purge: boolean };
   /** `stop`: this command takes the service down here (record.stopped only says it stays down). */

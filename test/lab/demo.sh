@@ -15,6 +15,6 @@ The lab is still running. Look around:
   bash test/lab/lab.sh ssh dir1 ipvsadm -Ln          # the director's IPVS table
   bash test/lab/lab.sh ssh client curl -s http://10.99.1.100/
   node bin/lvsctl.js plan -i inventories/lab-nat.yaml   # nothing to change
-  node bin/lvsctl.js up -i inventories/lab-dr.yaml      # switch the cluster to DR
+  node bin/lvsctl.js up -i inventories/lab-dr.yaml --takeover   # the DR cluster takes the hosts over
 Stop it with: npm run lab:down
 TXT

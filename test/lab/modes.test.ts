@@ -34,7 +34,7 @@ async function up(m: Mode): Promise<{
   out: { hosts: { host: string; status: string; error?: string }[]; verify: Verdict[] };
   stderr: string;
 }> {
-  const r = await lab.lvsctl(['up', '-i', inv(m), '--json']);
+  const r = await lab.lvsctl(['up', '-i', inv(m), '--json', '--takeover']); // a mode switch: another cluster's inventory
   return { code: r.code, out: lab.json(r), stderr: r.stderr };
 }
 

@@ -222,7 +222,7 @@ test(
   { timeout: 15 * 60_000 },
   async () => {
     const dr = variant('verify-dr', labInventory('lab-dr.yaml').replace('requests: 20', 'requests: 12'));
-    const up = await lab.lvsctl(['up', '-i', dr, '--json']);
+    const up = await lab.lvsctl(['up', '-i', dr, '--json', '--takeover']); // the NAT cluster's hosts
     assert.equal(up.code, 0, `${up.stderr}\n${JSON.stringify(lab.json<VerifyJson>(up).verify, null, 1)}`);
     await lab.sh('rs2', 'ip addr del 10.99.2.100/32 dev lo');
     const r = await lab.lvsctl(['verify', '-i', dr, '--json']);

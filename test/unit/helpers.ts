@@ -66,6 +66,7 @@ export interface FactsOptions {
   /** `systemctl show` of lvsctl.service (LoadState, ActiveState, NeedDaemonReload); absent: no systemctl. */
   unit?: Record<string, string>;
   scripts?: string[]; // the scripts section (facts/scripts.ts): stat lines, absent, link, user
+  lock?: string[]; // the lock section: `now EPOCH`, then the lease file's lines
 }
 
 /** Facts text as a Debian host in the lab prints it before lvsctl ran. */
@@ -111,6 +112,7 @@ export function factsText(o: FactsOptions = {}): string {
     bootlinks: o.bootlinks ?? [],
     boot_unit: Object.entries(o.unit ?? {}).map(([k, v]) => `${k}=${v}`),
     contents: o.contents ?? [],
+    lock: o.lock ?? [],
     state: o.state ? o.state.split('\n') : [],
   };
   return FACT_SECTIONS.map((s) => `\n${SECTION}${s}\n${sections[s]!.join('\n')}`).join('') + '\n';

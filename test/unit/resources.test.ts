@@ -210,6 +210,7 @@ describe('resource modules', () => {
       'bootlinks',
       'boot_unit',
       'contents',
+      'lock',
       'state',
     ]);
   });

@@ -10,7 +10,7 @@ import type { ServiceVerdict } from '../../verify/verify.js';
 import type { ConvergeOptions, VerifyOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { keptDrainLines, planLines, recapLines } from '../print/converge.js';
-import { changeRecords, hostRecord } from '../records.js';
+import { changeRecords, hostRecord, lockRecord } from '../records.js';
 import { failoverLines, verifyLines } from '../print/verify.js';
 import { withHosts, type HostCommand } from '../shell.js';
 import { plural } from '../table.js';
@@ -31,7 +31,10 @@ export function runPlan(o: ConvergeOptions, out: Output): Promise<number> {
   return withHosts(o, out, async ({ cluster, converge }) => {
     const results = await converge(false);
     for (const l of planLines(results, o.verbose)) out.info(l);
-    out.set({ hosts: results.map((r) => hostRecord(cluster, r)), changes: changeRecords(results, false) });
+    out.set({
+      hosts: results.map((r) => ({ ...hostRecord(cluster, r), ...lockRecord(r) })),
+      changes: changeRecords(results, false),
+    });
     if (results.some(failedHost)) return ExitCode.failed;
     return results.some((r) => r.changes > 0) ? ExitCode.changesPending : ExitCode.ok;
   });
@@ -39,26 +42,33 @@ export function runPlan(o: ConvergeOptions, out: Output): Promise<number> {
 
 /** up, start, stop, down: converge every selected host to `intent`, then (up, start) verify. */
 export function runConverge(o: ConvergeOptions, out: Output, intent: Intent): Promise<number> {
-  return withHosts(o, out, async (c) => {
-    const { cluster } = c;
-    const results = await c.converge(true, intent);
-    const failed = results.some(failedHost);
-    for (const l of recapLines(results)) out.info(l);
-    if (intent.kind !== 'down') for (const l of keptDrainLines(results)) out.info(l);
-    const total = results.reduce((n, r) => n + r.changes, 0);
-    if (total) out.info(`${plural(total, 'change')} applied`);
-    else if (!failed) out.info(ALREADY[intent.kind]);
-    // Set before verify runs, so that an interrupted or failed verify still reports what was applied.
-    out.set({
-      hosts: results.map((r) => ({ ...hostRecord(cluster, r), ipvs_lines: ipvsLines(r) })),
-      changes: changeRecords(results, true),
-      verify: [],
-    });
-    const verdicts =
-      !failed && o.verify !== false && intent.kind === 'up' && cluster.verify ? await verifyAfter(c, results, out) : [];
-    out.set({ verify: verdicts });
-    return failed || verdicts.some((v) => !v.ok) ? ExitCode.failed : ExitCode.ok;
-  });
+  return withHosts(
+    o,
+    out,
+    async (c) => {
+      const { cluster } = c;
+      const results = await c.converge(true, intent);
+      const failed = results.some(failedHost);
+      for (const l of recapLines(results)) out.info(l);
+      if (intent.kind !== 'down') for (const l of keptDrainLines(results)) out.info(l);
+      const total = results.reduce((n, r) => n + r.changes, 0);
+      if (total) out.info(`${plural(total, 'change')} applied`);
+      else if (!failed) out.info(ALREADY[intent.kind]);
+      // Set before verify runs, so that an interrupted or failed verify still reports what was applied.
+      out.set({
+        hosts: results.map((r) => ({ ...hostRecord(cluster, r), ipvs_lines: ipvsLines(r) })),
+        changes: changeRecords(results, true),
+        verify: [],
+      });
+      const verdicts =
+        !failed && o.verify !== false && intent.kind === 'up' && cluster.verify
+          ? await verifyAfter(c, results, out)
+          : [];
+      out.set({ verify: verdicts });
+      return failed || verdicts.some((v) => !v.ok) ? ExitCode.failed : ExitCode.ok;
+    },
+    { lock: { command: intent.kind } },
+  );
 }
 
 /** verify after up/start: keepalived, when started or reloaded, first settles (VRRP elects and
@@ -103,6 +113,10 @@ export function runVerifyCommand(o: VerifyOptions, out: Output): Promise<number>
       if (o.failover && (cluster.directors.members.length < 2 || !cluster.directors.vrrp))
         throw new UsageError('--failover needs a keepalived group (two or more directors with vrrp)');
     },
+    // --failover stops keepalived on the directors: a change, under the run lock
+    ...(o.failover && {
+      lock: { command: 'verify --failover', hosts: (c) => c.directors.members.map((m) => m.host) },
+    }),
   };
   return withHosts(
     o,

@@ -169,6 +169,9 @@ export function runDrain(host: string, o: DrainOptions, out: Output, undrain: bo
       out.info(`${host}: removed from its services on ${on} (undrain puts it back)`);
       return finish(waited, ExitCode.ok);
     },
-    { check: (cluster, selected) => checkDrain(cluster, host, selected) },
+    {
+      check: (cluster, selected) => checkDrain(cluster, host, selected),
+      lock: { command: `${undrain ? 'undrain' : 'drain'} ${host}`, hosts: drainDirectors },
+    },
   );
 }

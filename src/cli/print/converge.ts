@@ -2,6 +2,17 @@
 import type { HostResult } from '../../engine/cluster.js';
 import { changeDiff, describe } from '../../plan/types.js';
 import { plural } from '../table.js';
+import { describeHolder } from '../../lock/lease.js';
+
+/** plan and status: hosts whose lock another run holds now (a changing command would wait or be refused). */
+export function lockLines(results: HostResult[]): string[] {
+  return results.flatMap((r) => {
+    const l = r.run?.facts.lock;
+    return l
+      ? [`note: ${r.host} is locked by a run: ${describeHolder(l)}; its lease ends in ${l.expiresIn} s unless renewed`]
+      : [];
+  });
+}
 
 export function recapLines(results: HostResult[]): string[] {
   const lines = ['', 'RECAP'];
@@ -24,7 +35,7 @@ export function planLines(results: HostResult[], verbose: boolean): string[] {
       if (d && verbose) lines.push(d.replace(/^/gm, '      '));
     }
   }
-  return [...lines, ...recapLines(results)];
+  return [...lines, ...lockLines(results), ...recapLines(results)];
 }
 
 /** Drains are the operator's, recorded on the directors: say that they were kept. */

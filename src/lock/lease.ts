@@ -1,0 +1,150 @@
+// The run lock on one host, as a lease: /run/lvsctl/lock names the run that holds it and when the
+// lease ends on the host's own clock (so controllers' clocks never matter). The holder renews it
+// while it runs; a holder killed with SIGKILL or cut off stops renewing and the lease ends by
+// itself. Check-and-write happens under flock(1) on a guard file, so two runs never both take it.
+// /run is a tmpfs: a reboot, which ends any run's work on the host, ends its lease too. Pure: the
+// script text and the parse of what it prints.
+import { sh, type Shell } from '../util/quote.js';
+import { printable } from '../util/printable.js';
+import { fragment } from '../resources/types.js';
+
+export const LOCK_DIR = '/run/lvsctl';
+export const LOCK_FILE = `${LOCK_DIR}/lock`;
+/** Seconds: a killed run holds others up at most this long (renewed every third of it). */
+export const DEFAULT_LOCK_TTL = 30;
+
+/** Who holds a lease: shown to the run that is refused. */
+export interface Holder {
+  user: string;
+  controller: string; // the host lvsctl runs on
+  pid: number;
+  command: string;
+  cluster: string;
+  since: string; // ISO time the run took the lock
+}
+
+export interface Lease extends Holder {
+  id: string;
+  /** Seconds until the lease ends (negative: ended that long ago), on the host's clock. */
+  expiresIn: number;
+}
+
+export type LeaseOp = 'acquire' | 'renew' | 'release';
+
+export type LeaseAnswer =
+  | { kind: 'acquired'; expired?: Lease } // `expired`: a lease that had ended, now replaced
+  | { kind: 'held'; by: Lease }
+  | { kind: 'renewed' }
+  | { kind: 'lost'; by?: Lease }
+  | { kind: 'released' };
+
+const FIELDS = ['user', 'controller', 'pid', 'command', 'cluster', 'since'] as const;
+
+/** The holder lines as written in the lease file (one line each, nothing that breaks a line). */
+export function holderLines(h: Holder): string {
+  return FIELDS.map((k) => `${k} ${printable(String(h[k]), 200)}\n`).join('');
+}
+
+// The lease file: "id ID", "expires EPOCH", then the holder lines. It prints "@@<answer> <seconds>"
+// and, where another run is involved, that run's lease file after it.
+const SCRIPT = String.raw`
+umask 077
+d=${LOCK_DIR} f=${LOCK_FILE}
+mkdir -p "$d" || exit 1
+command -v flock >/dev/null 2>&1 || { echo 'flock(1) is not installed (util-linux): lvsctl cannot lock this host' >&2; exit 1; }
+exec 9>>"$d/guard"
+flock -w 15 9 || { echo 'the lock guard of this host stayed busy for 15 s' >&2; exit 1; }
+now=$(date +%s) hid= exp=0
+if [ -r "$f" ]; then
+  hid=$(sed -n 's/^id //p' "$f"); exp=$(sed -n 's/^expires //p' "$f")
+  case $exp in ''|*[!0-9]*) exp=0 ;; esac
+fi
+write() { { printf 'id %s\nexpires %s\n' "$ID" "$((now + TTL))"; printf '%s' "$1"; } >"$f.new" && mv -f "$f.new" "$f"; }
+case $OP in
+acquire)
+  if [ -n "$hid" ] && [ "$hid" != "$ID" ]; then
+    if [ "$exp" -gt "$now" ]; then echo "@@held $((exp - now))"; cat "$f"; exit 0; fi
+    echo "@@expired $((exp - now))"; cat "$f"
+  fi
+  write "$HOLDER" && echo '@@acquired' ;;
+renew)
+  if [ -n "$hid" ] && [ "$hid" = "$ID" ]; then write "$(sed '1,2d' "$f")
+" && echo '@@renewed'
+  else echo "@@lost $((exp - now))"; [ -r "$f" ] && cat "$f"; fi ;;
+release)
+  [ -n "$hid" ] && [ "$hid" = "$ID" ] && rm -f "$f"; echo '@@released' ;;
+esac
+`;
+
+/** The command for one operation on the host's lease. */
+export function leaseCommand(op: LeaseOp, id: string, ttlSeconds: number, holder: Holder): Shell {
+  return sh`OP=${op} ID=${id} TTL=${ttlSeconds} HOLDER=${holderLines(holder)} sh -c ${SCRIPT}`;
+}
+
+/** A lease file's text (and its seconds left) as a Lease; undefined when it is not one. */
+export function parseLease(text: string, expiresIn: number): Lease | undefined {
+  const kv = new Map<string, string>();
+  for (const l of text.split('\n')) {
+    const m = /^([a-z]+) (.*)$/.exec(l);
+    if (m) kv.set(m[1]!, m[2]!);
+  }
+  const id = kv.get('id');
+  if (!id) return undefined;
+  return {
+    id,
+    expiresIn,
+    user: kv.get('user') ?? '?',
+    controller: kv.get('controller') ?? '?',
+    pid: Number(kv.get('pid') ?? 0),
+    command: kv.get('command') ?? '?',
+    cluster: kv.get('cluster') ?? '?',
+    since: kv.get('since') ?? '?',
+  };
+}
+
+/** What the script printed, as an answer. */
+export function parseAnswer(stdout: string): LeaseAnswer {
+  const m = /^@@(acquired|held|expired|renewed|lost|released)(?: (-?\d+))?$/m.exec(stdout);
+  if (!m) throw new Error(`the lock script printed no answer: ${stdout.trim().slice(0, 200)}`);
+  const after = stdout.slice(m.index + m[0].length);
+  const other = parseLease(after.split(/^@@/m)[0]!, Number(m[2] ?? 0));
+  const kind = m[1] as 'acquired' | 'held' | 'expired' | 'renewed' | 'lost' | 'released';
+  switch (kind) {
+    case 'held':
+      if (!other) throw new Error('the lock script reported a holder it did not print');
+      return { kind: 'held', by: other };
+    case 'expired':
+      if (!/^@@acquired$/m.test(after))
+        throw new Error(`taking over an ended lease failed: ${stdout.trim().slice(-200)}`);
+      return { kind: 'acquired', ...(other ? { expired: other } : {}) };
+    case 'lost':
+      return { kind: 'lost', ...(other ? { by: other } : {}) };
+    case 'acquired':
+    case 'renewed':
+    case 'released':
+      return { kind };
+  }
+}
+
+/** "alice on ci-3 (pid 4242, lvsctl up, cluster www) since 2026-12-03T10:00:00Z" */
+export function describeHolder(l: Lease): string {
+  return `${l.user} on ${l.controller} (pid ${l.pid}, lvsctl ${l.command}, cluster ${l.cluster}) since ${l.since}`;
+}
+
+/** The facts section that shows plan and status whether a run holds the host's lock (they take
+ * none): the host's clock, then the lease file. */
+export const lockFacts = fragment(
+  ['lock'],
+  String.raw`s lock; [ -r ${LOCK_FILE} ] && { echo "now $(date +%s)"; cat_ ${LOCK_FILE}; }
+`,
+);
+
+/** A live lease on the host (one that has ended holds nobody up), from the lock section. */
+export function parseLockFacts(get: (s: 'lock') => string[]): { lock: Lease | null } {
+  const lines = get('lock');
+  const now = Number(/^now (\d+)$/.exec(lines[0] ?? '')?.[1]);
+  const expires = Number(lines.map((l) => /^expires (\d+)$/.exec(l)?.[1]).find((x) => x) ?? NaN);
+  const lease =
+    Number.isFinite(now) && Number.isFinite(expires) ? parseLease(lines.join('\n'), expires - now) : undefined;
+  return { lock: lease && lease.expiresIn > 0 ? lease : null };
+}

@@ -1,0 +1,159 @@
+// One run's locks: every host a changing command selects is locked before any is read for the
+// plan or changed, all or none. A run never waits while it holds a lock (a refused run lets go of
+// every lease it took, then waits and tries again), so two runs cannot deadlock whatever order
+// they take hosts in; the random pause between tries keeps two waiting runs from colliding forever.
+// While the run goes on, its leases are renewed every third of their time; a lease found taken by
+// another run (this controller stalled past its end) stops the run before its next change.
+import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { LvsctlError } from '../errors.js';
+import type { Connections } from '../engine/connections.js';
+import { mapLimit } from '../ssh/pool.js';
+import { checkInterrupt, sleep } from '../util/interrupt.js';
+import {
+  DEFAULT_LOCK_TTL,
+  describeHolder,
+  leaseCommand,
+  parseAnswer,
+  type Holder,
+  type Lease,
+  type LeaseOp,
+} from './lease.js';
+
+export { DEFAULT_LOCK_TTL };
+
+export interface LockOptions {
+  /** Seconds a lease lasts unless renewed (a killed run's lock ends this long after its last renewal). */
+  ttl: number;
+  /** Seconds to wait for runs that hold a lock; 0: refuse at once. */
+  wait: number;
+}
+
+/** Another run holds the lock of some selected hosts. */
+export class LockHeldError extends LvsctlError {
+  constructor(
+    readonly held: { host: string; by: Lease }[],
+    waited: number,
+  ) {
+    super(
+      `${waited ? `still locked after waiting ${waited} s` : 'locked by another run'}: ` +
+        held
+          .map(({ host, by }) => `${host} by ${describeHolder(by)}, its lease ends in ${by.expiresIn} s unless renewed`)
+          .join('; ') +
+        (waited ? '' : ' (--wait-lock SECONDS waits for it; nothing was changed)'),
+    );
+  }
+}
+
+/** A host's lock could not be taken or kept for another reason than another run. */
+export class LockError extends LvsctlError {}
+
+export function currentHolder(command: string, cluster: string): Holder {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? String(process.getuid?.() ?? '?'); // no passwd entry (a container's uid)
+  }
+  return { user, controller: hostname(), pid: process.pid, command, cluster, since: new Date().toISOString() };
+}
+
+export class RunLocks {
+  readonly id = randomUUID();
+  private readonly held = new Set<string>();
+  private readonly lost: string[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly conns: Connections,
+    private readonly holder: Holder,
+    private readonly o: LockOptions,
+    private readonly say: (line: string) => void,
+  ) {}
+
+  private async run(host: string, op: LeaseOp) {
+    const conn = await this.conns.get(host);
+    const r = await conn.exec(leaseCommand(op, this.id, this.o.ttl, this.holder));
+    if (r.code !== 0) throw new LockError(`${host}: cannot ${op} the run lock (exit ${r.code}): ${r.stderr.trim()}`);
+    return parseAnswer(r.stdout);
+  }
+
+  /** Locks every reachable host of `hosts` (an unreachable one is the command's to report: nothing
+   * can change it), or none: throws LockHeldError once `wait` has passed. */
+  async acquire(hosts: string[], forks: number): Promise<void> {
+    const deadline = Date.now() + this.o.wait * 1000;
+    let said = false;
+    for (;;) {
+      const held: { host: string; by: Lease }[] = [];
+      const errors: unknown[] = [];
+      await mapLimit(hosts, forks, async (h) => {
+        try {
+          await this.conns.get(h);
+        } catch {
+          return; // unreachable: converge reports it
+        }
+        try {
+          const a = await this.run(h, 'acquire');
+          if (a.kind === 'held') held.push({ host: h, by: a.by });
+          else if (a.kind === 'acquired') {
+            this.held.add(h);
+            if (a.expired)
+              this.say(
+                `${h}: the lock of ${describeHolder(a.expired)} had ended ${-a.expired.expiresIn} s before (that run stopped renewing it): taken over`,
+              );
+          }
+        } catch (e) {
+          errors.push(e);
+        }
+      });
+      if (!held.length && !errors.length) {
+        this.timer = setInterval(() => void this.renew(), (this.o.ttl * 1000) / 3);
+        this.timer.unref();
+        return;
+      }
+      await this.release();
+      if (errors.length) throw errors[0];
+      if (Date.now() >= deadline) throw new LockHeldError(held, this.o.wait);
+      if (!said)
+        this.say(
+          `waiting up to ${this.o.wait} s for the lock: ${held.map((x) => `${x.host} by ${describeHolder(x.by)}`).join('; ')}`,
+        );
+      said = true;
+      await sleep(Math.min(deadline - Date.now(), 500 + Math.random() * 1500));
+      checkInterrupt();
+    }
+  }
+
+  private async renew(): Promise<void> {
+    await Promise.all(
+      [...this.held].map(async (h) => {
+        try {
+          const a = await this.run(h, 'renew');
+          if (a.kind === 'lost') {
+            this.held.delete(h);
+            this.lost.push(`${h}${a.by ? ` (now held by ${describeHolder(a.by)})` : ''}`);
+          }
+        } catch {
+          // the connection is gone: the command's own next step on this host fails and says so
+        }
+      }),
+    );
+  }
+
+  /** Before a change: throws if a lease ended and another run took it (this run stalled past its end). */
+  check(): void {
+    if (this.lost.length)
+      throw new LockError(
+        `the run lock was lost on ${this.lost.join(', ')}: its lease ended before it was renewed; stopped before the next change`,
+      );
+  }
+
+  /** Lets go of every lease this run holds (the end of the command, or a refused try). */
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const hosts = [...this.held];
+    this.held.clear();
+    await Promise.all(hosts.map((h) => this.run(h, 'release').catch(() => undefined)));
+  }
+}
