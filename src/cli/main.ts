@@ -129,12 +129,12 @@ export function buildProgram(run: Runner): Command {
     .action((o: RenderOptions) =>
       run('render', o, async (out) => (await import('./commands/render.js')).runRender(o, out)),
     );
-  hostCommand(
-    'plan',
-    'show what `up` would change on each host, change nothing (exit 2 when changes are pending)',
-  ).action((o: ConvergeOptions) => run('plan', o, async (out) => (await converge()).runPlan(o, out)));
+  hostCommand('plan', 'show what `up` would change on each host, change nothing (exit 2 when changes are pending)')
+    .option('--out <file>', 'also save the plan (no secret in it) for `up --plan FILE`')
+    .action((o: ConvergeOptions) => run('plan', o, async (out) => (await converge()).runPlan(o, out)));
   withLock(hostCommand('up', 'converge every host to the inventory, then verify'))
     .option('--no-verify', 'skip the verify step')
+    .option('--plan <file>', 'apply only if the plan now equals the one `plan --out` saved there')
     .action((o: ConvergeOptions) =>
       run('up', o, async (out) => (await converge()).runConverge(o, out, { kind: 'up' })),
     );
@@ -152,9 +152,11 @@ export function buildProgram(run: Runner): Command {
       'stop',
       'take the service down (VIPs released, rules cleared, keepalived stopped) keeping everything installed',
     ),
-  ).action((o: ConvergeOptions) =>
-    run('stop', o, async (out) => (await converge()).runConverge(o, out, { kind: 'stop' })),
-  );
+  )
+    .option('-y, --yes', 'do not ask on a terminal (without one, stop does not ask)', false)
+    .action((o: ConvergeOptions) =>
+      run('stop', o, async (out) => (await converge()).runConverge(o, out, { kind: 'stop' })),
+    );
   withLock(hostCommand('start', "bring a stopped cluster back to the inventory's state, then verify"))
     .option('--no-verify', 'skip the verify step')
     .action((o: ConvergeOptions) =>
@@ -162,6 +164,7 @@ export function buildProgram(run: Runner): Command {
     );
   withLock(hostCommand('down', 'remove everything lvsctl put on the hosts and restore the original settings'))
     .option('--purge', 'also remove the packages lvsctl installed', false)
+    .option('-y, --yes', 'do not ask on a terminal (without one, down does not ask)', false)
     .action((o: ConvergeOptions) =>
       run('down', o, async (out) => (await converge()).runConverge(o, out, { kind: 'down', purge: o.purge ?? false })),
     );

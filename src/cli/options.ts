@@ -27,6 +27,12 @@ export interface ConvergeOptions extends HostOptions {
   /** false with --no-verify */
   verify?: boolean;
   purge?: boolean;
+  /** plan --out: where to save the plan. */
+  out?: string;
+  /** up --plan: apply only if the plan now equals this saved one. */
+  plan?: string;
+  /** stop, down: do not ask on a terminal. */
+  yes?: boolean;
 }
 
 export interface VerifyOptions extends HostOptions {

@@ -23,7 +23,12 @@ export interface HostCommand {
   conns: Connections;
   /** The pipeline on the selected hosts (--limit, or `limit`) with the command's connections and
    * progress: facts and plan, then apply when `apply`. */
-  converge(apply: boolean, intent?: Intent, limit?: string[]): Promise<HostResult[]>;
+  converge(
+    apply: boolean,
+    intent?: Intent,
+    limit?: string[],
+    approve?: (results: HostResult[]) => Promise<void>,
+  ): Promise<HostResult[]>;
 }
 
 export interface ShellOptions {
@@ -64,7 +69,7 @@ export async function withHosts(
       cluster,
       selected,
       conns,
-      converge: (apply, intent, limit = selected) =>
+      converge: (apply, intent, limit = selected, approve) =>
         converge(cluster, secrets, renderedFiles, {
           limit,
           forks: o.forks,
@@ -74,6 +79,7 @@ export async function withHosts(
           intent,
           locks,
           takeover: o.takeover,
+          approve,
         }),
     });
   } finally {

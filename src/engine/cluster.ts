@@ -10,7 +10,9 @@ import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownE
 import type { Connections, Reached } from './connections.js';
 import { checkInterrupt, whileChanging } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
-import { applyOnHost, HostCheckError, planOnHost, type FilesFor, type HostRun } from './host.js';
+import { applyOnHost, gatedPlan, HostCheckError, planOnHost, type FilesFor, type HostRun } from './host.js';
+import { notSetUp, realServerHosts, type Unready } from '../desired/readiness.js';
+import { describe } from '../plan/types.js';
 import { RefusedError } from '../plan/host.js';
 import type { RunLocks } from '../lock/locks.js';
 
@@ -40,6 +42,9 @@ export interface RunOptions {
   intent?: Intent;
   /** --takeover: hosts recorded as another cluster's are planned for this inventory. */
   takeover?: boolean;
+  /** Called with every host's plan before anything is applied (a saved plan compared, a question
+   * asked); throwing stops the run with nothing changed. */
+  approve?: (results: HostResult[]) => Promise<void>;
   /** The run's locks (commands that change hosts): checked before each host's apply. */
   locks?: RunLocks;
 }
@@ -118,11 +123,60 @@ export async function converge(
         });
     return hosts.map((h) => results.get(h)!);
   }
+  // The readiness gate (desired/readiness.ts): only where the inventory is to run (up, start, plan).
+  const gate = (o.intent?.kind ?? 'up') === 'up' && hosts.some((h) => order(cluster, h) === 1 && runs.has(h));
+  const unready: Unready = {};
+  const regate = () => {
+    if (!Object.keys(unready).length) return;
+    for (const d of hosts.filter((h) => order(cluster, h) === 1 && runs.has(h))) {
+      const run = gatedPlan(runs.get(d)!, cluster, d, secrets, filesFor, unready, o.intent, o.takeover);
+      runs.set(d, run);
+      const n = run.plan.changes.length;
+      results.set(d, { ...results.get(d)!, status: n ? 'changed' : 'ok', changes: n, plan: run.plan, run });
+    }
+  };
+  if (gate) {
+    const realServers = realServerHosts(cluster);
+    for (const h of realServers.filter((x) => hosts.includes(x))) {
+      const r = results.get(h)!;
+      if (r.status === 'failed' || r.status === 'unreachable') unready[h] = `${r.status}: ${r.error}`;
+    }
+    // Outside --limit: read (facts only, nothing changed) whether they could take traffic.
+    const outside = realServers.filter((h) => !hosts.includes(h));
+    await o.progress.phase(
+      'readiness of real servers outside --limit (read only)',
+      outside,
+      o.forks,
+      async (h, say) => {
+        try {
+          say('gathering facts');
+          const run = await planOnHost(await o.conns.get(h), cluster, secrets, filesFor, { kind: 'up' }, o.takeover);
+          const why = notSetUp(run.plan.changes, describe);
+          if (why) unready[h] = why;
+          return { summary: why ?? 'ready', failed: false };
+        } catch (e) {
+          const f = failure(h, e, 'failed');
+          unready[h] = `${f.status}: ${f.error}`;
+          return { summary: `not ready: ${unready[h]}`, failed: false };
+        }
+      },
+    );
+    regate();
+  }
+  if (o.apply && o.approve) await o.approve(hosts.map((h) => results.get(h)!));
   if (o.apply) {
     const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
     // Taking a service down goes the other way: directors stop sending before real servers lose the VIP.
     const tiers = o.intent?.kind === 'stop' || o.intent?.kind === 'down' ? [1, 0, 2] : [0, 1, 2];
     for (const tier of tiers) {
+      // Real servers that failed just now are gated too, before any director is changed.
+      if (gate && tier === 1) {
+        for (const h of realServerHosts(cluster).filter((x) => hosts.includes(x) && !unready[x])) {
+          const r = results.get(h)!;
+          if (r.status === 'failed' || r.status === 'unreachable') unready[h] = `${r.status}: ${r.error}`;
+        }
+        regate();
+      }
       const batch = hosts.filter((h) => order(cluster, h) === tier && runs.has(h) && runs.get(h)!.plan.changes.length);
       await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
         try {

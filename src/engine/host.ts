@@ -28,6 +28,7 @@ import { redact, type FileWrite, type HostConnection } from '../ssh/connection.j
 import { sh } from '../util/quote.js';
 import { createHash } from 'node:crypto';
 import { checkInterrupt } from '../util/interrupt.js';
+import { gatedCluster, type Gated, type Unready } from '../desired/readiness.js';
 
 export class ApplyError extends LvsctlError {
   constructor(
@@ -64,6 +65,8 @@ export interface HostRun {
   record: { stopped: boolean; drained: Drained };
   /** Secret values, scrubbed from any remote output that an error repeats. */
   secrets: string[];
+  /** On a director: real servers not ready, held at weight 0 or their current weight (readiness.ts). */
+  gated?: Gated[];
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -161,6 +164,23 @@ export function planFromFacts(
     ...(intent.kind === 'stop' ? { stopping: true } : {}),
   });
   return { facts, plan, cluster: c, table, record, secrets: secretValues(secrets) };
+}
+
+/** A director's plan again, from the same facts, with the real servers that are not ready gated
+ * (nothing was applied to it yet, so its facts still hold). */
+export function gatedPlan(
+  run: HostRun,
+  cluster: Cluster,
+  name: string,
+  secrets: Secrets,
+  filesFor: FilesFor,
+  unready: Unready,
+  intent: Intent = { kind: 'up' },
+  takeover = false,
+): HostRun {
+  const { cluster: gatedC, gated } = gatedCluster(cluster, unready, liveTable(run.facts));
+  if (!gated.length) return run;
+  return { ...planFromFacts(gatedC, name, secrets, filesFor, run.facts, intent, undefined, takeover), gated };
 }
 
 /** Apply a plan: files atomically, system changes in one batch, IPVS in one `ipvsadm -R`, then

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { STATE_FILE } from '../../src/facts/script.js';
 import { LOCK_FILE } from '../../src/lock/lease.js';
@@ -127,5 +128,101 @@ test(
     assert.equal(taken.code, 0, taken.stdout + taken.stderr);
     assert.match(await lab.sh('dir1', `cat ${STATE_FILE}`), /"cluster": "lab-nat"/);
     assert.equal((await lab.lvsctl(['plan', '-i', NAT])).code, 0, 'now its own: nothing to change, no refusal');
+  },
+);
+
+test(
+  'a saved plan is applied only while the hosts are as planned: a hand change in between is refused with the difference',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const saved = path.join(lab.LAB_DIR, 'nat.plan.json');
+    const rs2 = / -r 10\.99\.2\.12:8080 -m -w (\d+)/;
+    assert.equal((await lab.lvsctl(['plan', '-i', NAT, '--out', saved])).code, 0, 'converged: nothing to change');
+    assert.doesNotMatch(readFileSync(saved, 'utf8'), /lvsctl-lab|password/i);
+    await lab.sh('dir1', 'ipvsadm -e -t 10.99.1.100:80 -r 10.99.2.12:8080 -m -w 9'); // by hand, after the plan
+    const refused = await lab.lvsctl(['up', '-i', NAT, '--plan', saved, '--no-verify']);
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /the plan now differs from the one saved in .*nothing was changed/);
+    assert.match(refused.stderr, /\+ dir1: .*ipvs/i);
+    assert.equal(rs2.exec(await lab.sh('dir1', 'ipvsadm -Sn'))?.[1], '9', 'nothing applied');
+    const again = await lab.lvsctl(['plan', '-i', NAT, '--out', saved]);
+    assert.equal(again.code, 2, again.stdout + again.stderr);
+    const applied = await lab.lvsctl(['up', '-i', NAT, '--plan', saved, '--no-verify']);
+    assert.equal(applied.code, 0, applied.stdout + applied.stderr);
+    assert.equal(rs2.exec(await lab.sh('dir1', 'ipvsadm -Sn'))?.[1], '1', 'the saved plan applied');
+  },
+);
+
+// eslint-disable-next-line no-control-regex -- the terminal's escape sequences, taken out
+const ESCAPES = /\x1b\[[0-9;?]*[a-zA-Z]/g;
+
+/** lvsctl on a terminal (script(1) gives it a pty), answering `answer` to its question. */
+function onTerminal(args: string[], answer: string): Promise<{ code: number; out: string }> {
+  // a terminal of 200 columns (script's pty has none without a terminal around it)
+  const cmd = `stty cols 200 rows 50; ${['node', path.join(lab.ROOT, 'bin/lvsctl.js'), ...args].map((a) => `'${a}'`).join(' ')}`;
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: lab.ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let asked = false;
+  const take = (d: Buffer) => {
+    out += d.toString().replace(ESCAPES, '').replace(/\r/g, '');
+    if (!asked && /Go on\? \[y\/N\]/.test(out)) {
+      asked = true;
+      child.stdin.write(`${answer}\r`);
+    }
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, out })));
+}
+
+test(
+  'stop and down on a terminal ask first; "n" changes nothing; without a terminal they go on',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const no = await onTerminal(['stop', '-i', NAT], 'n');
+    assert.equal(no.code, 1, no.out);
+    assert.match(no.out, /lvsctl stop will take the service down on: .*dir1 \(\d+ changes?\).*Go on\?/s);
+    assert.match(no.out, /not confirmed: nothing was changed/);
+    assert.match(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100/, 'the VIP stays');
+    const yes = await onTerminal(['stop', '-i', NAT], 'y');
+    assert.equal(yes.code, 0, yes.out);
+    assert.doesNotMatch(await lab.sh('dir1', 'ip -o addr'), /10\.99\.1\.100/, 'stopped');
+    const start = await lab.lvsctl(['start', '-i', NAT, '--no-verify']); // no terminal: no question
+    assert.equal(start.code, 0, start.stdout + start.stderr);
+  },
+);
+
+test(
+  'rs2 unreachable on a first up: dir1 takes it at weight 0, every answer comes from rs1 with no failed request; the next run completes it',
+  { timeout: 10 * 60_000 },
+  async () => {
+    await lab.restore({ packages: true });
+    // rs2's sshd refuses lvsctl (a reset, from inside its own netns); nothing of rs2 is set up
+    const block = 'iptables -I INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset';
+    await lab.netns('rs2', block);
+    try {
+      const up = await lab.lvsctl(['up', '-i', DR]);
+      assert.equal(up.code, 1, up.stdout + up.stderr);
+      assert.match(up.stdout, /note: rs2 is not ready \(unreachable: .*\): at weight 0 on dir1/);
+      const table = await lab.sh('dir1', 'ipvsadm -Sn');
+      assert.match(table, / -r 10\.99\.2\.12:80 -g -w 0/);
+      assert.match(table, / -r 10\.99\.2\.11:80 -g -w 1/);
+      const answers = await lab.sh(
+        'client',
+        'for i in $(seq 20); do curl -s -m 2 http://10.99.2.100/ || echo FAILED; echo; done',
+      );
+      const got = answers.split('\n').filter(Boolean);
+      assert.equal(got.length, 20, answers);
+      assert.deepEqual([...new Set(got.map((l) => l.trim()))], ['rs1'], answers);
+    } finally {
+      await lab.netns('rs2', block.replace('-I INPUT', '-D INPUT'));
+    }
+    const next = await lab.lvsctl(['up', '-i', DR]);
+    assert.equal(next.code, 0, next.stdout + next.stderr);
+    assert.match(
+      await lab.sh('dir1', 'ipvsadm -Sn'),
+      / -r 10\.99\.2\.12:80 -g -w 1/,
+      'its inventory weight once ready',
+    );
   },
 );

@@ -3,13 +3,22 @@
 import type { HostResult } from '../../engine/cluster.js';
 import type { Intent } from '../../desired/intent.js';
 import { mergeDrained } from '../../desired/weight.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { ExitCode, LvsctlError, UsageError } from '../../errors.js';
+import { readFileSync } from 'node:fs';
+import { planDifferences, SavedPlan, savedPlan, type PlannedHost } from '../../plan/saved.js';
+import { fsReason } from '../../util/fs-reason.js';
+import { quoted } from '../../util/printable.js';
+import { writeAtomic } from '../../util/write-local.js';
+import { canAsk, confirmOrStop } from '../confirm.js';
+
+/** up --plan: the hosts changed since the plan was saved. */
+export class PlanChangedError extends LvsctlError {}
 import { settleKeepalived } from '../../verify/failover.js';
 import { failoverCluster, recordedDrains, verifyClients, verifyCluster } from '../../verify/run.js';
 import type { ServiceVerdict } from '../../verify/verify.js';
 import type { ConvergeOptions, VerifyOptions } from '../options.js';
 import type { Output } from '../output.js';
-import { keptDrainLines, planLines, recapLines } from '../print/converge.js';
+import { gatedLines, keptDrainLines, planLines, recapLines } from '../print/converge.js';
 import { changeRecords, hostRecord, lockRecord } from '../records.js';
 import { failoverLines, verifyLines } from '../print/verify.js';
 import { withHosts, type HostCommand } from '../shell.js';
@@ -26,11 +35,21 @@ const ALREADY: Record<Intent['kind'], string> = {
 
 const failedHost = (r: HostResult) => r.status === 'failed' || r.status === 'unreachable';
 
-/** `lvsctl plan`: what up would change (exit 2 when something would). */
+const planned = (results: HostResult[]): PlannedHost[] =>
+  results.map((r) => ({ host: r.host, status: r.status, changes: r.plan?.changes ?? [] }));
+
+/** `lvsctl plan`: what up would change (exit 2 when something would); --out saves it for `up --plan`. */
 export function runPlan(o: ConvergeOptions, out: Output): Promise<number> {
   return withHosts(o, out, async ({ cluster, converge }) => {
     const results = await converge(false);
     for (const l of planLines(results, o.verbose)) out.info(l);
+    if (o.out) {
+      const saved = savedPlan(cluster.name, planned(results));
+      writeAtomic(o.out, JSON.stringify(saved, null, 2) + '\n', '--out');
+      out.info(
+        `plan saved to ${o.out} (${saved.digest}); \`lvsctl up --plan ${o.out}\` applies it only if nothing changed since`,
+      );
+    }
     out.set({
       hosts: results.map((r) => ({ ...hostRecord(cluster, r), ...lockRecord(r) })),
       changes: changeRecords(results, false),
@@ -42,15 +61,24 @@ export function runPlan(o: ConvergeOptions, out: Output): Promise<number> {
 
 /** up, start, stop, down: converge every selected host to `intent`, then (up, start) verify. */
 export function runConverge(o: ConvergeOptions, out: Output, intent: Intent): Promise<number> {
+  const saved = o.plan ? readSavedPlan(o.plan) : undefined;
   return withHosts(
     o,
     out,
     async (c) => {
       const { cluster } = c;
-      const results = await c.converge(true, intent);
+      if (saved && saved.cluster !== cluster.name)
+        throw new UsageError(
+          `--plan ${o.plan}: the saved plan is cluster ${saved.cluster}'s, this inventory is ${cluster.name}'s`,
+        );
+      const approve = async (planned: HostResult[]) => {
+        if (saved) checkSaved(saved, o.plan!, planned);
+        if ((intent.kind === 'stop' || intent.kind === 'down') && !o.yes && canAsk()) await ask(intent.kind, planned);
+      };
+      const results = await c.converge(true, intent, undefined, approve);
       const failed = results.some(failedHost);
       for (const l of recapLines(results)) out.info(l);
-      if (intent.kind !== 'down') for (const l of keptDrainLines(results)) out.info(l);
+      if (intent.kind !== 'down') for (const l of [...keptDrainLines(results), ...gatedLines(results)]) out.info(l);
       const total = results.reduce((n, r) => n + r.changes, 0);
       if (total) out.info(`${plural(total, 'change')} applied`);
       else if (!failed) out.info(ALREADY[intent.kind]);
@@ -69,6 +97,38 @@ export function runConverge(o: ConvergeOptions, out: Output, intent: Intent): Pr
     },
     { lock: { command: intent.kind } },
   );
+}
+
+/** The saved plan file, checked before any host is contacted (64 when it is not one). */
+function readSavedPlan(file: string): SavedPlan {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--plan ${quoted(file)}: cannot read it: ${fsReason(e)}`);
+  }
+  try {
+    return SavedPlan.parse(JSON.parse(text));
+  } catch {
+    throw new UsageError(`--plan ${quoted(file)}: not a plan saved by \`lvsctl plan --out\``);
+  }
+}
+
+/** up --plan: the plan now must be the saved one, else nothing is applied. */
+function checkSaved(saved: SavedPlan, file: string, results: HostResult[]): void {
+  const diff = planDifferences(saved, planned(results));
+  if (diff.length)
+    throw new PlanChangedError(
+      `the plan now differs from the one saved in ${file} (${saved.created}); nothing was changed. Differences (- saved only, + now only):\n${diff.map((l) => `  ${l}`).join('\n')}\nRun plan --out again and read it.`,
+    );
+}
+
+/** down and stop on a terminal: what they would change, then the question. */
+async function ask(kind: 'stop' | 'down', results: HostResult[]): Promise<void> {
+  const hosts = results.filter((r) => r.changes > 0).map((r) => `${r.host} (${plural(r.changes, 'change')})`);
+  if (!hosts.length) return;
+  const what = kind === 'down' ? 'remove everything lvsctl put on' : 'take the service down on';
+  await confirmOrStop(`lvsctl ${kind} will ${what}: ${hosts.join(', ')}. Go on?`);
 }
 
 /** verify after up/start: keepalived, when started or reloaded, first settles (VRRP elects and
@@ -91,6 +151,8 @@ async function verifyAfter(
   }
   const directors = new Set(cluster.directors.members.map((m) => m.host));
   const drained = mergeDrained(results.filter((r) => directors.has(r.host)).map((r) => r.run?.record.drained ?? {}));
+  // a server held at weight 0 because it is not ready is expected to get nothing, as a drained one
+  for (const g of results.flatMap((r) => r.run?.gated ?? [])) if (!g.weight) drained[g.host] ??= 'quiesce';
   const verdicts = await verifyCluster(cluster, conns, drained, from);
   for (const l of verifyLines(cluster, verdicts)) out.info(l);
   return verdicts;

@@ -1,30 +1,18 @@
 // `lvsctl init --mode M`: a commented starter inventory, copied from templates/init/M.yaml, with a
 // first line that points yaml-language-server (VS Code's YAML extension, Neovim…) at the inventory's
 // JSON Schema, which init writes beside the file, so an editor completes and checks the keys.
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import { INVENTORY_SCHEMA_ID, inventoryJsonSchema } from '../../inventory/json-schema.js';
 import { templatesDir } from '../../paths.js';
-import { fsReason } from '../../util/fs-reason.js';
+import { writeAtomic } from '../../util/write-local.js';
 import { quoted } from '../../util/printable.js';
 import type { InitOptions } from '../options.js';
 
 /** The schema's file name, next to the inventory. */
 export const SCHEMA_FILE = 'lvsctl.schema.json';
 export const SCHEMA_LINE = `# yaml-language-server: $schema=${SCHEMA_FILE}`;
-
-/** Writes `text` to `file` through a temporary file beside it: replaced whole or not at all. */
-function writeAtomic(file: string, text: string, what: string): void {
-  const tmp = join(dirname(file), `.${basename(file)}.lvsctl-${process.pid}`);
-  try {
-    writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new UsageError(`${what} ${quoted(file)}: cannot write it: ${fsReason(e)}`);
-  }
-}
 
 /** Whether `file` is a schema lvsctl wrote (any version): only such a file is replaced. */
 function ourSchema(file: string): boolean {

@@ -35,7 +35,7 @@ export function planLines(results: HostResult[], verbose: boolean): string[] {
       if (d && verbose) lines.push(d.replace(/^/gm, '      '));
     }
   }
-  return [...lines, ...lockLines(results), ...recapLines(results)];
+  return [...lines, ...gatedLines(results), ...lockLines(results), ...recapLines(results)];
 }
 
 /** Drains are the operator's, recorded on the directors: say that they were kept. */
@@ -44,6 +44,16 @@ export function keptDrainLines(results: HostResult[]): string[] {
     Object.entries(r.run?.record.drained ?? {}).map(
       ([h, how]) =>
         `note: ${h} stays ${how === 'remove' ? 'removed' : 'drained (weight 0)'} on ${r.host} (lvsctl undrain ${h} gives it back)`,
+    ),
+  );
+}
+
+/** Real servers the directors hold back because they are not ready (desired/readiness.ts). */
+export function gatedLines(results: HostResult[]): string[] {
+  return results.flatMap((r) =>
+    (r.run?.gated ?? []).map(
+      (g) =>
+        `note: ${g.host} is not ready (${g.why}): ${g.weight ? `keeps weight ${g.weight} (it already serves)` : 'at weight 0'} on ${r.host}; the next run gives it its inventory weight once it is ready`,
     ),
   );
 }
