@@ -40,7 +40,10 @@ describe('saved plans', () => {
     const now = [planOf('dir1', { sysctl: { 'net/ipv4/ip_forward': '1' } }), planOf('rs1')];
     const diff = planDifferences(saved, now);
     assert.ok(diff.length > 0);
-    assert.ok(diff.some((l) => /^- dir1: .*ip_forward/.test(l)), diff.join('\n'));
+    assert.ok(
+      diff.some((l) => /^- dir1: .*ip_forward/.test(l)),
+      diff.join('\n'),
+    );
     assert.notEqual(planDigest(now), saved.digest);
   });
 
