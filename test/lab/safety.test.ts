@@ -124,7 +124,7 @@ test(
     const shown = await lab.lvsctl(['plan', '-i', NAT, '--takeover']);
     assert.equal(shown.code, 2, shown.stdout + shown.stderr);
     assert.match(shown.stdout, /take this host over from cluster lab-dr/);
-    const taken = await lab.lvsctl(['up', '-i', NAT, '--takeover']);
+    const taken = await lab.lvsctl(['up', '-i', NAT, '--takeover', '--no-verify']);
     assert.equal(taken.code, 0, taken.stdout + taken.stderr);
     assert.match(await lab.sh('dir1', `cat ${STATE_FILE}`), /"cluster": "lab-nat"/);
     assert.equal((await lab.lvsctl(['plan', '-i', NAT])).code, 0, 'now its own: nothing to change, no refusal');
