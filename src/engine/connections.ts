@@ -41,6 +41,17 @@ export class Connections {
     return c;
   }
 
+  /** A new connection to the host, the old one closed (it broke: a lock is still to be released). */
+  reconnect(name: string): Promise<HostConnection> {
+    const old = this.open.get(name);
+    this.open.delete(name);
+    old?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
+    return this.get(name);
+  }
+
   /** Every host this command tried to reach, in inventory order. */
   attempts(): Reached[] {
     return [...this.cluster.hosts.keys()].flatMap((h) => {

@@ -154,6 +154,21 @@ export class RunLocks {
     this.timer = undefined;
     const hosts = [...this.held];
     this.held.clear();
-    await Promise.all(hosts.map((h) => this.run(h, 'release').catch(() => undefined)));
+    await Promise.all(
+      hosts.map(async (h) => {
+        try {
+          await this.run(h, 'release');
+        } catch {
+          // the connection broke during the run: a new one lets go of the lease now rather than
+          // holding the next run up until it ends (which it does anyway if the host stays out of reach)
+          try {
+            await this.conns.reconnect(h);
+            await this.run(h, 'release');
+          } catch {
+            // out of reach: the lease ends by itself
+          }
+        }
+      }),
+    );
   }
 }

@@ -123,6 +123,8 @@ test(
         `rs2:    { address: 10.99.2.12, ssh: { port: ${port}, user: lvs, connect_timeout: 3 }, become: true }`,
       ),
     );
+    const rs2Lines = (t: string) => t.split('\n').filter((l) => l.includes(' -r 10.99.2.12:'));
+    const rs2Before = rs2Lines(await lab.sh('dir1', 'ipvsadm -Sn'));
     try {
       const t0 = Date.now();
       const r = await lab.lvsctl(['up', '-i', inv, '--no-verify', '--json']);
@@ -135,10 +137,13 @@ test(
       for (const h of hosts.filter((x) => x.host !== 'rs2'))
         assert.ok(['ok', 'changed'].includes(h.status), `${h.host}: ${h.status} ${h.error ?? ''}`);
       assert.ok(took < 60, `took ${took} s`);
+      // the readiness gate: the unreachable rs2 keeps the weight it already served with on dir1
+      assert.deepEqual(rs2Lines(await lab.sh('dir1', 'ipvsadm -Sn')), rs2Before);
     } finally {
       held.forEach((s) => s.destroy());
       mute.close();
     }
+    await converge(INV); // rs2 reachable again: its inventory weight back
   },
 );
 
