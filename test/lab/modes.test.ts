@@ -162,7 +162,7 @@ test(
     let retried = 0;
     for (let i = 1; i <= SWITCH_ROUNDS; i++) {
       for (const m of ['dr', 'nat'] as const) {
-        const r = await lab.lvsctl(['up', '-i', inv(m), '--no-verify']);
+        const r = await lab.lvsctl(['up', '-i', inv(m), '--no-verify', '--takeover']);
         assert.equal(r.code, 0, `round ${i}, up ${m}: ${r.stdout}${r.stderr}`);
       }
       const v = await lab.lvsctl(['verify', '-i', inv('nat'), '--json']);
