@@ -124,11 +124,20 @@ export async function converge(
     return hosts.map((h) => results.get(h)!);
   }
   // The readiness gate (desired/readiness.ts): only where the inventory is to run (up, start, plan).
-  const gate = (o.intent?.kind ?? 'up') === 'up' && hosts.some((h) => order(cluster, h) === 1 && runs.has(h));
+  const directors = hosts.filter((h) => order(cluster, h) === 1 && runs.has(h));
+  const gate = (o.intent?.kind ?? 'up') === 'up' && directors.length > 0;
+  const realServers = gate ? realServerHosts(cluster) : [];
   const unready: Unready = {};
+  /** Selected real servers whose run failed (planning, or the apply tier) are not ready. */
+  const markFailed = () => {
+    for (const h of realServers.filter((x) => hosts.includes(x) && !unready[x])) {
+      const r = results.get(h)!;
+      if (r.status === 'failed' || r.status === 'unreachable') unready[h] = `${r.status}: ${r.error}`;
+    }
+  };
   const regate = () => {
     if (!Object.keys(unready).length) return;
-    for (const d of hosts.filter((h) => order(cluster, h) === 1 && runs.has(h))) {
+    for (const d of directors) {
       const run = gatedPlan(runs.get(d)!, cluster, d, secrets, filesFor, unready, o.intent, o.takeover);
       runs.set(d, run);
       const n = run.plan.changes.length;
@@ -136,11 +145,7 @@ export async function converge(
     }
   };
   if (gate) {
-    const realServers = realServerHosts(cluster);
-    for (const h of realServers.filter((x) => hosts.includes(x))) {
-      const r = results.get(h)!;
-      if (r.status === 'failed' || r.status === 'unreachable') unready[h] = `${r.status}: ${r.error}`;
-    }
+    markFailed();
     // Outside --limit: read (facts only, nothing changed) whether they could take traffic.
     const outside = realServers.filter((h) => !hosts.includes(h));
     await o.progress.phase(
@@ -171,10 +176,7 @@ export async function converge(
     for (const tier of tiers) {
       // Real servers that failed just now are gated too, before any director is changed.
       if (gate && tier === 1) {
-        for (const h of realServerHosts(cluster).filter((x) => hosts.includes(x) && !unready[x])) {
-          const r = results.get(h)!;
-          if (r.status === 'failed' || r.status === 'unreachable') unready[h] = `${r.status}: ${r.error}`;
-        }
+        markFailed();
         regate();
       }
       const batch = hosts.filter((h) => order(cluster, h) === tier && runs.has(h) && runs.get(h)!.plan.changes.length);
