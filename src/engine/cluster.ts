@@ -10,11 +10,15 @@ import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownE
 import type { Connections, Reached } from './connections.js';
 import { checkInterrupt, whileChanging } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
-import { applyOnHost, gatedPlan, HostCheckError, planOnHost, type FilesFor, type HostRun } from './host.js';
+import { ApplyError, applyOnHost, gatedPlan, HostCheckError, planOnHost, type FilesFor, type HostRun } from './host.js';
 import { notSetUp, realServerHosts, type Unready } from '../desired/readiness.js';
 import { describe } from '../plan/types.js';
 import { RefusedError } from '../plan/host.js';
 import type { RunLocks } from '../lock/locks.js';
+import { rollingPlan } from '../plan/rolling.js';
+import { putBack, SETTLE_STEP, settleDirector } from './settle.js';
+
+const ROLL_STEP = 'rolling keepalived change';
 
 export type HostStatus = 'ok' | 'changed' | 'failed' | 'unreachable';
 
@@ -172,7 +176,13 @@ export async function converge(
   if (o.apply) {
     const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
     // Taking a service down goes the other way: directors stop sending before real servers lose the VIP.
-    const tiers = o.intent?.kind === 'stop' || o.intent?.kind === 'down' ? [1, 0, 2] : [0, 1, 2];
+    const stopping = o.intent?.kind === 'stop' || o.intent?.kind === 'down';
+    const tiers = stopping ? [1, 0, 2] : [0, 1, 2];
+    const rolling = (batch: string[]) =>
+      rollingPlan(
+        cluster,
+        batch.map((h) => ({ host: h, ...runs.get(h)! })),
+      );
     for (const tier of tiers) {
       // Real servers that failed just now are gated too, before any director is changed.
       if (gate && tier === 1) {
@@ -180,16 +190,38 @@ export async function converge(
         regate();
       }
       const batch = hosts.filter((h) => order(cluster, h) === tier && runs.has(h) && runs.get(h)!.plan.changes.length);
-      await o.progress.phase(titles[tier]!, batch, o.forks, async (h, say) => {
+      // A keepalived group's directors change one at a time, holders of the VIPs last (plan/rolling.ts).
+      const roll = tier === 1 && !stopping ? rolling(batch) : undefined;
+      let stoppedAt: string | undefined;
+      const title = roll ? `${titles[tier]}, one at a time (rolling keepalived change)` : titles[tier]!;
+      await o.progress.phase(title, roll?.order ?? batch, roll ? 1 : o.forks, async (h, say) => {
+        if (stoppedAt) {
+          const error = `not changed: the rolling keepalived change stopped at ${stoppedAt}`;
+          results.set(h, { ...results.get(h)!, status: 'failed', changes: 0, step: ROLL_STEP, error });
+          return { summary: error, failed: true };
+        }
+        let n = 0;
         try {
           checkInterrupt();
           o.locks?.check();
           const conn = await o.conns.get(h);
-          const n = await whileChanging(() => applyOnHost(conn, runs.get(h)!, say));
+          n = await whileChanging(() => applyOnHost(conn, runs.get(h)!, say));
           results.set(h, { ...results.get(h)!, status: 'changed', changes: n });
-          return { summary: `changed (${n})`, failed: false };
+          const expect = roll?.settle.get(h);
+          if (!expect) return { summary: `changed (${n})`, failed: false };
+          say(
+            `waiting for keepalived to settle (its ${expect.step}; VRRP state unchanged for ${expect.windowMs / 1000} s)`,
+          );
+          const s = await settleDirector(conn, expect, say).catch(async (e: Error) => {
+            throw new ApplyError(SETTLE_STEP, `${e.message}; ${await putBack(conn, runs.get(h)!)}`);
+          });
+          return {
+            summary: `changed (${n}); keepalived settled in ${s.seconds.toFixed(1)} s: ${s.holds}`,
+            failed: false,
+          };
         } catch (e) {
-          results.set(h, { ...failure(h, e, 'failed'), plan: runs.get(h)!.plan, run: runs.get(h) });
+          if (roll) stoppedAt = h;
+          results.set(h, { ...failure(h, e, 'failed'), changes: n, plan: runs.get(h)!.plan, run: runs.get(h) });
           return { summary: `failed: ${results.get(h)!.error}`, failed: true };
         }
       });

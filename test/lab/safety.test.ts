@@ -226,3 +226,59 @@ test(
     );
   },
 );
+
+test(
+  "keepalived changes roll: dir2 first, dir1 (the VIP holder) only once dir2 settled; a change that empties dir2's table stops there and is put back; a 0.1 s curl loop loses no request",
+  { timeout: 10 * 60_000 },
+  async () => {
+    await lab.restore({ packages: true });
+    const HA = path.join(lab.ROOT, 'inventories', 'lab-ha.yaml');
+    const first = await lab.lvsctl(['up', '-i', HA]); // verify: serving, and keepalived settled
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const variant = (name: string, from: string, to: string) => {
+      const file = path.join(lab.LAB_DIR, `${name}.yaml`);
+      writeFileSync(file, readFileSync(HA, 'utf8').replace(from, to));
+      return file;
+    };
+    // A health check no real server passes: changed on both directors at once, it emptied both
+    // tables (122 of 150 requests failed when measured).
+    const broken = variant('lab-ha-badcheck', 'status: 200', 'status: 201');
+    const wrr = variant('lab-ha-wrr', 'scheduler: rr', 'scheduler: wrr');
+    const stop = '/run/lvsctl-test-loop-stop';
+    await lab.sh('client', `rm -f ${stop}`);
+    const loop = lab.ssh(
+      'client',
+      `n=0; f=0; while [ ! -e ${stop} ]; do n=$((n+1)); curl -s -m 2 -o /dev/null -w '%{http_code}\\n' http://10.99.1.100/ | grep -q '^200$' || { f=$((f+1)); echo "failed at $(date +%s.%N)"; }; sleep 0.1; done; echo requests=$n failures=$f`,
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    const bad = await lab.lvsctl(['up', '-i', broken, '--no-verify']);
+    const good = await lab.lvsctl(['up', '-i', wrr, '--no-verify']);
+    await new Promise((r) => setTimeout(r, 3000));
+    await lab.sh('client', `touch ${stop}`);
+    const counted = (await loop).stdout;
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /apply: directors, one at a time \(rolling keepalived change\)/);
+    assert.match(
+      bad.stdout,
+      /dir2 +failed +changes=\d+ +\[keepalived settle\] not settled \d+ s after keepalived's reload: http \(tcp 10\.99\.1\.100:80\) lacks 10\.99\.2\.11:80, 10\.99\.2\.12:80; its previous keepalived\.conf was put back and keepalived reloaded/,
+    );
+    assert.match(bad.stdout, /dir1 +failed +changes=0 .*not changed: the rolling keepalived change stopped at dir2/);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    const out = good.stdout;
+    assert.ok(out.indexOf('[dir2] changed (') >= 0, out);
+    assert.ok(out.indexOf('[dir2] changed (') < out.indexOf('[dir1] reload keepalived'), out);
+    assert.match(out, /\[dir2\] changed \(\d+\); keepalived settled in [\d.]+ s: BACKUP of VI_1/);
+    assert.match(out, /\[dir1\] changed \(\d+\); keepalived settled in [\d.]+ s: MASTER of VI_1/);
+    const [, n, f] = /requests=(\d+) failures=(\d+)/.exec(counted)!;
+    assert.equal(Number(f), 0, `${counted}\n${bad.stdout}\n${out}`);
+    assert.ok(Number(n) >= 60, counted);
+    for (const d of ['dir1', 'dir2'] as const)
+      assert.match(
+        await lab.sh(d, 'ipvsadm -Ln'),
+        /TCP +10\.99\.1\.100:80 wrr\n.*10\.99\.2\.11:80.*\n.*10\.99\.2\.12:80/,
+        d,
+      );
+    const again = await lab.lvsctl(['plan', '-i', wrr]);
+    assert.equal(again.code, 0, again.stdout);
+  },
+);
