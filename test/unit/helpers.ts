@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FACT_SECTIONS, SECTION } from '../../src/facts/script.js';
 import type { Change } from '../../src/plan/types.js';
+import type { Connections } from '../../src/engine/connections.js';
+import type { HostConnection } from '../../src/ssh/connection.js';
 import { MANAGED_PATHS } from '../../src/render/paths.js';
 
 function findRoot(): string {
@@ -287,4 +289,22 @@ export function labHaWithRaw(raw: { vrrp?: string; service?: string }): string {
   return text
     .replace(inst, raw.vrrp === undefined ? inst : `${inst}, raw: ${JSON.stringify(raw.vrrp)}`)
     .replace(svc, raw.service === undefined ? svc : `${svc}        keepalived_raw: ${JSON.stringify(raw.service)}\n`);
+}
+
+/** Connections whose hosts answer each command with `exec(host, script)`; file writes are only
+ * recorded in `calls` (as "HOST write"). For driving converge without SSH. */
+export function fakeConnections(
+  exec: (host: string, script: string) => { code: number; stdout: string; stderr?: string },
+  calls: string[],
+): Connections {
+  return {
+    get: async (name: string) =>
+      ({
+        name,
+        checkpoint: () => {},
+        exec: async (cmd: { text: string }) => ({ stderr: '', ...exec(name, cmd.text) }),
+        writeFiles: async () => calls.push(`${name} write`),
+        writeFile: async () => calls.push(`${name} write`),
+      }) as unknown as HostConnection,
+  } as unknown as Connections;
 }

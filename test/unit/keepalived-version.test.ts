@@ -19,8 +19,7 @@ import { parseFacts } from '../../src/facts/parse.js';
 import type { Intent } from '../../src/desired/intent.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { RefusedError } from '../../src/plan/host.js';
-import type { HostConnection } from '../../src/ssh/connection.js';
-import { factsText, root, type FactsOptions } from './helpers.js';
+import { factsText, fakeConnections, root, type FactsOptions } from './helpers.js';
 
 const { cluster: ha, secrets } = loadInventory(join(root, 'inventories/lab-ha.yaml'), { requireSecrets: false });
 const v = (text: string) => parseKeepalivedVersion(text)!;
@@ -79,21 +78,12 @@ describe('a director with keepalived 1.3.x', () => {
 
   it('holds back every change on every host: up applies nothing anywhere', async () => {
     const calls: string[] = [];
-    const conns = {
-      get: async (name: string) =>
-        ({
-          name,
-          checkpoint: () => {},
-          exec: async (cmd: { text: string }) => {
-            calls.push(name);
-            if (!cmd.text.includes('lvsctl-facts')) return { code: 1, stdout: '', stderr: 'applied!' };
-            const o = ha.hosts.get(name)!.roles.has('director') ? director(name === 'dir1' ? '1.3.5' : '2.2.7') : {};
-            return { code: 0, stdout: factsText(o), stderr: '' };
-          },
-          writeFiles: async () => calls.push(`${name} write`),
-          writeFile: async () => calls.push(`${name} write`),
-        }) as unknown as HostConnection,
-    } as unknown as Connections;
+    const conns = fakeConnections((name, script) => {
+      calls.push(name);
+      if (!script.includes('lvsctl-facts')) return { code: 1, stdout: '', stderr: 'applied!' };
+      const o = ha.hosts.get(name)!.roles.has('director') ? director(name === 'dir1' ? '1.3.5' : '2.2.7') : {};
+      return { code: 0, stdout: factsText(o) };
+    }, calls);
     const results = await converge(ha, secrets, renderedFiles, {
       forks: 5,
       apply: true,

@@ -18,10 +18,8 @@ import {
 } from '../../src/plan/rolling.js';
 import type { Change } from '../../src/plan/types.js';
 import { converge } from '../../src/engine/cluster.js';
-import type { Connections } from '../../src/engine/connections.js';
 import { PlainProgress } from '../../src/engine/progress.js';
-import type { HostConnection } from '../../src/ssh/connection.js';
-import { factsText, OTHER_SHA, root } from './helpers.js';
+import { factsText, fakeConnections, OTHER_SHA, root } from './helpers.js';
 
 const file = join(root, 'inventories/lab-ha.yaml');
 const text = readFileSync(file, 'utf8');
@@ -187,20 +185,11 @@ describe('converge with a rolling change', () => {
     });
   const run = async (barrier: (host: string) => string) => {
     const calls: string[] = [];
-    const conns = {
-      get: async (name: string) =>
-        ({
-          name,
-          checkpoint: () => {},
-          exec: async (cmd: { text: string }) => {
-            if (cmd.text.includes('lvsctl-facts')) return { code: 0, stdout: facts(name), stderr: '' };
-            calls.push(`${name} ${cmd.text.includes('kill -USR1') ? 'barrier' : 'exec'}`);
-            return { code: 0, stdout: cmd.text.includes('kill -USR1') ? barrier(name) : '', stderr: '' };
-          },
-          writeFiles: async () => calls.push(`${name} write`),
-          writeFile: async () => calls.push(`${name} write`),
-        }) as unknown as HostConnection,
-    } as unknown as Connections;
+    const conns = fakeConnections((name, script) => {
+      if (script.includes('lvsctl-facts')) return { code: 0, stdout: facts(name) };
+      calls.push(`${name} ${script.includes('kill -USR1') ? 'barrier' : 'exec'}`);
+      return { code: 0, stdout: script.includes('kill -USR1') ? barrier(name) : '' };
+    }, calls);
     const results = await converge(ha.cluster, ha.secrets, renderedFiles, {
       forks: 5,
       apply: true,
