@@ -26,9 +26,9 @@ export interface SettleExpect {
   /** keepalived's virtual services: each must be in the table, with the real servers it served
    * before the change that are still in it (the others are the health checks' to add). */
   services: { id: string; label: string; required: string[] }[];
-  /** How long its VRRP state must stay unchanged: a BACKUP that hears no MASTER takes over after
-   * the master-down interval (three adverts and a skew below one); a higher priority preempts at
-   * the next advert. */
+  /** How long its VRRP state and table must stay unchanged: a BACKUP that hears no MASTER takes
+   * over after the master-down interval (three adverts and a skew below one), a higher priority
+   * preempts at the next advert, a new health check acts after its first round. */
   windowMs: number;
 }
 
@@ -91,8 +91,11 @@ function settleExpect(d: DirectorRun, step: KeepalivedStep): SettleExpect {
   );
   const oldConf = d.facts.contents.get(KEEPALIVED_CONF);
   const content = newConf?.kind === 'file' && newConf.action !== 'delete' ? newConf.file.content : undefined;
-  const fresh = step === 'start' || (content !== undefined && instancesChanged(oldConf, content));
-  const checks = step === 'start' || (content !== undefined && checksChanged(oldConf, content));
+  const changed = (f: (a: string | undefined, b: string) => boolean) =>
+    step === 'start' || (content !== undefined && f(oldConf, content));
+  // VRRP: a new instance waits out the master-down interval, another VRRP change (a priority that
+  // preempts) one advert; weights alone (a drain) no window: keepalived edits the table in place.
+  const vrrpWindow = changed(instancesChanged) ? 3 * advert + 1 : changed(vrrpChanged) ? advert + 1 : 0;
   return {
     step,
     instances: mine.map((i) => ({
@@ -106,7 +109,7 @@ function settleExpect(d: DirectorRun, step: KeepalivedStep): SettleExpect {
         const keys = s.realServers.map(destinationKey);
         return { id: s.id, label: s.name ? `${s.name} (${s.id})` : s.id, required: keys.filter((k) => was?.has(k)) };
       }),
-    windowMs: Math.max(fresh ? 3 * advert + 1 : advert + 1, checks ? checkRound(c) : 0) * 1000,
+    windowMs: Math.max(vrrpWindow, changed(checksChanged) ? checkRound(c) : 0) * 1000,
   };
 }
 
@@ -142,6 +145,17 @@ export function checksChanged(oldConf: string | undefined, newConf: string): boo
       .map((b) => b.join(' ').replace(/ weight \S+/g, ''))
       .join('\n');
   return servers(oldConf) !== servers(newConf);
+}
+
+/** Whether anything but the virtual servers changed (global_defs, VRRP instances, scripts, groups). */
+export function vrrpChanged(oldConf: string | undefined, newConf: string): boolean {
+  if (oldConf === undefined) return true;
+  const rest = (conf: string) =>
+    topBlocks(conf)
+      .filter((b) => !b[0]!.startsWith('virtual_server'))
+      .map((b) => b.join(' '))
+      .join('\n');
+  return rest(oldConf) !== rest(newConf);
 }
 
 /** keepalived.conf as words, without comments and quotes, braces on their own. */

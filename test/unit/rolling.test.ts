@@ -87,7 +87,7 @@ describe('rolling keepalived changes: who and in what order', () => {
     assert.deepEqual([...p.settle.keys()], ['dir1']);
   });
 
-  it('the window: one advert and a second for a reload; the master-down interval for a new instance; a check round for new checks', () => {
+  it('the window: one advert and a second for a VRRP change; the master-down interval for a new instance; a check round for new checks; none for weights', () => {
     const same = conf(ha.cluster, 'dir2').content.replace('advert_int 1', 'advert_int 2');
     const vrid = conf(variant('virtual_router_id: 51', 'virtual_router_id: 52'), 'dir2').content;
     const at = (d: DirectorRun) => rollingPlan(ha.cluster, [d])!.settle.get(d.host)!.windowMs;
@@ -99,9 +99,12 @@ describe('rolling keepalived changes: who and in what order', () => {
     const check = conf(variant('path: /,', 'path: /health,'), 'dir2').content;
     assert.equal(at(director('dir2', { old: check })), 8000, "a changed check: until its first round's retry");
     const weight = conf(variant('{ host: rs2 }', '{ host: rs2, weight: 3 }'), 'dir2').content;
-    assert.equal(at(director('dir2', { old: weight })), 2000, 'weights alone (a drain): the VRRP window');
+    assert.equal(at(director('dir2', { old: weight })), 0, 'weights alone (a drain): edited in place, no window');
     const slow = variant('advert_int: 1', 'advert_int: 3');
-    assert.equal(at(director('dir2', { old: conf(slow, 'dir2').content, to: slow })), 4000);
+    assert.equal(
+      at(director('dir2', { old: conf(slow, 'dir2').content.replace('priority 100', 'priority 90'), to: slow })),
+      4000,
+    );
     assert.equal(at(director('dir2', { old: vrid, to: slow })), 10_000);
   });
 });
