@@ -354,23 +354,22 @@ test(
     );
     const r = await lab.lvsctl(['up', '-i', bad, '--no-verify']);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /dir1 +failed .*keepalived -t rejected the new \/etc\/keepalived\/keepalived\.conf/);
+    // The directors roll (the VIP holder last): dir2's refusal stops the change before dir1.
+    assert.match(r.stdout, /dir2 +failed .*keepalived -t rejected the new \/etc\/keepalived\/keepalived\.conf/);
+    assert.match(r.stdout, /dir1 +failed +changes=0 .*not changed: the rolling keepalived change stopped at dir2/);
     assert.equal(await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived'), before);
     assert.equal(
-      (await lab.sh('dir1', 'ls -a /etc/keepalived')).includes('lvsctl-check'),
+      (await lab.sh('dir2', 'ls -a /etc/keepalived')).includes('lvsctl-check'),
       false,
       'no staged file left',
     );
     // A raw fragment passes validation (lvsctl does not know keepalived's keywords); keepalived's
-    // own test on the host refuses it with its message, on both directors.
+    // own test on the host refuses it with its message, on the first director of the roll.
     writeFileSync(bad, labHaWithRaw({ vrrp: 'garp_master_dlay 2' }));
     const raw = await lab.lvsctl(['up', '-i', bad, '--no-verify']);
     assert.equal(raw.code, 1);
-    for (const h of ['dir1', 'dir2'])
-      assert.match(
-        raw.stdout,
-        new RegExp(`${h} +failed .*keepalived -t rejected .*Unknown keyword 'garp_master_dlay'`),
-      );
+    assert.match(raw.stdout, /dir2 +failed .*keepalived -t rejected .*Unknown keyword 'garp_master_dlay'/);
+    assert.match(raw.stdout, /dir1 +failed +changes=0 .*stopped at dir2/);
     assert.equal(await lab.sh('dir1', 'sha256sum /etc/keepalived/keepalived.conf; pidof keepalived'), before);
     assert.equal((await lab.lvsctl(['verify', '-i', HA])).code, 0);
   },
