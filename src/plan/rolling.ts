@@ -95,7 +95,9 @@ function settleExpect(d: DirectorRun, step: KeepalivedStep): SettleExpect {
     step === 'start' || (content !== undefined && f(oldConf, content));
   // VRRP: a new instance waits out the master-down interval, another VRRP change (a priority that
   // preempts) one advert; weights alone (a drain) no window: keepalived edits the table in place.
-  const vrrpWindow = changed(instancesChanged) ? 3 * advert + 1 : changed(vrrpChanged) ? advert + 1 : 0;
+  let vrrpWindow = 0;
+  if (changed(instancesChanged)) vrrpWindow = 3 * advert + 1;
+  else if (changed(vrrpChanged)) vrrpWindow = advert + 1;
   return {
     step,
     instances: mine.map((i) => ({
