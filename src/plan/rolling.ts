@@ -15,6 +15,7 @@ import { sameAddress } from '../identity/address.js';
 import type { HostPlan } from './types.js';
 
 const KEEPALIVED_CONF = MANAGED_PATHS.keepalived;
+const withoutPrefix = (cidr: string) => cidr.replace(/\/\d+$/, '');
 
 export type KeepalivedStep = 'reload' | 'start';
 
@@ -62,7 +63,7 @@ export function rollingPlan(cluster: Cluster, changed: DirectorRun[]): RollingPl
   if (!vrrp || !changed.some((d) => keepalivedStep(d.plan))) return undefined;
   if (!changed.some((d) => d.facts.keepalivedPids.length)) return undefined;
   const addrs = vrrpAddresses(cluster);
-  const all = [...addrs.values()].flatMap((v) => v.all.map((a) => a.cidr.replace(/\/\d+$/, '')));
+  const all = [...addrs.values()].flatMap((v) => v.all.map((a) => withoutPrefix(a.cidr)));
   const held = (d: DirectorRun) => all.filter((a) => d.facts.addresses.some((x) => sameAddress(x.address, a))).length;
   const rank = new Map(cluster.directors.members.map((m, i) => [m.host, i]));
   const order = [...changed]
@@ -102,7 +103,7 @@ function settleExpect(d: DirectorRun, step: KeepalivedStep): SettleExpect {
     step,
     instances: mine.map((i) => ({
       name: i.name,
-      addresses: (addrs.get(i.name)?.all ?? []).map((a) => a.cidr.replace(/\/\d+$/, '')),
+      addresses: (addrs.get(i.name)?.all ?? []).map((a) => withoutPrefix(a.cidr)),
     })),
     services: c.services
       .filter((s) => s.engine === 'keepalived')
