@@ -1,0 +1,116 @@
+// ssh_config through OpenSSH's own resolver: `ssh -G` run for real on this machine's client
+// (it connects nowhere), its output read and expanded as ssh would at connect time.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseProxyJump, parseSshG, SshConfigError } from '../../src/ssh/ssh-config.js';
+
+const local = { home: '/home/op', user: 'op', hostname: 'ci-runner.example.net' };
+const dir = mkdtempSync(join(tmpdir(), 'lvsctl-sshcfg-'));
+/** ssh -G with this config as the only one (-F), as an operator's ~/.ssh/config would be read. */
+function resolve(alias: string, config: string, args: string[] = []) {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(file, config);
+  const out = execFileSync('ssh', ['-F', file, '-G', ...args, alias], { encoding: 'utf8' });
+  return parseSshG(alias, out, local);
+}
+
+describe('ssh -G output', () => {
+  it('a Host alias: HostName, Port, User, several IdentityFiles with ~ and tokens, ProxyCommand with tokens', () => {
+    const h = resolve(
+      'lbalias',
+      [
+        'Host lb*',
+        '  HostName 127.0.0.1',
+        '  Port 2222',
+        '  User ops',
+        '  IdentityFile ~/.ssh/lb_key',
+        '  IdentityFile /etc/lb/%h_%r_%p_%n',
+        '  ProxyCommand nc %h %p # for %r',
+        '  IdentitiesOnly yes',
+      ].join('\n'),
+    );
+    assert.equal(h.hostname, '127.0.0.1');
+    assert.equal(h.port, 2222);
+    assert.equal(h.user, 'ops');
+    assert.deepEqual(h.identityFiles, ['/home/op/.ssh/lb_key', '/etc/lb/127.0.0.1_ops_2222_lbalias']);
+    assert.equal(h.defaultIdentityFiles, false);
+    assert.equal(h.identitiesOnly, true);
+    assert.equal(h.proxyCommand, 'nc 127.0.0.1 2222 # for ops');
+    assert.equal(h.strictHostKeyChecking, 'ask', "OpenSSH's default");
+  });
+
+  it('nothing configured: the built-in identities (skipped when missing), no ProxyJump, no timeout', () => {
+    const h = resolve('plain.example', '');
+    assert.equal(h.hostname, 'plain.example');
+    assert.equal(h.port, 22);
+    assert.equal(h.defaultIdentityFiles, true);
+    assert.equal(h.identityFiles[0], '/home/op/.ssh/id_rsa');
+    assert.deepEqual(h.proxyJump, []);
+    assert.equal(h.connectTimeout, undefined);
+    assert.equal(h.identityAgent, undefined);
+  });
+
+  it('Match host, ProxyJump chains, known_hosts files, StrictHostKeyChecking in each spelling, IdentityAgent', () => {
+    const cfg = [
+      'Match host 10.*',
+      '  User matched',
+      'Host jumped',
+      '  ProxyJump a@j1:2200,j2,[fd00::1]:22',
+      '  UserKnownHostsFile ~/.ssh/kh1 /tmp/kh2',
+      '  GlobalKnownHostsFile /etc/ssh/lab_known_hosts',
+      '  ConnectTimeout 7',
+      '  IdentityAgent none',
+    ].join('\n');
+    assert.equal(resolve('10.1.2.3', cfg).user, 'matched');
+    const j = resolve('jumped', cfg);
+    assert.deepEqual(j.proxyJump, [
+      { user: 'a', host: 'j1', port: 2200 },
+      { host: 'j2' },
+      { host: 'fd00::1', port: 22 },
+    ]);
+    assert.deepEqual(
+      j.userKnownHostsFiles,
+      ['/root/.ssh/kh1', '/tmp/kh2'].map((f) => f.replace('/root', process.env.HOME ?? '/root')),
+    );
+    assert.deepEqual(j.globalKnownHostsFiles, ['/etc/ssh/lab_known_hosts']);
+    assert.equal(j.connectTimeout, 7);
+    assert.equal(j.identityAgent, 'none');
+    for (const [v, want] of [
+      ['yes', 'yes'],
+      ['no', 'no'],
+      ['off', 'no'],
+      ['ask', 'ask'],
+      ['accept-new', 'accept-new'],
+    ])
+      assert.equal(resolve('x', `Host x\n  StrictHostKeyChecking ${v}\n`).strictHostKeyChecking, want, v);
+  });
+
+  it('command-line values win over the file (-p, -l), as the inventory will', () => {
+    const h = resolve('lbalias', 'Host lbalias\n  Port 2222\n  User ops\n', ['-p', '2300', '-l', 'bob']);
+    assert.equal(h.port, 2300);
+    assert.equal(h.user, 'bob');
+  });
+
+  it('a token ssh does not expand in that option, and ~user paths, are refused with the option named', () => {
+    assert.throws(
+      () => resolve('x', 'Host x\n  IdentityFile /k/%C\n'),
+      (e) => e instanceof SshConfigError && /IdentityFile '\/k\/%C': the token %C/.test(e.message),
+    );
+    assert.throws(() => resolve('x', 'Host x\n  IdentityFile ~bob/k\n'), /~user paths are not supported/);
+  });
+});
+
+describe('ProxyJump hops', () => {
+  it('user, host, port, ssh:// and IPv6 in brackets', () => {
+    assert.deepEqual(parseProxyJump('ssh://u@h:1,[::1],x'), [
+      { user: 'u', host: 'h', port: 1 },
+      { host: '::1' },
+      { host: 'x' },
+    ]);
+    assert.throws(() => parseProxyJump('a@'), /cannot read the hop/);
+  });
+});
