@@ -111,21 +111,17 @@ function agentPath(v: string, expand: (s: string, what: string) => string): stri
 
 const words = (s: string | undefined) => (s ? s.split(/\s+/).filter(Boolean) : []);
 
-function strict(v: string | undefined): StrictHostKeyChecking {
-  switch (v) {
-    case 'true':
-    case 'yes':
-      return 'yes';
-    case 'false':
-    case 'no':
-    case 'off':
-      return 'no';
-    case 'accept-new':
-      return 'accept-new';
-    default:
-      return 'ask'; // OpenSSH's default
-  }
-}
+// ssh -G prints yes as true and no (or off) as false.
+const STRICT: Record<string, StrictHostKeyChecking> = {
+  true: 'yes',
+  yes: 'yes',
+  false: 'no',
+  no: 'no',
+  off: 'no',
+  'accept-new': 'accept-new',
+  ask: 'ask',
+};
+const strict = (v: string | undefined): StrictHostKeyChecking => STRICT[v ?? ''] ?? 'ask'; // ask: OpenSSH's default
 
 /** `[user@]host[:port]` hops, comma-separated; `ssh://[user@]host[:port]` too; IPv6 in brackets. */
 export function parseProxyJump(v: string): JumpSpec[] {
