@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseProxyJump, parseSshG, SshConfigError } from '../../src/ssh/ssh-config.js';
+import { SshConfigResolver } from '../../src/ssh/resolve-config.js';
 
 const local = { home: '/home/op', user: 'op', hostname: 'ci-runner.example.net' };
 const dir = mkdtempSync(join(tmpdir(), 'lvsctl-sshcfg-'));
@@ -112,5 +113,36 @@ describe('ProxyJump hops', () => {
       { host: 'x' },
     ]);
     assert.throws(() => parseProxyJump('a@'), /cannot read the hop/);
+  });
+});
+
+describe('the resolver', () => {
+  it('runs ssh -G once per question; the inventory port and user are passed so they win', async () => {
+    const file = join(dir, 'resolver-config');
+    writeFileSync(file, 'Host lb\n  HostName 192.0.2.7\n  Port 2222\n  User ops\n');
+    const r = new SshConfigResolver();
+    assert.equal(await r.available(), true);
+    const a = await r.resolve({ alias: 'lb', configFile: file });
+    assert.deepEqual([a!.hostname, a!.port, a!.user], ['192.0.2.7', 2222, 'ops']);
+    const b = await r.resolve({ alias: 'lb', configFile: file, port: 22, user: 'root' });
+    assert.deepEqual([b!.port, b!.user], [22, 'root']);
+    assert.equal(await r.resolve({ alias: 'lb', configFile: file }), a, 'cached');
+  });
+
+  it("ssh's own refusal of a config line is the error, with its message", async () => {
+    const file = join(dir, 'bad-config');
+    writeFileSync(file, 'Host lb\n  NoSuchOption 1\n');
+    await assert.rejects(new SshConfigResolver().resolve({ alias: 'lb', configFile: file }), (e) => {
+      return (
+        e instanceof SshConfigError &&
+        /ssh -G lb failed: .*(Bad configuration option|bad configuration options)/i.test(e.message)
+      );
+    });
+  });
+
+  it('without an OpenSSH client: nothing is resolved', async () => {
+    const r = new SshConfigResolver({ ...process.env, PATH: dir });
+    assert.equal(await r.available(), false);
+    assert.equal(await r.resolve({ alias: 'lb' }), undefined);
   });
 });
