@@ -251,6 +251,12 @@ async function verifyHostKey(name: string, hop: Hop, blob: Buffer, policy: HostK
         key,
         v.entries.map((e) => ({ file: e.file, line: e.line, type: e.type, fingerprint: fingerprint(e.blob) })),
       );
+    case 'cert-authority':
+      throw new ConnectError(
+        name,
+        'config',
+        `host '${lookup}' is vouched for only by a @cert-authority line (${v.entry.file}:${v.entry.line}): host certificates are not supported by the SSH library lvsctl uses; add the host's own key (ssh-keyscan, checked out of band) to a known_hosts file`,
+      );
     case 'unknown':
       throw new HostKeyUnknownError(name, lookup, key, policy.files);
   }

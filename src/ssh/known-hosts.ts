@@ -2,7 +2,9 @@
 //   [@marker] patterns keytype base64 [comment]
 // patterns: comma list of names with * and ? wildcards and !negation, `[host]:port` for ports other
 // than 22, or one hashed name `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
-// @cert-authority lines are ignored (no certificates here); @revoked keys are refused for any host.
+// @cert-authority lines name a CA, not a key: ssh2 cannot check host certificates, so a host that
+// only a CA line vouches for is refused with that reason (not treated as unknown); @revoked keys are
+// refused for any host.
 // No npm package does this well (the only one, `known-hosts` 0.1.0, is a one-release parser without
 // hashed entries or markers), and it is small, so it lives here.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -136,6 +138,7 @@ export type HostKeyVerdict =
   | { status: 'known'; entry: KnownHostLine }
   | { status: 'revoked'; entry: KnownHostLine }
   | { status: 'changed'; entries: KnownHostLine[] }
+  | { status: 'cert-authority'; entry: KnownHostLine }
   | { status: 'unknown' };
 
 /**
@@ -145,6 +148,8 @@ export type HostKeyVerdict =
  *  changed - lines for this host exist, none with this key (of any type: a host known by one key
  *            type that now offers another is treated as changed, since accepting it would let a
  *            man in the middle pick a type we have not recorded);
+ *  cert-authority - no key line names this host, a @cert-authority line does (a certificate would
+ *            be needed, which ssh2 cannot check);
  *  unknown - no line names this host.
  */
 export function checkHostKey(lines: readonly KnownHostLine[], name: string, blob: Buffer): HostKeyVerdict {
@@ -154,6 +159,8 @@ export function checkHostKey(lines: readonly KnownHostLine[], name: string, blob
   const same = mine.find((l) => l.blob.equals(blob));
   if (same) return { status: 'known', entry: same };
   if (mine.length) return { status: 'changed', entries: mine };
+  const ca = lines.find((l) => l.marker === 'cert-authority' && hostMatches(name, l.patterns));
+  if (ca) return { status: 'cert-authority', entry: ca };
   return { status: 'unknown' };
 }
 

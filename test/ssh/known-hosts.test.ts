@@ -60,9 +60,12 @@ describe('known_hosts parsing and matching (no sshd)', () => {
       ],
     );
   });
-  it('ignores @cert-authority lines for matching', () => {
-    const lines = parseKnownHosts(`@cert-authority * ssh-ed25519 ${b64}\n`, 'f');
-    assert.deepEqual(checkHostKey(lines, 'web1', key), { status: 'unknown' });
+  it('a host only a @cert-authority line vouches for is its own verdict (certificates cannot be checked); a key line wins', () => {
+    const lines = parseKnownHosts(`@cert-authority *.prod ssh-ed25519 ${b64}\n`, 'f');
+    assert.equal(checkHostKey(lines, 'web1.prod', key).status, 'cert-authority');
+    assert.deepEqual(checkHostKey(lines, 'web1', key), { status: 'unknown' }, 'a CA for other hosts');
+    const both = parseKnownHosts(`@cert-authority *.prod ssh-ed25519 ${b64}\nweb1.prod ssh-ed25519 ${b64}\n`, 'f');
+    assert.equal(checkHostKey(both, 'web1.prod', key).status, 'known');
   });
   it('offers the recorded key types first', () => {
     const lines = parseKnownHosts(
@@ -149,6 +152,21 @@ describe('host key checking against sshd', { skip }, () => {
   it('refuses a @revoked key', async () => {
     const f = d.knownHosts('kh-revoked', `[127.0.0.1]:${d.port} ${d.hostPub}\n@revoked * ${d.hostPub}\n`);
     await assert.rejects(connect('web1', d.target({ knownHosts: [f] }), false, accept), HostKeyRevokedError);
+  });
+
+  it('refuses a host vouched for only by @cert-authority, naming the line, also with --accept-new-host-keys (nothing recorded)', async () => {
+    const text = `@cert-authority [127.0.0.*]:* ${d.hostPub}\n`;
+    const f = d.knownHosts('kh-ca', text);
+    await assert.rejects(connect('web1', d.target({ knownHosts: [f] }), false, accept), (e: unknown) => {
+      assert.ok(e instanceof ConnectError, String(e));
+      assert.match(
+        e.message,
+        new RegExp(`only by a @cert-authority line \\(${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1\\)`),
+      );
+      assert.match(e.message, /host certificates are not supported/);
+      return true;
+    });
+    assert.equal(readFileSync(f, 'utf8'), text);
   });
 
   it('goes through a jump host, checking both keys', async () => {
