@@ -1,7 +1,11 @@
 // One SSH connection per inventory host for a whole command: `up` plans, applies and verifies over
 // the same connections (a handshake is the costliest step), and every command closes them once.
-import { LOCAL, type Cluster } from '../inventory/model.js';
-import { connect, type HostConnection } from '../ssh/connection.js';
+import { homedir } from 'node:os';
+import { LOCAL, type Cluster, type SshTarget } from '../inventory/model.js';
+import { connect, ConnectError, type HostConnection } from '../ssh/connection.js';
+import { SshConfigResolver } from '../ssh/resolve-config.js';
+import { SshConfigError } from '../ssh/ssh-config.js';
+import { effectiveTarget, SshSettingsError } from '../ssh/target.js';
 import { LocalConnection } from '../ssh/local.js';
 
 /** How reaching a host went, for the hosts of a command's report. */
@@ -14,10 +18,54 @@ export interface Reached {
 export class Connections {
   private readonly open = new Map<string, Promise<HostConnection>>();
   private readonly reached = new Map<string, Reached>();
+  private readonly resolver: SshConfigResolver;
   constructor(
     private readonly cluster: Cluster,
     private readonly acceptNewHostKeys: boolean,
-  ) {}
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    /** -F: this ssh_config instead of the user's and the system's */
+    private readonly sshConfigFile?: string,
+  ) {
+    this.resolver = new SshConfigResolver(env);
+  }
+
+  /** How to reach the host: the inventory's settings, filled from ssh_config as ssh -G resolves it. */
+  private async target(name: string): Promise<SshTarget> {
+    const h = this.cluster.hosts.get(name)!;
+    const inv = h.ssh.inventory;
+    if (!inv) return h.ssh;
+    try {
+      const ask = (alias: string, port?: number, user?: string) =>
+        this.resolver.resolve({ alias, port, user, configFile: this.sshConfigFile });
+      const cfg = await ask(inv.host ?? h.address, inv.port, inv.user);
+      const jumpCfg = inv.jump ? [] : await Promise.all((cfg?.proxyJump ?? []).map((j) => ask(j.host, j.port, j.user)));
+      const t = effectiveTarget(inv, cfg, jumpCfg, {
+        address: h.address,
+        home: this.env.HOME || homedir(),
+        agentSocket: this.env.SSH_AUTH_SOCK,
+        acceptNew: this.acceptNewHostKeys,
+      });
+      return {
+        ...h.ssh,
+        host: t.host,
+        port: t.port,
+        user: t.user,
+        // the inventory's key file stays a required one (identityFile); ssh_config's are tried
+        identities: inv.identityFile ? undefined : t.identities,
+        agent: t.agent !== undefined,
+        agentSocket: t.agent,
+        knownHosts: t.knownHosts,
+        jumps: inv.jump ? undefined : t.jumps,
+        proxyCommand: t.proxyCommand,
+        acceptNewHostKeys: t.hostKeys === 'accept-new',
+        connectTimeout: t.connectTimeout,
+      };
+    } catch (e) {
+      if (e instanceof SshConfigError || e instanceof SshSettingsError)
+        throw new ConnectError(name, 'config', e.message);
+      throw e;
+    }
+  }
 
   /** The host's connection, made on first use. A failed connect is not cached. */
   get(name: string): Promise<HostConnection> {
@@ -28,7 +76,9 @@ export class Connections {
     }
     if (!c) {
       const h = this.cluster.hosts.get(name)!;
-      c = connect(name, h.ssh, h.become, { acceptNewHostKeys: this.acceptNewHostKeys });
+      c = this.target(name).then((t) =>
+        connect(name, t, h.become, { acceptNewHostKeys: this.acceptNewHostKeys, env: this.env }),
+      );
       c.then(
         () => this.reached.set(name, { host: name, ok: true }),
         (error: unknown) => {

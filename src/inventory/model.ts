@@ -14,6 +14,24 @@ export type { Family } from '../identity/address.js';
 export const LOCAL = 'local';
 export type Role = 'director' | 'real_server' | 'client';
 
+/** The inventory's ssh settings as written (merged from vars, groups and the host): unset is undefined. */
+export interface InventorySsh {
+  host?: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  agent?: boolean;
+  knownHosts?: string[];
+  jump?: { host: string; port?: number; user?: string; identityFile?: string };
+  connectTimeout?: number;
+}
+
+export interface Identity {
+  file: string;
+  /** false: ssh's built-in list, skipped when the file is missing (as ssh does) */
+  named: boolean;
+}
+
 export interface SshTarget {
   host: string;
   port: number;
@@ -26,6 +44,19 @@ export interface SshTarget {
   jump?: { host: string; port: number; user: string; identityFile?: string };
   connectTimeout: number; // seconds
   commandTimeout: number; // seconds
+  /** The inventory's values as written (unset: undefined), for ssh_config to fill (ssh/target.ts). */
+  inventory?: InventorySsh;
+  // Filled from ssh_config (engine/connections.ts), beside or instead of the fields above:
+  /** key files ssh_config names (or ssh's built-in list), tried after identityFile */
+  identities?: Identity[];
+  /** the agent's socket (IdentityAgent); with agent: true, else $SSH_AUTH_SOCK */
+  agentSocket?: string;
+  /** ProxyJump hops, first to last (instead of jump) */
+  jumps?: { host: string; port: number; user: string; identities: Identity[]; agentSocket?: string }[];
+  /** its stdio is the connection (no jump) */
+  proxyCommand?: string;
+  /** StrictHostKeyChecking accept-new */
+  acceptNewHostKeys?: boolean;
 }
 
 export interface ResolvedHost {
@@ -187,6 +218,21 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
         },
         connectTimeout: s.connect_timeout ?? 20,
         commandTimeout: s.command_timeout ?? 600,
+        inventory: {
+          host: s.host,
+          port: s.port,
+          user: s.user,
+          identityFile: s.identity_file && expandHome(s.identity_file, base),
+          agent: s.agent,
+          knownHosts: s.known_hosts === undefined ? undefined : [s.known_hosts].flat().map((p) => expandHome(p, base)),
+          jump: s.jump && {
+            host: s.jump.host,
+            port: s.jump.port,
+            user: s.jump.user,
+            identityFile: s.jump.identity_file && expandHome(s.jump.identity_file, base),
+          },
+          connectTimeout: s.connect_timeout,
+        },
       },
       become: becomeOf(v.become),
       roles: new Set(),

@@ -8,6 +8,9 @@ import { posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import type { ResolvedHost, SshTarget } from '../inventory/model.js';
+import type { Identity } from './target.js';
+import { proxyCommandStream } from './proxy-command.js';
+import type { Duplex } from 'node:stream';
 import { lines, Shell, sh, shq } from '../util/quote.js';
 import { readBounded } from '../util/read-bounded.js';
 import { planCommand, PreStartStderr } from './become.js';
@@ -118,22 +121,27 @@ function envValue(env: NodeJS.ProcessEnv, name: string | undefined, what: string
 
 const MAX_KEY_FILE_BYTES = 1024 * 1024;
 
+/** required: the inventory's key, any failure is an error; named: ssh_config's, a missing file is
+ * skipped (as ssh does) but one that cannot be used is an error naming it; default: ssh's built-in
+ * list, skipped whatever the reason. */
+type KeyMode = 'required' | 'named' | 'default';
+
 async function loadKey(
   host: string,
   file: string,
   passphrase: string | undefined,
-  required: boolean,
+  m: KeyMode,
 ): Promise<ParsedKey | undefined> {
   // A key file is a few KiB; a device, FIFO or huge file named by mistake is not read.
   const r = readBounded(file, MAX_KEY_FILE_BYTES);
   if (!r.ok) {
-    if (!required) return undefined;
+    if (m === 'default' || (m === 'named' && r.code === 'ENOENT')) return undefined;
     throw new ConnectError(host, 'config', `cannot use identity file ${file}: ${r.reason}`);
   }
   const data = r.data;
   const key = utils.parseKey(data, passphrase);
   if (key instanceof Error) {
-    if (!required) return undefined;
+    if (m === 'default') return undefined;
     const encrypted = /encrypted|passphrase|decrypt/i.test(key.message);
     let why = 'not a private key ssh2 can read';
     if (encrypted)
@@ -141,31 +149,52 @@ async function loadKey(
         passphrase === undefined
           ? 'it is encrypted and no passphrase is set (ssh.passphrase_env)'
           : 'the passphrase does not decrypt it';
-    throw new ConnectError(host, 'auth', `cannot use identity file ${file}: ${why}`);
+    throw new ConnectError(
+      host,
+      encrypted && passphrase === undefined ? 'config' : 'auth',
+      `cannot use identity file ${file}: ${why}`,
+    );
   }
   return Array.isArray(key) ? key[0] : key;
 }
 
-/** Auth methods in OpenSSH's order: key file, agent, password (then keyboard-interactive with it). */
+/** Auth methods in OpenSSH's order: key files, agent, password (then keyboard-interactive with it). */
 async function authMethods(
   host: string,
   user: string,
-  o: { identityFile?: string; agent: boolean; passwordEnv?: string; passphraseEnv?: string },
+  o: {
+    identityFile?: string;
+    identities?: Identity[];
+    agent: boolean;
+    agentSocket?: string;
+    passwordEnv?: string;
+    passphraseEnv?: string;
+  },
   env: NodeJS.ProcessEnv,
 ): Promise<{ auth: AnyAuthMethod[]; desc: string }> {
   const auth: AnyAuthMethod[] = [];
   const desc: string[] = [];
   const passphrase = envValue(env, o.passphraseEnv, 'ssh.passphrase_env', host);
   if (o.identityFile) {
-    auth.push({ type: 'publickey', username: user, key: (await loadKey(host, o.identityFile, passphrase, true))! });
+    auth.push({
+      type: 'publickey',
+      username: user,
+      key: (await loadKey(host, o.identityFile, passphrase, 'required'))!,
+    });
     desc.push(`key ${o.identityFile}`);
   }
+  for (const id of o.identities ?? []) {
+    const key = await loadKey(host, id.file, passphrase, id.named ? 'named' : 'default');
+    if (!key) continue;
+    auth.push({ type: 'publickey', username: user, key });
+    desc.push(`key ${id.file}`);
+  }
   if (o.agent) {
-    const sock = env.SSH_AUTH_SOCK;
+    const sock = o.agentSocket ?? env.SSH_AUTH_SOCK;
     if (sock) {
       auth.push({ type: 'agent', username: user, agent: sock });
       desc.push('ssh-agent');
-    } else if (!o.identityFile && !o.passwordEnv) {
+    } else if (!o.identityFile && !o.passwordEnv && !o.identities) {
       throw new ConnectError(host, 'config', 'ssh.agent is set but SSH_AUTH_SOCK is not');
     }
   }
@@ -179,23 +208,23 @@ async function authMethods(
     });
     desc.push(`password from ${o.passwordEnv}`);
   }
-  if (!auth.length) {
-    // Nothing configured: ssh's default identities, unencrypted ones only.
+  if (!auth.length && !o.identities) {
+    // Nothing configured and no ssh_config read: ssh's default identities, unencrypted ones only.
     for (const f of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
       const file = posix.join(homedir(), '.ssh', f);
-      const key = await loadKey(host, file, passphrase, false);
+      const key = await loadKey(host, file, passphrase, 'default');
       if (key) {
         auth.push({ type: 'publickey', username: user, key });
         desc.push(`key ${file}`);
       }
     }
-    if (!auth.length)
-      throw new ConnectError(
-        host,
-        'config',
-        'no authentication method: set ssh.identity_file, ssh.agent or ssh.password_env',
-      );
   }
+  if (!auth.length)
+    throw new ConnectError(
+      host,
+      'config',
+      'no authentication method: no key file could be used and no agent is running; set ssh.identity_file, ssh.agent or ssh.password_env, or IdentityFile in ssh_config',
+    );
   return { auth, desc: desc.join(', ') };
 }
 
@@ -269,7 +298,7 @@ function openClient(
   policy: HostKeyPolicy,
   deadline: number,
   timeoutSec: number,
-  sock?: ClientChannel,
+  sock?: Duplex,
 ): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
@@ -389,19 +418,39 @@ interface JumpLease {
   release(): void;
 }
 
-async function leaseJump(
+/** The hops to go through, first to last: ProxyJump's from ssh_config, or the inventory's jump. */
+function hopsOf(target: SshTarget): {
+  host: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  identities?: Identity[];
+  agentSocket?: string;
+}[] {
+  if (target.jumps?.length) return target.jumps;
+  return target.jump ? [target.jump] : [];
+}
+
+/** An SSH session to the last of `hops`, through the ones before it; each prefix of the chain is
+ * shared by every target behind it. */
+async function leaseChain(
   name: string,
   target: SshTarget,
+  hops: ReturnType<typeof hopsOf>,
   policy: HostKeyPolicy,
   env: NodeJS.ProcessEnv,
   deadline: number,
 ): Promise<JumpLease> {
-  const j = target.jump!;
+  const j = hops.at(-1)!;
+  const before = hops.slice(0, -1);
   const hopId = JSON.stringify([
+    ...before.map((h) => [h.user, h.host, h.port]),
     j.user,
     j.host,
     j.port,
     j.identityFile,
+    j.identities,
+    j.agentSocket,
     target.agent,
     target.passphraseEnv,
     target.knownHosts,
@@ -409,14 +458,43 @@ async function leaseJump(
   let entry = jumps.get(hopId);
   const label = `jump host ${j.user}@${j.host}:${j.port}`;
   if (!entry) {
-    const { auth, desc } = await authMethods(
-      name,
-      j.user,
-      { identityFile: j.identityFile, agent: target.agent, passphraseEnv: target.passphraseEnv },
-      env,
-    );
-    const hop: Hop = { label, host: j.host, port: j.port, user: j.user, auth, authDesc: desc };
-    const e: JumpEntry = { client: openClient(name, hop, policy, deadline, target.connectTimeout), refs: 0 };
+    const e: JumpEntry = {
+      client: (async () => {
+        const { auth, desc } = await authMethods(
+          name,
+          j.user,
+          {
+            identityFile: j.identityFile,
+            identities: j.identities,
+            agent: target.agent,
+            agentSocket: j.agentSocket,
+            passphraseEnv: target.passphraseEnv,
+          },
+          env,
+        );
+        const hop: Hop = { label, host: j.host, port: j.port, user: j.user, auth, authDesc: desc };
+        if (!before.length) return openClient(name, hop, policy, deadline, target.connectTimeout);
+        // The hop before this one opens the channel to it (its own lease is held while this one lives).
+        const prev = await leaseChain(name, target, before, policy, env, deadline);
+        try {
+          const sock = await forwardOut(name, prev.client, prev.label, j.host, j.port, deadline, target.connectTimeout);
+          const c = await openClient(
+            name,
+            { ...hop, label: `${label} via ${prev.label}` },
+            policy,
+            deadline,
+            target.connectTimeout,
+            sock,
+          );
+          c.on('close', () => prev.release());
+          return c;
+        } catch (err) {
+          prev.release();
+          throw err;
+        }
+      })(),
+      refs: 0,
+    };
     jumps.set(hopId, e);
     e.client.then(
       (c) => {
@@ -475,7 +553,11 @@ export async function connect(
     } catch (e) {
       throw new ConnectError(name, 'config', `cannot read known_hosts: ${(e as Error).message}`);
     }
-    const policy: HostKeyPolicy = { files: target.knownHosts, lines, accept: opts.acceptNewHostKeys };
+    const policy: HostKeyPolicy = {
+      files: target.knownHosts,
+      lines,
+      accept: opts.acceptNewHostKeys || !!target.acceptNewHostKeys,
+    };
     const { auth, desc } = await authMethods(name, target.user, target, env);
     const hop: Hop = {
       label: `${target.user}@${target.host}:${target.port}`,
@@ -485,9 +567,10 @@ export async function connect(
       auth,
       authDesc: desc,
     };
-    let sock: ClientChannel | undefined;
-    if (target.jump) {
-      lease = await leaseJump(name, target, policy, env, deadline);
+    let sock: Duplex | undefined;
+    const hops = hopsOf(target);
+    if (hops.length) {
+      lease = await leaseChain(name, target, hops, policy, env, deadline);
       sock = await forwardOut(
         name,
         lease.client,
@@ -498,6 +581,9 @@ export async function connect(
         target.connectTimeout,
       );
       hop.label += ` via ${lease.label}`;
+    } else if (target.proxyCommand) {
+      sock = proxyCommandStream(target.proxyCommand, env);
+      hop.label += ` via ProxyCommand '${target.proxyCommand}'`;
     }
     const client = await openClient(name, hop, policy, deadline, target.connectTimeout, sock);
     return withFaults(new SshConnection(name, client, target, become, sudoPassword, secrets, lease), env);

@@ -1,24 +1,9 @@
 // How lvsctl reaches a host: the inventory's ssh settings where it has them, then what ssh_config
 // says for the host (OpenSSH's own resolution, ssh-config.ts), then lvsctl's defaults. Pure.
+import type { Identity, InventorySsh } from '../inventory/model.js';
 import type { SshConfigHost, StrictHostKeyChecking } from './ssh-config.js';
 
-/** The inventory's ssh settings as written (merged from vars, groups and the host): unset is undefined. */
-export interface InventorySsh {
-  host?: string;
-  port?: number;
-  user?: string;
-  identityFile?: string;
-  agent?: boolean;
-  knownHosts?: string[];
-  jump?: { host: string; port?: number; user?: string; identityFile?: string };
-  connectTimeout?: number;
-}
-
-export interface Identity {
-  file: string;
-  /** false: ssh's built-in list, skipped when the file is missing (as ssh does) */
-  named: boolean;
-}
+export type { Identity, InventorySsh };
 
 export interface Hop {
   host: string;
