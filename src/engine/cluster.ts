@@ -66,8 +66,10 @@ export function selectHosts(c: Cluster, limit?: string[]): string[] {
 
 function failure(host: string, e: unknown, fallback: HostStatus): HostResult {
   const err = e as Error & { step?: string };
+  // A configuration problem (no authentication method, a key that cannot be used, ssh_config that
+  // ssh refuses) is this side's to fix: failed, not unreachable.
   const unreachable =
-    e instanceof ConnectError ||
+    (e instanceof ConnectError && e.reason !== 'config') ||
     e instanceof HostKeyUnknownError ||
     e instanceof HostKeyChangedError ||
     e instanceof HostKeyRevokedError;
