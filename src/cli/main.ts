@@ -72,6 +72,12 @@ const withHostKeys = (c: Command) =>
       'record the key of a host not yet in known_hosts (a changed key is always refused)',
       false,
     )
+    .addOption(
+      new Option(
+        '-F, --ssh-config <file>',
+        'resolve hosts with this ssh_config instead of ~/.ssh/config and /etc/ssh/ssh_config ("none": no file), as ssh -F',
+      ).env('LVSCTL_SSH_CONFIG'),
+    )
     .option(
       '--takeover',
       "plan and change hosts that another cluster's inventory set up (makes them this one's)",

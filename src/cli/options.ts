@@ -14,6 +14,8 @@ export interface CommonOptions {
 /** Every command that contacts hosts. */
 export interface HostOptions extends CommonOptions {
   acceptNewHostKeys: boolean;
+  /** -F: the ssh_config file ssh -G resolves hosts with ("none": none at all) */
+  sshConfig?: string;
   /** Commands that change hosts: seconds to wait for another run's lock (0: refuse at once)... */
   waitLock?: number;
   /** ...and seconds this run's leases last unless renewed. */

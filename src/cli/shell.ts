@@ -50,7 +50,7 @@ export async function withHosts(
   const { cluster, secrets } = loadInventory(o.inventory);
   const selected = resolveLimit(cluster, o.limit);
   opts.check?.(cluster, selected);
-  const conns = new Connections(cluster, o.acceptNewHostKeys);
+  const conns = new Connections(cluster, o.acceptNewHostKeys, process.env, o.sshConfig, (l) => out.info(l));
   const progress = opts.quietProgress
     ? new PlainProgress((l) => out.debug(l))
     : progressFor(o.json, (l) => out.info(l));

@@ -19,12 +19,15 @@ export class Connections {
   private readonly open = new Map<string, Promise<HostConnection>>();
   private readonly reached = new Map<string, Reached>();
   private readonly resolver: SshConfigResolver;
+  private noted = false;
   constructor(
     private readonly cluster: Cluster,
     private readonly acceptNewHostKeys: boolean,
     private readonly env: NodeJS.ProcessEnv = process.env,
-    /** -F: this ssh_config instead of the user's and the system's */
+    /** -F: this ssh_config instead of the user's and the system's (and the inventory's ssh.config) */
     private readonly sshConfigFile?: string,
+    /** Said once when ssh_config cannot be read (no OpenSSH client). */
+    private readonly note: (line: string) => void = () => undefined,
   ) {
     this.resolver = new SshConfigResolver(env);
   }
@@ -35,9 +38,14 @@ export class Connections {
     const inv = h.ssh.inventory;
     if (!inv) return h.ssh;
     try {
+      const configFile = this.sshConfigFile ?? inv.configFile;
       const ask = (alias: string, port?: number, user?: string) =>
-        this.resolver.resolve({ alias, port, user, configFile: this.sshConfigFile });
+        this.resolver.resolve({ alias, port, user, configFile });
       const cfg = await ask(inv.host ?? h.address, inv.port, inv.user);
+      if (!cfg && !this.noted) {
+        this.noted = true;
+        this.note('ssh_config is not read: no OpenSSH client (ssh) on this machine; the inventory and defaults apply');
+      }
       const jumpCfg = inv.jump ? [] : await Promise.all((cfg?.proxyJump ?? []).map((j) => ask(j.host, j.port, j.user)));
       const t = effectiveTarget(inv, cfg, jumpCfg, {
         address: h.address,

@@ -45,6 +45,7 @@ export function localFileProblems(doc: InventoryDoc, file: string): RuleProblem[
     if (Array.isArray(s.known_hosts)) s.known_hosts.forEach((k, i) => check(k, [...at, 'known_hosts', i]));
     else check(s.known_hosts, [...at, 'known_hosts']);
     check(s.jump?.identity_file, [...at, 'jump', 'identity_file']);
+    check(s.config, [...at, 'config']);
   };
   ssh(doc.vars?.ssh, ['vars', 'ssh']);
   for (const [g, group] of Object.entries(doc.groups ?? {})) ssh(group.vars?.ssh, ['groups', g, 'vars', 'ssh']);

@@ -24,6 +24,8 @@ export interface InventorySsh {
   knownHosts?: string[];
   jump?: { host: string; port?: number; user?: string; identityFile?: string };
   connectTimeout?: number;
+  /** ssh.config: the ssh_config file to resolve with (ssh -F) */
+  configFile?: string;
 }
 
 export interface Identity {
@@ -232,6 +234,7 @@ export function buildCluster(doc: InventoryDoc, file: string): Cluster {
             identityFile: s.jump.identity_file && expandHome(s.jump.identity_file, base),
           },
           connectTimeout: s.connect_timeout,
+          configFile: s.config && (s.config === 'none' ? 'none' : expandHome(s.config, base)),
         },
       },
       become: becomeOf(v.become),

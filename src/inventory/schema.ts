@@ -48,6 +48,7 @@ export const SshSettings = z.strictObject({
   passphrase_env: EnvName.optional(), // key passphrase, read from this environment variable
   known_hosts: z.union([LocalPath, z.array(LocalPath).min(1)]).optional(),
   jump: JumpHost.optional(),
+  config: LocalPath.optional(), // this ssh_config file instead of ~/.ssh/config and /etc/ssh/ssh_config (ssh -F)
   connect_timeout: Seconds(600).optional(),
   command_timeout: Seconds(86400).optional(),
 });

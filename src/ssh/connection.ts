@@ -131,6 +131,8 @@ async function loadKey(
   file: string,
   passphrase: string | undefined,
   m: KeyMode,
+  /** default keys left out because they are encrypted, for the message when nothing is left */
+  encryptedSkipped?: string[],
 ): Promise<ParsedKey | undefined> {
   // A key file is a few KiB; a device, FIFO or huge file named by mistake is not read.
   const r = readBounded(file, MAX_KEY_FILE_BYTES);
@@ -141,8 +143,11 @@ async function loadKey(
   const data = r.data;
   const key = utils.parseKey(data, passphrase);
   if (key instanceof Error) {
-    if (m === 'default') return undefined;
     const encrypted = /encrypted|passphrase|decrypt/i.test(key.message);
+    if (m === 'default') {
+      if (encrypted && passphrase === undefined) encryptedSkipped?.push(file);
+      return undefined;
+    }
     let why = 'not a private key ssh2 can read';
     if (encrypted)
       why =
@@ -175,6 +180,7 @@ async function authMethods(
   const auth: AnyAuthMethod[] = [];
   const desc: string[] = [];
   const passphrase = envValue(env, o.passphraseEnv, 'ssh.passphrase_env', host);
+  const encrypted: string[] = [];
   if (o.identityFile) {
     auth.push({
       type: 'publickey',
@@ -184,7 +190,7 @@ async function authMethods(
     desc.push(`key ${o.identityFile}`);
   }
   for (const id of o.identities ?? []) {
-    const key = await loadKey(host, id.file, passphrase, id.named ? 'named' : 'default');
+    const key = await loadKey(host, id.file, passphrase, id.named ? 'named' : 'default', encrypted);
     if (!key) continue;
     auth.push({ type: 'publickey', username: user, key });
     desc.push(`key ${id.file}`);
@@ -212,7 +218,7 @@ async function authMethods(
     // Nothing configured and no ssh_config read: ssh's default identities, unencrypted ones only.
     for (const f of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
       const file = posix.join(homedir(), '.ssh', f);
-      const key = await loadKey(host, file, passphrase, 'default');
+      const key = await loadKey(host, file, passphrase, 'default', encrypted);
       if (key) {
         auth.push({ type: 'publickey', username: user, key });
         desc.push(`key ${file}`);
@@ -223,7 +229,7 @@ async function authMethods(
     throw new ConnectError(
       host,
       'config',
-      'no authentication method: no key file could be used and no agent is running; set ssh.identity_file, ssh.agent or ssh.password_env, or IdentityFile in ssh_config',
+      `no authentication method: no key file could be used${encrypted.length ? ` (${encrypted.join(', ')}: encrypted and no passphrase is set, ssh.passphrase_env)` : ''} and no agent is running; set ssh.identity_file, ssh.agent or ssh.password_env, or IdentityFile in ssh_config`,
     );
   return { auth, desc: desc.join(', ') };
 }
@@ -379,7 +385,7 @@ function forwardOut(
           new ConnectError(
             name,
             'timeout',
-            `jump host ${jumpLabel} did not open a channel to ${host}:${port} within ${timeoutSec}s`,
+            `${jumpLabel} did not open a channel to ${host}:${port} within ${timeoutSec}s`,
           ),
         ),
       Math.max(0, deadline - Date.now()),
@@ -393,13 +399,13 @@ function forwardOut(
           new ConnectError(
             name,
             refused ? 'refused' : 'unreachable',
-            `jump host ${jumpLabel} cannot reach ${host}:${port}: ${err.message}`,
+            `${jumpLabel} cannot reach ${host}:${port}: ${err.message}`,
           ),
         );
       });
     } catch (e) {
       clearTimeout(timer);
-      reject(new ConnectError(name, 'lost', `jump host ${jumpLabel}: ${(e as Error).message}`));
+      reject(new ConnectError(name, 'lost', `${jumpLabel}: ${(e as Error).message}`));
     }
   });
 }

@@ -78,8 +78,8 @@ export class Sshd {
     chmodSync(join(this.dir, 'authorized_keys'), 0o644);
   }
 
-  /** Start (or restart after stop) with a new host key of `type`. */
-  async start(type = 'ed25519'): Promise<void> {
+  /** Start (or restart after stop) with a new host key of `type`; `extra`: more sshd_config lines. */
+  async start(type = 'ed25519', extra: string[] = []): Promise<void> {
     if (!this.port) this.port = await freePort();
     const hk = join(this.dir, `hostkey-${Date.now()}-${type}`);
     this.hostKey = keygen(hk, '', type);
@@ -102,6 +102,7 @@ export class Sshd {
         'MaxStartups 200',
         'MaxSessions 10',
         'LogLevel ERROR',
+        ...extra,
         '',
       ].join('\n'),
     );
