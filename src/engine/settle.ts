@@ -15,8 +15,14 @@ const KEEPALIVED_CONF = MANAGED_PATHS.keepalived;
 
 export const SETTLE_STEP = 'keepalived settle';
 
-/** Beyond the window: how long a director may take to settle before the roll stops. */
-export const SETTLE_TIMEOUT_MS = 30_000;
+/** Beyond the window: how long a director may take to settle before the roll stops. A test may
+ * shorten it (LVSCTL_TEST_SETTLE_TIMEOUT_MS, 1000 to 30000): the lab's failing roll waits less. */
+export const SETTLE_TIMEOUT_MS = testTimeout(process.env.LVSCTL_TEST_SETTLE_TIMEOUT_MS) ?? 30_000;
+
+function testTimeout(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v && Number.isInteger(n) && n >= 1000 && n <= 30_000 ? n : undefined;
+}
 
 // keepalived's processes handle signals in order, one event at a time: a data dump asked for (SIGUSR1)
 // after the reload's SIGHUP is written once each child has processed the reload. The parent is the

@@ -81,6 +81,7 @@ test('a second up changes nothing: 0 changes, plan exits 0, no file rewritten', 
   const p = await lab.lvsctl(['plan', '-i', INV]);
   assert.equal(p.code, 0, p.stdout + p.stderr);
   assert.deepEqual(await Promise.all((['dir1', 'rs1', 'rs2'] as const).map(mtimes)), before);
+  await lab.save('dr-up'); // lab-dr up from bare hosts: faults and lifecycle start from it
 });
 
 test(
@@ -105,16 +106,22 @@ test(
       /-a -t 10\.99\.2\.100:80 -r 10\.99\.2\.12:80 -g -w 1\n\+-a -t 10\.99\.2\.100:80 -r 10\.99\.2\.12:80 -g -w 2/,
     );
 
+    // the loop runs from before the up until a second after it (not a fixed count of rounds)
+    const stop = '/run/lvsctl-test-loop-stop';
+    await lab.sh('client', `rm -f ${stop}`);
     const loop = lab.ssh(
       'client',
-      "n=0; f=0; while [ $n -lt 80 ]; do n=$((n+1)); curl -s -m 2 -o /dev/null -w '%{http_code}\\n' http://10.99.2.100/ | grep -q '^200$' || f=$((f+1)); sleep 0.1; done; echo failures=$f",
+      `n=0; f=0; while [ ! -e ${stop} ]; do n=$((n+1)); curl -s -m 2 -o /dev/null -w '%{http_code}\\n' http://10.99.2.100/ | grep -q '^200$' || f=$((f+1)); sleep 0.1; done; echo requests=$n failures=$f`,
       { timeoutMs: 5 * 60_000 },
     );
     await new Promise((r) => setTimeout(r, 1000));
     const up = await lab.lvsctl(['up', '-i', inv, '--json', '--no-verify']);
     assert.equal(up.code, 0, up.stderr);
+    await new Promise((r) => setTimeout(r, 1000));
+    await lab.sh('client', `touch ${stop}`);
     const loopOut = await loop;
     assert.match(loopOut.stdout, /failures=0/);
+    assert.ok(Number(/requests=(\d+)/.exec(loopOut.stdout)?.[1]) >= 5, loopOut.stdout);
     assert.match(await lab.sh('dir1', 'ipvsadm -Sn'), /-a -t 10\.99\.2\.100:80 -r 10\.99\.2\.12:80 -g -w 2/);
     assert.equal((await lab.lvsctl(['plan', '-i', inv])).code, 0);
     // and back: the inventory's weight again, with one -e line

@@ -3,11 +3,15 @@
 #   lab.sh build              build the guest image, or find it in the cache
 #   lab.sh up                 start the lab: resume the RAM snapshot of a ready lab if one matches the
 #                             image and qemu command line, else boot and make that snapshot
+#   lab.sh up --packages      start the lab in the packaged state (below): one resume when it can
 #   lab.sh down               stop the qemu that the lab started (pid file only)
 #   lab.sh snapshot           boot a fresh lab and save it as the ready snapshot (stays running)
 #   lab.sh restore            throw the running lab away and resume the ready snapshot (~seconds)
 #   lab.sh restore --packages the same with ipvsadm and keepalived installed on dir1, dir2 and the
 #                             router, as lvsctl's install step leaves them (made once per image)
+#   lab.sh save NAME          save the running lab as NAME in $LVSCTL_LAB_DIR (a state tests reuse
+#                             within one test run, e.g. a cluster already up)
+#   lab.sh restore --saved NAME   resume it; exit 3 when there is none
 #   lab.sh reboot HOST        reboot one host (new empty netns, same disk, boot path, sshd)
 #   lab.sh reboot HOST --hold stop after the new netns: nothing of the disk applied, no sshd
 #   lab.sh boot HOST          run the boot path of a held host (up to sshd)
@@ -58,7 +62,12 @@ drop_master() {
   done
 }
 
-image_dir() { "$HERE/build-image.sh" build; }
+# $LVSCTL_LAB_IMAGE: the image directory a caller found already (test/lab/lab.ts asks once per
+# file), which spares the build script's cache check (apt-cache and hashing, ~1.3 s) on every call.
+image_dir() {
+  if [ -n "${LVSCTL_LAB_IMAGE:-}" ] && [ -f "$LVSCTL_LAB_IMAGE/rootfs.cpio" ]; then echo "$LVSCTL_LAB_IMAGE"; return; fi
+  "$HERE/build-image.sh" build
+}
 
 # Everything that defines the virtual machine (and so whether a RAM snapshot fits it).
 machine_args() { # image dir
@@ -70,9 +79,13 @@ machine_args() { # image dir
     -append "console=ttyS0 quiet panic=-1"
     -nic "user,model=virtio-net-pci,restrict=on,$fwd" -device virtio-rng-pci)
 }
-snapshot_file() { # image dir [variant]
+snapshot_file() { # image dir [variant]; a saved-NAME variant (lab.sh save) is this lab dir's own
   machine_args "$1"
-  echo "$1/vmstate-$({ qemu-system-x86_64 --version; echo "${MACHINE[*]}"; } | sha256sum | cut -c1-16)${2:+-$2}.zst"
+  local h; h=$({ qemu-system-x86_64 --version; echo "${MACHINE[*]}"; } | sha256sum | cut -c1-16)
+  case ${2:-} in
+    saved-*) echo "$LAB_DIR/$2-$(basename "$1")-$h.zst";;
+    *) echo "$1/vmstate-$h${2:+-$2}.zst";;
+  esac
 }
 
 qemu_pid() {
@@ -160,7 +173,12 @@ resume() { # image dir [variant]
   say "restored in $(since "$t0")"
 }
 
-cmd_up() {
+cmd_up() { # [--packages]
+  if [ "${1:-}" = --packages ]; then
+    # not running, snapshot there: straight to the packaged one (not the clean one, then it)
+    qemu_pid >/dev/null || [ ! -f "$(snapshot_file "$(image_dir)")" ] || { cmd_restore --packages; return; }
+    cmd_up; cmd_restore --packages; return
+  fi
   local img; img=$(image_dir)
   install_keys "$img"
   if qemu_pid >/dev/null; then
@@ -200,9 +218,25 @@ install_packages() {
   say "$PKGS installed on $PKG_HOSTS in $(since "$t0")"
 }
 
+cmd_save() { # NAME
+  [[ ${1:-} =~ ^[a-z0-9-]+$ ]] || die "usage: lab.sh save NAME (a-z, 0-9, -)"
+  qemu_pid >/dev/null || die "the lab is not running"
+  local img; img=$(image_dir)
+  save_snapshot "$img" "saved-$1"
+  # the guest's clock stood still while it was saved
+  lab_ssh guest "date -s @$(date +%s) >/dev/null"
+}
+
 cmd_restore() {
   local img variant=; img=$(image_dir)
-  case ${1:-} in "") ;; --packages) variant=packages;; *) die "usage: lab.sh restore [--packages]";; esac
+  if [ "${1:-}" = --saved ]; then
+    [[ ${2:-} =~ ^[a-z0-9-]+$ ]] || die "usage: lab.sh restore --saved NAME"
+    [ -f "$(snapshot_file "$img" "saved-$2")" ] || { say "no saved lab state $2"; exit 3; }
+    install_keys "$img"; stop_qemu
+    resume "$img" "saved-$2" || die "restore of the saved state $2 failed"
+    return
+  fi
+  case ${1:-} in "") ;; --packages) variant=packages;; *) die "usage: lab.sh restore [--packages | --saved NAME]";; esac
   [ -f "$(snapshot_file "$img")" ] || die "no snapshot for this image: run lab.sh up"
   install_keys "$img"; stop_qemu
   if [ -n "$variant" ] && [ -f "$(snapshot_file "$img" "$variant")" ]; then
@@ -288,12 +322,13 @@ lock() { mkdir -p "$LAB_DIR"; exec 9>"$LAB_DIR/lock"; flock 9; }
 
 main() {
   local cmd=${1:-}; [ $# -eq 0 ] || shift
-  case $cmd in build|up|down|snapshot|restore|reboot|boot) lock;; esac
+  case $cmd in build|up|down|snapshot|save|restore|reboot|boot) lock;; esac
   case $cmd in
     build) image_dir;;
-    up) cmd_up;;
+    up) cmd_up "$@";;
     down) stop_qemu;;
     snapshot) cmd_snapshot;;
+    save) cmd_save "$@";;
     restore) cmd_restore "$@";;
     reboot) cmd_reboot "$@";;
     boot) cmd_boot "$@";;

@@ -67,10 +67,13 @@ export interface Result {
 export function run(
   cmd: string,
   args: string[],
-  opts: { input?: string; timeoutMs?: number; showStderr?: boolean } = {},
+  opts: { input?: string; timeoutMs?: number; showStderr?: boolean; env?: Record<string, string> } = {},
 ): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', opts.showStderr ? 'inherit' : 'pipe'] });
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', opts.showStderr ? 'inherit' : 'pipe'],
+      env: opts.env && { ...process.env, ...opts.env },
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
@@ -95,11 +98,40 @@ export function run(
   });
 }
 
-async function labSh(args: string[], timeoutMs = 20 * 60_000): Promise<string> {
+/** The image directory, found (or built) once per test file: lab.sh then skips its cache check. */
+let imageDir: Promise<string> | undefined;
+
+async function labSh(args: string[], timeoutMs = 20 * 60_000, okCodes = [0]): Promise<Result> {
+  imageDir ??= run('bash', [path.join(path.dirname(LAB_SH), 'build-image.sh'), 'build'], {
+    timeoutMs: 60 * 60_000,
+    showStderr: true,
+  }).then((r) => {
+    if (r.code !== 0) throw new Error(`build-image.sh build exited ${r.code} (its messages are in the log above)`);
+    return r.stdout.trim();
+  });
+  const env = { LVSCTL_LAB_IMAGE: await imageDir };
   // progress and timings (build, boot, snapshot, restore) go straight to the test log
-  const r = await run('bash', [LAB_SH, ...args], { timeoutMs, showStderr: true });
-  if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} exited ${r.code} (its messages are in the log above)`);
-  return r.stdout;
+  const r = await run('bash', [LAB_SH, ...args], { timeoutMs, showStderr: true, env });
+  if (!okCodes.includes(r.code))
+    throw new Error(`lab.sh ${args.join(' ')} exited ${r.code} (its messages are in the log above)`);
+  return r;
+}
+
+/** npm test's lab tier sets LVSCTL_LAB_RUN: lab states saved during it (save) are reused by later
+ * files (resumeSaved). A file run alone, or a state not saved, takes its own way there. */
+const SAVED_STATES = !!process.env.LVSCTL_LAB_RUN;
+
+/** Saves the running lab as `name`, for later tests of this run to resume instead of repeating the
+ * commands that made it. */
+export async function save(name: string): Promise<void> {
+  if (SAVED_STATES) await labSh(['save', name]);
+}
+
+/** Resumes the lab state `name` saved earlier in this run; false when there is none (the caller
+ * makes that state itself). */
+export async function resumeSaved(name: string): Promise<boolean> {
+  if (!SAVED_STATES) return false;
+  return (await labSh(['restore', '--saved', name], undefined, [0, 3])).code === 0;
 }
 
 /** Is a lab qemu (started from this LAB_DIR) running? */
@@ -169,7 +201,7 @@ export async function netns(host: Exclude<Host, 'guest'>, command: string): Prom
 
 /** Normalized state of a host (see state.sh); `paths` are checksummed or reported absent. */
 export async function state(host: Exclude<Host, 'guest'>, paths: string[] = []): Promise<string> {
-  return labSh(['state', host, ...paths], 5 * 60_000);
+  return (await labSh(['state', host, ...paths], 5 * 60_000)).stdout;
 }
 
 export function sshArgs(host: Host, opts: { user?: string; knownHosts?: string } = {}): string[] {
@@ -269,9 +301,9 @@ export function useLab(
   hooks.before(
     async () => {
       startedByUs = !isRunning();
-      await labSh(['up']);
-      // a lab this file just started is the ready snapshot already
-      if (!startedByUs || opts.packages) await restore(opts);
+      // a lab this file starts is resumed once, in the state it asks for
+      if (startedByUs) await labSh(['up', ...(opts.packages ? ['--packages'] : [])]);
+      else await restore(opts);
     },
     { timeout: 25 * 60_000 },
   );

@@ -96,9 +96,9 @@ test(
     await labCa();
     const NAT = variant('verify-anon-nat', natText());
     assert.match(readFileSync(NAT, 'utf8'), /verify: \{ path: \/anon \}/);
-    const up = await lab.lvsctl(['up', '-i', NAT, '--json']);
-    const upOut = lab.json<VerifyJson>(up);
-    assert.equal(up.code, 0, `${up.stderr}\n${JSON.stringify(upOut.verify, null, 1)}`);
+    // the verify below asserts what the up's own verify would
+    const up = await lab.lvsctl(['up', '-i', NAT, '--no-verify']);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
     const body = await lab.sh('client', `curl -s -i -m 3 http://${VIP}/anon`);
     assert.doesNotMatch(body, /rs1|rs2|X-Real/, 'the answer names no server');
 
