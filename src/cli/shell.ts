@@ -47,7 +47,8 @@ export async function withHosts(
   fn: (c: HostCommand) => Promise<number>,
   opts: ShellOptions = {},
 ): Promise<number> {
-  const { cluster, secrets } = loadInventory(o.inventory);
+  const { cluster, secrets, notes } = loadInventory(o.inventory);
+  for (const n of notes) out.info(`note: ${n}`);
   const selected = resolveLimit(cluster, o.limit);
   opts.check?.(cluster, selected);
   const conns = new Connections(cluster, o.acceptNewHostKeys, process.env, o.sshConfig, (l) => out.info(l));

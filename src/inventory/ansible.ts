@@ -197,22 +197,19 @@ function yamlVars(node: unknown, lc: LineCounter): Vars {
 function parseYamlGroups(doc: unknown, lc: LineCounter, inv: AnsibleInventory, problems: AnsibleProblem[]): void {
   const visit = (name: string, node: unknown, line: number) => {
     const g = group(inv, name, line);
-    if (node === null || (isScalar(node) && node.value === null)) return;
-    if (!isMap(node)) {
-      problems.push({ line, field: name, message: 'a group is a mapping of hosts, vars and children' });
-      return;
-    }
-    for (const p of node.items) {
+    /** The entries of a mapping; none for an empty value; a problem for anything else. */
+    const entries = (v: unknown, l: number, field: string, what: string) => {
+      if (v === null || (isScalar(v) && v.value === null)) return [];
+      if (isMap(v)) return v.items;
+      problems.push({ line: l, field, message: `${what} is a mapping` });
+      return [];
+    };
+    for (const p of entries(node, line, name, 'a group (hosts, vars, children)')) {
       const key = isScalar(p.key) ? String(p.key.value) : '';
       const l = lineOf(lc, p.key);
       if (key === 'vars') for (const [k, v] of yamlVars(p.value, lc)) g.vars.set(k, v);
       else if (key === 'hosts') {
-        if (p.value === null || (isScalar(p.value) && p.value.value === null)) continue;
-        if (!isMap(p.value)) {
-          problems.push({ line: l, field: `${name}.hosts`, message: 'hosts is a mapping of host names' });
-          continue;
-        }
-        for (const h of p.value.items) {
+        for (const h of entries(p.value, l, `${name}.hosts`, 'hosts (host names)')) {
           const pattern = isScalar(h.key) ? String(h.key.value) : '';
           try {
             for (const hn of expandHostPattern(pattern))
@@ -222,12 +219,7 @@ function parseYamlGroups(doc: unknown, lc: LineCounter, inv: AnsibleInventory, p
           }
         }
       } else if (key === 'children') {
-        if (p.value === null || (isScalar(p.value) && p.value.value === null)) continue;
-        if (!isMap(p.value)) {
-          problems.push({ line: l, field: `${name}.children`, message: 'children is a mapping of group names' });
-          continue;
-        }
-        for (const c of p.value.items) {
+        for (const c of entries(p.value, l, `${name}.children`, 'children (group names)')) {
           const child = isScalar(c.key) ? String(c.key.value) : '';
           g.children.add(child);
           visit(child, c.value, lineOf(lc, c.key));

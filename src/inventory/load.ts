@@ -12,6 +12,7 @@ import { checkKeepalived } from './keepalived-rules.js';
 import { checkScripts } from './script-rules.js';
 import { checkNetwork } from './network-rules.js';
 import { checkRules } from './rules.js';
+import { withAnsibleHosts } from './ansible-hosts.js';
 import { Inventory } from './schema.js';
 import { shown } from './types.js';
 import { printable } from '../util/printable.js';
@@ -85,6 +86,8 @@ export interface LoadOptions {
 export interface Loaded {
   cluster: Cluster;
   secrets: Secrets;
+  /** What the operator should know and is not a mistake (Ansible variables lvsctl does not use). */
+  notes: string[];
 }
 
 /** Parse and validate; throws InventoryError listing every problem. */
@@ -181,6 +184,13 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
       ),
     );
 
+  const fromAnsible = withAnsibleHosts(data as Record<string, unknown>, file);
+  if (fromAnsible.problems.length) throw new InventoryError(sortProblems(fromAnsible.problems));
+  data = fromAnsible.data;
+  const notes = fromAnsible.ignored.length
+    ? [`Ansible variables lvsctl does not use (how it reaches a host: README): ${fromAnsible.ignored.join(', ')}`]
+    : [];
+
   const parsed = Inventory.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((i) => {
@@ -214,7 +224,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Loaded {
     ...secretProblems,
   ].map((p) => at(doc, p.path, p.message));
   if (ruleProblems.length) throw new InventoryError(sortProblems(ruleProblems));
-  return { cluster, secrets };
+  return { cluster, secrets, notes };
 }
 
 const sortProblems = (ps: InventoryProblem[]) => ps.sort((a, b) => a.line - b.line || a.col - b.col);

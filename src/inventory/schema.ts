@@ -386,9 +386,15 @@ export const Verify = z.strictObject({
     .optional(),
 });
 
+/** Ansible inventories the hosts and groups may come from (inventory/ansible-hosts.ts). */
+export const AnsibleSource = z.strictObject({
+  inventory: z.union([LocalPath, z.array(LocalPath).min(1).max(16)]),
+});
+
 export const Inventory = z.strictObject({
   cluster: Name,
   mode: Mode,
+  ansible: AnsibleSource.optional(),
   vars: HostVars.optional(),
   groups: z.record(Name, Group).optional(),
   hosts: z.record(Name, Host),

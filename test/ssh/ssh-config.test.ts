@@ -11,26 +11,14 @@ import { loadInventory } from '../../src/inventory/load.js';
 import { ConnectError, HostKeyChangedError, HostKeyUnknownError } from '../../src/ssh/connection.js';
 import { sh } from '../../src/util/quote.js';
 import { keygen, run, skip, Sshd } from './harness.js';
+import { natClusterText } from '../unit/helpers.js';
 
 /** A NAT cluster whose director lb1 is reached with `ssh` (YAML flow mapping); nothing else is contacted. */
-function inventory(ssh: string): string {
-  return `cluster: sshcfg
-mode: nat
-hosts:
-  lb1: { address: 192.0.2.10, ssh: ${ssh} }
-  app1: { address: 172.16.10.11 }
-directors:
-  hosts: [lb1]
-  engine: ipvsadm
-  dip: { address: 172.16.10.1, prefix: 24, interface: eth1 }
-vips:
-  - address: 192.0.2.100
-    prefix: 24
-    interface: eth0
-    services:
-      - { name: web, port: 80, scheduler: rr, real_servers: [{ host: app1 }] }
-`;
-}
+const inventory = (ssh: string) =>
+  natClusterText({
+    hosts: `{ lb1: { address: 192.0.2.10, ssh: ${ssh} }, app1: { address: 172.16.10.11 } }`,
+    realServers: '[{ host: app1 }]',
+  });
 
 /** No agent unless a test gives one; HOME and PATH as the test runner's. */
 const baseEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };

@@ -170,7 +170,7 @@ describe('Ansible YAML inventory', () => {
     );
     assert.throws(
       () => parseAnsibleInventory('bad.yml', 'web:\n  hosts: [a, b]\n'),
-      /bad\.yml:2: web\.hosts: hosts is a mapping/,
+      /bad\.yml:2: web\.hosts: hosts \(host names\) is a mapping/,
     );
   });
 });

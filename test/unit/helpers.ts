@@ -308,3 +308,22 @@ export function fakeConnections(
       }) as unknown as HostConnection,
   } as unknown as Connections;
 }
+
+/** The smallest valid NAT cluster: director lb1 (192.0.2.10), VIP 192.0.2.100:80, DIP 172.16.10.1/24.
+ * `top`: more top-level lines; `hosts`: the hosts mapping (flow YAML); `realServers`: the service's. */
+export function natClusterText(o: { top?: string; hosts: string; realServers: string }): string {
+  return `cluster: small-nat
+mode: nat
+${o.top ?? ''}hosts: ${o.hosts}
+directors:
+  hosts: [lb1]
+  engine: ipvsadm
+  dip: { address: 172.16.10.1, prefix: 24, interface: eth1 }
+vips:
+  - address: 192.0.2.100
+    prefix: 24
+    interface: eth0
+    services:
+      - { name: web, port: 80, scheduler: rr, real_servers: ${o.realServers} }
+`;
+}

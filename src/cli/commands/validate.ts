@@ -8,7 +8,7 @@ import { validateLine, type ValidateSummary } from '../print/inventory.js';
 
 export async function runValidate(o: ValidateOptions, out: Output): Promise<number> {
   // Secrets are checked as render and up check them, unless --no-secrets (a CI job without them).
-  const { cluster: c } = loadInventory(o.inventory, { requireSecrets: o.secrets });
+  const { cluster: c, notes } = loadInventory(o.inventory, { requireSecrets: o.secrets });
   const selected = resolveLimit(c, o.limit) ?? [...c.hosts.keys()];
   const count = (role: string) => [...c.hosts.values()].filter((h) => h.roles.has(role as never)).length;
   const summary: ValidateSummary = {
@@ -25,6 +25,7 @@ export async function runValidate(o: ValidateOptions, out: Output): Promise<numb
   const { engine: _engine, ...fields } = summary; // the JSON document keeps its fields
   out.set({ ...fields, selected });
   out.info(validateLine(summary));
+  for (const n of notes) out.info(`note: ${n}`);
   if (o.limit) out.info(`--limit selects ${selected.length} of ${c.hosts.size} hosts: ${selected.join(', ')}`);
   return ExitCode.ok;
 }
