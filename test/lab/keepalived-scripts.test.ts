@@ -111,6 +111,13 @@ test('lvsctl stop, and down, run notify_stop to its end on both directors; down 
   const start = await lab.lvsctl(['start', '-i', INV, '--no-verify']);
   assert.equal(start.code, 0, start.stdout + start.stderr);
   await lab.until('dir1 holds the VIP', 20_000, async () => (await holder()) === 'dir1');
+  // both keepalived fully started (their notify ran): a keepalived stopped while still starting
+  // has no instance to run notify_stop for
+  await lab.until(
+    'dir1 notified MASTER, dir2 BACKUP',
+    20_000,
+    async () => (await log('dir1')).at(-1) === 'MASTER' && (await log('dir2')).at(-1) === 'BACKUP',
+  );
   await Promise.all(DIRS.map((d) => lab.sh(d, `rm -f ${LOG}`)));
   const down = await lab.lvsctl(['down', '-i', INV]);
   assert.equal(down.code, 0, down.stdout + down.stderr);

@@ -4,6 +4,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SshConfigHost } from '../../src/ssh/ssh-config.js';
 import { effectiveTarget, SshSettingsError, type Context } from '../../src/ssh/target.js';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root, runCli } from './helpers.js';
 
 const ctx: Context = { address: '10.0.0.5', home: '/home/op', agentSocket: '/run/agent.sock', acceptNew: false };
 const cfg = (o: Partial<SshConfigHost> = {}): SshConfigHost => ({
@@ -115,4 +119,25 @@ describe('effective SSH settings', () => {
       '/etc/ssh/ssh_known_hosts2',
     ]);
   });
+});
+
+/** Without OpenSSH's client lvsctl would connect (to a documentation address): not run then. */
+const noClient = spawnSync('ssh', ['-V']).status === 0 ? false : 'no OpenSSH client (ssh)';
+
+describe('-F / LVSCTL_SSH_CONFIG reach ssh -G', { skip: noClient }, () => {
+  // A file that does not exist: ssh -G refuses it before any connection, for every host, so the
+  // command fails on the configuration and contacts nothing.
+  const missing = join(tmpdir(), 'lvsctl-no-such-ssh-config');
+  const inv = join(root, 'inventories', 'example-nat.yaml');
+  for (const [how, args, env] of [
+    ['-F', ['-F', missing], {}],
+    ['--ssh-config', ['--ssh-config', missing], {}],
+    ['LVSCTL_SSH_CONFIG', [], { LVSCTL_SSH_CONFIG: missing }],
+  ] as const)
+    it(`${how}: the file is the one ssh -G reads; a host it cannot resolve is a configuration failure`, async () => {
+      const r = await runCli(['status', '-i', inv, '--limit', 'lb1', ...args], env);
+      assert.notEqual(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, new RegExp(`ssh -G 192\\.0\\.2\\.10 failed: .*${missing}`));
+      assert.doesNotMatch(r.stdout + r.stderr, /unreachable/);
+    });
 });
