@@ -107,12 +107,12 @@ export function withAnsibleHosts(data: Obj, file: string): AnsibleMerge {
   const take = (name: string) => {
     const src = find(name, 'host');
     if (!src) return; // not Ansible's either: the rules say the name is unknown
-    const { reach, problems: refused, ignored: unused } = ansibleReach(name, hostVars(src.inv, name));
+    const vars = hostVars(src.inv, name); // merged once: it walks every group
+    const { reach, problems: refused, ignored: unused } = ansibleReach(name, vars);
     unused.forEach((k) => ignored.add(k));
     const at = (line: number, field: string, message: string) =>
       problems.push({ file: printable(src.file), line, col: 1, field: printable(field), message });
     for (const q of refused) at(q.line, q.field, q.message);
-    const vars = hostVars(src.inv, name);
     const lineOf = (k: string) => vars.get(k)?.line ?? src.inv.hosts.get(name) ?? 1;
     const check = (ok: boolean, k: string, what: string) => {
       if (!ok) at(lineOf(k), `${name}: ${k}`, `not ${what}`);
