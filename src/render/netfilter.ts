@@ -9,9 +9,16 @@
 //   client answers that with a RST that kills the connection on the real server. Measured in the lab
 //   (keepalived stop on the MASTER during a download): the old MASTER sent `RIP.80 > client` and the
 //   download broke in 3 of 4 runs.
+// - mangle OUTPUT, chain LVSCTL-NORESET (NAT, keepalived's services): drop a TCP reset the director itself would send from a
+//   VIP's service port. IPVS unhooks itself from netfilter when its last service goes (kernel 5.2+),
+//   and keepalived's checker process removes the services on `keepalived stop` before its VRRP
+//   process releases the VIP: a client's packet in that gap reached the director's own TCP stack,
+//   which reset the connection that the BACKUP was taking over (lab, 2026-12-04: 1 download of 14
+//   broke so, under load, the reset sent from the old MASTER's MAC). Dropped, the client retransmits
+//   to the new holder. Only the director's own resets: a real server's, forwarded, never pass OUTPUT.
 import { network4 } from '../identity/address.js';
 import type { Cluster, ResolvedService } from '../inventory/model.js';
-import { GUARD_CHAIN, MANAGED_PATHS, NETFILTER_CHAIN } from './paths.js';
+import { GUARD_CHAIN, MANAGED_PATHS, NETFILTER_CHAIN, NO_RESET_CHAIN } from './paths.js';
 
 /** One chain lvsctl owns: its table, the built-in chain (hook) that jumps to it, its rules in order. */
 export interface NetfilterChain {
@@ -79,6 +86,21 @@ function guardRules(c: Cluster, family: 4 | 6): string[] {
   ];
 }
 
+/** The no-reset rules: each keepalived-owned TCP service's VIP and ports (lvsctl's own stop orders
+ * the VIPs and the rules itself). NAT only for now: there the guard already needs iptables on the
+ * directors; DR and TUN directors without fwmark services do not. */
+function noResetRules(c: Cluster, family: 4 | 6): string[] {
+  if (c.mode !== 'nat') return [];
+  const out = new Set<string>();
+  for (const s of c.services) {
+    if (s.family !== family || s.protocol !== 'tcp' || s.engine !== 'keepalived') continue;
+    const ports = s.fwmark !== undefined ? (s.ports ?? []) : [s.port!];
+    for (const m of portMatches(ports, 's'))
+      out.add(`-s ${s.vip.address}/${hostPrefix(family)} -p tcp ${m} --tcp-flags RST RST -j DROP`);
+  }
+  return [...out];
+}
+
 export function netfilterFiles(cluster: Cluster): NetfilterFile[] {
   const out: NetfilterFile[] = [];
   const nat = cluster.mode === 'nat';
@@ -102,6 +124,7 @@ export function netfilterFiles(cluster: Cluster): NetfilterFile[] {
         rules: nat ? guardRules(cluster, family) : [],
         ordered: true,
       },
+      { table: 'mangle', hook: 'OUTPUT', chain: NO_RESET_CHAIN, rules: noResetRules(cluster, family), ordered: false },
       { table: 'nat', hook: 'POSTROUTING', chain: NETFILTER_CHAIN, rules: masq, ordered: false },
     ];
     const used = chains.filter((ch) => ch.rules.length);
@@ -116,8 +139,9 @@ export function netfilterFiles(cluster: Cluster): NetfilterFile[] {
 }
 
 /** The built-in chain that jumps to one of lvsctl's chains in a table (for a chain whose jump is gone). */
+const HOME_HOOK: Record<string, string> = { [GUARD_CHAIN]: 'POSTROUTING', [NO_RESET_CHAIN]: 'OUTPUT' };
 export const homeHook = (table: string, chain: string): string =>
-  table === 'nat' || chain === GUARD_CHAIN ? 'POSTROUTING' : 'PREROUTING';
+  HOME_HOOK[chain] ?? (table === 'nat' ? 'POSTROUTING' : 'PREROUTING');
 
 /** `table:HOOK:CHAIN`, the words the director script and the apply commands take a jump by. */
 export const jumpKey = (c: NetfilterJump) => `${c.table}:${c.hook}:${c.chain}`;

@@ -49,6 +49,7 @@ export const scriptIdentity = (self: 'lvsctl-director' | 'lvsctl-realserver') =>
  * chain's name starts with NETFILTER_CHAIN, which is how facts and plan recognise them. */
 export const NETFILTER_CHAIN = 'LVSCTL';
 export const GUARD_CHAIN = `${NETFILTER_CHAIN}-GUARD`;
+export const NO_RESET_CHAIN = `${NETFILTER_CHAIN}-NORESET`;
 
 export interface BootLink {
   path: string;

@@ -126,4 +126,22 @@ describe("netfilter: NAT's guard against untranslated service replies (render/ne
     for (const mode of ['dr', 'tun'])
       assert.equal(guard(inv(mode, `{ port: 80, real_servers: [${both}] }`)), undefined);
   });
+  const noReset = (c: ReturnType<typeof inv>) =>
+    netfilterFiles(c)
+      .find((f) => f.cmd === 'iptables')
+      ?.chains.find((ch) => ch.chain === 'LVSCTL-NORESET');
+  it("NAT with keepalived: the director's own resets from each TCP service's VIP and port are dropped (mangle OUTPUT)", () => {
+    const c = inv(
+      'nat',
+      `{ port: 80, real_servers: [${both}] }, { fwmark: 7, ports: [443, 8443], real_servers: [${both}] }, { port: 53, protocol: udp, real_servers: [${both}] }, { port: 25, engine: ipvsadm, real_servers: [${both}] }`,
+    );
+    const n = noReset(c)!;
+    assert.deepEqual([n.table, n.hook], ['mangle', 'OUTPUT']);
+    assert.deepEqual(n.rules, [
+      '-s 10.0.1.100/32 -p tcp --sport 80 --tcp-flags RST RST -j DROP',
+      '-s 10.0.1.100/32 -p tcp -m multiport --sports 443,8443 --tcp-flags RST RST -j DROP',
+    ]);
+    for (const mode of ['dr', 'tun'])
+      assert.equal(noReset(inv(mode, `{ port: 80, real_servers: [${both}] }`)), undefined, mode);
+  });
 });
