@@ -56,6 +56,7 @@ export const Command = z.enum([
   'drain',
   'undrain',
   'init',
+  'import',
   'schema',
   'completion',
 ]);

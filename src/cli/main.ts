@@ -17,6 +17,7 @@ import type {
   ConvergeOptions,
   DrainOptions,
   HostOptions,
+  ImportOptions,
   InitOptions,
   RenderOptions,
   ValidateOptions,
@@ -207,6 +208,27 @@ export function buildProgram(run: Runner): Command {
     .option('-o, --out <file>', 'where to write it ("-" for stdout)', '-')
     .option('--force', 'overwrite an existing file', false)
     .action((o: InitOptions) => run('init', {}, async () => (await import('./commands/init.js')).runInit(o)));
+  command('import', 'read a running cluster (its directors, then their real servers) and write its inventory')
+    .requiredOption(
+      '--from <host>',
+      'a director: [user@]host[:port] or an ssh_config Host (once per director)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('-o, --out <file>', 'where to write the inventory ("-" for stdout)', '-')
+    .option('--force', 'overwrite an existing file', false)
+    .option('--cluster <name>', "the cluster's name in the inventory (default: the director's host name)")
+    .option('--no-real-servers', 'read only the directors (real servers are reached by their address otherwise)')
+    .option('--become', 'run the (read-only) import script with sudo', false)
+    .option('--accept-new-host-keys', 'record the key of a host not yet in known_hosts', false)
+    .addOption(
+      new Option('-F, --ssh-config <file>', 'resolve hosts with this ssh_config, as ssh -F').env('LVSCTL_SSH_CONFIG'),
+    )
+    .option('--json', 'one machine-readable JSON document on stdout (needs -o FILE)', false)
+    .option('-v, --verbose', 'more detail on stderr', false)
+    .option('--forks <n>', 'real servers read in parallel', positiveInt, 20)
+    .action((o: ImportOptions) =>
+      run('import', o, async (out) => (await import('./commands/import.js')).runImport(o, out)),
+    );
   return program;
 }
 

@@ -61,3 +61,18 @@ export interface InitOptions {
   out: string;
   force: boolean;
 }
+
+export interface ImportOptions {
+  /** --from, once per director: [user@]host[:port] or an ssh_config Host. */
+  from: string[];
+  out: string;
+  force: boolean;
+  cluster?: string;
+  realServers: boolean;
+  become: boolean;
+  acceptNewHostKeys: boolean;
+  sshConfig?: string;
+  json: boolean;
+  verbose: boolean;
+  forks: number;
+}

@@ -21,7 +21,7 @@ export class Connections {
   private readonly resolver: SshConfigResolver;
   private noted = false;
   constructor(
-    private readonly cluster: Cluster,
+    private readonly cluster: Pick<Cluster, 'hosts'>,
     private readonly acceptNewHostKeys: boolean,
     private readonly env: NodeJS.ProcessEnv = process.env,
     /** -F: this ssh_config instead of the user's and the system's (and the inventory's ssh.config) */

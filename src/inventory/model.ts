@@ -187,56 +187,61 @@ function becomeOf(b: HostVars['become']): ResolvedHost['become'] {
   return b === true ? { method: 'sudo' } : { method: 'sudo', passwordEnv: b.password_env };
 }
 
+/** How to reach a host: its merged ssh settings with lvsctl's defaults, paths made absolute from
+ * `base` (the inventory's directory); the values as written stay in `inventory` for ssh_config. */
+export function sshTarget(s: SshSettings, address: string, base: string): SshTarget {
+  const kh = s.known_hosts === undefined ? ['~/.ssh/known_hosts'] : [s.known_hosts].flat();
+  return {
+    host: s.host ?? address,
+    port: s.port ?? 22,
+    user: s.user ?? 'root',
+    identityFile: s.identity_file && expandHome(s.identity_file, base),
+    agent: s.agent ?? false,
+    passwordEnv: s.password_env,
+    passphraseEnv: s.passphrase_env,
+    knownHosts: kh.map((p) => expandHome(p, base)),
+    jump: s.jump && {
+      host: s.jump.host,
+      port: s.jump.port ?? 22,
+      user: s.jump.user ?? s.user ?? 'root',
+      identityFile: s.jump.identity_file
+        ? expandHome(s.jump.identity_file, base)
+        : s.identity_file && expandHome(s.identity_file, base),
+    },
+    connectTimeout: s.connect_timeout ?? 20,
+    commandTimeout: s.command_timeout ?? 600,
+    inventory: {
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      identityFile: s.identity_file && expandHome(s.identity_file, base),
+      agent: s.agent,
+      knownHosts: s.known_hosts === undefined ? undefined : [s.known_hosts].flat().map((p) => expandHome(p, base)),
+      jump: s.jump && {
+        host: s.jump.host,
+        port: s.jump.port,
+        user: s.jump.user,
+        identityFile: s.jump.identity_file && expandHome(s.jump.identity_file, base),
+      },
+      connectTimeout: s.connect_timeout,
+      configFile: s.config && (s.config === 'none' ? 'none' : expandHome(s.config, base)),
+    },
+  };
+}
+
 export function buildCluster(doc: InventoryDoc, file: string): Cluster {
   const base = dirname(resolve(file));
   const hosts = new Map<string, ResolvedHost>();
   const memberOf = groupsByHost(doc);
   for (const [name, h] of Object.entries(doc.hosts)) {
     const v = mergeVars([doc.vars, ...(memberOf.get(name) ?? []).map((g) => doc.groups![g]!.vars), h]);
-    const s = v.ssh ?? {};
-    const kh = s.known_hosts === undefined ? ['~/.ssh/known_hosts'] : [s.known_hosts].flat();
     hosts.set(name, {
       name,
       address: h.address,
       address6: h.address6,
       gateway: h.gateway,
       interface: v.interface,
-      ssh: {
-        host: s.host ?? h.address,
-        port: s.port ?? 22,
-        user: s.user ?? 'root',
-        identityFile: s.identity_file && expandHome(s.identity_file, base),
-        agent: s.agent ?? false,
-        passwordEnv: s.password_env,
-        passphraseEnv: s.passphrase_env,
-        knownHosts: kh.map((p) => expandHome(p, base)),
-        jump: s.jump && {
-          host: s.jump.host,
-          port: s.jump.port ?? 22,
-          user: s.jump.user ?? s.user ?? 'root',
-          identityFile: s.jump.identity_file
-            ? expandHome(s.jump.identity_file, base)
-            : s.identity_file && expandHome(s.identity_file, base),
-        },
-        connectTimeout: s.connect_timeout ?? 20,
-        commandTimeout: s.command_timeout ?? 600,
-        inventory: {
-          host: s.host,
-          port: s.port,
-          user: s.user,
-          identityFile: s.identity_file && expandHome(s.identity_file, base),
-          agent: s.agent,
-          knownHosts: s.known_hosts === undefined ? undefined : [s.known_hosts].flat().map((p) => expandHome(p, base)),
-          jump: s.jump && {
-            host: s.jump.host,
-            port: s.jump.port,
-            user: s.jump.user,
-            identityFile: s.jump.identity_file && expandHome(s.jump.identity_file, base),
-          },
-          connectTimeout: s.connect_timeout,
-          configFile: s.config && (s.config === 'none' ? 'none' : expandHome(s.config, base)),
-        },
-      },
+      ssh: sshTarget(v.ssh ?? {}, h.address, base),
       become: becomeOf(v.become),
       roles: new Set(),
       groups: memberOf.get(name) ?? [],
