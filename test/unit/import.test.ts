@@ -15,7 +15,7 @@ import { desiredTable } from '../../src/ipvs/desired.js';
 import { planHost } from '../../src/plan/host.js';
 import { ipvsDelta } from '../../src/plan/ipvs.js';
 import { directorAddresses } from '../../src/render/director.js';
-import { addrLine, factsText, type FactsOptions } from './helpers.js';
+import { addrLine, factsText, runCli, type FactsOptions } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsctl-import-'));
 
@@ -242,5 +242,22 @@ describe('import: --from words and the boot section', () => {
     assert.equal(f.facts.ipvs, null);
     assert.deepEqual(f.bootFighters, []);
     assert.equal(parseFacts(factsText()).ipvs, null);
+  });
+});
+
+describe('import: its words are checked before any host is contacted', () => {
+  it('an existing -o file without --force, --json to stdout, a bad --cluster: exit 64, nothing contacted', async () => {
+    const existing = join(dir, 'exists.yaml');
+    writeFileSync(existing, 'x: 1\n');
+    // 192.0.2.1 (TEST-NET-1) would hang or fail to connect; these end before any connection
+    for (const [args, why] of [
+      [['-o', existing], /exists; use --force to overwrite it/],
+      [['--json'], /--json needs -o FILE/],
+      [['--cluster', '-bad name', '-o', join(dir, 'new.yaml')], /--cluster: expected a name/],
+    ] as const) {
+      const r = await runCli(['import', '--from', '192.0.2.1', ...args]);
+      assert.equal(r.code, 64, r.stderr);
+      assert.match(r.stderr, why);
+    }
   });
 });

@@ -9,6 +9,7 @@ import { buildInventory, checkDirectors, parseDest, realServerAddresses, type Re
 import { importScript, parseImportFacts } from '../../import/facts.js';
 import { loadInventory } from '../../inventory/load.js';
 import { sshTarget, type ResolvedHost } from '../../inventory/model.js';
+import { NAME_PATTERN } from '../../inventory/types.js';
 import { mapLimit } from '../../ssh/connection.js';
 import { quoted } from '../../util/printable.js';
 import { writeAtomic } from '../../util/write-local.js';
@@ -30,6 +31,8 @@ function hostFor(name: string, dest: string, become: boolean, user?: string): Re
 
 export async function runImport(o: ImportOptions, out: Output): Promise<number> {
   const toStdout = o.out === '-';
+  if (o.cluster !== undefined && !NAME_PATTERN.test(o.cluster))
+    throw new UsageError(`--cluster: expected a name of letters, digits, "_", "." or "-", got ${quoted(o.cluster)}`);
   if (toStdout && o.json)
     throw new UsageError('--json needs -o FILE (the inventory would share stdout with the document)');
   if (!toStdout && existsSync(o.out)) {
