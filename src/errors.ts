@@ -17,6 +17,11 @@ export class LvsctlError extends Error {
   readonly exitCode: ExitCode = ExitCode.failed;
 }
 
+/** An inventory this host cannot take, found by the planner before anything changes. */
+export class PlanError extends LvsctlError {}
+/** Found by facts and refused before any change on any host (engine/cluster.ts applies nothing). */
+export class RefusedError extends PlanError {}
+
 /** Wrong command-line words. */
 export class UsageError extends LvsctlError {
   override readonly exitCode = ExitCode.usage;

@@ -81,7 +81,12 @@ const withHostKeys = (c: Command) =>
     )
     .option(
       '--takeover',
-      "plan and change hosts that another cluster's inventory set up (makes them this one's)",
+      "plan and change hosts that another cluster's inventory or a hand-built cluster set up (makes them this one's)",
+      false,
+    )
+    .option(
+      '--disable-boot-scripts',
+      'with --takeover: disable boot-time scripts that program IPVS (recorded: down enables them again)',
       false,
     );
 

@@ -22,6 +22,8 @@ export interface HostOptions extends CommonOptions {
   lockTtl?: number;
   /** Plan and change hosts that another cluster's inventory set up (their state file names it). */
   takeover?: boolean;
+  /** With --takeover: disable the boot-time scripts that program IPVS (down enables them again). */
+  disableBootScripts?: boolean;
 }
 
 /** plan, up, start, stop, down. */

@@ -2,6 +2,7 @@
 // when it is invalid), resolve --limit, run the command's own checks of its words, open one SSH
 // connection per host on first use, choose the progress renderer, and close every connection
 // whatever happens.
+import { UsageError } from '../errors.js';
 import type { Intent } from '../desired/intent.js';
 import { converge, reachResult, type HostResult } from '../engine/cluster.js';
 import { hostRecord } from './records.js';
@@ -47,6 +48,10 @@ export async function withHosts(
   fn: (c: HostCommand) => Promise<number>,
   opts: ShellOptions = {},
 ): Promise<number> {
+  if (o.disableBootScripts && !o.takeover)
+    throw new UsageError(
+      '--disable-boot-scripts goes with --takeover (it disables what would fight a takeover at boot)',
+    );
   const { cluster, secrets, notes } = loadInventory(o.inventory);
   for (const n of notes) out.info(`note: ${n}`);
   const selected = resolveLimit(cluster, o.limit);
@@ -79,7 +84,7 @@ export async function withHosts(
           conns,
           intent,
           locks,
-          takeover: o.takeover,
+          takeover: { takeover: o.takeover, disableBootScripts: o.disableBootScripts },
           approve,
         }),
     });

@@ -10,7 +10,16 @@ import { ConnectError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownE
 import type { Connections, Reached } from './connections.js';
 import { checkInterrupt, whileChanging } from '../util/interrupt.js';
 import type { Progress } from './progress.js';
-import { ApplyError, applyOnHost, gatedPlan, HostCheckError, planOnHost, type FilesFor, type HostRun } from './host.js';
+import {
+  ApplyError,
+  applyOnHost,
+  gatedPlan,
+  HostCheckError,
+  planOnHost,
+  type FilesFor,
+  type HostRun,
+  type Takeover,
+} from './host.js';
 import { notSetUp, realServerHosts, type Unready } from '../desired/readiness.js';
 import { describe } from '../plan/types.js';
 import { RefusedError } from '../plan/host.js';
@@ -44,8 +53,8 @@ export interface RunOptions {
   conns: Connections;
   /** What the command asks beyond the inventory (stop, down, drain...); default: the inventory running. */
   intent?: Intent;
-  /** --takeover: hosts recorded as another cluster's are planned for this inventory. */
-  takeover?: boolean;
+  /** --takeover, --disable-boot-scripts (engine/host.ts). */
+  takeover?: Takeover;
   /** Called with every host's plan before anything is applied (a saved plan compared, a question
    * asked); throwing stops the run with nothing changed. */
   approve?: (results: HostResult[]) => Promise<void>;
@@ -114,6 +123,22 @@ export async function converge(
       return { summary: `${r.status}: ${r.error}`, failed: true };
     }
   });
+  // What runs on a host that lvsctl did not create (a cluster built by hand) is taken over only
+  // with --takeover: plan says what it would record as found, up refuses without the word.
+  if (o.apply && !o.takeover?.takeover)
+    for (const h of hosts) {
+      const found = runs.get(h)?.plan.changes.find((c) => c.kind === 'state' && c.found);
+      if (found?.kind === 'state')
+        results.set(h, {
+          ...failure(
+            h,
+            new RefusedError(
+              `this host runs ${found.found} that lvsctl did not create; --takeover takes them over (down leaves them as found)`,
+            ),
+            'failed',
+          ),
+        });
+    }
   // A host refused by its facts (a script missing or unsafe, keepalived older than 2.0) stops the whole run before any change:
   // half a cluster with the new config would be worse than none.
   const refused = hosts.filter((h) => results.get(h)!.refused);

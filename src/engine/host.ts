@@ -16,7 +16,7 @@ import type { Secrets } from '../inventory/secrets.js';
 import { desiredTable } from '../ipvs/desired.js';
 import { formatRules } from '../ipvs/format.js';
 import { parseRules } from '../ipvs/parse.js';
-import { hasThresholds, withThresholds } from '../ipvs/list.js';
+import { hasThresholds, liveTable, withThresholds } from '../ipvs/list.js';
 import { serviceKey } from '../identity/service.js';
 import type { IpvsTable } from '../ipvs/table.js';
 import { planHost } from '../plan/host.js';
@@ -51,6 +51,13 @@ export class HostCheckError extends ApplyError {
 /** Intents that run keepalived with the inventory's scripts (stop and down only take things away). */
 const CHECKED: ReadonlySet<Intent['kind']> = new Set(['up', 'drain', 'undrain']);
 
+/** --takeover (hosts that another inventory set up, or that run a cluster built by hand, are planned
+ * for this one) and --disable-boot-scripts (what would fight the takeover at boot is disabled). */
+export interface Takeover {
+  takeover?: boolean;
+  disableBootScripts?: boolean;
+}
+
 /** Files for a host: supplied by the renderer (src/render). */
 export type FilesFor = (cluster: Cluster, host: string, secrets: Secrets) => DesiredFile[];
 
@@ -82,7 +89,7 @@ export async function planOnHost(
   secrets: Secrets,
   filesFor: FilesFor,
   intent: Intent = { kind: 'up' },
-  takeover = false,
+  takeover: Takeover = {},
 ): Promise<HostRun> {
   const name = conn.name;
   // Every path lvsctl could own, whatever this host's role now: stale files from an earlier role or
@@ -105,6 +112,7 @@ export async function planOnHost(
       thresholds,
       scripts: [...new Set(scripts.map((s) => s.path))],
       scriptUsers: [...new Set(scripts.map((s) => s.user))],
+      bootScan: !!takeover.takeover && intent.kind === 'up',
     }),
   );
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
@@ -126,7 +134,7 @@ export function planFromFacts(
   facts: HostFacts,
   intent: Intent = { kind: 'up' },
   rendered?: DesiredFile[],
-  takeover = false,
+  takeover: Takeover = {},
 ): HostRun {
   const old = parseState(facts.state);
   const director = cluster.hosts.get(name)!.roles.has('director');
@@ -146,9 +154,20 @@ export function planFromFacts(
   // Rendered once when no drain changes the cluster (a large rules file is the costliest part).
   let files: DesiredFile[] = [];
   if (!down) files = c === cluster && rendered ? rendered : filesFor(c, name, secrets);
-  // A host that is no director (now, or any more) owns no virtual services: earlier ones are deleted.
-  const table: IpvsTable = director && !down && !record.stopped ? desiredTable(c, name) : { services: [] };
-  const ipvs = ipvsDelta(liveTable(facts), table, old.owned.ipvs, facts.ipvsThresholds !== null);
+  // A host that is no director (now, or any more) owns no virtual services: earlier ones are deleted;
+  // `down` puts back the services lvsctl found running and took over, as they were.
+  const live = liveTable(facts);
+  const original = parseRules(old.originals.ipvs ?? '');
+  let table: IpvsTable = down ? original : { services: [] };
+  if (director && !down && !record.stopped) table = desiredTable(c, name);
+  const delta = ipvsDelta(live, table, old.owned.ipvs, facts.ipvsThresholds !== null);
+  const recorded = new Set([...old.owned.ipvs, ...original.services.map(serviceKey)]);
+  const found = down
+    ? []
+    : live.services.filter(
+        (s) => !recorded.has(serviceKey(s)) && table.services.some((t) => serviceKey(t) === serviceKey(s)),
+      );
+  const ipvs = { ...delta, ...(found.length && { found: formatRules({ services: found }) }) };
   const t = c.ipvs.timeouts;
   const plan = planHost({
     desired,
@@ -160,7 +179,11 @@ export function planFromFacts(
     ...(director && !down && t ? { timeouts: [t.tcp, t.tcpfin, t.udp] as [number, number, number] } : {}),
     secrets: secretValues(secrets),
     ...(down ? { forget: { purge: intent.purge } } : { record }),
-    owner: { cluster: cluster.name, takeover },
+    owner: {
+      cluster: cluster.name,
+      takeover: !!takeover.takeover,
+      ...(takeover.disableBootScripts && { disableBootScripts: true }),
+    },
     ...(intent.kind === 'stop' ? { stopping: true } : {}),
   });
   return { facts, plan, cluster: c, table, record, secrets: secretValues(secrets) };
@@ -176,7 +199,7 @@ export function gatedPlan(
   filesFor: FilesFor,
   unready: Unready,
   intent: Intent = { kind: 'up' },
-  takeover = false,
+  takeover: Takeover = {},
 ): HostRun {
   const { cluster: gatedC, gated } = gatedCluster(cluster, unready, liveTable(run.facts));
   if (!gated.length) return run;
@@ -247,8 +270,14 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
         else await write({ path: STATE_FILE, content: c.content, mode: 0o600 });
         break;
       case 'file':
-        if (c.action === 'delete') await command({ label: describe(c), cmd: deleteFile(c.path) });
-        else if (c.file.validate === 'keepalived') {
+        if (c.action === 'delete') {
+          await command({ label: describe(c), cmd: deleteFile(c.path, c.restore) });
+          break;
+        }
+        // a found file's content first, once: later runs find the copy and keep it
+        if (c.keep)
+          await command({ label: describe(c), cmd: sh`[ -e ${c.keep} ] || cp -p -- ${c.file.path} ${c.keep}` });
+        if (c.file.validate === 'keepalived') {
           await flush();
           await installKeepalivedConf(conn, c.file, run.secrets);
         } else
@@ -270,11 +299,14 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
   return run.plan.changes.filter((c) => c.kind !== 'state').length;
 }
 
-/** rm; the drop-in's directory goes with it once empty (lvsctl created it). */
-const deleteFile = (path: string) =>
-  path === MANAGED_PATHS.keepalivedDropIn
-    ? sh`rm -f ${path} && { rmdir -- ${path.replace(/\/[^/]+$/, '')} 2>/dev/null; :; }`
-    : sh`rm -f ${path}`;
+/** rm; the drop-in's directory goes with it once empty (lvsctl created it). A found file comes back
+ * from its copy (none: lvsctl never changed it, it stays). */
+function deleteFile(path: string, restore?: string) {
+  if (restore) return sh`if [ -e ${restore} ]; then mv -f -- ${restore} ${path}; fi`;
+  if (path === MANAGED_PATHS.keepalivedDropIn)
+    return sh`rm -f ${path} && { rmdir -- ${path.replace(/\/[^/]+$/, '')} 2>/dev/null; :; }`;
+  return sh`rm -f ${path}`;
+}
 
 /** keepalived.conf replaces the old one only after keepalived's own config test passed on the
  * host (it knows the host's interfaces); a rejected config is never installed, so a running
@@ -295,10 +327,6 @@ async function installKeepalivedConf(conn: HostConnection, file: DesiredFile, se
 }
 
 /** The live table the facts showed (with thresholds when they were read). */
-const liveTable = (facts: HostFacts): IpvsTable => {
-  const t = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
-  return facts.ipvsThresholds !== null ? withThresholds(t, facts.ipvsThresholds) : t;
-};
 
 /** The live table now; with `thresholds`, `-Ln --thresholds` too (-S prints none). */
 const readTable = async (conn: HostConnection, thresholds: boolean): Promise<IpvsTable> => {

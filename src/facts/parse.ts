@@ -2,6 +2,7 @@
 // Pure; tested on real output.
 import type { FamilyName, InitName, PackageManagerName } from '../os/index.js';
 import type { BootUnitFact } from '../resources/bootunit.js';
+import type { BootScript } from '../resources/boot-scripts.js';
 import type { KeepalivedVersion } from './keepalived-version.js';
 import { parseSections } from '../resources/index.js';
 import type { Section } from '../resources/types.js';
@@ -64,6 +65,8 @@ export interface HostFacts {
   /** Current content of managed files (small ones), for diffs. */
   contents: Map<string, string>;
   state: string | null;
+  /** Boot-time scripts that program IPVS; null when not looked for (only a takeover does). */
+  bootScripts: BootScript[] | null;
   /** Another run's live lease on the host's lock (plan and status say so), or null. */
   lock: Lease | null;
 }

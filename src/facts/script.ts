@@ -19,6 +19,8 @@ export function factsScript(opts: {
   known?: string[];
   list?: boolean;
   thresholds?: boolean;
+  /** Look for boot-time scripts that program IPVS (a takeover: resources/boot-scripts.ts). */
+  bootScan?: boolean;
   /** The operator's scripts to check, and the users they run as (facts/scripts.ts). */
   scripts?: string[];
   scriptUsers?: string[];
@@ -31,5 +33,5 @@ s() { printf '\n${SECTION}%s\n' "$1"; }
 cat_() { [ -r "$1" ] && while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; :; }
 ` + FACTS.map((f) => f.script).join('');
   // Values reach the script only as quoted positional arguments and one quoted variable.
-  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} THRESH=${opts.thresholds ? '1' : ''} SCRIPTS=${(opts.scripts ?? []).join(' ')} SCRIPT_USERS=${(opts.scriptUsers ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
+  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} THRESH=${opts.thresholds ? '1' : ''} BOOTSCAN=${opts.bootScan ? '1' : ''} SCRIPTS=${(opts.scripts ?? []).join(' ')} SCRIPT_USERS=${(opts.scriptUsers ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
 }

@@ -6,11 +6,13 @@ import { Document, isMap, type YAMLMap } from 'yaml';
 import { LvsctlError } from '../errors.js';
 import { canonicalIfAddress, familyOf, inSubnet4, network4, sameAddress } from '../identity/address.js';
 import { serviceKey } from '../identity/service.js';
-import { withThresholds } from '../ipvs/list.js';
-import { parseRules } from '../ipvs/parse.js';
+import { liveTable } from '../ipvs/list.js';
 import type { Forward, IpvsService, IpvsTable } from '../ipvs/table.js';
 import { NAME_PATTERN, SchedulerFlags, Schedulers } from '../inventory/types.js';
-import type { BootFighter, ImportFacts } from './facts.js';
+import { bootScriptWords, type BootScript } from '../resources/boot-scripts.js';
+import type { ImportFacts } from './facts.js';
+import { readKeepalivedConf } from './keepalived-conf.js';
+import { keepalivedParts } from './keepalived-map.js';
 
 export class ImportError extends LvsctlError {}
 
@@ -38,7 +40,9 @@ export interface ImportResult {
   /** What runs and is not in the inventory, one line each (also in the file's header). */
   notImported: string[];
   /** Boot-time scripts that program IPVS, per host. */
-  fighters: { host: string; fighter: BootFighter }[];
+  fighters: { host: string; fighter: BootScript }[];
+  /** Files to write beside the inventory (the VRRP password, mode 0600), by name. */
+  files: { name: string; content: string; mode: number }[];
 }
 
 const MODE_OF: Record<Forward, 'nat' | 'dr' | 'tun'> = { masq: 'nat', route: 'dr', tunnel: 'tun' };
@@ -63,12 +67,6 @@ const PORT_NAMES: Record<string, string> = {
   'udp 123': 'ntp',
 };
 
-/** The live table a director holds, thresholds included. */
-export function liveTable(f: ImportFacts): IpvsTable {
-  const t = f.facts.ipvs ? parseRules(f.facts.ipvs) : { services: [] };
-  return f.facts.ipvsThresholds !== null ? withThresholds(t, f.facts.ipvsThresholds) : t;
-}
-
 /** keepalived programs the table (it runs, and its configuration has virtual servers). */
 const keepalivedOwns = (f: ImportFacts): boolean =>
   f.facts.keepalivedPids.length > 0 && /^\s*virtual_server(_group)?\s/m.test(f.keepalivedConf ?? '');
@@ -77,7 +75,7 @@ const keepalivedOwns = (f: ImportFacts): boolean =>
 export function realServerAddresses(directors: ImportFacts[]): string[] {
   const out = new Set<string>();
   for (const f of directors)
-    for (const s of liveTable(f).services) for (const d of s.destinations) out.add(canonicalIfAddress(d.address));
+    for (const s of liveTable(f.facts).services) for (const d of s.destinations) out.add(canonicalIfAddress(d.address));
   return [...out];
 }
 
@@ -98,7 +96,7 @@ function uniqueName(want: string, taken: Set<string>): string {
  * rules (iptables-save prints --set-xmark 0xN/0xffffffff). */
 function markRule(
   f: ImportFacts,
-  s: IpvsService & { protocol: 'fwmark' },
+  s: { fwmark: number; family: 4 | 6 },
 ): { vip: string; protocol: 'tcp' | 'udp'; ports: number[] } | string {
   const rules = f.mangle[s.family].filter((l) => {
     const m = /--set-(?:x)?mark (0x[0-9a-f]+|\d+)(?:\/0xffffffff)?(?:\s|$)/.exec(l);
@@ -153,20 +151,39 @@ function inexpressible(s: IpvsService, forward: Forward, directorAddrs: string[]
   return undefined;
 }
 
-/** The directors import can read a cluster from (each reached, none with keepalived's services,
- * one of them); checked before the real servers are read. */
+/** The directors import can read a cluster from: each reached; keepalived programs the services on
+ * all of them or on none; several only when keepalived pairs them. Checked before the real servers
+ * are read. */
 export function checkDirectors(directors: Reached[]): Reached[] {
   for (const d of directors)
     if (!d.facts) throw new ImportError(`director ${d.dest} was not reached: ${d.error ?? 'unknown error'}`);
-  if (directors.some((d) => keepalivedOwns(d.facts!)))
+  const ka = directors.filter((d) => keepalivedOwns(d.facts!));
+  if (ka.length && ka.length < directors.length)
     throw new ImportError(
-      'keepalived programs the virtual services here (keepalived.conf has virtual_server blocks); importing keepalived.conf is not supported yet',
+      `keepalived programs the virtual services on ${ka.map((d) => d.dest).join(', ')} and not on ${directors
+        .filter((d) => !ka.includes(d))
+        .map((d) => d.dest)
+        .join(', ')}: import the directors of one cluster`,
     );
-  if (directors.length > 1)
+  if (directors.length > 1 && !ka.length)
     throw new ImportError(
       'several directors without keepalived pairing them: import one director (--from once) per cluster',
     );
   return directors;
+}
+
+/** The director's own address for the inventory: the one beside its VIPs (in their subnet first),
+ * else its default route's interface's. */
+function directorAddress(f: ImportFacts, vips: ReadonlySet<string>) {
+  const devs = new Set(f.facts.addresses.filter((a) => vips.has(canonicalIfAddress(a.address))).map((a) => a.dev));
+  const candidates = f.facts.addresses.filter(
+    (a) => devs.has(a.dev) && a.family === 4 && !vips.has(canonicalIfAddress(a.address)),
+  );
+  return (
+    candidates.find((a) => [...vips].some((v) => familyOf(v) === 4 && inSubnet4(v, a.address, a.prefix))) ??
+    candidates[0] ??
+    f.facts.addresses.find((a) => a.dev === f.facts.defaultRoute4?.dev && a.family === 4)
+  );
 }
 
 export function buildInventory(input: ImportInput): ImportResult {
@@ -174,48 +191,37 @@ export function buildInventory(input: ImportInput): ImportResult {
   const fighters: ImportResult['fighters'] = [];
   const reached = checkDirectors(input.directors);
   const first = reached[0]!.facts!;
+  const ka = keepalivedOwns(first);
+  const confs = ka ? reached.map((d) => readKeepalivedConf(d.facts!.keepalivedConf ?? '')) : [];
 
   const names = new Set<string>();
   const hosts: Record<string, Record<string, unknown>> = {};
   const hostComments = new Map<string, string>();
-  const dirAddrs = first.facts.addresses.map((a) => a.address);
+  const dirAddrs = reached.flatMap((d) => d.facts!.facts.addresses.map((a) => a.address));
+  const table = liveTable(first.facts);
+  // The VIPs: the table's addresses, and with keepalived the addresses its instances float.
+  const vipSet = new Set([
+    ...table.services.flatMap((s) => (s.protocol === 'fwmark' ? [] : [canonicalIfAddress(s.address)])),
+    ...confs.flatMap((c) => c.instances.flatMap((i) => i.addresses.map((a) => canonicalIfAddress(a.address)))),
+  ]);
 
-  // The director: named as it names itself; its address is the one beside its VIPs, else the
-  // default route's interface's.
-  const table = liveTable(first);
-  const vipDevs = new Set(
-    table.services.flatMap((s) =>
-      first.facts.addresses
-        .filter((a) => s.protocol !== 'fwmark' && sameAddress(a.address, s.address))
-        .map((a) => a.dev),
-    ),
-  );
-  const vipSet = new Set(
-    table.services.flatMap((s) => (s.protocol === 'fwmark' ? [] : [canonicalIfAddress(s.address)])),
-  );
-  const candidates = first.facts.addresses.filter(
-    (a) => vipDevs.has(a.dev) && a.family === 4 && !vipSet.has(canonicalIfAddress(a.address)),
-  );
-  const primary =
-    candidates.find((a) => [...vipSet].some((v) => familyOf(v) === 4 && inSubnet4(v, a.address, a.prefix))) ??
-    candidates[0] ??
-    first.facts.addresses.find((a) => a.dev === first.facts.defaultRoute4?.dev && a.family === 4);
-  const dirName = uniqueName(first.hostname.split('.')[0] || 'director', names);
-  const dest = parseDest(reached[0]!.dest);
-  hosts[dirName] = {
-    address: primary?.address ?? dest.host,
-    ...(dest.host !== primary?.address || dest.port || dest.user
-      ? { ssh: { host: dest.host, ...(dest.port && { port: dest.port }), ...(dest.user && { user: dest.user }) } }
-      : {}),
-  };
-
-  // The forwarding mode: the one most real servers use; a service with another is left out.
-  const count = new Map<Forward, number>();
-  for (const s of table.services) for (const d of s.destinations) count.set(d.forward, (count.get(d.forward) ?? 0) + 1);
-  const forward = [...count].sort((a, b) => b[1] - a[1])[0]?.[0];
-  if (!forward)
-    throw new ImportError(`${dirName} (${reached[0]!.dest}) has no IPVS service with a real server: nothing to import`);
-  const mode = MODE_OF[forward];
+  // The directors, named as they name themselves; with unicast VRRP their address is their source.
+  const dirNames = reached.map((d, i) => {
+    const f = d.facts!;
+    const name = uniqueName(f.hostname.split('.')[0] || 'director', names);
+    const own = directorAddress(f, vipSet);
+    const src = confs[i]?.instances[0]?.unicastSrc;
+    const dest = parseDest(d.dest);
+    const address = src ?? own?.address ?? dest.host;
+    hosts[name] = {
+      address,
+      ...(dest.host !== address || dest.port || dest.user
+        ? { ssh: { host: dest.host, ...(dest.port && { port: dest.port }), ...(dest.user && { user: dest.user }) } }
+        : {}),
+    };
+    return name;
+  });
+  const dirName = dirNames[0]!;
 
   // Real servers: named as they name themselves where reached.
   const rsName = new Map<string, string>();
@@ -227,10 +233,98 @@ export function buildInventory(input: ImportInput): ImportResult {
     const name = uniqueName(r?.facts?.hostname.split('.')[0] || `rs-${key.replace(/[.:]/g, '-')}`, names);
     rsName.set(key, name);
     const iface = r?.facts?.facts.addresses.find((a) => sameAddress(a.address, key))?.dev;
-    hosts[name] = { address: key, ...(iface && { interface: iface }) };
-    if (!r?.facts) hostComments.set(name, `not reached: ${r?.error ?? 'not tried'} (its ssh settings go here)`);
+    // DR and TUN set ARP sysctls on the real server's interface: unread, eth0 is a guess to check (a
+    // wrong one stops its plan before any change: the interface is absent).
+    hosts[name] = { address: key, interface: iface ?? 'eth0' };
+    if (!r?.facts)
+      hostComments.set(
+        name,
+        `not reached: ${r?.error ?? 'not tried'} (its ssh settings go here; interface eth0 is a guess)`,
+      );
     return name;
   };
+
+  let parts: { mode: 'nat' | 'dr' | 'tun'; directors: Record<string, unknown>; vips: unknown[] };
+  let password: string | undefined;
+  if (ka) {
+    const k = keepalivedParts(
+      dirNames.map((name, i) => ({ name, conf: confs[i]! })),
+      rsHost,
+      [...input.realServers.keys()],
+      (mark) => markRule(first, { fwmark: mark, family: 4 }),
+    );
+    notImported.push(...k.notImported);
+    if (!k.vips.length)
+      throw new ImportError(
+        `none of keepalived's virtual servers can be written as an inventory:\n  ${notImported.join('\n  ')}`,
+      );
+    parts = k;
+    password = k.password;
+  } else {
+    parts = ipvsadmParts(input, first, dirName, table, dirAddrs, rsHost, rsName, vipSet, notImported);
+  }
+
+  // IPVS settings that differ from the kernel's defaults.
+  const ipvs: Record<string, unknown> = {};
+  const t = first.facts.ipvsTimeouts;
+  if (t && t.some((x, i) => x !== DEFAULT_TIMEOUTS[i])) ipvs.timeouts = { tcp: t[0], tcpfin: t[1], udp: t[2] };
+  const sysctl: Record<string, number> = {};
+  for (const k of IPVS_SYSCTLS) {
+    const v = first.facts.sysctl.get(`net.ipv4.vs.${k}`);
+    if (v !== undefined && v !== IPVS_SYSCTL_DEFAULTS[k]) sysctl[k] = Number(v);
+  }
+  if (Object.keys(sysctl).length) ipvs.sysctl = sysctl;
+
+  reached.forEach((d, i) => {
+    for (const fighter of d.facts!.bootFighters) fighters.push({ host: dirNames[i]!, fighter });
+  });
+  for (const [a, r] of input.realServers)
+    for (const fighter of r.facts?.bootFighters ?? []) fighters.push({ host: rsName.get(a) ?? a, fighter });
+
+  const cluster = uniqueName(input.cluster ?? dirName, new Set());
+  const files: ImportResult['files'] = [];
+  if (password !== undefined) {
+    const file = `${cluster}.vrrp-password`;
+    files.push({ name: file, content: `${password}\n`, mode: 0o600 });
+    (parts.directors.vrrp as { auth: Record<string, unknown> }).auth.password_file = file;
+  }
+  const inventory: Record<string, unknown> = {
+    cluster,
+    mode: parts.mode,
+    ...(input.sshConfig && { vars: { ssh: { config: input.sshConfig } } }),
+    hosts,
+    directors: parts.directors,
+    vips: parts.vips,
+    ...(Object.keys(ipvs).length && { ipvs }),
+  };
+  const doc = new Document(inventory);
+  doc.commentBefore = header(reached.map((d) => d.dest).join(', '), dirNames.join(', '), notImported, fighters);
+  const hostMap = doc.get('hosts', true) as YAMLMap;
+  for (const [name, comment] of hostComments) {
+    const item = hostMap.items.find((p) => String((p.key as { value?: unknown }).value ?? p.key) === name);
+    if (item && isMap(item.value)) item.value.commentBefore = ` ${comment}`;
+  }
+  return { text: doc.toString({ lineWidth: 0 }), notImported, fighters, files };
+}
+
+/** A cluster lvsctl programs with ipvsadm: its services from the live table. */
+function ipvsadmParts(
+  input: ImportInput,
+  first: ImportFacts,
+  dirName: string,
+  table: IpvsTable,
+  dirAddrs: string[],
+  rsHost: (address: string) => string,
+  rsName: Map<string, string>,
+  vipSet: ReadonlySet<string>,
+  notImported: string[],
+): { mode: 'nat' | 'dr' | 'tun'; directors: Record<string, unknown>; vips: unknown[] } {
+  // The forwarding mode: the one most real servers use; a service with another is left out.
+  const count = new Map<Forward, number>();
+  for (const s of table.services) for (const d of s.destinations) count.set(d.forward, (count.get(d.forward) ?? 0) + 1);
+  const forward = [...count].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (!forward) throw new ImportError(`${dirName} has no IPVS service with a real server: nothing to import`);
+  const mode = MODE_OF[forward];
 
   const vips = new Map<string, { address: string; prefix?: number; interface: string; services: unknown[] }>();
   const serviceNames = new Set<string>();
@@ -336,38 +430,7 @@ export function buildInventory(input: ImportInput): ImportResult {
   const sync = first.syncDaemons.map((l) => /master sync daemon \(mcast=(\S+?), syncid=(\d+)/.exec(l)).find(Boolean);
   if (sync) directors.sync_daemon = { interface: sync[1], id: Number(sync[2]) };
 
-  // IPVS settings that differ from the kernel's defaults.
-  const ipvs: Record<string, unknown> = {};
-  const t = first.facts.ipvsTimeouts;
-  if (t && t.some((x, i) => x !== DEFAULT_TIMEOUTS[i])) ipvs.timeouts = { tcp: t[0], tcpfin: t[1], udp: t[2] };
-  const sysctl: Record<string, number> = {};
-  for (const k of IPVS_SYSCTLS) {
-    const v = first.facts.sysctl.get(`net.ipv4.vs.${k}`);
-    if (v !== undefined && v !== IPVS_SYSCTL_DEFAULTS[k]) sysctl[k] = Number(v);
-  }
-  if (Object.keys(sysctl).length) ipvs.sysctl = sysctl;
-
-  for (const d of reached) for (const fighter of d.facts!.bootFighters) fighters.push({ host: dirName, fighter });
-  for (const [a, r] of input.realServers)
-    for (const fighter of r.facts?.bootFighters ?? []) fighters.push({ host: rsName.get(a) ?? a, fighter });
-
-  const inventory: Record<string, unknown> = {
-    cluster: uniqueName(input.cluster ?? dirName, new Set()),
-    mode,
-    ...(input.sshConfig && { vars: { ssh: { config: input.sshConfig } } }),
-    hosts,
-    directors,
-    vips: [...vips.values()],
-    ...(Object.keys(ipvs).length && { ipvs }),
-  };
-  const doc = new Document(inventory);
-  doc.commentBefore = header(reached[0]!.dest, dirName, notImported, fighters);
-  const hostMap = doc.get('hosts', true) as YAMLMap;
-  for (const [name, comment] of hostComments) {
-    const item = hostMap.items.find((p) => String((p.key as { value?: unknown }).value ?? p.key) === name);
-    if (item && isMap(item.value)) item.value.commentBefore = ` ${comment}`;
-  }
-  return { text: doc.toString({ lineWidth: 0 }), notImported, fighters };
+  return { mode, directors, vips: [...vips.values()] };
 }
 
 function header(from: string, dir: string, notImported: string[], fighters: ImportResult['fighters']): string {
@@ -382,11 +445,9 @@ function header(from: string, dir: string, notImported: string[], fighters: Impo
     );
   if (fighters.length)
     out.push(
-      ' Boot-time scripts that program IPVS (they would undo lvsctl after a reboot):',
-      ...fighters.map(
-        (f) =>
-          `   - ${f.host}: ${f.fighter.path} (${f.fighter.does.join(', ')}; ${f.fighter.enabled ? 'enabled' : 'disabled'})`,
-      ),
+      ' Boot-time scripts that program IPVS (they would undo lvsctl after a reboot): `up --takeover`',
+      ' refuses while one is enabled; with --disable-boot-scripts it disables them, and `down` enables them again.',
+      ...fighters.map((f) => `   - ${f.host}: ${bootScriptWords(f.fighter, true)}`),
     );
   return out.join('\n');
 }

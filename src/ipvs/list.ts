@@ -2,6 +2,7 @@
 // Keys are the ones table.ts uses (serviceKey, destinationKey), so status and drain can match the
 // inventory's services and real servers. `-Ln --thresholds` gives the thresholds, which `-S` does not.
 import { destinationKey, parseHostPort, serviceKey } from '../identity/service.js';
+import { parseRules } from './parse.js';
 import type { IpvsTable } from './table.js';
 
 export interface LiveDestination {
@@ -83,3 +84,9 @@ export function withThresholds(table: IpvsTable, text: string): IpvsTable {
 /** Does any destination of the table have a threshold? */
 export const hasThresholds = (t: IpvsTable): boolean =>
   t.services.some((s) => s.destinations.some((d) => d.upperThreshold || d.lowerThreshold));
+
+/** The table a host's facts show (`ipvsadm -Sn`), with the thresholds read beside it. */
+export function liveTable(facts: { ipvs: string | null; ipvsThresholds: string | null }): IpvsTable {
+  const t = facts.ipvs ? parseRules(facts.ipvs) : { services: [] };
+  return facts.ipvsThresholds !== null ? withThresholds(t, facts.ipvsThresholds) : t;
+}

@@ -4,21 +4,19 @@
 // its own changes (resources/index.ts: PHASES); here they are put in order with the state file:
 // packages, the other additions, the removals, then the deletions of files and boot links.
 import type { DesiredHost } from '../desired/types.js';
-import { LvsctlError } from '../errors.js';
+import { PlanError, RefusedError } from '../errors.js';
 import type { HostFacts } from '../facts/parse.js';
 import { keepalivedTooOld } from '../facts/keepalived-version.js';
 import { PACKAGE_MANAGERS } from '../os/index.js';
 import { PHASES } from '../resources/index.js';
 import type { PlanContext, PlanInput } from '../resources/types.js';
-import { emptyState, formatState, parseState, type HostState } from './state.js';
+import { emptyState, formatState, foundNow, parseState, type HostState } from './state.js';
 import type { Change, DesiredFile, HostPlan } from './types.js';
 import { STATE_FILE } from '../render/paths.js';
 
 export type { PlanInput };
 
-export class PlanError extends LvsctlError {}
-/** Found by facts and refused before any change on any host (engine/cluster.ts applies nothing). */
-export class RefusedError extends PlanError {}
+export { PlanError, RefusedError };
 
 function checkPossible(d: DesiredHost, f: HostFacts, files: DesiredFile[]): void {
   const tooOld = d.keepalived ? keepalivedTooOld(f.keepalivedVersion) : undefined;
@@ -78,6 +76,9 @@ export function planHost(input: PlanInput): HostPlan {
   };
   for (const step of PHASES) step.plan(ctx);
   const { pre, next, adds, deletions } = ctx;
+  // What this run finds running and did not create (a cluster built by hand): recorded, so `down`
+  // leaves it; taking it over is the operator's call (engine/cluster.ts: up --takeover).
+  const found = foundNow(old, next);
   // A link goes down after everything on it is removed: IPv6 addresses leave with the link (the
   // kernel flushes them unless keep_addr_on_down), so their removal would then fail.
   const removals = [...ctx.removals.filter((c) => c.kind !== 'link'), ...ctx.removals.filter((c) => c.kind === 'link')];
@@ -109,7 +110,13 @@ export function planHost(input: PlanInput): HostPlan {
     if (f.state === null && !any && formatState({ ...pre, cluster: undefined }) === formatState(emptyState()))
       return { host: d.name, changes: [] };
     if (f.state === null || preText !== formatState(old))
-      changes.push({ kind: 'state', phase: 'before', content: preText, ...(takeover ? { takeover } : {}) });
+      changes.push({
+        kind: 'state',
+        phase: 'before',
+        content: preText,
+        ...(takeover ? { takeover } : {}),
+        ...(found ? { found } : {}),
+      });
     changes.push(
       ...adds.filter((c) => c.kind === 'packages'),
       ...adds.filter((c) => c.kind !== 'packages'),

@@ -38,7 +38,7 @@ export function parseAddr(lines: string[]): AddressFact[] {
 
 export const addresses = {
   parse: (get): Pick<HostFacts, 'addresses'> => ({ addresses: parseAddr(get('addr')) }),
-  plan({ desired: d, facts: f, old, pre, next, adds, removals }) {
+  plan({ desired: d, facts: f, old, pre, next, adds, removals, forget }) {
     // Compared in canonical form: an inventory may write fd00:0::1 for what `ip` shows as fd00::1.
     const has = (a: DesiredAddress) =>
       f.addresses.some(
@@ -49,11 +49,23 @@ export const addresses = {
           (a.label === undefined || x.label === a.label),
       );
     const wantKeys = new Set(d.addresses.map(addressKey));
+    // An address already there the first time lvsctl wants it was the operator's (a cluster taken
+    // over): recorded, so `down` leaves it as it was found.
+    const found = new Set(old.originals.addresses ?? []);
+    for (const a of d.addresses) if (has(a) && !old.owned.addresses.includes(addressKey(a))) found.add(addressKey(a));
+    for (const s of [pre, next]) if (found.size) s.originals.addresses = [...found];
     for (const a of d.addresses) if (!has(a)) adds.push({ kind: 'address', action: 'add', addr: a });
     for (const k of old.owned.addresses) {
       const a = parseAddressKey(k);
-      if (!wantKeys.has(addressKey(a)) && has(a)) removals.push({ kind: 'address', action: 'del', addr: a });
+      if (!wantKeys.has(addressKey(a)) && !(forget && found.has(k)) && has(a))
+        removals.push({ kind: 'address', action: 'del', addr: a });
     }
+    // `down` puts back what was found and is gone (a `stop` took it away)
+    if (forget)
+      for (const k of found) {
+        const a = parseAddressKey(k);
+        if (!wantKeys.has(k) && !has(a)) adds.push({ kind: 'address', action: 'add', addr: a });
+      }
     next.owned.addresses = [...wantKeys];
     pre.owned.addresses = [...new Set([...pre.owned.addresses, ...wantKeys])];
   },

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import type { FileFact, HostFacts } from '../facts/parse.js';
 import { redact } from '../util/redact.js';
+import { MANAGED_PATHS } from '../render/paths.js';
+import { foundCopy } from './state.js';
 import { fragment, type Resource } from './types.js';
 
 export interface DesiredFile {
@@ -20,8 +22,26 @@ export interface DesiredFile {
 }
 
 export type FileChange =
-  | { kind: 'file'; action: 'create' | 'update'; file: DesiredFile; diff: string }
-  | { kind: 'file'; action: 'delete'; path: string; diff: string };
+  | {
+      kind: 'file';
+      action: 'create' | 'update';
+      file: DesiredFile;
+      diff: string;
+      /** A found file (not lvsctl's): its content is copied here first, unless already kept. */
+      keep?: string;
+    }
+  | {
+      kind: 'file';
+      action: 'delete';
+      path: string;
+      diff: string;
+      /** A found file: put back from this copy (when lvsctl changed it) instead of removed. */
+      restore?: string;
+    };
+
+/** The paths lvsctl writes that may hold someone else's file first: keepalived.conf, where the
+ * distribution's keepalived reads it (every other path carries lvsctl's name). */
+export const FOUND_PATHS: ReadonlySet<string> = new Set([MANAGED_PATHS.keepalived]);
 
 // The paths are in $FILES; $sums is read again by the contents fragment.
 export const filesFacts = fragment(
@@ -96,6 +116,13 @@ export const files = {
   plan(ctx) {
     const { facts: f, secrets, old, pre, next, adds, deletions } = ctx;
     const wanted = new Set(ctx.files.map((x) => x.path));
+    // A file of someone else's where lvsctl writes its own (a hand-built keepalived pair's config):
+    // recorded as found; its content is kept before lvsctl's first write, and `down` puts it back.
+    const found = new Set(old.originals.files ?? []);
+    for (const file of ctx.files)
+      if (FOUND_PATHS.has(file.path) && f.files.get(file.path) && !old.owned.files.includes(file.path))
+        found.add(file.path);
+    if (found.size) for (const s of [pre, next]) s.originals.files = [...found];
     for (const file of ctx.files) {
       const cur = f.files.get(file.path);
       const mode = file.secret ? 0o600 : file.mode;
@@ -113,32 +140,46 @@ export const files = {
         cur && cur.sha256 === sha256(file.content)
           ? `mode/owner: ${cur.mode.toString(8)} ${cur.owner}:${cur.group} -> ${mode.toString(8)} ${want.owner}:${want.group}`
           : fileDiff(file.path, before, file.content, file.secret ? secrets : []);
-      adds.push({ kind: 'file', action: cur ? 'update' : 'create', file: want, diff });
+      adds.push({
+        kind: 'file',
+        action: cur ? 'update' : 'create',
+        file: want,
+        diff,
+        ...(cur && found.has(file.path) && { keep: foundCopy(file.path) }),
+      });
       ctx.changedFiles.add(file.path);
     }
     for (const p of old.owned.files)
-      if (!wanted.has(p) && f.files.get(p))
-        deletions.push({
-          kind: 'file',
-          action: 'delete',
-          path: p,
-          diff: fileDiff(p, f.contents.get(p), undefined, secrets),
-        });
+      if (!wanted.has(p) && f.files.get(p)) {
+        if (!found.has(p)) {
+          deletions.push({
+            kind: 'file',
+            action: 'delete',
+            path: p,
+            diff: fileDiff(p, f.contents.get(p), undefined, secrets),
+          });
+          continue;
+        }
+        deletions.push({ kind: 'file', action: 'delete', path: p, diff: '', restore: foundCopy(p) });
+        next.originals.files = next.originals.files?.filter((x) => x !== p);
+      }
     next.owned.files = [...wanted];
     pre.owned.files = [...new Set([...pre.owned.files, ...wanted])];
   },
-  record: (c) =>
-    c.action === 'delete'
-      ? { action: 'delete', target: c.path, from: 'present', to: null }
-      : {
-          action: c.action,
-          target: c.file.path,
-          from: c.action === 'create' ? null : 'other content',
-          to: `mode ${c.file.mode.toString(8).padStart(4, '0')}`,
-        },
-  describe: (c) =>
-    c.action === 'delete'
-      ? `remove ${c.path}`
-      : `${c.action} ${c.file.path} (mode ${c.file.mode.toString(8).padStart(4, '0')})`,
+  record(c) {
+    if (c.action !== 'delete')
+      return {
+        action: c.action,
+        target: c.file.path,
+        from: c.action === 'create' ? null : 'other content',
+        to: `mode ${c.file.mode.toString(8).padStart(4, '0')}`,
+      };
+    if (c.restore) return { action: 'restore', target: c.path, from: 'present', to: 'as found' };
+    return { action: 'delete', target: c.path, from: 'present', to: null };
+  },
+  describe(c) {
+    if (c.action !== 'delete') return `${c.action} ${c.file.path} (mode ${c.file.mode.toString(8).padStart(4, '0')})`;
+    return c.restore ? `put back ${c.path} as lvsctl found it` : `remove ${c.path}`;
+  },
   diff: (c) => c.diff,
 } satisfies Resource<FileChange>;

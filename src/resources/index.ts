@@ -6,6 +6,7 @@ import { lockFacts, parseLockFacts } from '../lock/lease.js';
 import { addresses } from './addresses.js';
 import { bootlinks, bootlinksFacts } from './bootlinks.js';
 import { bootUnit, bootUnitFacts } from './bootunit.js';
+import { bootScripts, bootScriptsFacts } from './boot-scripts.js';
 import { contentsFacts, files, filesFacts } from './files.js';
 import { hostFacts, parseHost } from './host.js';
 import { ipvs, ipvsFacts } from './ipvs.js';
@@ -45,6 +46,7 @@ export const FACTS = [
   scriptsFacts,
   bootlinksFacts,
   bootUnitFacts,
+  bootScriptsFacts,
   contentsFacts,
   lockFacts,
   stateFacts,
@@ -70,6 +72,7 @@ export const PHASES: ReadonlyArray<{ plan(ctx: PlanContext): void }> = [
   keepalived,
   keepalivedBoot,
   bootUnit,
+  bootScripts, // last: it looks at what the others record as found
 ];
 
 type Kind = Change['kind'];
@@ -95,6 +98,7 @@ const BY_KIND: {
   'keepalived-boot': keepalivedBoot,
   bootlink: bootlinks,
   'boot-unit': bootUnit,
+  'boot-script': bootScripts,
 };
 
 // BY_KIND pairs each kind with its own module, so the module of c's kind takes c (TypeScript checks

@@ -55,6 +55,7 @@ export const ipvs = {
   },
   plan({ ipvs, pre, next, adds }) {
     if (!ipvs) return;
+    if (ipvs.found) for (const s of [pre, next]) s.originals.ipvs = (s.originals.ipvs ?? '') + ipvs.found;
     if (ipvs.lines.length) adds.push({ kind: 'ipvs', lines: ipvs.lines, owned: ipvs.owned });
     next.owned.ipvs = ipvs.owned;
     pre.owned.ipvs = [...new Set([...pre.owned.ipvs, ...ipvs.owned])];

@@ -45,12 +45,22 @@ export const keepalived = {
     keepalivedPids: get('keepalived').join(' ').split(/\s+/).filter(Boolean).map(Number),
     keepalivedVersion: parseKeepalivedVersion(get('keepalived_version')[0] ?? ''),
   }),
-  plan({ desired: d, facts: f, old, changedFiles, adds, removals }) {
+  plan({ desired: d, facts: f, files, old, pre, next, changedFiles, adds, removals, deletions }) {
     const running = f.keepalivedPids.length > 0;
+    // A keepalived.conf found (files step): keepalived's state then is recorded, and when lvsctl
+    // lets go of the file, keepalived goes back to it on the found file instead of stopping.
+    const found = next.originals.files?.includes(KEEPALIVED_CONF);
+    if (found && !old.originals.files?.includes(KEEPALIVED_CONF))
+      pre.originals.keepalived = next.originals.keepalived = running ? 'running' : 'stopped';
+    const handBack = old.originals.files?.includes(KEEPALIVED_CONF) && !files.some((x) => x.path === KEEPALIVED_CONF);
+    if (handBack) delete next.originals.keepalived;
     if (d.keepalived) {
       if (!running) adds.push({ kind: 'keepalived', action: 'start' });
       else if (changedFiles.has(KEEPALIVED_CONF)) adds.push({ kind: 'keepalived', action: 'reload' });
-    } else if (running && old.owned.files.includes(KEEPALIVED_CONF))
+    } else if (handBack && old.originals.keepalived === 'running')
+      // after the files step put the found keepalived.conf back (deletions keep their order)
+      deletions.push({ kind: 'keepalived', action: running ? 'reload' : 'start' });
+    else if (running && old.owned.files.includes(KEEPALIVED_CONF))
       removals.unshift({ kind: 'keepalived', action: 'stop' });
   },
   record: (c) => ({

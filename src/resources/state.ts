@@ -7,7 +7,11 @@
 import type { Drained } from '../desired/intent.js';
 import type { HostFacts } from '../facts/parse.js';
 import { STATE_FILE } from '../render/paths.js';
+import type { DisabledBootScript } from './boot-scripts.js';
 import { fragment, type Resource } from './types.js';
+import { parseRules } from '../ipvs/parse.js';
+import { serviceKey } from '../identity/service.js';
+import { plural } from '../util/plural.js';
 
 export type StateChange = {
   kind: 'state';
@@ -15,6 +19,8 @@ export type StateChange = {
   content: string;
   /** The cluster this host belonged to, taken over by this run (--takeover). */
   takeover?: string;
+  /** What runs here that lvsctl did not create, recorded as found now (plan/host.ts foundNow). */
+  found?: string;
 };
 
 // Last: cat_ is the script's own (facts/script.ts).
@@ -39,6 +45,21 @@ export interface HostState {
     /** Whether the installed keepalived started at boot before lvsctl first changed that
      * (`systemctl is-enabled`'s word: enabled, disabled...). */
     keepalivedBoot?: string;
+    /** Addresses (addressKey) that were on the host before lvsctl first wanted them (a cluster built
+     * by hand and taken over): `down` leaves them, or puts them back after a stop. */
+    addresses?: string[];
+    /** The virtual services (ipvsadm -R lines) lvsctl found running under keys it then took over:
+     * `down` puts them back as they were. */
+    ipvs?: string;
+    /** Files lvsctl found written by someone else where it writes its own (keepalived.conf): their
+     * content is kept at foundCopy(path) before lvsctl's first write, and `down` puts it back. */
+    files?: string[];
+    /** keepalived's state when lvsctl found its keepalived.conf: `down` leaves it so (reloaded on the
+     * found file), not stopped. */
+    keepalived?: 'running' | 'stopped';
+    /** Boot-time scripts that program IPVS, disabled by up --takeover --disable-boot-scripts: `down`
+     * enables them again. */
+    bootScripts?: DisabledBootScript[];
   };
   owned: {
     addresses: string[]; // addressKey()
@@ -52,6 +73,24 @@ export interface HostState {
   /** On a director: real servers drained (weight 0) or removed by `lvsctl drain`. */
   drained?: Drained;
 }
+
+type TakenOver = Pick<HostState['originals'], 'addresses' | 'ipvs' | 'files' | 'keepalived' | 'bootScripts'>;
+
+/** What a takeover recorded (found running, not lvsctl's), without empty values; lists sorted. */
+function takenOver(o: Partial<TakenOver> | undefined): TakenOver {
+  const list = (l: string[] | undefined) => (l?.length ? [...new Set(l)].sort() : undefined);
+  const out: TakenOver = {
+    addresses: list(o?.addresses),
+    ipvs: o?.ipvs || undefined,
+    files: list(o?.files),
+    keepalived: o?.keepalived,
+    bootScripts: o?.bootScripts?.length ? [...o.bootScripts].sort((a, b) => a.path.localeCompare(b.path)) : undefined,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as TakenOver;
+}
+
+/** Where a found file's content is kept until `down` puts it back (beside the state file). */
+export const foundCopy = (path: string) => STATE_FILE.replace(/[^/]+$/, `found${path.replace(/\//g, '-')}`);
 
 export const emptyState = (): HostState => ({
   version: 1,
@@ -73,6 +112,7 @@ export function parseState(text: string | null): HostState {
         ...(s.originals?.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
         ...(s.originals?.ipvsTimeouts ? { ipvsTimeouts: s.originals.ipvsTimeouts } : {}),
         ...(s.originals?.keepalivedBoot ? { keepalivedBoot: s.originals.keepalivedBoot } : {}),
+        ...takenOver(s.originals),
       },
       owned: {
         addresses: s.owned?.addresses ?? e.owned.addresses,
@@ -103,6 +143,7 @@ export function formatState(s: HostState): string {
       ...(s.originals.defaultRoute !== undefined ? { defaultRoute: s.originals.defaultRoute } : {}),
       ...(s.originals.ipvsTimeouts ? { ipvsTimeouts: s.originals.ipvsTimeouts } : {}),
       ...(s.originals.keepalivedBoot ? { keepalivedBoot: s.originals.keepalivedBoot } : {}),
+      ...takenOver(s.originals),
     },
     owned: {
       addresses: [...new Set(s.owned.addresses)].sort(),
@@ -124,9 +165,27 @@ export const isEmptyState = (s: HostState) =>
   s.originals.defaultRoute === undefined &&
   !s.originals.ipvsTimeouts &&
   !s.originals.keepalivedBoot &&
+  !Object.keys(takenOver(s.originals)).length &&
   Object.values(s.owned).every((l) => !l.length) &&
   !s.stopped &&
   !Object.keys(s.drained ?? {}).length;
+
+/** Words for what the plan records as found this time (addresses, virtual services), or undefined. */
+export function foundNow(old: HostState, next: HostState): string | undefined {
+  const addresses = (next.originals.addresses ?? []).filter((a) => !(old.originals.addresses ?? []).includes(a));
+  const before = new Set(parseRules(old.originals.ipvs ?? '').services.map(serviceKey));
+  const services = parseRules(next.originals.ipvs ?? '')
+    .services.map(serviceKey)
+    .filter((k) => !before.has(k));
+  const files = (next.originals.files ?? []).filter((p) => !(old.originals.files ?? []).includes(p));
+  const parts = [
+    ...(addresses.length ? [`${addresses.length} address${addresses.length === 1 ? '' : 'es'}`] : []),
+    ...(services.length ? [plural(services.length, 'virtual service')] : []),
+    ...(files.length ? [plural(files.length, 'file')] : []),
+  ];
+  const which = [...addresses.map((a) => a.split(' ')[0]!), ...services, ...files];
+  return parts.length ? `${parts.join(' and ')}: ${which.join(', ')}` : undefined;
+}
 
 export const state = {
   parse(get): Pick<HostFacts, 'state'> {
@@ -139,9 +198,10 @@ export const state = {
       : { action: 'write', target: STATE_FILE, from: null, to: `${c.phase} changes` },
   describe: (c) => {
     if (c.phase === 'remove') return "remove the state file (nothing of lvsctl's is left here)";
-    const what = c.takeover
-      ? `take this host over from cluster ${c.takeover}: record it as this inventory's`
-      : 'record original settings and owned objects';
+    let what = 'record original settings and owned objects';
+    if (c.found)
+      what = `take over what runs here (${c.found}; up needs --takeover): record it as found, which down leaves in place`;
+    if (c.takeover) what = `take this host over from cluster ${c.takeover}: record it as this inventory's`;
     return `${what} in the state file (${c.phase} changes)`;
   },
 } satisfies Resource<StateChange>;

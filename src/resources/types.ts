@@ -10,6 +10,7 @@ import type { Shell } from '../util/quote.js';
 import type { AddressChange } from './addresses.js';
 import type { BootlinkChange } from './bootlinks.js';
 import type { BootUnitChange } from './bootunit.js';
+import type { BootScriptChange } from './boot-scripts.js';
 import type { DesiredFile, FileChange } from './files.js';
 import type { FACTS } from './index.js';
 import type { IpvsChange } from './ipvs.js';
@@ -38,7 +39,8 @@ export type Change =
   | KeepalivedChange
   | KeepalivedBootChange
   | BootlinkChange
-  | BootUnitChange;
+  | BootUnitChange
+  | BootScriptChange;
 
 /** Changes the engine carries out itself: files and the state file through its atomic writes,
  * IPVS as one `ipvsadm -R` batch with a read-back. Every other kind is one shell command, so a new
@@ -69,7 +71,12 @@ export interface PlanInput {
   /** Boot symlinks per init system (the planner picks by the host's init). */
   bootLinks?: Readonly<Record<InitName, ReadonlyArray<{ path: string; target: string }>>>;
   /** IPVS delta for a director, computed from the live table (plan/ipvs.ts). */
-  ipvs?: { lines: string[]; owned: string[] };
+  ipvs?: {
+    lines: string[];
+    owned: string[];
+    /** ipvsadm -R lines of live services lvsctl takes over now (not created by it): recorded. */
+    found?: string;
+  };
   /** Netfilter files a director loads (render/netfilter.ts); absent: none wanted. */
   netfilter?: ReadonlyArray<NetfilterFile>;
   /** IPVS timeouts a director should have (tcp tcpfin udp). */
@@ -79,7 +86,7 @@ export interface PlanInput {
   /** What the state file records beyond the inventory (intent.ts: recordFor). */
   record?: { stopped: boolean; drained: Drained };
   /** The inventory's cluster, recorded in the state file; another cluster's host is refused unless `takeover`. */
-  owner?: { cluster: string; takeover: boolean };
+  owner?: { cluster: string; takeover: boolean; disableBootScripts?: boolean };
   /** `down`: the desired state is empty; the state file goes too, and with purge the packages lvsctl installed. */
   forget?: { purge: boolean };
   /** `stop`: this command takes the service down here (record.stopped only says it stays down). */

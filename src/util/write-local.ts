@@ -7,10 +7,10 @@ import { fsReason } from './fs-reason.js';
 import { quoted } from './printable.js';
 
 /** Writes `text` to `file` atomically; `what` names the option in the error (64) when it cannot. */
-export function writeAtomic(file: string, text: string, what: string): void {
+export function writeAtomic(file: string, text: string, what: string, mode = 0o644): void {
   const tmp = join(dirname(file), `.${basename(file)}.lvsctl-${process.pid}`);
   try {
-    writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
+    writeFileSync(tmp, text, { mode, flag: 'wx' });
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });

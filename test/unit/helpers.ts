@@ -69,6 +69,10 @@ export interface FactsOptions {
   unit?: Record<string, string>;
   scripts?: string[]; // the scripts section (facts/scripts.ts): stat lines, absent, link, user
   lock?: string[]; // the lock section: `now EPOCH`, then the lease file's lines
+  /** The boot-script scan's lines (`enabled|disabled HOW PATH does...`); absent: not scanned. */
+  bootScripts?: string[];
+  /** Copies of found files the engine kept (foundCopy path -> the file's line and content). */
+  kept?: Record<string, { line: string; content?: string }>;
 }
 
 /** Facts text as a Debian host in the lab prints it before lvsctl ran. */
@@ -114,6 +118,7 @@ export function factsText(o: FactsOptions = {}): string {
     bootlinks: o.bootlinks ?? [],
     boot_unit: Object.entries(o.unit ?? {}).map(([k, v]) => `${k}=${v}`),
     contents: o.contents ?? [],
+    boot_scripts: o.bootScripts ? ['scanned', ...o.bootScripts] : [],
     lock: o.lock ?? [],
     state: o.state ? o.state.split('\n') : [],
   };
@@ -193,13 +198,27 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
         // systemd notices that a unit it loaded changed on disk (and reads it again on daemon-reload)
         if (n.unit && n.unit.LoadState !== 'not-found' && (c.action === 'delete' ? c.path : c.file.path) === UNIT)
           n.unit.NeedDaemonReload = 'yes';
-        if (c.action === 'delete') setFile(c.path, `absent - - - ${c.path}`);
-        else
+        if (c.action === 'delete' && c.restore) {
+          // a found file comes back from its copy; without one lvsctl never changed it
+          const k = n.kept?.[c.restore];
+          if (k) setFile(c.path, k.line, k.content);
+          delete n.kept?.[c.restore];
+        } else if (c.action === 'delete') setFile(c.path, `absent - - - ${c.path}`);
+        else {
+          if (c.keep && !n.kept?.[c.keep]) {
+            const line = n.files.find((l) => lastWord(l) === c.file.path)!;
+            const content = n.contents?.find((l) => l.split(' ')[0] === c.file.path)?.split(' ')[1];
+            n.kept = {
+              ...n.kept,
+              [c.keep]: { line, ...(content && { content: Buffer.from(content, 'base64').toString() }) },
+            };
+          }
           setFile(
             c.file.path,
             `${c.file.mode.toString(8)} ${c.file.owner ?? 'root'} ${c.file.group ?? 'root'} ${sha256(c.file.content)} ${c.file.path}`,
             c.file.content,
           );
+        }
         break;
       case 'module':
         n.loaded = [...(n.loaded ?? []), c.name];
@@ -247,6 +266,11 @@ export function applied(o: FactsOptions, changes: Change[], ipvsTable?: string):
           if (c.forget && n.unit.ActiveState === 'failed') n.unit.ActiveState = 'inactive'; // reset-failed
           n.unit = { ...n.unit, LoadState: present ? 'loaded' : 'not-found', NeedDaemonReload: 'no' };
         }
+        break;
+      case 'boot-script':
+        n.bootScripts = (n.bootScripts ?? []).map((l) =>
+          l.split(' ')[2] === c.script.path ? l.replace(/^\S+/, c.enable ? 'enabled' : 'disabled') : l,
+        );
         break;
       case 'bootlink':
         n.bootlinks = [

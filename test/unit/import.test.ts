@@ -7,14 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseFacts } from '../../src/facts/parse.js';
-import { buildInventory, ImportError, liveTable, parseDest, type Reached } from '../../src/import/build.js';
+import { buildInventory, ImportError, parseDest, type Reached } from '../../src/import/build.js';
+import { liveTable } from '../../src/ipvs/list.js';
 import { parseImportFacts } from '../../src/import/facts.js';
+import { kaValue, readKeepalivedConf, type KaConf } from '../../src/import/keepalived-conf.js';
+import { renderedFiles } from '../../src/engine/files.js';
 import { desiredHost } from '../../src/desired/host.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { desiredTable } from '../../src/ipvs/desired.js';
 import { planHost } from '../../src/plan/host.js';
 import { ipvsDelta } from '../../src/plan/ipvs.js';
 import { directorAddresses } from '../../src/render/director.js';
+import { parseBootScripts } from '../../src/resources/boot-scripts.js';
 import { addrLine, factsText, runCli, type FactsOptions } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsctl-import-'));
@@ -33,14 +37,13 @@ function importText(
 ): string {
   const sec = (name: string, lines: string[]) => `\n@@import ${name}\n${lines.join('\n')}`;
   return (
-    factsText(o) +
+    factsText({ ...o, bootScripts: extra.boot ?? [] }) +
     sec('hostname', [extra.hostname]) +
     sec('mangle4', extra.mangle4 ?? []) +
     sec('mangle6', []) +
     sec('nat4', extra.nat4 ?? []) +
     sec('daemon', extra.daemon ?? []) +
     sec('keepalived', [extra.keepalived ? Buffer.from(extra.keepalived).toString('base64') : '']) +
-    sec('boot', extra.boot ?? []) +
     '\n'
   );
 }
@@ -73,7 +76,7 @@ const natDirector = importText(
     mangle4: ['-A PREROUTING -d 192.0.2.101/32 -p tcp -m multiport --dports 80,443 -j MARK --set-xmark 0x5/0xffffffff'],
     nat4: ['-A POSTROUTING -s 10.1.0.0/24 ! -d 10.1.0.0/24 -j MASQUERADE'],
     daemon: ['master sync daemon (mcast=eth1, syncid=7)'],
-    boot: ['enabled /etc/rc.local clear add', 'disabled /etc/init.d/lvs-director add'],
+    boot: ['enabled exec /etc/rc.local clear add', 'disabled service /etc/init.d/lvs-director add'],
   },
 );
 
@@ -105,9 +108,9 @@ describe('import: from a hand-built NAT director to an inventory', () => {
 
   it('asks for exactly the IPVS table that runs (no IPVS change)', () => {
     const want = desiredTable(cluster, 'lb-a');
-    const kept = { services: liveTable(facts).services.filter((s) => !('port' in s && s.port === 8443)) };
+    const kept = { services: liveTable(facts.facts).services.filter((s) => !('port' in s && s.port === 8443)) };
     assert.deepEqual(ipvsDelta(kept, want, []).ops, []);
-    assert.deepEqual(ipvsDelta(liveTable(facts), want, []).ops, [], 'the left-out service is not touched');
+    assert.deepEqual(ipvsDelta(liveTable(facts.facts), want, []).ops, [], 'the left-out service is not touched');
   });
   it('and exactly the addresses the director holds (no VIP or DIP change)', () => {
     for (const a of directorAddresses(cluster))
@@ -143,7 +146,8 @@ describe('import: from a hand-built NAT director to an inventory', () => {
       ['lb-a /etc/rc.local clear,add true', 'lb-a /etc/init.d/lvs-director add false'],
     );
     assert.match(r.text, /^# Not imported/m);
-    assert.match(r.text, /^# {3}- lb-a: \/etc\/rc\.local \(clear, add; enabled\)$/m);
+    assert.match(r.text, /^# {3}- lb-a: \/etc\/rc\.local \(clears the IPVS table, adds virtual services; enabled\)$/m);
+    assert.match(r.text, /--disable-boot-scripts/);
   });
 });
 
@@ -188,7 +192,7 @@ describe('import: DR, and what it refuses', () => {
     const r = buildInventory({ directors: [{ dest: 'lb', facts: d }], realServers: rss });
     const cluster = load(r.text);
     assert.equal(cluster.mode, 'dr');
-    assert.deepEqual(ipvsDelta(liveTable(d), desiredTable(cluster, 'lb'), []).ops, []);
+    assert.deepEqual(ipvsDelta(liveTable(d.facts), desiredTable(cluster, 'lb'), []).ops, []);
     for (const [addr, name] of [
       ['192.0.2.11', 'web-11'],
       ['192.0.2.12', 'web-12'],
@@ -201,14 +205,20 @@ describe('import: DR, and what it refuses', () => {
       );
     }
   });
-  it('refuses a cluster whose services keepalived programs (until keepalived.conf is imported)', () => {
-    const d = drDirector(
-      ['-A -t 192.0.2.100:80 -s rr', '-a -t 192.0.2.100:80 -r 192.0.2.11:80 -g -w 1'],
-      'virtual_server 192.0.2.100 80 {\n  lb_algo rr\n}\n',
-    );
+  it('refuses directors of which keepalived programs some and not the others', () => {
+    const rules = ['-A -t 192.0.2.100:80 -s rr', '-a -t 192.0.2.100:80 -r 192.0.2.11:80 -g -w 1'];
+    const ka = drDirector(rules, 'virtual_server 192.0.2.100 80 {\n  lb_algo rr\n}\n');
     assert.throws(
-      () => buildInventory({ directors: [{ dest: 'lb', facts: d }], realServers: new Map() }),
-      (e: Error) => e instanceof ImportError && /keepalived programs the virtual services/.test(e.message),
+      () =>
+        buildInventory({
+          directors: [
+            { dest: 'lb', facts: ka },
+            { dest: 'lb2', facts: drDirector(rules) },
+          ],
+          realServers: new Map(),
+        }),
+      (e: Error) =>
+        e instanceof ImportError && /keepalived programs the virtual services on lb and not on lb2/.test(e.message),
     );
   });
   it('refuses when nothing can be written, saying why for each service', () => {
@@ -258,6 +268,178 @@ describe('import: its words are checked before any host is contacted', () => {
       const r = await runCli(['import', '--from', '192.0.2.1', ...args]);
       assert.equal(r.code, 64, r.stderr);
       assert.match(r.stderr, why);
+    }
+  });
+});
+
+describe('boot-time scripts: the scan and the word that disables them', () => {
+  it('reads the scan: state, how it is switched, the path (spaces kept), what it does; none when not scanned', () => {
+    assert.equal(parseBootScripts([]), null);
+    assert.deepEqual(parseBootScripts(['scanned']), []);
+    assert.deepEqual(
+      parseBootScripts([
+        'scanned',
+        'enabled exec /etc/network/if-up.d/lvs rules clear add',
+        'garbage',
+        'disabled service /lib/systemd/system/ipvsadm.service restore',
+      ]),
+      [
+        { path: '/etc/network/if-up.d/lvs rules', enabled: true, how: 'exec', does: ['clear', 'add'] },
+        { path: '/lib/systemd/system/ipvsadm.service', enabled: false, how: 'service', does: ['restore'] },
+      ],
+    );
+  });
+  it('--disable-boot-scripts without --takeover: exit 64 before the inventory is read or a host contacted', async () => {
+    const r = await runCli(['up', '-i', 'inventories/lab-nat.yaml', '--disable-boot-scripts']);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /--disable-boot-scripts goes with --takeover/);
+  });
+});
+
+describe('import: a keepalived DR pair (keepalived.conf read back)', () => {
+  const conf = (state: string, priority: number) => `global_defs {
+    router_id LVS_${state}
+}
+vrrp_instance VI_1 {
+    state ${state}
+    interface eth0
+    virtual_router_id 51
+    priority ${priority}
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass s3cret
+    }
+    virtual_ipaddress {
+        192.0.2.100/24 dev eth0
+    }
+}
+virtual_server 192.0.2.100 80 {
+    delay_loop 6
+    lb_algo wrr
+    lb_kind DR
+    persistence_timeout 50
+    protocol TCP
+    real_server 192.0.2.11 80 {
+        weight 3
+        HTTP_GET {
+            url {
+                path /health
+                status_code 200
+            }
+            connect_timeout 3
+            retry 2
+            delay_before_retry 3
+        }
+    }
+    real_server 192.0.2.12 80 {
+        weight 1
+        HTTP_GET {
+            url {
+                path /health
+                status_code 200
+            }
+            connect_timeout 3
+            retry 2
+            delay_before_retry 3
+        }
+    }
+}
+virtual_server 192.0.2.100 443 {
+    delay_loop 10
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    quorum 1
+    real_server 192.0.2.11 443 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 2
+        }
+    }
+    real_server 192.0.2.12 443 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 2
+        }
+    }
+}
+`;
+  const table = [
+    '-A -t 192.0.2.100:80 -s wrr -p 50',
+    '-a -t 192.0.2.100:80 -r 192.0.2.11:80 -g -w 3',
+    '-a -t 192.0.2.100:80 -r 192.0.2.12:80 -g -w 1',
+    '-A -t 192.0.2.100:443 -s rr',
+    '-a -t 192.0.2.100:443 -r 192.0.2.11:443 -g -w 1',
+    '-a -t 192.0.2.100:443 -r 192.0.2.12:443 -g -w 1',
+  ];
+  const director = (name: string, addr: string, state: string, priority: number, holds: boolean) =>
+    parseImportFacts(
+      importText(
+        {
+          addr: [
+            addrLine({ address: addr, prefix: 24, dev: 'eth0' }, 2),
+            ...(holds ? [addrLine({ address: '192.0.2.100', prefix: 24, dev: 'eth0' }, 2)] : []),
+          ],
+          ipvs: table,
+          keepalived: ['901', '902'],
+        },
+        { hostname: name, keepalived: conf(state, priority) },
+      ),
+    );
+  const dirs: Reached[] = [
+    { dest: 'lb-a', facts: director('lb-a', '192.0.2.2', 'MASTER', 150, true) },
+    { dest: 'lb-b', facts: director('lb-b', '192.0.2.3', 'BACKUP', 100, false) },
+  ];
+  const r = buildInventory({ directors: dirs, realServers: new Map() });
+
+  it('writes the password into a file of its own, never into the inventory', () => {
+    assert.deepEqual(r.files, [{ name: 'lb-a.vrrp-password', content: 's3cret\n', mode: 0o600 }]);
+    assert.doesNotMatch(r.text, /s3cret/);
+    assert.match(r.text, /password_file: lb-a\.vrrp-password/);
+  });
+  it("lvsctl's keepalived.conf for the result has the same VRRP and the same virtual servers", () => {
+    writeFileSync(join(dir, 'lb-a.vrrp-password'), 's3cret\n', { mode: 0o600 });
+    const file = join(dir, 'pair.yaml');
+    writeFileSync(file, r.text);
+    const { cluster, secrets } = loadInventory(file);
+    assert.deepEqual(r.notImported, []);
+    for (const [host, state, priority] of [
+      ['lb-a', 'MASTER', 150],
+      ['lb-b', 'BACKUP', 100],
+    ] as const) {
+      const ours = renderedFiles(cluster, host, secrets).find((f) => f.path === '/etc/keepalived/keepalived.conf')!;
+      const back = readKeepalivedConf(ours.content);
+      const orig = readKeepalivedConf(conf(state, priority));
+      const vrrp = (c: KaConf) =>
+        c.instances.map((i) => [
+          i.name,
+          i.state,
+          i.interface,
+          i.virtualRouterId,
+          i.priority,
+          i.advertInt,
+          i.auth,
+          i.addresses,
+        ]);
+      assert.deepEqual(vrrp(back), vrrp(orig), host);
+      const vs = (c: KaConf) =>
+        c.virtualServers.map((v) => ({
+          id: [v.address, v.port, v.scheduler, v.method?.toUpperCase(), v.persistence?.timeout],
+          // the check's own delay_loop, or the virtual server's (lvsctl writes it in the check)
+          rs: v.realServers.map((x) => [
+            x.address,
+            x.port,
+            x.weight,
+            x.checks.map((ch) => [
+              ch.words[0],
+              Number(kaValue(ch.children, 'delay_loop') ?? v.delayLoop),
+              ...['connect_timeout', 'retry', 'delay_before_retry'].map((k) => kaValue(ch.children, k)),
+            ]),
+          ]),
+          other: v.other.map((n) => n.words.join(' ')),
+        }));
+      assert.deepEqual(vs(back), vs(orig), host);
     }
   });
 });

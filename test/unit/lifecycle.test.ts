@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { desiredHost } from '../../src/desired/host.js';
 import { drainedCluster, nothing, recordFor, stoppedHost, type Intent } from '../../src/desired/intent.js';
 import type { HostResult } from '../../src/engine/cluster.js';
+import { commandFor } from '../../src/apply/commands.js';
 import { renderedFiles } from '../../src/engine/files.js';
 import { planFromFacts, type HostRun } from '../../src/engine/host.js';
 import { parseFacts } from '../../src/facts/parse.js';
@@ -18,14 +19,14 @@ import { loadInventory } from '../../src/inventory/load.js';
 import type { Cluster } from '../../src/inventory/model.js';
 import type { Secrets } from '../../src/inventory/secrets.js';
 import { hostPort, serviceKey } from '../../src/identity/service.js';
-import { ipvsService } from '../../src/ipvs/desired.js';
+import { desiredTable as desiredTableOf, ipvsService } from '../../src/ipvs/desired.js';
 import { formatRules } from '../../src/ipvs/format.js';
 import { activeTo, parseList } from '../../src/ipvs/list.js';
 import { parseRules } from '../../src/ipvs/parse.js';
-import { planHost } from '../../src/plan/host.js';
+import { planHost, RefusedError } from '../../src/plan/host.js';
 import { ipvsDelta } from '../../src/plan/ipvs.js';
 import { parseState, type HostState } from '../../src/plan/state.js';
-import { describe as describeChange, type Change, type HostPlan } from '../../src/plan/types.js';
+import { describe as describeChange, type Change, type CommandChange, type HostPlan } from '../../src/plan/types.js';
 import { renderHost } from '../../src/render/host.js';
 import { BOOT_LINKS, MANAGED_PATHS } from '../../src/render/paths.js';
 import { statusReport } from '../../src/status/report.js';
@@ -1479,5 +1480,192 @@ describe('statusReport', () => {
     const r = statusReport(ha, res);
     assert.equal(r.drift, false, JSON.stringify(r.hosts));
     assert.equal(rsOf(r, 'tcp 10.99.1.100:80', 'dir2').rs2!.health, 'drained');
+  });
+});
+
+/** lab-nat's dir1 as an operator's script left it: the VIP and the DIP on their interfaces, the services. */
+const handBuiltNat = (): FactsOptions => ({
+  ...bare(nat, 'dir1'),
+  addr: [
+    addrLine({ address: '10.99.1.100', prefix: 24, dev: 'eth0', label: 'eth0:0' }, 3),
+    addrLine({ address: '10.99.2.1', prefix: 24, dev: 'eth1' }, 4),
+  ],
+  loaded: ['ip_vs', 'ip_vs_wrr', 'ip_vs_rr'],
+  ipvs: formatRules(desiredTableOf(nat, 'dir1')).trim().split('\n'),
+});
+
+describe('a cluster built by hand, taken over: down leaves what lvsctl found (issue 25)', () => {
+  const handBuilt = handBuiltNat;
+  const addrChanges = (p: HostPlan) => p.changes.filter((c) => c.kind === 'address').map(describeChange);
+
+  it('up records the VIP, the DIP and the services as found, and changes none of them', () => {
+    const { run } = step(nat, 'dir1', handBuilt());
+    const st = stateOf(run.plan.changes[0]);
+    assert.deepEqual(st.originals.addresses, ['10.99.1.100/24 eth0', '10.99.2.1/24 eth1']);
+    assert.match(st.originals.ipvs ?? '', /^-A -t 10\.99\.1\.100:80 -s wrr$/m);
+    assert.deepEqual(addrChanges(run.plan), []);
+    assert.equal(run.plan.changes.filter((c) => c.kind === 'ipvs').length, 0, 'the table is already as wanted');
+  });
+  it('down then leaves the VIP, the DIP and the services in place', () => {
+    const up = upHost(nat, 'dir1', handBuilt());
+    const { run } = step(nat, 'dir1', up, { kind: 'down', purge: false });
+    assert.deepEqual(addrChanges(run.plan), []);
+    assert.equal(run.plan.changes.filter((c) => c.kind === 'ipvs').length, 0, texts(run.plan).join('\n'));
+  });
+  it('after a stop, down puts them back as they were found', () => {
+    const up = upHost(nat, 'dir1', handBuilt());
+    const stopped = step(nat, 'dir1', up, { kind: 'stop' }).next;
+    assert.equal(parseRules((stopped.ipvs ?? []).join('\n')).services.length, 0, 'stop cleared the services');
+    const { run, next } = step(nat, 'dir1', stopped, { kind: 'down', purge: false });
+    // stop released the VIP (the DIP stays while stopped)
+    assert.deepEqual(addrChanges(run.plan), ['add address 10.99.1.100/24 dev eth0']);
+    assert.deepEqual(
+      formatRules(parseRules((next.ipvs ?? []).filter((l) => l.startsWith('-')).join('\n'))),
+      formatRules(desiredTableOf(nat, 'dir1')),
+    );
+  });
+  it('a cluster lvsctl built itself: down removes its VIP and services as before', () => {
+    const up = upHost(nat, 'dir1');
+    const { run } = step(nat, 'dir1', up, { kind: 'down', purge: false });
+    assert.ok(addrChanges(run.plan).includes('remove address 10.99.1.100/24 dev eth0'));
+  });
+});
+
+describe('a hand-built keepalived pair taken over: its keepalived.conf is found, kept, and handed back (issue 25)', () => {
+  const CONF = MANAGED_PATHS.keepalived;
+  const operators = "# the operator's own\nvrrp_instance VI_1 {\n  state MASTER\n}\n";
+  const handBuilt = (): FactsOptions => ({
+    ...bare(ha, 'dir1'),
+    packages: ['ipvsadm', 'keepalived'],
+    keepalived: ['77'],
+    keepalivedBoot: 'enabled',
+    keepalivedVersion: 'Keepalived v2.2.7 (01/16,2022)',
+    files: [`644 root root ${OTHER_SHA} ${CONF}`],
+    contents: [`${CONF} ${Buffer.from(operators).toString('base64')}`],
+  });
+  const content = (o: FactsOptions) =>
+    Buffer.from(o.contents!.find((l) => l.startsWith(`${CONF} `))!.split(' ')[1]!, 'base64').toString();
+
+  it('up records the file as found (so up needs --takeover), keeps its content, and reloads keepalived', () => {
+    const { run } = step(ha, 'dir1', handBuilt());
+    const first = run.plan.changes[0]!;
+    assert.ok(first.kind === 'state' && first.found?.includes(CONF), describeChange(first));
+    const st = stateOf(first);
+    assert.deepEqual(st.originals.files, [CONF]);
+    assert.equal(st.originals.keepalived, 'running');
+    const write = run.plan.changes.find((c) => c.kind === 'file' && c.action !== 'delete' && c.file.path === CONF);
+    assert.ok(
+      write?.kind === 'file' &&
+        write.action === 'update' &&
+        write.keep === '/var/lib/lvsctl/found-etc-keepalived-keepalived.conf',
+    );
+    assert.ok(texts(run.plan).includes('reload keepalived (SIGHUP: connections kept)'));
+    assert.ok(!texts(run.plan).includes('stop keepalived'));
+  });
+  it('down puts the found file back and reloads keepalived on it instead of stopping it', () => {
+    const up = step(ha, 'dir1', handBuilt()).next;
+    assert.notEqual(content(up), operators, "lvsctl's config is in place");
+    const { run, next } = step(ha, 'dir1', up, { kind: 'down', purge: false });
+    const t = texts(run.plan);
+    assert.ok(t.includes(`put back ${CONF} as lvsctl found it`), t.join('\n'));
+    assert.ok(!t.includes('stop keepalived'), t.join('\n'));
+    assert.ok(
+      t.indexOf('reload keepalived (SIGHUP: connections kept)') > t.indexOf(`put back ${CONF} as lvsctl found it`),
+    );
+    assert.equal(content(next), operators);
+    assert.equal(next.keepalived?.length, 1, 'keepalived runs on');
+    assert.equal(next.state, undefined, 'lvsctl forgot the host');
+  });
+  it('a found file lvsctl never changed stays as it is on down (nothing to put back)', () => {
+    const up = upHost(ha, 'dir1', handBuilt());
+    // as if the operator's file had been lvsctl's already: no copy was made
+    const same = { ...up, kept: {} };
+    const { next } = step(ha, 'dir1', same, { kind: 'down', purge: false });
+    assert.ok(
+      next.files!.some((l) => l.endsWith(` ${CONF}`) && !l.startsWith('absent')),
+      'still there',
+    );
+  });
+  it('a keepalived.conf lvsctl wrote itself is removed and keepalived stopped on down, as before', () => {
+    const up = upHost(ha, 'dir1', {
+      ...bare(ha, 'dir1'),
+      packages: ['ipvsadm', 'keepalived'],
+      keepalivedVersion: 'Keepalived v2.2.7 (01/16,2022)',
+    });
+    const t = texts(step(ha, 'dir1', up, { kind: 'down', purge: false }).run.plan);
+    assert.ok(t.includes('stop keepalived') && t.includes(`remove ${CONF}`), t.join('\n'));
+  });
+});
+
+describe('boot-time scripts that program IPVS, at a takeover (issue 25)', () => {
+  const handBuilt = (bootScripts: string[]): FactsOptions => ({ ...handBuiltNat(), bootScripts });
+  const run = (o: FactsOptions, disableBootScripts = false, intent: Intent = { kind: 'up' }) =>
+    planFromFacts(nat, 'dir1', labNat.secrets, renderedFiles, parseFacts(factsText(o)), intent, undefined, {
+      takeover: true,
+      disableBootScripts,
+    });
+  const rcLocal = 'enabled exec /etc/rc.local add';
+
+  it('an enabled one refuses the takeover, naming it and what it does, and the way out', () => {
+    assert.throws(
+      () => run(handBuilt([rcLocal, 'disabled service /etc/init.d/ipvsadm restore'])),
+      (e: Error) =>
+        e instanceof RefusedError &&
+        /\/etc\/rc\.local \(adds virtual services\)/.test(e.message) &&
+        !/init\.d\/ipvsadm/.test(e.message) &&
+        /--disable-boot-scripts/.test(e.message),
+    );
+  });
+  it('a cron @reboot line or an interfaces stanza is refused even with --disable-boot-scripts', () => {
+    assert.throws(
+      () => run(handBuilt(['enabled manual /etc/cron.d/lvs clear add']), true),
+      (e: Error) => e instanceof RefusedError && /cron\.d\/lvs.*remove it by hand/.test(e.message),
+    );
+  });
+  it('with --disable-boot-scripts: disabled, recorded; a second up changes nothing; down enables them again', () => {
+    const o = handBuilt([rcLocal, 'enabled service /etc/init.d/lvs-director clear restore']);
+    const first = run(o, true);
+    const t = texts(first.plan);
+    assert.ok(
+      t.includes('boot: disable /etc/rc.local (it programs IPVS at boot; down enables it again)'),
+      t.join('\n'),
+    );
+    assert.ok(t.some((l) => l.startsWith('boot: disable /etc/init.d/lvs-director')));
+    assert.deepEqual(stateOf(first.plan.changes[0]).originals.bootScripts, [
+      { path: '/etc/init.d/lvs-director', how: 'service' },
+      { path: '/etc/rc.local', how: 'exec' },
+    ]);
+    const up = applied(o, first.plan.changes, formatRules(first.table));
+    assert.deepEqual(up.bootScripts, [
+      'disabled exec /etc/rc.local add',
+      'disabled service /etc/init.d/lvs-director clear restore',
+    ]);
+    assert.deepEqual(texts(run(up, false).plan), [], 'converged: nothing refused or changed');
+    const down = run(up, false, { kind: 'down', purge: false });
+    const d = texts(down.plan);
+    assert.ok(d.includes('boot: enable /etc/rc.local again (lvsctl disabled it at its takeover)'), d.join('\n'));
+    assert.deepEqual(applied(up, down.plan.changes).bootScripts, o.bootScripts);
+  });
+  it('the commands: the execute bit for rc.local, the init system for a service', () => {
+    const first = run(handBuilt([rcLocal, 'enabled service /etc/init.d/lvs-director add']), true);
+    const facts = first.facts;
+    const cmds = first.plan.changes
+      .filter((c) => c.kind === 'boot-script')
+      .map((c) => commandFor(c as CommandChange, facts).text);
+    assert.ok(
+      cmds.some((c) => c === 'chmod a-x -- /etc/rc.local'),
+      cmds.join('\n'),
+    );
+    assert.ok(
+      cmds.some((c) => c.includes('update-rc.d lvs-director disable')),
+      cmds.join('\n'),
+    );
+  });
+  it('a host that was not scanned (no --takeover) or takes nothing over is not refused', () => {
+    const o = handBuilt([]);
+    delete o.bootScripts;
+    assert.doesNotThrow(() => run(o));
+    const own = upHost(nat, 'dir1');
+    assert.doesNotThrow(() => run({ ...own, bootScripts: [rcLocal] }));
   });
 });

@@ -15,16 +15,9 @@ import { factsText, root } from './helpers.js';
 const dr = loadInventory(join(root, 'inventories/lab-dr.yaml'));
 const stateOf = (cluster?: string) => formatState({ ...emptyState(), ...(cluster ? { cluster } : {}) });
 const plan = (state: string | undefined, intent: Parameters<typeof planFromFacts>[5], takeover = false) =>
-  planFromFacts(
-    dr.cluster,
-    'rs1',
-    dr.secrets,
-    renderedFiles,
-    parseFacts(factsText({ state })),
-    intent,
-    undefined,
+  planFromFacts(dr.cluster, 'rs1', dr.secrets, renderedFiles, parseFacts(factsText({ state })), intent, undefined, {
     takeover,
-  );
+  });
 const written = (p: ReturnType<typeof plan>) =>
   p.plan.changes.flatMap((c) => (c.kind === 'state' && c.phase !== 'remove' ? [parseState(c.content)] : []));
 

@@ -34,6 +34,7 @@ const SAMPLES: { [K in Change['kind']]: Extract<Change, { kind: K }>[] } = {
   file: [
     { kind: 'file', action: 'create', file: { path: '/etc/x', content: 'x\n', mode: 0o644 }, diff: '+x' },
     { kind: 'file', action: 'delete', path: '/etc/x', diff: '-x' },
+    { kind: 'file', action: 'delete', path: '/etc/x', diff: '', restore: '/var/lib/lvsctl/found-etc-x' },
   ],
   module: [{ kind: 'module', name: 'ip_vs' }],
   sysctl: [{ kind: 'sysctl', key: 'net.ipv4.ip_forward', from: '0', to: '1', restore: false }],
@@ -62,6 +63,10 @@ const SAMPLES: { [K in Change['kind']]: Extract<Change, { kind: K }>[] } = {
     { kind: 'boot-unit', action: 'stop', from: 'active' },
     { kind: 'boot-unit', action: 'reload', forget: false },
     { kind: 'boot-unit', action: 'reload', forget: true },
+  ],
+  'boot-script': [
+    { kind: 'boot-script', enable: false, script: { path: '/etc/rc.local', how: 'exec' } },
+    { kind: 'boot-script', enable: true, script: { path: '/etc/init.d/lvs', how: 'service' } },
   ],
 };
 
@@ -209,6 +214,7 @@ describe('resource modules', () => {
       'scripts',
       'bootlinks',
       'boot_unit',
+      'boot_scripts',
       'contents',
       'lock',
       'state',

@@ -20,6 +20,8 @@ import type { Change } from '../../src/plan/types.js';
 import { converge } from '../../src/engine/cluster.js';
 import { PlainProgress } from '../../src/engine/progress.js';
 import { factsText, fakeConnections, OTHER_SHA, root } from './helpers.js';
+import { emptyState, formatState } from '../../src/plan/state.js';
+import { MANAGED_PATHS } from '../../src/render/paths.js';
 
 const file = join(root, 'inventories/lab-ha.yaml');
 const text = readFileSync(file, 'utf8');
@@ -176,9 +178,12 @@ describe('judging a sample of a director', () => {
 });
 
 describe('converge with a rolling change', () => {
-  // Both directors run keepalived with another keepalived.conf; dir1 holds the VIP and the DIP.
+  // Both directors run keepalived with another keepalived.conf (lvsctl's, from an earlier inventory);
+  // dir1 holds the VIP and the DIP.
+  const owned = formatState({ ...emptyState(), owned: { ...emptyState().owned, files: [MANAGED_PATHS.keepalived] } });
   const facts = (host: string) =>
     factsText({
+      state: owned,
       links: ['lo', 'eth0', 'eth1', 'mgmt0'],
       packages: ['ipvsadm', 'keepalived', 'curl'],
       keepalived: ['451 452 453'],

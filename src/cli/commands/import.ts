@@ -14,6 +14,7 @@ import { mapLimit } from '../../ssh/connection.js';
 import { quoted } from '../../util/printable.js';
 import { writeAtomic } from '../../util/write-local.js';
 import type { ImportOptions } from '../options.js';
+import { bootScriptWords } from '../../resources/boot-scripts.js';
 import type { Output } from '../output.js';
 
 function hostFor(name: string, dest: string, become: boolean, user?: string): ResolvedHost {
@@ -70,6 +71,8 @@ export async function runImport(o: ImportOptions, out: Output): Promise<number> 
       realServers,
       sshConfig: o.sshConfig && o.sshConfig !== 'none' ? relative(base, resolve(o.sshConfig)) || '.' : undefined,
     });
+    // The VRRP password goes into a 0600 file beside the inventory, never into output.
+    for (const f of result.files) writeAtomic(join(base, f.name), f.content, 'the password file', f.mode);
     // What import writes must load: checked beside the target, where its relative paths resolve.
     const check = join(base, `.${toStdout ? 'import' : basename(o.out)}.lvsctl-check-${process.pid}.yaml`);
     writeAtomic(check, result.text, 'the check copy');
@@ -87,11 +90,10 @@ export async function runImport(o: ImportOptions, out: Output): Promise<number> 
       `${toStdout ? 'imported' : `wrote ${o.out}`}: the cluster on ${o.from.join(', ')}; ${reachedRs} of ${rsAddrs.length} real servers read`,
     );
     for (const [a, r] of realServers) if (!r.facts) say(`  real server ${a} not reached: ${r.error}`);
+    for (const f of result.files)
+      say(`  wrote ${join(toStdout ? '.' : dirname(o.out), f.name)} (mode 0600): the VRRP password`);
     for (const n of result.notImported) say(`  not imported: ${n}`);
-    for (const f of result.fighters)
-      say(
-        `  boot-time script on ${f.host}: ${f.fighter.path} (${f.fighter.does.join(', ')}; ${f.fighter.enabled ? 'enabled' : 'disabled'})`,
-      );
+    for (const f of result.fighters) say(`  boot-time script on ${f.host}: ${bootScriptWords(f.fighter, true)}`);
     out.set({
       out: toStdout ? null : o.out,
       not_imported: result.notImported,
