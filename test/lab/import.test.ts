@@ -159,7 +159,7 @@ ipvsadm -a -t $VIP:80 -r 10.99.2.12:80 -m -w 1`,
 );
 
 test(
-  'a DR cluster built by init scripts (lo:0 on the real servers): import, then plan changes no service or VIP',
+  'a DR cluster built by init scripts (lo:0 on the real servers): import, plan changes no service or VIP; taken over and handed back',
   { timeout: 10 * 60_000 },
   async () => {
     await lab.restore({ packages: true });
@@ -195,6 +195,25 @@ esac
     assert.match(text, /^mode: dr$/m);
     assert.match(text, /- host: rs2\n\s+weight: 2/);
     assert.deepEqual(serving(changes), [], JSON.stringify(changes, null, 1));
+
+    // taken over under a 0.1 s curl loop (the director's rc.local disabled), then handed back
+    const rsState =
+      'ip -o addr show dev lo; cat /proc/sys/net/ipv4/conf/lo/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce';
+    const before = { table: await lab.sh('dir1', 'ipvsadm -Sn'), rs1: await lab.sh('rs1', rsState) };
+    const { up, loopOut } = await underCurlLoop(() =>
+      lab.lvsctl(['up', '-i', OUT, '--no-verify', '--takeover', '--disable-boot-scripts']),
+    );
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match(loopOut, /failures=0/);
+    assert.equal((await lab.lvsctl(['plan', '-i', OUT])).code, 0, 'converged');
+    const down = await lab.lvsctl(['down', '-i', OUT, '--yes']);
+    assert.equal(down.code, 0, down.stdout + down.stderr);
+    assert.equal(await lab.sh('dir1', 'ipvsadm -Sn'), before.table);
+    assert.equal(await lab.sh('rs1', rsState), before.rs1, "rs1's lo:0 VIP and ARP settings as found");
+    assert.equal((await lab.ssh('dir1', 'test -x /etc/rc.local')).code, 0, 'rc.local runs at boot again');
+    for (const h of ['dir1', 'rs1', 'rs2'] as const)
+      assert.equal((await lab.ssh(h, 'test -e /var/lib/lvsctl')).code, 1, `${h}: lvsctl forgot the host`);
+    assert.match(await lab.sh('client', `curl -s -m 5 -o /dev/null -w '%{http_code}' http://${VIP}/`), /^200$/);
   },
 );
 
