@@ -7,7 +7,7 @@
 # `npm test -- unit` runs one tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx tsc -p tsconfig.json
+npm run --silent build
 tiers=("$@"); [ ${#tiers[@]} -gt 0 ] || tiers=(unit tools ssh lab)
 # The unit tier is pure (no host, port or namespace of its own): two files at once, one per CPU.
 # The others share sshd ports, namespaces and the one lab: one file at a time. A failing tier does

@@ -2,10 +2,11 @@
 // of this shape on stdout. The zod schema is the one definition: the code's types come from it and
 // `lvsctl schema output` prints it as JSON Schema (the tests check real output against that).
 // Raise FORMAT_VERSION when a field changes meaning or goes away; adding a field keeps it.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChangeRecord } from '../plan/record.js';
+import { COMMANDS, FORMAT_VERSION } from './contract-names.js';
 
-export const FORMAT_VERSION = 1;
+export { FORMAT_VERSION } from './contract-names.js';
 
 /** One host's outcome; the same fields in every command that works on hosts. */
 export const HostRecord = z.looseObject({
@@ -43,23 +44,7 @@ export const Problem = z.strictObject({
 export const ErrorKind = z.enum(['usage', 'inventory', 'failed', 'interrupted', 'internal']);
 export type ErrorKind = z.infer<typeof ErrorKind>;
 
-export const Command = z.enum([
-  'validate',
-  'render',
-  'plan',
-  'up',
-  'verify',
-  'status',
-  'stop',
-  'start',
-  'down',
-  'drain',
-  'undrain',
-  'init',
-  'import',
-  'schema',
-  'completion',
-]);
+export const Command = z.enum(COMMANDS);
 export type Command = z.infer<typeof Command>;
 
 export const JsonDocument = z.looseObject({

@@ -27,7 +27,8 @@ import { Output } from './output.js';
 import { plural } from './table.js';
 import { handleInterrupts, interruption } from '../util/interrupt.js';
 import { parseLimit } from '../inventory/limit.js';
-import { Command as CommandNames, type Command as CommandName, type ErrorKind } from './contract.js';
+import type { ErrorKind } from './contract.js';
+import { isCommand, type CommandName } from './contract-names.js';
 import { printableLines } from '../util/printable.js';
 import { DEFAULT_LOCK_TTL } from '../lock/lease.js';
 
@@ -240,8 +241,7 @@ export function buildProgram(run: Runner): Command {
 /** The command the words name (for the JSON document of a usage error found before its action). */
 function commandIn(argv: string[]): CommandName | null {
   const word = argv.find((a) => !a.startsWith('-'));
-  const parsed = CommandNames.safeParse(word);
-  return parsed.success ? parsed.data : null;
+  return isCommand(word) ? word : null;
 }
 
 /** --json among the options (before a "--"). */

@@ -1,6 +1,7 @@
 // Printing for people and for machines. With --json, stdout carries exactly one JSON document
 // (cli/contract.ts), written by main() once the command ended, whichever way it ended.
-import { FORMAT_VERSION, type ErrorKind, type JsonDocument } from './contract.js';
+import type { ErrorKind, JsonDocument } from './contract.js';
+import { FORMAT_VERSION } from './contract-names.js';
 import type { InventoryProblem } from '../errors.js';
 
 export interface OutputOptions {

@@ -5,7 +5,7 @@
 // unknown keys); rules written as zod refinements are added where they are about which keys go
 // together; the rest (reserved names, characters in paths, and everything in rules.ts: addresses,
 // references between hosts, groups and VRRP instances…) only `lvsctl validate` checks.
-import { z } from 'zod';
+import * as z from 'zod';
 import { Inventory, RealServer, Service, Vrrp } from './schema.js';
 
 export const INVENTORY_SCHEMA_ID = 'urn:lvsctl:inventory';

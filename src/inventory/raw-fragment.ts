@@ -5,7 +5,7 @@
 // and a line starting with `~SEQ` repeats itself. Braces are counted as keepalived reads them: a
 // brace after `#` or `!` (a comment) or inside quotes would be counted differently by keepalived
 // and by this check, so it is refused rather than guessed. keepalived -t on the host checks the rest.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const RAW_MAX = 4096;
 

@@ -1,7 +1,8 @@
 // The inventory's shape. Structure and single-field rules live here; rules that relate fields to
 // each other (a VIP that is also a RIP, DR port mapping, VRRP priorities…) are in rules.ts and run
 // on the typed result. Every object is strict: an unknown key is a mistake, not something ignored.
-import { z } from 'zod';
+import * as z from 'zod';
+z.config({ jitless: true });
 import { parseHostPort } from '../identity/service.js';
 import { RawFragment } from './raw-fragment.js';
 import {

@@ -1,7 +1,7 @@
 // Narrow value types for everything in an inventory. A value that passes one of these can reach a
 // shell or a config file only through the quoting helpers; most cannot hold a dangerous character
 // at all. Messages say what is expected, because operators read them.
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalAddress } from '../identity/address.js';
 import { quoted } from '../util/printable.js';
 

@@ -3,9 +3,8 @@
 // "ipvsadm" word, blank lines and "#" comment lines (which ipvsadm-restore filters out), and the
 // forms older ipvsadm versions print (no --tun-type before 1.30). Destinations are kept in file
 // order; older ipvsadm versions do not sort them, so compare tables with sortTable() first.
-import { isIP } from 'node:net';
 import { LvsctlError } from '../errors.js';
-import { canonicalAddress } from '../identity/address.js';
+import { canonicalAddress, isIP } from '../identity/address.js';
 import type { Forward, IpvsDestination, IpvsProtocol, IpvsService, IpvsTable } from './table.js';
 import { serviceKey } from '../identity/service.js';
 

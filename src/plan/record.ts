@@ -1,7 +1,7 @@
 // A change as a structured record for machines (--json): what kind, which action, on what target,
 // from which value or state to which (null: absent or not known), with the line people read and
 // the diff. The CLI's JSON contract (cli/contract.ts) takes this schema as its change record.
-import { z } from 'zod';
+import * as z from 'zod';
 import { resourceOf } from '../resources/index.js';
 import { changeDiff, describe, type Change } from './types.js';
 

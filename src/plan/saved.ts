@@ -4,7 +4,7 @@
 // the digest is taken over that masked text, plus the state file's content (which holds no secret).
 // Pure.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChangeRecord, changeRecord } from './record.js';
 import type { Change } from './types.js';
 

@@ -4,7 +4,7 @@
 # service), prints verify's table, and leaves the lab running for you to look around.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ -f dist/src/cli/main.js ] || npx tsc -p tsconfig.json
+[ -f dist/lvsctl/main.js ] || npm run --silent build
 bash test/lab/lab.sh up
 echo
 echo "\$ lvsctl up -i inventories/lab-nat.yaml"

@@ -1,12 +1,12 @@
 // The npm package as a user gets it: `npm pack` of this repository holds the licence, the README,
-// the launcher, the templates and the compiled CLI, and nothing else (no source maps, no compiled
-// tests or benchmarks); installed globally from the tarball into a temporary prefix, `lvsctl` runs
+// the launcher, the templates and the bundled CLI (dist/lvsctl), and nothing else (no source maps,
+// no tsc output, no compiled tests or benchmarks); installed globally from the tarball into a temporary prefix, `lvsctl` runs
 // from a directory outside the repository. The pack uses the dist/ that the test command has just
-// compiled (--ignore-scripts: no second tsc through `prepare`). The install needs the dependencies
+// built (--ignore-scripts: no second build through `prepare`). The install needs the dependencies
 // from npm's cache or the registry; when npm can reach neither, that check is skipped with a message.
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -47,7 +47,7 @@ const OFFLINE = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUN
 describe('npm package', { timeout: 600_000 }, () => {
   let tarball: string | undefined;
 
-  it('holds LICENSE, README.md, package.json, bin/, templates/ and dist/src/ without source maps', () => {
+  it('holds LICENSE, README.md, package.json, bin/, templates/ and the bundle dist/lvsctl/, without source maps', () => {
     const r = run('npm', ['pack', '--pack-destination', tmp, '--json', '--ignore-scripts'], packageRoot);
     assert.equal(r.status, 0, show(r));
     const [info] = JSON.parse(r.stdout) as { filename: string }[];
@@ -61,7 +61,7 @@ describe('npm package', { timeout: 600_000 }, () => {
       .map((l) => l.replace(/^package\//, ''));
     const listing = files.join('\n');
 
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/lvsctl.js', 'dist/src/cli/main.js'])
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/lvsctl.js', 'dist/lvsctl/main.js'])
       assert.ok(files.includes(f), `${f} is not in the package:\n${listing}`);
     for (const f of filesUnder(join(packageRoot, 'templates'), packageRoot))
       assert.ok(files.includes(f), `${f} is not in the package`);
@@ -71,11 +71,11 @@ describe('npm package', { timeout: 600_000 }, () => {
       'source maps are not shipped',
     );
     assert.deepEqual(
-      files.filter((f) => /^dist\/(test|bench)\//.test(f)),
+      files.filter((f) => /^dist\/(src|test|bench)\//.test(f)),
       [],
-      'compiled tests and benchmarks are not shipped',
+      'tsc output, compiled tests and benchmarks are not shipped',
     );
-    const allowed = /^(LICENSE|README\.md|package\.json|bin\/[^/]+\.js|templates\/.+|dist\/src\/.+\.js)$/;
+    const allowed = /^(LICENSE|README\.md|package\.json|bin\/[^/]+\.js|templates\/.+|dist\/lvsctl\/.+\.js)$/;
     assert.deepEqual(
       files.filter((f) => !allowed.test(f)),
       [],
@@ -129,5 +129,18 @@ describe('npm package', { timeout: 600_000 }, () => {
     const validate = run(lvsctl, ['validate', '-i', inventory], elsewhere, 60_000);
     assert.equal(validate.status, 0, show(validate));
     assert.match(validate.stdout + validate.stderr, /ok: cluster shop-nat/);
+    // the templates and handlebars (render), and ssh2, the one dependency outside the bundle (an
+    // import from a closed port on loopback: refused, not a missing module)
+    const render = run(lvsctl, ['render', '-i', inventory, '--out', join(elsewhere, 'rendered')], elsewhere, 60_000);
+    assert.equal(render.status, 0, show(render));
+    assert.ok(filesUnder(join(elsewhere, 'rendered'), elsewhere).length > 5, show(render));
+    const key = join(elsewhere, 'id_ed25519');
+    const keygen = run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], elsewhere);
+    assert.equal(keygen.status, 0, show(keygen));
+    const config = join(elsewhere, 'ssh_config');
+    writeFileSync(config, `Host *\n  IdentityFile ${key}\n`);
+    const ssh = run(lvsctl, ['import', '--from', 'root@127.0.0.1:1', '-F', config, '-o', '-'], elsewhere, 60_000);
+    assert.match(ssh.stderr, /refused|unreachable/i, show(ssh));
+    assert.doesNotMatch(ssh.stderr, /Cannot find|ERR_MODULE|internal error/, show(ssh));
   });
 });

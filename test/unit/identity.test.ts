@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { HostResult } from '../../src/engine/cluster.js';
 import type { HostRun } from '../../src/engine/host.js';
-import { canonicalAddress, familyOf, inSubnet4, sameAddress } from '../../src/identity/address.js';
+import * as net from 'node:net';
+import { canonicalAddress, familyOf, inSubnet4, isIP, sameAddress } from '../../src/identity/address.js';
 import {
   destinationKey,
   hostPort,
@@ -65,6 +66,33 @@ describe('identity: addresses', () => {
     assert.ok(inSubnet4('10.99.1.11', '10.99.1.1', 24));
     assert.ok(!inSubnet4('10.99.2.11', '10.99.1.1', 24));
     assert.ok(inSubnet4('192.0.2.1', '10.0.0.0', 0));
+  });
+  it("isIP answers as node:net's isIP: hand-picked edges and 200,000 generated strings", () => {
+    const edges = [
+      ...['', '::', ':::', '::1', '1::', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1::2:3:4:5:6:7:8'],
+      ...['1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '1::2::3', '12345::', 'g::1', ':1::', '1:::2', '::ffff:10.0.0.1'],
+      ...['::10.0.0.1', '1:2:3:4:5:6:10.0.0.1', '1:2:3:4:5:6:7:10.0.0.1', '::ffff:10.0.0.256', '::ffff:010.0.0.1'],
+      ...['10.0.0.1:1::', 'fe80::1%eth0', 'fe80::1%', 'fe80::1%e th0', 'fe80::1%a:b.c-d', '10.0.0.1%eth0', '1.2.3.4'],
+      ...['01.2.3.4', '1.2.3', '1.2.3.4.5', '256.1.1.1', ' 1.2.3.4', '1.2.3.4 ', '::1 ', 'FFFF::', '::ffff:1.2.3.4.5'],
+      ...['1:2:3:4:5:6:7:8%z', '1.2.3.4::', ':1.2.3.4', '::1.2.3.4:1', '0:0:0:0:0:ffff:1.2.3.4', '[::1]', '::1/128'],
+    ];
+    for (const t of edges) assert.equal(isIP(t), net.isIP(t), JSON.stringify(t));
+    // strings of address characters, and mutations of valid addresses (a seeded generator: a failure repeats)
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    const chars = '0123456789abcdefABCDEF:.:.::%zg';
+    const valid = ['2001:db8::21', '::ffff:10.0.0.1', '1:2:3:4:5:6:7:8', '10.99.1.1', 'fe80::1%eth0', '::'];
+    for (let i = 0; i < 200_000; i++) {
+      let t: string;
+      if (i % 10 === 1) t = Array.from({ length: 3 + rnd(3) }, () => (rnd(4) ? '' : '0') + rnd(300)).join('.');
+      else if (i % 2) t = Array.from({ length: rnd(24) }, () => chars[rnd(chars.length)]).join('');
+      else {
+        const a = [...valid[rnd(valid.length)]!];
+        for (let k = rnd(3) + 1; k > 0; k--) a.splice(rnd(a.length + 1), rnd(2), chars[rnd(chars.length)]!);
+        t = a.join('');
+      }
+      if (isIP(t) !== net.isIP(t)) assert.fail(`isIP(${JSON.stringify(t)}) = ${isIP(t)}, node:net says ${net.isIP(t)}`);
+    }
   });
 });
 
