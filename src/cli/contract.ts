@@ -63,6 +63,18 @@ export const JsonDocument = z.looseObject({
   /** Every mistake in the inventory (exit 65), with its place. */
   problems: z.array(Problem),
   error: z.strictObject({ kind: ErrorKind, message: z.string() }).nullable(),
+  /** --timings: each step's wall time on each host (milliseconds; start_ms from the command's start). */
+  timings: z
+    .array(
+      z.strictObject({
+        host: z.string(),
+        step: z.string(),
+        ms: z.number().min(0),
+        count: z.int().min(1),
+        start_ms: z.number().min(0),
+      }),
+    )
+    .optional(),
 });
 export type JsonDocument = z.infer<typeof JsonDocument>;
 

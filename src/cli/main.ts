@@ -89,6 +89,11 @@ const withHostKeys = (c: Command) =>
       '--disable-boot-scripts',
       'with --takeover: disable boot-time scripts that program IPVS (recorded: down enables them again)',
       false,
+    )
+    .option(
+      '--timings',
+      'the wall time of each step on each host (connect, facts, plan, apply, read-back, verify) after the output, and in --json',
+      false,
     );
 
 const seconds = (min: number) => (v: string) => {

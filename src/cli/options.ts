@@ -24,6 +24,8 @@ export interface HostOptions extends CommonOptions {
   takeover?: boolean;
   /** With --takeover: disable the boot-time scripts that program IPVS (down enables them again). */
   disableBootScripts?: boolean;
+  /** --timings: the wall time of each step on each host, after the command's output and in --json. */
+  timings?: boolean;
 }
 
 /** plan, up, start, stop, down. */

@@ -16,6 +16,8 @@ import type { HostOptions } from './options.js';
 import type { Output } from './output.js';
 import { progressFor } from './progress.js';
 import { currentHolder, DEFAULT_LOCK_TTL, RunLocks } from '../lock/locks.js';
+import { recordTimings, Timings } from '../util/timings.js';
+import { timingsTable } from './print/timings.js';
 
 export interface HostCommand {
   cluster: Cluster;
@@ -68,7 +70,8 @@ export async function withHosts(
         (l) => out.info(l),
       )
     : undefined;
-  try {
+  const timings = o.timings ? new Timings() : undefined;
+  const body = async () => {
     if (locks && opts.lock)
       await locks.acquire(opts.lock.hosts?.(cluster, selected) ?? selected ?? [...cluster.hosts.keys()], o.forks);
     return await fn({
@@ -88,7 +91,15 @@ export async function withHosts(
           approve,
         }),
     });
+  };
+  try {
+    return await (timings ? recordTimings(timings, body) : body());
   } finally {
+    if (timings) {
+      const rows = timings.rows([...cluster.hosts.keys()]);
+      out.set({ timings: rows });
+      for (const l of timingsTable(rows)) out.info(l);
+    }
     await locks?.release();
     // A command that reports no hosts of its own (verify) reports the ones it reached or could not.
     if (!out.has('hosts')) out.set({ hosts: conns.attempts().map((r) => hostRecord(cluster, reachResult(r))) });

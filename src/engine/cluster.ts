@@ -26,6 +26,7 @@ import { RefusedError } from '../plan/host.js';
 import type { RunLocks } from '../lock/locks.js';
 import { rollingPlan } from '../plan/rolling.js';
 import { putBack, SETTLE_STEP, settleDirector } from './settle.js';
+import { timed } from '../util/timings.js';
 
 const ROLL_STEP = 'rolling keepalived change';
 
@@ -239,9 +240,11 @@ export async function converge(
           say(
             `waiting for keepalived to settle (its ${expect.step}; VRRP state unchanged for ${expect.windowMs / 1000} s)`,
           );
-          const s = await settleDirector(conn, expect, say).catch(async (e: Error) => {
-            throw new ApplyError(SETTLE_STEP, `${e.message}; ${await putBack(conn, runs.get(h)!)}`);
-          });
+          const s = await timed(h, 'keepalived settle', () => settleDirector(conn, expect, say)).catch(
+            async (e: Error) => {
+              throw new ApplyError(SETTLE_STEP, `${e.message}; ${await putBack(conn, runs.get(h)!)}`);
+            },
+          );
           return {
             summary: `changed (${n}); keepalived settled in ${s.seconds.toFixed(1)} s: ${s.holds}`,
             failed: false,

@@ -7,6 +7,7 @@ import { SshConfigResolver } from '../ssh/resolve-config.js';
 import { SshConfigError } from '../ssh/ssh-config.js';
 import { effectiveTarget, SshSettingsError } from '../ssh/target.js';
 import { LocalConnection } from '../ssh/local.js';
+import { timed } from '../util/timings.js';
 
 /** How reaching a host went, for the hosts of a command's report. */
 export interface Reached {
@@ -84,8 +85,10 @@ export class Connections {
     }
     if (!c) {
       const h = this.cluster.hosts.get(name)!;
-      c = this.target(name).then((t) =>
-        connect(name, t, h.become, { acceptNewHostKeys: this.acceptNewHostKeys, env: this.env }),
+      c = timed(name, 'ssh_config', () => this.target(name)).then((t) =>
+        timed(name, 'connect', () =>
+          connect(name, t, h.become, { acceptNewHostKeys: this.acceptNewHostKeys, env: this.env }),
+        ),
       );
       c.then(
         () => this.reached.set(name, { host: name, ok: true }),

@@ -28,6 +28,7 @@ import { redact, type FileWrite, type HostConnection } from '../ssh/connection.j
 import { sh } from '../util/quote.js';
 import { createHash } from 'node:crypto';
 import { checkInterrupt } from '../util/interrupt.js';
+import { timed, timedSync } from '../util/timings.js';
 import { gatedCluster, type Gated, type Unready } from '../desired/readiness.js';
 
 export class ApplyError extends LvsctlError {
@@ -102,18 +103,20 @@ export async function planOnHost(
   const director = cluster.hosts.get(name)!.roles.has('director');
   const thresholds = director && hasThresholds(desiredTable(cluster, name));
   const scripts = director && CHECKED.has(intent.kind) ? directorScripts(cluster) : [];
-  const r = await conn.exec(
-    factsScript({
-      packages: ALL_PACKAGES,
-      files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])],
-      bootLinks: allLinks,
-      known: [...byHash.keys()],
-      list: intent.kind === 'status',
-      thresholds,
-      scripts: [...new Set(scripts.map((s) => s.path))],
-      scriptUsers: [...new Set(scripts.map((s) => s.user))],
-      bootScan: !!takeover.takeover && intent.kind === 'up',
-    }),
+  const r = await timed(name, 'facts', () =>
+    conn.exec(
+      factsScript({
+        packages: ALL_PACKAGES,
+        files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])],
+        bootLinks: allLinks,
+        known: [...byHash.keys()],
+        list: intent.kind === 'status',
+        thresholds,
+        scripts: [...new Set(scripts.map((s) => s.path))],
+        scriptUsers: [...new Set(scripts.map((s) => s.user))],
+        bootScan: !!takeover.takeover && intent.kind === 'up',
+      }),
+    ),
   );
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
@@ -122,7 +125,7 @@ export async function planOnHost(
   if (problems.length) throw new HostCheckError(problems);
   for (const [path, f] of facts.files)
     if (f && !facts.contents.has(path) && byHash.has(f.sha256)) facts.contents.set(path, byHash.get(f.sha256)!);
-  return planFromFacts(cluster, name, secrets, filesFor, facts, intent, base, takeover);
+  return timedSync(name, 'plan', () => planFromFacts(cluster, name, secrets, filesFor, facts, intent, base, takeover));
 }
 
 /** The pure part: the host's facts and the command's intent -> desired state -> plan. */
@@ -218,7 +221,7 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
     writes.push(w);
   };
   const flushWrites = async () => {
-    if (writes.length) await conn.writeFiles(writes.splice(0));
+    if (writes.length) await timed(conn.name, 'apply: files', () => conn.writeFiles(writes.splice(0)));
   };
   const flush = async () => {
     await flushWrites();
@@ -231,7 +234,7 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
   const flushCommands = async () => {
     if (!pending.length) return;
     const steps = pending.splice(0);
-    const r = await conn.exec(batch(steps));
+    const r = await timed(conn.name, 'apply: commands', () => conn.exec(batch(steps)));
     const failed = /@@failed (\d+) (\d+)/.exec(r.stdout);
     if (r.code !== 0 || failed) {
       const i = failed ? Number(failed[1]) : -1;
@@ -279,7 +282,9 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
           await command({ label: describe(c), cmd: sh`[ -e ${c.keep} ] || cp -p -- ${c.file.path} ${c.keep}` });
         if (c.file.validate === 'keepalived') {
           await flush();
-          await installKeepalivedConf(conn, c.file, run.secrets);
+          await timed(conn.name, 'apply: keepalived.conf (keepalived -t)', () =>
+            installKeepalivedConf(conn, c.file, run.secrets),
+          );
         } else
           await write({
             path: c.file.path,
@@ -343,15 +348,17 @@ const readTable = async (conn: HostConnection, thresholds: boolean): Promise<Ipv
  * is there now to what the facts showed), so a half-applied change never stays. */
 async function applyIpvs(conn: HostConnection, run: HostRun, c: Extract<Change, { kind: 'ipvs' }>): Promise<void> {
   // ipvsadm -R exits 0 even when a line fails; the read-back below is the real check.
-  const r = await conn.exec(sh`ipvsadm -R`, {
-    stdin: c.lines.join('\n') + '\n',
-    step: 'ipvs-restore',
-  });
+  const r = await timed(conn.name, 'apply: ipvsadm -R', () =>
+    conn.exec(sh`ipvsadm -R`, {
+      stdin: c.lines.join('\n') + '\n',
+      step: 'ipvs-restore',
+    }),
+  );
   conn.checkpoint('before-readback');
   // With thresholds where the facts read them, or where the table has some (a bare director: the
   // facts ran before ipvsadm was installed, so they read none).
   const thresholds = run.facts.ipvsThresholds !== null || hasThresholds(run.table);
-  const live = await readTable(conn, thresholds);
+  const live = await timed(conn.name, 'read-back', () => readTable(conn, thresholds));
   const got = formatRules({ services: live.services.filter((s) => c.owned.includes(serviceKey(s))) });
   const exp = formatRules(run.table);
   if (got === exp) return;

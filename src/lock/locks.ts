@@ -10,6 +10,7 @@ import { LvsctlError } from '../errors.js';
 import type { Connections } from '../engine/connections.js';
 import { mapLimit } from '../ssh/pool.js';
 import { checkInterrupt, sleep } from '../util/interrupt.js';
+import { timed } from '../util/timings.js';
 import {
   DEFAULT_LOCK_TTL,
   describeHolder,
@@ -93,7 +94,7 @@ export class RunLocks {
           return; // unreachable: converge reports it
         }
         try {
-          const a = await this.run(h, 'acquire');
+          const a = await timed(h, 'lock', () => this.run(h, 'acquire'));
           if (a.kind === 'held') held.push({ host: h, by: a.by });
           else if (a.kind === 'acquired') {
             this.held.add(h);

@@ -12,6 +12,7 @@ import { parseList } from '../ipvs/list.js';
 import { failover, type FailoverResult } from './failover.js';
 import { checkerState } from './health.js';
 import { verifyService, type ServiceVerdict } from './verify.js';
+import { timed } from '../util/timings.js';
 
 /** The verify.from clients within --limit (`local`, this machine, is no inventory host: always kept). */
 export function verifyClients(cluster: Cluster, selected?: string[]): string[] {
@@ -36,7 +37,11 @@ export async function verifyCluster(
     const conn = await conns.get(name);
     for (const s of cluster.services) {
       checkInterrupt();
-      verdicts.push(await verifyService(conn, cluster, s, directors, drained, checkerState(s, tables, drained)));
+      verdicts.push(
+        await timed(name, 'verify', () =>
+          verifyService(conn, cluster, s, directors, drained, checkerState(s, tables, drained)),
+        ),
+      );
     }
   }
   return verdicts;

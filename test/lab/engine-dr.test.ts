@@ -42,9 +42,18 @@ test(
   { timeout: 15 * 60_000 },
   async () => {
     assert.notEqual((await lab.ssh('dir1', 'command -v ipvsadm')).code, 0, 'starts without ipvsadm');
-    const r = await lab.lvsctl(['up', '-i', INV, '--json']);
-    const out = json<UpJson>(r);
+    const r = await lab.lvsctl(['up', '-i', INV, '--json', '--timings']);
+    const out = json<UpJson & { timings: { host: string; step: string; ms: number; count: number }[] }>(r);
     assert.equal(r.code, 0, `${r.stderr}\n${JSON.stringify(out.hosts)}`);
+    // --timings: every host's connect, facts, plan and apply, the director's IPVS restore and
+    // read-back, and verify from the client, each with a positive wall time
+    const steps = (h: string) => new Set(out.timings.filter((t) => t.host === h && t.ms > 0).map((t) => t.step));
+    for (const h of out.hosts.map((x) => x.host))
+      for (const s of ['connect', 'facts', 'plan', ...(h === 'client' ? [] : ['apply: commands'])])
+        assert.ok(steps(h).has(s), `${h} has no ${s} timing: ${JSON.stringify(out.timings)}`);
+    for (const s of ['apply: ipvsadm -R', 'read-back', 'apply: files'])
+      assert.ok(steps('dir1').has(s), `dir1 has no ${s} timing: ${JSON.stringify(out.timings)}`);
+    assert.ok(steps('client').has('verify'), JSON.stringify(out.timings));
     for (const h of out.hosts)
       assert.ok(['changed', 'ok'].includes(h.status), `${h.host}: ${h.status} ${h.error ?? ''}`);
     assert.ok((await lab.sh('dir1', "dpkg-query -W -f '${Status}' ipvsadm")).includes('install ok installed'));
