@@ -16,23 +16,35 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RUN=${BENCH_RUN:-$HERE/.run}
 HD=$RUN/hosts          # tmpfs: per-host up/work/root
 PIDS=$RUN/pids
-PKGS=(openssh-server openssh-client iproute2 util-linux procps coreutils python3 ansible time)
+# shellcheck disable=SC2206
+PKGS=(${BENCH_PKGS:-openssh-server openssh-client iproute2 util-linux procps coreutils python3 ansible time})
 
 addr_of() { echo "10.98.$((1 + ($1 - 1) / 200)).$((10 + ($1 - 1) % 200))"; }
 
 packages() {
   # One query per package: dpkg-query exits 1 for a package it does not know (ansible on a fresh
   # machine), which under pipefail hid the whole check before.
-  local missing=() p
-  for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "hosts: installing ${missing[*]}" >&2
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  local missing=() still=() p log=$RUN/apt.log apt=${BENCH_APT_GET:-apt-get}
+  for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "hosts: installing ${missing[*]}" >&2
+  mkdir -p "$RUN"
+  # A failed install stops here with the package manager's own words (BENCH_APT_GET: the tests'
+  # stand-in for apt-get).
+  if ! { "$apt" update -q && DEBIAN_FRONTEND=noninteractive "$apt" install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    echo "hosts: installing ${missing[*]} failed; apt-get said (all of it in $log):" >&2
+    grep -E '^(E|W|Err):' "$log" >&2 || tail -n 15 "$log" >&2
+    exit 1
+  fi
+  for p in "${missing[@]}"; do installed "$p" || still+=("$p"); done
+  if [ ${#still[@]} -gt 0 ]; then
+    echo "hosts: apt-get ended well but ${still[*]} is still not installed; apt-get said (all of it in $log):" >&2
+    tail -n 15 "$log" >&2
+    exit 1
   fi
 }
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 
 keys() {
   install -d -m700 "$RUN"
@@ -151,7 +163,8 @@ down() {
   done
   for h in $(ip netns list | awk '$1 ~ /^lvb[0-9]+$/ {print $1}'); do ip netns del "$h"; done
   ip netns list | grep -q '^lvb-sw\b' && ip netns del lvb-sw
-  ip link show lvb-ctl >/dev/null 2>&1 && ip link del lvb-ctl
+  # the veth goes with lvb-sw, asynchronously: it may vanish between a look and a delete
+  ip link del lvb-ctl 2>/dev/null || true
   if mountpoint -q "$HD"; then umount "$HD"; fi
   rm -f "$RUN/hosts.list"
   # netns teardown is asynchronous: wait until the names are free

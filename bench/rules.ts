@@ -36,6 +36,8 @@ export interface RulesRound {
   weightPlanned: string[];
   noopChanges: number;
   rssKB: number;
+  /** lvsctl --timings of dir1 in the first apply: each step's wall time (ms) */
+  firstSteps: Record<string, number>;
 }
 
 export interface RulesResult {
@@ -89,7 +91,7 @@ async function up(
   inv: string,
   run: string,
   what: string,
-): Promise<{ ms: number; rssKB: number; host: UpDoc['hosts'][number] }> {
+): Promise<{ ms: number; rssKB: number; host: UpDoc['hosts'][number]; steps: Record<string, number> }> {
   const rss = join(run, 'rules.rss');
   const r = await timed('/usr/bin/time', [
     '-f',
@@ -105,15 +107,18 @@ async function up(
     'dir1',
     '--no-verify',
     '--json',
+    '--timings',
   ]);
   if (r.code !== 0)
     throw new Error(
       `lvsctl ${what} exited ${r.code}: ${(r.stderr + r.stdout).trim().split('\n').slice(-10).join('\n')}`,
     );
-  const host = (JSON.parse(r.stdout) as UpDoc).hosts.find((h) => h.host === 'dir1');
+  const doc = JSON.parse(r.stdout) as UpDoc & { timings: { host: string; step: string; ms: number }[] };
+  const host = doc.hosts.find((h) => h.host === 'dir1');
   if (!host || host.status === 'failed' || host.status === 'unreachable')
     throw new Error(`lvsctl ${what}: ${JSON.stringify(host)}`);
-  return { ms: r.ms, rssKB: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()), host };
+  const steps = Object.fromEntries(doc.timings.filter((t) => t.host === 'dir1').map((t) => [t.step, t.ms]));
+  return { ms: r.ms, rssKB: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()), host, steps };
 }
 
 /** The live table, normalised (ipvsadm -Sn, sorted) for comparison. */
@@ -206,10 +211,15 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
         weightPlanned,
         noopChanges: noop.host.changes,
         rssKB: Math.max(first.rssKB, noop.rssKB, w.rssKB),
+        firstSteps: first.steps,
       };
       const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
       log(
-        `  rules ${tag.padEnd(9)} floor ${sec(r.floorMs)} (guest ${sec(r.floorGuestMs)})  first ${sec(r.firstMs)} [${r.firstLines} lines]  no-op ${sec(r.noopMs)} [${r.noopLines}]  weight ${sec(r.weightMs)} [${r.weightLines}]  rss ${(r.rssKB / 1024).toFixed(0)} MB`,
+        `  rules ${tag.padEnd(9)} floor ${sec(r.floorMs)} (guest ${sec(r.floorGuestMs)})  first ${sec(r.firstMs)} [${r.firstLines} lines]  no-op ${sec(r.noopMs)} [${r.noopLines}]  weight ${sec(r.weightMs)} [${r.weightLines}]  rss ${(r.rssKB / 1024).toFixed(0)} MB\n    first apply: ${Object.entries(
+          r.firstSteps,
+        )
+          .map(([k, v]) => `${k} ${sec(v)}`)
+          .join(' · ')}`,
       );
       if (i > 0) rounds.push(r);
       else warmup = r;

@@ -49,6 +49,25 @@ const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', '
 
 export class SshConfigError extends Error {}
 
+/** The ssh_config keywords whose values parseSshG reads, and CanonicalizeHostname (which changes
+ * hostname): when no config file sets any of them, ssh -G answers the same for every host but its
+ * `host` and `hostname` lines (resolve-config.ts asks it once). */
+export const KEYWORDS_READ = [
+  'hostname',
+  'port',
+  'user',
+  'identityfile',
+  'identitiesonly',
+  'identityagent',
+  'proxyjump',
+  'proxycommand',
+  'connecttimeout',
+  'userknownhostsfile',
+  'globalknownhostsfile',
+  'stricthostkeychecking',
+  'canonicalizehostname',
+];
+
 /** `ssh -G` output -> settings. Keys are lower case, one per line; a few repeat (identityfile). */
 export function parseSshG(alias: string, text: string, local: LocalSide): SshConfigHost {
   const all = new Map<string, string[]>();

@@ -3,11 +3,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseProxyJump, parseSshG, SshConfigError } from '../../src/ssh/ssh-config.js';
 import { SshConfigResolver } from '../../src/ssh/resolve-config.js';
+import { configKeywords } from '../../src/ssh/config-keywords.js';
 
 const local = { home: '/home/op', user: 'op', hostname: 'ci-runner.example.net' };
 const dir = mkdtempSync(join(tmpdir(), 'lvsctl-sshcfg-'));
@@ -144,5 +145,78 @@ describe('the resolver', () => {
     const r = new SshConfigResolver({ ...process.env, PATH: dir });
     assert.equal(await r.available(), false);
     assert.equal(await r.resolve({ alias: 'lb' }), undefined);
+  });
+
+  it('ssh -G runs once for every host when no config file sets a keyword lvsctl reads, with the answers of one run per host', async () => {
+    const file = join(dir, 'inert-config');
+    writeFileSync(file, 'Host *\n  SendEnv LANG LC_*\n  HashKnownHosts yes\nHost web*\n  Compression yes\n');
+    const aliases = ['web1', 'Web2.Example', '10.98.1.10', 'fd00::1', 'db'];
+    const r = new SshConfigResolver();
+    for (const user of [undefined, 'ops']) {
+      const got = await Promise.all(aliases.map((alias) => r.resolve({ alias, configFile: file, port: 2200, user })));
+      for (const [i, alias] of aliases.entries()) {
+        const own = execFileSync('ssh', ['-F', file, '-G', '-p', '2200', ...(user ? ['-l', user] : []), '--', alias], {
+          encoding: 'utf8',
+        });
+        const mine = parseSshG(alias, own, {
+          home: process.env.HOME || homedir(),
+          user: userInfo().username,
+          hostname: hostname(),
+        });
+        assert.deepEqual(got[i], mine, alias);
+      }
+    }
+    assert.equal(r.runs, 2, 'one ssh -G per user asked, not one per host');
+  });
+
+  it('a config that sets one (in any block, or in an Include) is asked per host', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lvsctl-sshhome-'));
+    mkdirSync(join(home, '.ssh', 'conf.d'), { recursive: true });
+    writeFileSync(join(home, '.ssh', 'conf.d', 'b.conf'), 'Host a*\n  Port 2201\n');
+    const file = join(dir, 'including-config');
+    writeFileSync(file, `Host *\n  SendEnv LANG\nInclude ${join(home, '.ssh', 'conf.d')}/*.conf\n`);
+    const r = new SshConfigResolver();
+    const [a, x] = await Promise.all([
+      r.resolve({ alias: 'abc', configFile: file }),
+      r.resolve({ alias: 'xyz', configFile: file }),
+    ]);
+    assert.deepEqual([a!.port, x!.port], [2201, 22]);
+    assert.equal(r.runs, 2);
+  });
+});
+
+describe('the keywords a config sets (which files ssh reads)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'lvsctl-sshkw-'));
+  mkdirSync(join(home, '.ssh', 'inc', 'deep'), { recursive: true });
+  const put = (rel: string, text: string) => {
+    writeFileSync(join(home, rel), text);
+    return join(home, rel);
+  };
+  it('Include: relative to ~/.ssh in a user file, globs, quotes, Key=value, comments, missing files', () => {
+    put('.ssh/inc/a.conf', '# User nobody\nHostName=10.0.0.1\n');
+    put('.ssh/inc/b.conf', '  identityFile ~/.ssh/k\n');
+    put('.ssh/inc/skip.txt', 'Port 1\n');
+    put('.ssh/inc/deep/with space.conf', 'ProxyJump j\n');
+    const f = put('cfg', 'Host *\n  Compression yes\nInclude inc/*.conf "inc/deep/with space.conf" inc/none.conf\n');
+    assert.deepEqual([...configKeywords(f, home)!].sort(), [
+      'compression',
+      'host',
+      'hostname',
+      'identityfile',
+      'include',
+      'proxyjump',
+    ]);
+  });
+  it('-F none reads nothing; the default files are ~/.ssh/config then /etc/ssh/ssh_config', () => {
+    assert.deepEqual([...configKeywords('none', home)!], []);
+    put('.ssh/config', 'Host lb\n  User ops\n');
+    assert.ok(configKeywords(undefined, home)!.has('user'));
+  });
+  it('not sure: an Include with %-tokens or ${VAR}, ~user, an include loop; a -F file that is missing', () => {
+    for (const inc of ['%d/x', '${HOME}/x', '~root/x'])
+      assert.equal(configKeywords(put('t', `Include ${inc}\n`), home), undefined, inc);
+    const loop = put('loop', `Include ${join(home, 'loop')}\n`);
+    assert.equal(configKeywords(loop, home), undefined);
+    assert.equal(configKeywords(join(home, 'absent'), home), undefined);
   });
 });
