@@ -6,11 +6,14 @@
 # usage: hostinit.sh HOST IP HOSTS_DIR
 set -euo pipefail
 h=$1; ip=$2; r=$3/$1/root
+# its network (eth0, the far end of its veth, came from hosts.sh)
+printf 'link set lo up\naddr add %s/16 dev eth0\nlink set eth0 up\n' "$ip" | ip -batch -
 mount -t overlay overlay -o "lowerdir=/,upperdir=$3/$h/up,workdir=$3/$h/work" "$r"
 mount -t proc proc "$r/proc"
 mount -t sysfs sysfs "$r/sys"
 mount -t tmpfs -o mode=755,size=16m tmpfs "$r/dev"
-for d in null zero full random urandom tty; do touch "$r/dev/$d"; mount --bind "/dev/$d" "$r/dev/$d"; done
+touch "$r"/dev/{null,zero,full,random,urandom,tty}
+for d in null zero full random urandom tty; do mount --bind "/dev/$d" "$r/dev/$d"; done
 mkdir -p "$r/dev/pts" "$r/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$r/dev/pts"
 ln -s pts/ptmx "$r/dev/ptmx"; ln -s /proc/self/fd "$r/dev/fd"
@@ -26,4 +29,7 @@ mkdir -p /run/sshd
 /usr/sbin/sshd -o ListenAddress="$1:22" -o PidFile=/run/sshd.pid -h /etc/ssh/ssh_host_ed25519_key \
   -o PasswordAuthentication=no -o PermitRootLogin=prohibit-password -o UseDNS=no -o MaxStartups=100:30:200
 trap : TERM INT HUP
-while :; do wait; sleep 1; done' lvb-init "$ip" </dev/null
+# the reaper: bash reaps every child that ends (orphans included) while `wait` blocks on a child
+# that never ends; no process per second (500 hosts polling with `sleep 1` took both CPUs)
+sleep infinity &
+while :; do wait; done' lvb-init "$ip" </dev/null

@@ -62,21 +62,31 @@ with_default_devconf() {
   return $rc
 }
 
-mk_netns() { local k; for k in "$@"; do ip netns add "lvb$k"; done; }
+# At 500 hosts every process per host counts (~25 ms each here): links and namespaces are made by
+# one `ip -batch` each, a host's disk is one copy of a template, its own addresses are set by its
+# init (hostinit.sh), and no $(...) runs in the per-host loop.
 
-host_up() { # K: network, disk, init + sshd
-  local k=$1 h=lvb$1 ip mac o up=$HD/lvb$1/up
-  ip=$(addr_of "$k")
-  IFS=. read -ra o <<<"$ip"
-  mac=$(printf '02:00:%02x:%02x:%02x:%02x' "${o[@]}")   # fixed: same link-local address on every run
-  ip -n "$h" link set lo up
-  ip -n lvb-sw link add "$h" type veth peer name eth0 netns "$h" address "$mac"
-  ip -n lvb-sw link set "$h" master br0 up
-  ip -n "$h" addr add "$ip/16" dev eth0
-  ip -n "$h" link set eth0 up
-  mkdir -p "$up/etc/ssh" "$up/root/.ssh" "$HD/$h/work" "$HD/$h/root"
-  echo "$h" >"$up/etc/hostname"
-  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$h" >"$up/etc/hosts"
+# IP and MAC of host K (MAC fixed: the same link-local address on every run)
+addr_vars() {
+  local a=$((1 + ($1 - 1) / 200)) b=$((10 + ($1 - 1) % 200))
+  IP=10.98.$a.$b
+  printf -v MAC '02:00:%02x:%02x:%02x:%02x' 10 98 "$a" "$b"
+}
+
+mk_netns() { local k; for k in "$@"; do echo "netns add lvb$k"; done | ip -batch -; }
+
+mk_links() { # the hosts' veths, their switch ends in br0
+  local k
+  for k in "$@"; do
+    addr_vars "$k"
+    echo "link add lvb$k type veth peer name eth0 netns lvb$k address $MAC"
+    echo "link set lvb$k master br0 up"
+  done | ip -n lvb-sw -batch -
+}
+
+template() { # what every host's disk starts with: up/ (its own files), work/, root/ (the mount point)
+  local t=$HD/template up=$HD/template/up
+  mkdir -p "$up/etc/ssh" "$up/root/.ssh" "$t/work" "$t/root"
   install -m600 "$RUN/host_ed25519" "$up/etc/ssh/ssh_host_ed25519_key"
   install -m644 "$RUN/host_ed25519.pub" "$up/etc/ssh/ssh_host_ed25519_key.pub"
   # root's home is the host's own, as on a fresh Debian host (base-files' dot files), not this
@@ -86,21 +96,28 @@ host_up() { # K: network, disk, init + sshd
   install -m644 /usr/share/base-files/dot.profile "$up/root/.profile"
   chmod 700 "$up/root" "$up/root/.ssh"
   install -m600 "$RUN/id_ed25519.pub" "$up/root/.ssh/authorized_keys"
-  # setsid: the host outlives this shell
-  ip netns exec "$h" setsid unshare --mount --uts --ipc --pid --fork --propagation private \
-    "$HERE/hostinit.sh" "$h" "$ip" "$HD" </dev/null >"$RUN/log/$h.log" 2>&1 &
-  echo $! >"$PIDS/$h.pid"
 }
 
-wait_ssh() { # K...
-  local k ip
+host_up() { # K: disk, then init (its addresses, mounts, sshd)
+  local k=$1 h=lvb$1 up=$HD/lvb$1/up
+  addr_vars "$k"
+  cp -a "$HD/template" "$HD/$h"   # -a: modes and root's opaque xattr too
+  echo "$h" >"$up/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$h" >"$up/etc/hosts"
+  # setsid: the host outlives this shell
+  ip netns exec "$h" setsid unshare --mount --uts --ipc --pid --fork --propagation private \
+    "$HERE/hostinit.sh" "$h" "$IP" "$HD" </dev/null >"$RUN/log/$h.log" 2>&1 &
+  echo $! >"$PIDS/$h.pid"
+}
+wait_ssh() { # K...: each sshd accepts (a refused or unreachable connect ends at once)
+  local k
   for k in "$@"; do
-    ip=$(addr_of "$k")
+    addr_vars "$k"
     for _ in $(seq 1 200); do
-      timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null && continue 2
+      (exec 3<>"/dev/tcp/$IP/22") 2>/dev/null && continue 2
       sleep 0.1
     done
-    echo "hosts: sshd of lvb$k ($ip) did not come up; see $RUN/log/lvb$k.log" >&2; return 1
+    echo "hosts: sshd of lvb$k ($IP) did not come up; see $RUN/log/lvb$k.log" >&2; return 1
   done
 }
 
@@ -122,7 +139,7 @@ groups:
 hosts:
   dir: { address: 10.98.0.2 }
 YAML
-  for k in $(seq 1 "$n"); do echo "  lvb$k: { address: $(addr_of "$k") }"; done
+  for k in $(seq 1 "$n"); do addr_vars "$k"; echo "  lvb$k: { address: $IP }"; done
   cat <<YAML
 directors:
   hosts: [dir]
@@ -189,11 +206,15 @@ up() {
   ip link set lvb-ctl up
   # shellcheck disable=SC2046
   with_default_devconf mk_netns $(seq 1 "$n")
+  # shellcheck disable=SC2046
+  mk_links $(seq 1 "$n")
+  template
+  local key; key=$(cut -d' ' -f1,2 "$RUN/host_ed25519.pub")
   : >"$RUN/known_hosts.new"; : >"$RUN/hosts.list.new"
   for k in $(seq 1 "$n"); do
     host_up "$k"
-    echo "$(addr_of "$k") $(cut -d' ' -f1,2 "$RUN/host_ed25519.pub")" >>"$RUN/known_hosts.new"
-    echo "lvb$k $(addr_of "$k")" >>"$RUN/hosts.list.new"
+    echo "$IP $key" >>"$RUN/known_hosts.new"
+    echo "lvb$k $IP" >>"$RUN/hosts.list.new"
   done
   mv "$RUN/known_hosts.new" "$RUN/known_hosts"
   # shellcheck disable=SC2046

@@ -8,6 +8,12 @@ import { SshConfigError } from '../ssh/ssh-config.js';
 import { effectiveTarget, SshSettingsError } from '../ssh/target.js';
 import { LocalConnection } from '../ssh/local.js';
 import { timed } from '../util/timings.js';
+import { Semaphore } from '../ssh/pool.js';
+
+/** SSH handshakes in flight at once, whatever --forks is. A handshake is CPU on both ends: 500 at
+ * once on a 2-CPU machine each took over 20 s and failed by the connect timeout, which starts when
+ * the handshake does (queued hosts wait without it). */
+export const MAX_HANDSHAKES = 64;
 
 /** How reaching a host went, for the hosts of a command's report. */
 export interface Reached {
@@ -32,6 +38,8 @@ export class Connections {
   ) {
     this.resolver = new SshConfigResolver(env);
   }
+
+  private readonly handshakes = new Semaphore(MAX_HANDSHAKES);
 
   /** How to reach the host: the inventory's settings, filled from ssh_config as ssh -G resolves it. */
   private async target(name: string): Promise<SshTarget> {
@@ -85,11 +93,16 @@ export class Connections {
     }
     if (!c) {
       const h = this.cluster.hosts.get(name)!;
-      c = timed(name, 'ssh_config', () => this.target(name)).then((t) =>
-        timed(name, 'connect', () =>
-          connect(name, t, h.become, { acceptNewHostKeys: this.acceptNewHostKeys, env: this.env }),
-        ),
-      );
+      c = timed(name, 'ssh_config', () => this.target(name)).then(async (t) => {
+        const release = await timed(name, 'connect: queued', () => this.handshakes.acquire());
+        try {
+          return await timed(name, 'connect', () =>
+            connect(name, t, h.become, { acceptNewHostKeys: this.acceptNewHostKeys, env: this.env }),
+          );
+        } finally {
+          release();
+        }
+      });
       c.then(
         () => this.reached.set(name, { host: name, ok: true }),
         (error: unknown) => {
