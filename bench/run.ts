@@ -271,7 +271,7 @@ const ANSIBLE_MAX_N = 100;
 const LARGE_N = 100;
 const LARGE_N_RUNS = 3;
 
-interface Round {
+export interface Round {
   hostsUpMs: number;
   sshTrueMs: number;
   factsMs: number;

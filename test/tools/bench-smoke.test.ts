@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Round } from '../../bench/run.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -35,15 +36,7 @@ describe('npm run bench, 5-host smoke', () => {
         perN: Record<
           string,
           {
-            rounds: {
-              lvsctlNoopMs: number;
-              ansibleNoopMs: number;
-              lvsctlRssKB: number;
-              lvsctlNoopCpuMs: number;
-              stateEqual: boolean;
-              firstSteps: Record<string, number>;
-              noopSteps: Record<string, number>;
-            }[];
+            rounds: Round[];
             stateDiffs: string[];
           }
         >;
@@ -54,7 +47,7 @@ describe('npm run bench, 5-host smoke', () => {
       assert.deepEqual(p.stateDiffs, []);
       assert.ok(p.rounds[0]!.stateEqual);
       const r0 = p.rounds[0]!;
-      assert.ok(r0.lvsctlNoopMs > 0 && r0.ansibleNoopMs > 0 && r0.lvsctlRssKB > 0 && r0.lvsctlNoopCpuMs > 0);
+      assert.ok(r0.lvsctlNoopMs > 0 && r0.ansibleNoopMs! > 0 && r0.lvsctlRssKB > 0 && r0.lvsctlNoopCpuMs > 0);
       // lvsctl --timings on the real hosts: every step of a first run and of a no-op, per host
       for (const step of ['connect', 'facts', 'plan', 'apply: commands', 'apply: files'])
         assert.ok(r0.firstSteps[step]! > 0, `first run: no ${step} in ${JSON.stringify(r0.firstSteps)}`);
