@@ -38,6 +38,26 @@ const holder = async (): Promise<string | undefined> => {
 const log = async (d: lab.Host) => (await lab.sh(d, `cat ${LOG} 2>/dev/null || :`)).split('\n').filter(Boolean);
 /** The states in order, repeats folded (a notify can fire twice for one state on a reload). */
 const fold = (states: string[]) => states.filter((s, i) => s !== states[i - 1]);
+/** Until dir1's last notify is MASTER and dir2's BACKUP; a failure shows both logs and the last
+ * keepalived lines of each (an intermittent miss after `start`, seen in CI on 2026-12-04). */
+async function notifiedMasterBackup(what: string): Promise<void> {
+  let seen: string[][] = [];
+  try {
+    await lab.until(what, 20_000, async () => {
+      seen = [await log('dir1'), await log('dir2')];
+      return seen[0]!.at(-1) === 'MASTER' && seen[1]!.at(-1) === 'BACKUP';
+    });
+  } catch (e) {
+    const journal = await Promise.all(
+      DIRS.map((d) => lab.ssh(d, 'journalctl -u keepalived -n 15 --no-pager -o short-monotonic')),
+    );
+    throw new Error(
+      `${(e as Error).message}; notify logs: dir1 [${seen[0]?.join(' ')}], dir2 [${seen[1]?.join(' ')}]\n` +
+        DIRS.map((d, i) => `${d} keepalived:\n${journal[i]!.stdout}`).join('\n'),
+      { cause: e },
+    );
+  }
+}
 
 lab.useLab({ before, after }, { packages: true });
 
@@ -69,11 +89,7 @@ test('up with the scripts: notify logs MASTER on dir1 and BACKUP on dir2; the dr
   assert.equal(up.code, 0, up.stdout + up.stderr);
   await lab.until('dir1 holds the VIP', 20_000, async () => (await holder()) === 'dir1');
   // dir2 may have been MASTER for a moment, when its keepalived started before dir1's: it ends BACKUP
-  await lab.until(
-    'dir1 ends MASTER, dir2 BACKUP',
-    20_000,
-    async () => (await log('dir1')).at(-1) === 'MASTER' && (await log('dir2')).at(-1) === 'BACKUP',
-  );
+  await notifiedMasterBackup('dir1 ends MASTER, dir2 BACKUP');
   for (const d of DIRS) {
     assert.match(await lab.sh(d, `cat ${DROPIN}`), /^\[Service\]\nKillMode=process$/m);
     assert.equal((await lab.sh(d, 'systemctl show -p KillMode keepalived.service')).trim(), 'KillMode=process');
@@ -113,11 +129,7 @@ test('lvsctl stop, and down, run notify_stop to its end on both directors; down 
   await lab.until('dir1 holds the VIP', 20_000, async () => (await holder()) === 'dir1');
   // both keepalived fully started (their notify ran): a keepalived stopped while still starting
   // has no instance to run notify_stop for
-  await lab.until(
-    'dir1 notified MASTER, dir2 BACKUP',
-    20_000,
-    async () => (await log('dir1')).at(-1) === 'MASTER' && (await log('dir2')).at(-1) === 'BACKUP',
-  );
+  await notifiedMasterBackup('dir1 notified MASTER, dir2 BACKUP');
   await Promise.all(DIRS.map((d) => lab.sh(d, `rm -f ${LOG}`)));
   const down = await lab.lvsctl(['down', '-i', INV]);
   assert.equal(down.code, 0, down.stdout + down.stderr);
