@@ -252,6 +252,8 @@ test(
     const loop = lab.ssh(
       'client',
       `n=0; f=0; while [ ! -e ${stop} ]; do n=$((n+1)); curl -s -m 2 -o /dev/null -w '%{http_code}\\n' http://10.99.1.100/ | grep -q '^200$' || { f=$((f+1)); echo "failed at $(date +%s.%N)"; }; sleep 0.1; done; echo requests=$n failures=$f`,
+      // both rolls inside it took over lab.ssh's default 2 minutes once (CI, a slow day): it was killed
+      { timeoutMs: 8 * 60_000 },
     );
     await new Promise((r) => setTimeout(r, 2000));
     // the settle timeout shortened from 30 s to 10 s: the refused roll is the same, sooner
@@ -275,7 +277,9 @@ test(
     assert.ok(out.indexOf('[dir2] changed (') < out.indexOf('[dir1] reload keepalived'), out);
     assert.match(out, /\[dir2\] changed \(\d+\); keepalived settled in [\d.]+ s: BACKUP of VI_1/);
     assert.match(out, /\[dir1\] changed \(\d+\); keepalived settled in [\d.]+ s: MASTER of VI_1/);
-    const [, n, f] = /requests=(\d+) failures=(\d+)/.exec(counted)!;
+    const m = /requests=(\d+) failures=(\d+)/.exec(counted);
+    assert.ok(m, `the curl loop printed no count (killed?): ${counted}`);
+    const [, n, f] = m;
     assert.equal(Number(f), 0, `${counted}\n${bad.stdout}\n${out}`);
     assert.ok(Number(n) >= 60, counted);
     for (const d of ['dir1', 'dir2'] as const)
