@@ -4,6 +4,7 @@
 // "&term" intersects. Positive terms are joined first, then intersected, then excluded, so the
 // order of terms does not matter. A term that matches nothing is a usage error: a typo in `!rs22`
 // would otherwise leave rs2 selected.
+import { globRegExp } from '../util/glob.js';
 import { UsageError } from '../errors.js';
 import { quoted } from '../util/printable.js';
 import type { Cluster, Role } from './model.js';
@@ -27,25 +28,14 @@ const GLOB = /[*?[]/;
 const OPS: Readonly<Record<string, LimitTerm['op']>> = { '!': 'exclude', '&': 'intersect' };
 const OP_CHAR: Readonly<Record<LimitTerm['op'], string>> = { include: '', exclude: '!', intersect: '&' };
 
-function globToRegExp(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    if (ch === '*') out += '.*';
-    else if (ch === '?') out += '.';
-    else if (ch === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) throw new UsageError(`--limit: unclosed "[" in ${quoted(glob)}`);
-      const body = glob
-        .slice(i + 1, end)
-        .replace(/^!/, '^')
-        .replace(/[\\\]]/g, '\\$&');
-      out += `[${body}]`;
-      i = end;
-    } else out += ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`);
-}
+const globToRegExp = (glob: string): RegExp =>
+  globRegExp(glob, {
+    star: '.*',
+    one: '.',
+    unclosed: () => {
+      throw new UsageError(`--limit: unclosed "[" in ${quoted(glob)}`);
+    },
+  });
 
 function matcher(text: string): (name: string) => boolean {
   if (text.startsWith('~')) {

@@ -6,6 +6,7 @@
 // with %-tokens or ${VAR}, too deep): the caller asks ssh for each host.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { globRegExp } from '../util/glob.js';
 
 const MAX_DEPTH = 16; // readconf.c READCONF_MAX_DEPTH
 
@@ -17,28 +18,9 @@ function line(text: string): { key: string; args: string[] } | undefined {
   return { key: m[1]!.toLowerCase(), args };
 }
 
-/** fnmatch(3) of one path component: * ? and [...] (ssh's glob(3) with GLOB_TILDE). */
-function componentRegex(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        const body = glob
-          .slice(i + 1, end)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\');
-        re += `[${body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
+/** fnmatch(3) of one path component (ssh's glob(3)): an unclosed `[` is a literal. */
+const componentRegex = (glob: string): RegExp =>
+  globRegExp(glob, { star: '[^/]*', one: '[^/]', unclosed: () => '\\[' });
 
 /** The files a glob names, sorted as glob(3) sorts them; none when nothing matches. */
 function expandGlob(path: string): string[] {
