@@ -12,6 +12,7 @@ import type { Identity } from './target.js';
 import { proxyCommandStream } from './proxy-command.js';
 import type { Duplex } from 'node:stream';
 import { lines, Shell, sh, shq } from '../util/quote.js';
+import { fileStamp } from '../util/file-stamp.js';
 import { readBounded } from '../util/read-bounded.js';
 import { planCommand, PreStartStderr } from './become.js';
 import {
@@ -126,6 +127,22 @@ const MAX_KEY_FILE_BYTES = 1024 * 1024;
  * list, skipped whatever the reason. */
 type KeyMode = 'required' | 'named' | 'default';
 
+type ReadKey = { r: ReturnType<typeof readBounded>; key?: ReturnType<typeof utils.parseKey> };
+/** Parsed keys by file and passphrase, while the file is unchanged: parsing per host cost CPU at
+ * fleet size (an encrypted key's bcrypt rounds take tens of milliseconds each time). */
+const readKeys = new Map<string, { stamp: string; passphrase?: string; got: ReadKey }>();
+
+function readKey(file: string, passphrase: string | undefined): ReadKey {
+  const stamp = fileStamp(file);
+  const hit = readKeys.get(file);
+  if (stamp && stamp !== 'absent' && hit?.stamp === stamp && hit.passphrase === passphrase) return hit.got;
+  // A key file is a few KiB; a device, FIFO or huge file named by mistake is not read.
+  const r = readBounded(file, MAX_KEY_FILE_BYTES);
+  const got: ReadKey = r.ok ? { r, key: utils.parseKey(r.data, passphrase) } : { r };
+  if (stamp && stamp !== 'absent' && r.ok) readKeys.set(file, { stamp, passphrase, got });
+  return got;
+}
+
 async function loadKey(
   host: string,
   file: string,
@@ -134,14 +151,11 @@ async function loadKey(
   /** default keys left out because they are encrypted, for the message when nothing is left */
   encryptedSkipped?: string[],
 ): Promise<ParsedKey | undefined> {
-  // A key file is a few KiB; a device, FIFO or huge file named by mistake is not read.
-  const r = readBounded(file, MAX_KEY_FILE_BYTES);
+  const { r, key } = readKey(file, passphrase);
   if (!r.ok) {
     if (m === 'default' || (m === 'named' && r.code === 'ENOENT')) return undefined;
     throw new ConnectError(host, 'config', `cannot use identity file ${file}: ${r.reason}`);
   }
-  const data = r.data;
-  const key = utils.parseKey(data, passphrase);
   if (key instanceof Error) {
     const encrypted = /encrypted|passphrase|decrypt/i.test(key.message);
     if (m === 'default') {

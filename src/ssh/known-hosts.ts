@@ -10,6 +10,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fileStamp } from '../util/file-stamp.js';
 import { readBounded } from '../util/read-bounded.js';
 import type { OfferedKey } from './errors.js';
 
@@ -79,17 +80,24 @@ export function parseKnownHosts(text: string, file: string): KnownHostLine[] {
   return out;
 }
 
+const compiled = new Map<string, RegExp>();
+
 /** OpenSSH match_pattern: `*` any run, `?` one character; whole-string match. */
 export function wildcardMatch(s: string, pattern: string): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.') +
-      '$',
-    's',
-  );
+  if (!/[*?]/.test(pattern)) return s === pattern;
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(
+      '^' +
+        pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.') +
+        '$',
+      's',
+    );
+    compiled.set(pattern, re);
+  }
   return re.test(s);
 }
 
@@ -123,15 +131,70 @@ export function hostMatches(name: string, patterns: string): boolean {
 /** Large fleets have large known_hosts files, but not this large: a device or FIFO is not read. */
 const MAX_KNOWN_HOSTS_BYTES = 64 * 1024 * 1024;
 
+/** Parsed files, kept while the file is unchanged: a command connects to every host of a fleet,
+ * and reading and parsing a 500-line known_hosts for each was most of a connect's CPU. */
+const parsed = new Map<string, { stamp: string; lines: KnownHostLine[] }>();
+
+/** The same list of files, unchanged, gives the same array (so its index below is built once). */
+const combined = new Map<string, { stamps: string; lines: KnownHostLine[] }>();
+
 export async function loadKnownHosts(files: readonly string[]): Promise<KnownHostLine[]> {
+  const key = files.join('\0');
+  const stamps = files.map((f) => fileStamp(f) ?? '-').join('\0');
+  const same = combined.get(key);
+  if (same && same.stamps === stamps && !stamps.split('\0').includes('-')) return same.lines;
   const all: KnownHostLine[] = [];
   for (const file of files) {
+    const stamp = fileStamp(file);
+    if (stamp === 'absent') continue;
+    const hit = stamp && parsed.get(file);
+    if (hit && hit.stamp === stamp) {
+      all.push(...hit.lines);
+      continue;
+    }
     const r = readBounded(file, MAX_KNOWN_HOSTS_BYTES);
     if (!r.ok && r.code === 'ENOENT') continue;
     if (!r.ok) throw new Error(`known_hosts file ${file}: ${r.reason}`);
-    all.push(...parseKnownHosts(r.data.toString('utf8'), file));
+    const lines = parseKnownHosts(r.data.toString('utf8'), file);
+    if (stamp) parsed.set(file, { stamp, lines });
+    all.push(...lines);
   }
+  combined.set(key, { stamps, lines: all });
   return all;
+}
+
+/** The lines that could name a host, by plain name, and the rest (wildcards, negations, hashes)
+ * that are matched one by one; built once per list of lines. */
+interface LineIndex {
+  byName: Map<string, number[]>;
+  other: number[];
+  revoked: KnownHostLine[];
+}
+const indexes = new WeakMap<readonly KnownHostLine[], LineIndex>();
+
+function indexOf(lines: readonly KnownHostLine[]): LineIndex {
+  let ix = indexes.get(lines);
+  if (ix) return ix;
+  ix = { byName: new Map(), other: [], revoked: [] };
+  lines.forEach((l, i) => {
+    if (l.marker === 'revoked') return void ix!.revoked.push(l);
+    const names = l.patterns.split(',').filter((p) => p);
+    if (l.patterns.startsWith('|') || names.some((p) => /[*?!]/.test(p))) return void ix!.other.push(i);
+    for (const n of new Set(names.map((p) => p.toLowerCase()))) {
+      const at = ix!.byName.get(n);
+      if (at) at.push(i);
+      else ix!.byName.set(n, [i]);
+    }
+  });
+  indexes.set(lines, ix);
+  return ix;
+}
+
+/** The key and @cert-authority lines that name `name`, in file order (as a scan would find them). */
+function linesNaming(lines: readonly KnownHostLine[], name: string): KnownHostLine[] {
+  const ix = indexOf(lines);
+  const at = [...(ix.byName.get(name) ?? []), ...ix.other.filter((i) => hostMatches(name, lines[i]!.patterns))];
+  return at.sort((a, b) => a - b).map((i) => lines[i]!);
 }
 
 export type HostKeyVerdict =
@@ -153,13 +216,14 @@ export type HostKeyVerdict =
  *  unknown - no line names this host.
  */
 export function checkHostKey(lines: readonly KnownHostLine[], name: string, blob: Buffer): HostKeyVerdict {
-  const revoked = lines.find((l) => l.marker === 'revoked' && l.blob.equals(blob));
+  const revoked = indexOf(lines).revoked.find((l) => l.blob.equals(blob));
   if (revoked) return { status: 'revoked', entry: revoked };
-  const mine = lines.filter((l) => l.marker === undefined && hostMatches(name, l.patterns));
+  const naming = linesNaming(lines, name);
+  const mine = naming.filter((l) => l.marker === undefined);
   const same = mine.find((l) => l.blob.equals(blob));
   if (same) return { status: 'known', entry: same };
   if (mine.length) return { status: 'changed', entries: mine };
-  const ca = lines.find((l) => l.marker === 'cert-authority' && hostMatches(name, l.patterns));
+  const ca = naming.find((l) => l.marker === 'cert-authority');
   if (ca) return { status: 'cert-authority', entry: ca };
   return { status: 'unknown' };
 }
@@ -181,7 +245,9 @@ export type HostKeyAlgo = (typeof ALL_HOST_KEY_ALGOS)[number];
  */
 export function preferredHostKeyAlgos(lines: readonly KnownHostLine[], name: string): HostKeyAlgo[] {
   const known = new Set(
-    lines.filter((l) => l.marker === undefined && hostMatches(name, l.patterns)).map((l) => l.type),
+    linesNaming(lines, name)
+      .filter((l) => l.marker === undefined)
+      .map((l) => l.type),
   );
   const algoType = (a: HostKeyAlgo) => (a.startsWith('rsa-sha2-') ? 'ssh-rsa' : a);
   const first = ALL_HOST_KEY_ALGOS.filter((a) => known.has(algoType(a)));

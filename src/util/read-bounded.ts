@@ -28,15 +28,23 @@ export function readBounded(path: string, max: number): BoundedRead {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return notRegular(st.isDirectory());
-    const buf = Buffer.alloc(max + 1);
+    // Sized by stat (plus one byte to see the end), grown when a file says less than it holds:
+    // never `max` up front (a 64 MiB zeroed buffer for every known_hosts read was most of a
+    // connect's CPU at 100 hosts).
+    let buf = Buffer.allocUnsafe(Math.min(max, Math.max(st.size, 4096 - 1)) + 1);
     let got = 0;
     for (;;) {
+      if (got === buf.length) {
+        const more = Buffer.allocUnsafe(Math.min(max + 1, buf.length * 2));
+        buf.copy(more, 0, 0, got);
+        buf = more;
+      }
       const n = readSync(fd, buf, got, buf.length - got, null);
       if (n === 0) break;
       got += n;
       if (got > max) return { ok: false, kind: 'too-large', reason: `it is larger than ${max} bytes` };
     }
-    return { ok: true, data: buf.subarray(0, got) };
+    return { ok: true, data: Buffer.from(buf.subarray(0, got)) };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return { ok: false, kind: 'unreadable', reason: `cannot read it: ${fsReason(e)}`, code };

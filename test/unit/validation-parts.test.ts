@@ -53,6 +53,17 @@ describe('readBounded: a path is read only when it is a small regular file', () 
   it('a /proc file whose stat size is 0 is read up to the limit, not trusted by its size', () => {
     const r = readBounded('/proc/self/status', 64);
     assert.ok(!r.ok && r.kind === 'too-large');
+    // larger than the first buffer (stat says 0): grown, read whole, equal to what readFileSync sees
+    const whole = readBounded('/proc/self/smaps', 64 * 1024 * 1024);
+    assert.ok(whole.ok && whole.data.length > 8192, 'smaps is read past the first 4 KiB');
+    assert.match(whole.data.toString(), /^Rss:/m);
+  });
+  it('a file grown past its first buffer is read whole, and a limit that falls inside a grown buffer holds', () => {
+    const text = 'k'.repeat(100_000);
+    writeFileSync(join(dir, 'mid'), text);
+    const r = readBounded(join(dir, 'mid'), 100_000);
+    assert.ok(r.ok && r.data.toString() === text);
+    assert.equal((readBounded(join(dir, 'mid'), 99_999) as { kind: string }).kind, 'too-large');
   });
 });
 
