@@ -80,7 +80,8 @@ export interface HostRun {
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const secretValues = (s: Secrets) => [s.vrrpPassword].filter((x): x is string => !!x);
 
-/** Every package lvsctl may install: queried on every host, so `down --purge` finds them whatever the role. */
+/** Every package lvsctl may install: besides the ones the host's role needs, each is queried where the
+ * host's record names it, so `down --purge` finds what lvsctl installed whatever the role now. */
 const ALL_PACKAGES = ['curl', 'ipvsadm', 'keepalived'];
 
 /** Gather facts (one command) and compute the plan (pure) for what `intent` asks of this host. */
@@ -103,10 +104,13 @@ export async function planOnHost(
   const director = cluster.hosts.get(name)!.roles.has('director');
   const thresholds = director && hasThresholds(desiredTable(cluster, name));
   const scripts = director && CHECKED.has(intent.kind) ? directorScripts(cluster) : [];
+  const wanted = desiredHost(cluster, name).packages;
   const r = await timed(name, 'facts', () =>
     conn.exec(
       factsScript({
-        packages: ALL_PACKAGES,
+        packages: wanted,
+        recordedPackages: ALL_PACKAGES.filter((p) => !wanted.includes(p)),
+        director,
         files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])],
         bootLinks: allLinks,
         known: [...byHash.keys()],

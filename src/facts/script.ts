@@ -18,6 +18,12 @@ export function factsScript(opts: {
   bootLinks?: string[];
   known?: string[];
   list?: boolean;
+  /** A director in the inventory: keepalived's processes, boot state and version and the netfilter
+   * tables are read (elsewhere only where the host's record names keepalived or iptables: a host that
+   * was a director before). */
+  director?: boolean;
+  /** Packages read only where the host's record names them (lvsctl installed them: `down --purge`). */
+  recordedPackages?: string[];
   thresholds?: boolean;
   /** Look for boot-time scripts that program IPVS (a takeover: resources/boot-scripts.ts). */
   bootScan?: boolean;
@@ -31,7 +37,12 @@ export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 s() { printf '\n${SECTION}%s\n' "$1"; }
 # Shell built-ins where they do: every process costs milliseconds on a busy or emulated host.
 cat_() { [ -r "$1" ] && while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; :; }
+# lvsctl's record first (printed last): what it names decides what else is worth a process.
+st=; [ -r ${STATE_FILE} ] && while IFS= read -r l || [ -n "$l" ]; do st="$st$l
+"; done <${STATE_FILE}
+recorded() { case $st in *"$1"*) return 0 ;; esac; return 1; }
+for p in $RECORDED_PKGS; do recorded "\"$p\"" && set -- "$@" "$p"; done
 ` + FACTS.map((f) => f.script).join('');
   // Values reach the script only as quoted positional arguments and one quoted variable.
-  return sh`FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} THRESH=${opts.thresholds ? '1' : ''} BOOTSCAN=${opts.bootScan ? '1' : ''} SCRIPTS=${(opts.scripts ?? []).join(' ')} SCRIPT_USERS=${(opts.scriptUsers ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
+  return sh`DIRECTOR=${opts.director ? '1' : ''} RECORDED_PKGS=${(opts.recordedPackages ?? []).join(' ')} FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} THRESH=${opts.thresholds ? '1' : ''} BOOTSCAN=${opts.bootScan ? '1' : ''} SCRIPTS=${(opts.scripts ?? []).join(' ')} SCRIPT_USERS=${(opts.scriptUsers ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
 }

@@ -37,7 +37,7 @@ m keepalived; [ -r ${KEEPALIVED_CONF} ] && base64 -w0 ${KEEPALIVED_CONF}; echo
 
 export function importScript(): Shell {
   return lines([
-    factsScript({ packages: ['ipvsadm', 'keepalived'], files: [], thresholds: true, bootScan: true }),
+    factsScript({ packages: ['ipvsadm', 'keepalived'], files: [], thresholds: true, bootScan: true, director: true }),
     sh`sh -c ${EXTRA}`,
   ]);
 }

@@ -45,32 +45,39 @@ export function holderLines(h: Holder): string {
   return FIELDS.map((k) => `${k} ${printable(String(h[k]), 200)}\n`).join('');
 }
 
+// Built-ins where they do (each process costs milliseconds on a busy host, and this runs on every
+// host of every changing command): the file is read with `read`, the clock only when it is needed.
 // The lease file: "id ID", "expires EPOCH", then the holder lines. It prints "@@<answer> <seconds>"
 // and, where another run is involved, that run's lease file after it.
 const SCRIPT = String.raw`
 umask 077
 d=${LOCK_DIR} f=${LOCK_FILE}
-mkdir -p "$d" || exit 1
+[ -d "$d" ] || mkdir -p "$d" || exit 1
 command -v flock >/dev/null 2>&1 || { echo 'flock(1) is not installed (util-linux): lvsctl cannot lock this host' >&2; exit 1; }
 exec 9>>"$d/guard"
 flock -w 15 9 || { echo 'the lock guard of this host stayed busy for 15 s' >&2; exit 1; }
-now=$(date +%s) hid= exp=0
+hid= exp=0 body= raw=
 if [ -r "$f" ]; then
-  hid=$(sed -n 's/^id //p' "$f"); exp=$(sed -n 's/^expires //p' "$f")
+  while IFS= read -r l || [ -n "$l" ]; do
+    raw="$raw$l
+"
+    case $l in 'id '*) hid=${'$'}{l#id } ;; 'expires '*) exp=${'$'}{l#expires } ;; *) body="$body$l
+" ;; esac
+  done <"$f"
   case $exp in ''|*[!0-9]*) exp=0 ;; esac
 fi
+now=0; [ "$OP" = release ] || now=$(date +%s)
 write() { { printf 'id %s\nexpires %s\n' "$ID" "$((now + TTL))"; printf '%s' "$1"; } >"$f.new" && mv -f "$f.new" "$f"; }
 case $OP in
 acquire)
   if [ -n "$hid" ] && [ "$hid" != "$ID" ]; then
-    if [ "$exp" -gt "$now" ]; then echo "@@held $((exp - now))"; cat "$f"; exit 0; fi
-    echo "@@expired $((exp - now))"; cat "$f"
+    if [ "$exp" -gt "$now" ]; then echo "@@held $((exp - now))"; printf '%s' "$raw"; exit 0; fi
+    echo "@@expired $((exp - now))"; printf '%s' "$raw"
   fi
   write "$HOLDER" && echo '@@acquired' ;;
 renew)
-  if [ -n "$hid" ] && [ "$hid" = "$ID" ]; then write "$(sed '1,2d' "$f")
-" && echo '@@renewed'
-  else echo "@@lost $((exp - now))"; [ -r "$f" ] && cat "$f"; fi ;;
+  if [ -n "$hid" ] && [ "$hid" = "$ID" ]; then write "$body" && echo '@@renewed'
+  else echo "@@lost $((exp - now))"; printf '%s' "$raw"; fi ;;
 release)
   [ -n "$hid" ] && [ "$hid" = "$ID" ] && rm -f "$f"; echo '@@released' ;;
 esac

@@ -14,14 +14,14 @@ export type KeepalivedBootChange = { kind: 'keepalived-boot'; enable: boolean; f
 export const keepalivedFacts = fragment(
   ['keepalived', 'keepalived_boot', 'keepalived_version'],
   String.raw`# keepalived's processes and whether its service starts at boot, where it is installed
-ka=; command -v keepalived >/dev/null 2>&1 && ka=1
+ka=; { [ -n "$DIRECTOR" ] || recorded keepalived; } && command -v keepalived >/dev/null 2>&1 && ka=1
 s keepalived; [ -z "$ka" ] || pidof keepalived || :
 s keepalived_boot; if [ -n "$ka" ]; then
   if [ -d /run/systemd/system ]; then systemctl is-enabled keepalived.service 2>/dev/null || :
   else b=disabled; for f in /etc/rc[2345].d/S[0-9][0-9]keepalived; do [ -e "$f" ] && b=enabled; done; echo "$b"; fi
 fi
 # its first line, "Keepalived v2.2.7 (01/16,2022)", on stderr
-s keepalived_version; [ -z "$ka" ] || keepalived --version 2>&1 | { IFS= read -r l; printf '%s\n' "$l"; cat >/dev/null; }
+s keepalived_version; [ -z "$ka$DIRECTOR" ] || keepalived --version 2>&1 | { IFS= read -r l; printf '%s\n' "$l"; cat >/dev/null; }
 `,
 );
 

@@ -27,7 +27,7 @@ export type NetfilterChange =
 export const netfilterFacts = fragment(
   ['iptables'],
   String.raw`s iptables
-p=; if command -v iptables-save >/dev/null 2>&1; then { iptables-save 2>/dev/null; echo '@@6'; ip6tables-save 2>/dev/null; } | while IFS= read -r l; do
+p=; if { [ -n "$DIRECTOR" ] || recorded iptables; } && command -v iptables-save >/dev/null 2>&1; then { iptables-save 2>/dev/null; echo '@@6'; ip6tables-save 2>/dev/null; } | while IFS= read -r l; do
   case $l in '@@6') p='6 ' ;; '*'* | *LVSCTL*) echo "$p$l" ;; esac
 done; fi
 `,

@@ -26,7 +26,7 @@ export type StateChange = {
 // Last: cat_ is the script's own (facts/script.ts).
 export const stateFacts = fragment(
   ['state'],
-  String.raw`s state; cat_ ${STATE_FILE}
+  String.raw`s state; printf '%s' "$st"
 `,
 );
 

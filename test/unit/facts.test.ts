@@ -2,19 +2,23 @@
 // the parser must agree with what the kernel reports directly.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseFacts } from '../../src/facts/parse.js';
-import { factsScript } from '../../src/facts/script.js';
+import { factsScript, STATE_FILE } from '../../src/facts/script.js';
 import { factsText } from './helpers.js';
 
 describe('facts script + parser on this machine', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsctl-facts-'));
   const managed = join(dir, 'managed.conf');
   writeFileSync(managed, 'x=1\n', { mode: 0o640 });
-  const script = factsScript({ packages: ['bash', 'no-such-package-lvsctl'], files: [managed, join(dir, 'absent')] });
+  const script = factsScript({
+    packages: ['bash', 'no-such-package-lvsctl'],
+    files: [managed, join(dir, 'absent')],
+    director: true,
+  });
   const out = execFileSync('sh', ['-c', script.text], { encoding: 'utf8' });
   const f = parseFacts(out);
   it('reads sysctls as the kernel reports them', () => {
@@ -97,6 +101,57 @@ describe('facts script + parser on this machine', () => {
       'this test expects a kernel without IPVS (the lab tier covers IPVS)',
     );
     assert.equal(f.ipvs, null);
+  });
+});
+
+describe('facts script: what a host that is no director reads depends on its record', () => {
+  // The record is read from a file of the test's, and iptables-save is a stand-in that prints one
+  // lvsctl chain: the real one here has no tables, so "not read" and "read, empty" would look alike.
+  const dir = mkdtempSync(join(tmpdir(), 'lvsctl-facts-rec-'));
+  const record = join(dir, 'state.json');
+  const fake = join(dir, 'iptables-save');
+  writeFileSync(fake, "#!/bin/sh\nprintf '*mangle\\n:LVSCTL - [0:0]\\n'\n", { mode: 0o755 });
+  const keepalived = existsSync('/usr/sbin/keepalived');
+  const run = (state: string | undefined, o: { director?: boolean; packages?: string[] } = {}) => {
+    rmSync(record, { force: true });
+    if (state !== undefined) writeFileSync(record, state);
+    const text = factsScript({
+      packages: o.packages ?? [],
+      recordedPackages: ['bash', 'no-such-package-lvsctl'],
+      files: [],
+      director: o.director,
+    })
+      .text.split(STATE_FILE)
+      .join(record)
+      .split('iptables-save')
+      .join(fake);
+    return parseFacts(execFileSync('sh', ['-c', text], { encoding: 'utf8' }));
+  };
+  it('no record, no director: no keepalived, no netfilter, no package read (and no record)', () => {
+    const f = run(undefined);
+    assert.equal(f.keepalivedVersion, null);
+    assert.equal(f.keepalivedBoot, null);
+    assert.deepEqual(f.netfilter.iptables, {});
+    assert.deepEqual([...f.packages], []);
+    assert.equal(f.state, null);
+  });
+  it('a director reads them all', () => {
+    const f = run(undefined, { director: true });
+    assert.deepEqual(f.netfilter.iptables, { mangle: [':LVSCTL - [0:0]'] });
+    if (keepalived) assert.notEqual(f.keepalivedVersion, null);
+  });
+  it('a record that names keepalived, iptables and an installed package: those are read, and the record is printed as it is', () => {
+    const state = JSON.stringify({
+      owned: { files: ['/etc/keepalived/keepalived.conf', '/etc/lvsctl/iptables.rules'], packages: ['bash'] },
+    });
+    const f = run(state + '\n');
+    assert.deepEqual(f.netfilter.iptables, { mangle: [':LVSCTL - [0:0]'] });
+    if (keepalived) assert.notEqual(f.keepalivedBoot, null);
+    assert.deepEqual([...f.packages], ['bash'], 'bash is recorded; the other recorded-only name is not named');
+    assert.equal(f.state, state);
+  });
+  it('a record without a last newline comes back whole', () => {
+    assert.equal(run('{"a": 1}').state, '{"a": 1}');
   });
 });
 
