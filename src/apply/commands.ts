@@ -19,15 +19,22 @@ export function commandFor(
   return commandResourceOf(c).command(c, hostOs(facts));
 }
 
+/** Words that end or change the shell a step runs in: such a step gets a subshell of its own. */
+const SHELL_WORDS = /\b(exit|exec|set|cd|trap|return|shift|umask|ulimit|unset|readonly|export)\b/;
+
 /** Several commands as one script: each step announces itself, the first failure stops the rest
- * and the engine reports the step that failed. */
+ * and the engine reports the step that failed. Steps run in a group, not a subshell (a fork costs
+ * milliseconds on a busy host), unless the step could end or change the script's shell. */
 export function batch(steps: { label: string; cmd: Shell }[]): Shell {
   return lines([
     sh`set -u`,
-    ...steps.map(
-      (s, i) =>
-        sh`printf '@@step %s\n' ${String(i)}; ( ${s.cmd} ) || { rc=$?; printf '@@failed %s %s\n' ${String(i)} "$rc"; exit "$rc"; }`,
-    ),
+    ...steps.map((s, i) => {
+      const run = SHELL_WORDS.test(s.cmd.text) ? `( ${s.cmd.text} )` : `{ ${s.cmd.text}
+}`;
+      return new Shell(
+        `printf '@@step %s\\n' ${i}; ${run} || { rc=$?; printf '@@failed %s %s\\n' ${i} "$rc"; exit "$rc"; }`,
+      );
+    }),
     sh`printf '@@done\n'`,
   ]);
 }

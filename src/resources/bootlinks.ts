@@ -40,6 +40,6 @@ export const bootlinks = {
   describe: (c) => (c.action === 'create' ? `boot: link ${c.path} -> ${c.target}` : `boot: remove ${c.path}`),
   command: (c) =>
     c.action === 'create'
-      ? sh`mkdir -p ${c.path.replace(/\/[^/]+$/, '')} && ln -sfn ${c.target} ${c.path}`
+      ? sh`{ [ -d ${c.path.replace(/\/[^/]+$/, '')} ] || mkdir -p ${c.path.replace(/\/[^/]+$/, '')}; } && ln -sfn ${c.target} ${c.path}`
       : sh`rm -f ${c.path}`,
 } satisfies CommandResource<BootlinkChange>;

@@ -61,10 +61,12 @@ export const contentsFacts = fragment(
   String.raw`s contents
 # Current content of small managed files, for the plan's diffs (base64: any bytes survive); not
 # of those whose checksum is in $KNOWN (the engine has their content already).
-[ -z "$sums" ] || printf '%s\n' "$sums" | while read -r h f; do
+[ -z "$sums" ] || while read -r h f; do
   case " $KNOWN " in *" $h "*) continue ;; esac
   [ "$(wc -c <"$f")" -le 262144 ] && { printf '%s ' "$f"; base64 -w0 "$f"; echo; }
-done
+done <<EOF
+$sums
+EOF
 `,
 );
 

@@ -10,10 +10,19 @@ export const linksFacts = fragment(
   ['links', 'addr', 'route'],
   String.raw`# One ip process for links, addresses and the default route (ip route is IPv4 unless told),
 # told apart by their shape: "N: dev: <FLAGS>", "default ...", and the address lines.
-s links; printf 'link show\naddr show\nroute show default\n' | ip -o -force -batch - 2>/dev/null | {
-  a=; r=; while IFS= read -r l; do case $l in *': <'*) printf '%s\n' "$l" ;; default*) r="$r$l
+# Here-documents, not pipes: each stage of a pipe is a fork.
+s links; o=$(ip -o -force -batch - 2>/dev/null <<'EOF'
+link show
+addr show
+route show default
+EOF
+)
+a=; r=; while IFS= read -r l; do case $l in '') ;; *': <'*) printf '%s\n' "$l" ;; default*) r="$r$l
 " ;; *) a="$a$l
-" ;; esac; done; s addr; printf '%s' "$a"; s route; printf '%s' "$r"; }
+" ;; esac; done <<EOF
+$o
+EOF
+s addr; printf '%s' "$a"; s route; printf '%s' "$r"
 `,
 );
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { batch, commandFor, sysctlPath } from '../../src/apply/commands.js';
+import type { Shell } from '../../src/util/quote.js';
 import { sh } from '../../src/util/quote.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -74,7 +75,7 @@ describe('commandFor', () => {
         { kind: 'bootlink', action: 'create', path: '/etc/rc2.d/S01lvsctl', target: '../init.d/lvsctl' },
         debian,
       )!.text,
-      'mkdir -p /etc/rc2.d && ln -sfn ../init.d/lvsctl /etc/rc2.d/S01lvsctl',
+      '{ [ -d /etc/rc2.d ] || mkdir -p /etc/rc2.d; } && ln -sfn ../init.d/lvsctl /etc/rc2.d/S01lvsctl',
     );
   });
   it('batch stops at the first failing step and names it', () => {
@@ -93,4 +94,40 @@ describe('commandFor', () => {
     assert.equal(r.status, 3);
     assert.equal(r.stdout, '@@step 0\n@@step 1\n@@failed 1 3\n');
   });
+  const strace = spawnSync('strace', ['-V']).status === 0;
+  it(
+    'batch: steps share no subshell unless they could end or change the shell; each still fails alone',
+    {
+      skip: !strace && 'strace is not installed (it counts the forks)',
+    },
+    () => {
+      const run = (steps: { label: string; cmd: Shell }[]) =>
+        spawnSync('strace', ['-f', '-qq', '-e', 'trace=clone,clone3,fork,vfork', 'sh', '-c', batch(steps).text], {
+          encoding: 'utf8',
+        });
+      const forks = (r: ReturnType<typeof run>) => r.stderr.split('\n').filter((l) => /clone|fork/.test(l)).length;
+      const plain = run([
+        { label: 'a', cmd: sh`printf '%s\n' 1 >/dev/null` },
+        { label: 'b', cmd: sh`x=2; : "$x"; true;` },
+        { label: 'c', cmd: sh`[ -d / ] || false` },
+      ]);
+      assert.equal(plain.status, 0);
+      assert.equal(forks(plain), 0, plain.stderr);
+      assert.equal(plain.stdout, '@@step 0\n@@step 1\n@@step 2\n@@done\n');
+      // a failing step in a group stops the script and is named
+      const failed = run([
+        { label: 'a', cmd: sh`true` },
+        { label: 'b', cmd: sh`false` },
+        { label: 'c', cmd: sh`echo never` },
+      ]);
+      assert.equal(failed.status, 1);
+      assert.equal(failed.stdout, '@@step 0\n@@step 1\n@@failed 1 1\n');
+      // a step that changes directory or exits runs in its own subshell: the next step is unaffected
+      const own = run([
+        { label: 'a', cmd: sh`cd /proc` },
+        { label: 'b', cmd: sh`[ "$(pwd)" != /proc ]` },
+      ]);
+      assert.equal(own.status, 0, own.stdout);
+    },
+  );
 });
