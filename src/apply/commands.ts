@@ -29,7 +29,9 @@ export function batch(steps: { label: string; cmd: Shell }[]): Shell {
   return lines([
     sh`set -u`,
     ...steps.map((s, i) => {
-      const run = SHELL_WORDS.test(s.cmd.text) ? `( ${s.cmd.text} )` : `{ ${s.cmd.text}
+      const run = SHELL_WORDS.test(s.cmd.text)
+        ? `( ${s.cmd.text} )`
+        : `{ ${s.cmd.text}
 }`;
       return new Shell(
         `printf '@@step %s\\n' ${i}; ${run} || { rc=$?; printf '@@failed %s %s\\n' ${i} "$rc"; exit "$rc"; }`,
