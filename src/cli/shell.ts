@@ -72,8 +72,10 @@ export async function withHosts(
     : undefined;
   const timings = o.timings ? new Timings() : undefined;
   const body = async () => {
-    if (locks && opts.lock)
-      await locks.acquire(opts.lock.hosts?.(cluster, selected) ?? selected ?? [...cluster.hosts.keys()], o.forks);
+    // The selected hosts are locked by the command that reads their facts (one session each);
+    // hosts of the command's own choosing (drain's directors) are locked first, on their own.
+    if (locks && opts.lock?.hosts) await locks.acquire(opts.lock.hosts(cluster, selected), o.forks);
+    else if (locks) locks.want(selected ?? [...cluster.hosts.keys()]);
     return await fn({
       cluster,
       selected,

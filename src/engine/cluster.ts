@@ -107,23 +107,39 @@ export async function converge(
   const hosts = selectHosts(cluster, o.limit);
   const results = new Map<string, HostResult>();
   const runs = new Map<string, HostRun>();
-  await o.progress.phase('facts and plan', hosts, o.forks, async (h, say) => {
-    try {
-      checkInterrupt();
-      say('connecting');
-      const conn = await o.conns.get(h);
-      say('gathering facts');
-      const run = await planOnHost(conn, cluster, secrets, filesFor, o.intent, o.takeover);
-      runs.set(h, run);
-      const n = run.plan.changes.length;
-      results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan, run });
-      return { summary: n ? `${n} change${n > 1 ? 's' : ''} planned` : 'no changes', failed: false };
-    } catch (e) {
-      const r = failure(h, e, 'failed');
-      results.set(h, r);
-      return { summary: `${r.status}: ${r.error}`, failed: true };
-    }
-  });
+  const locks = o.locks;
+  // The facts of a host that the run is to lock are read by the command that takes its lock; when
+  // another run holds one of them, every lease is let go and (with --wait-lock) the facts are read
+  // again once they are free (locks.settle()).
+  const factsPhase = () =>
+    o.progress.phase('facts and plan', hosts, o.forks, async (h, say) => {
+      try {
+        checkInterrupt();
+        say('connecting');
+        const conn = await o.conns.get(h);
+        say('gathering facts');
+        const lease = locks?.leaseFor(h);
+        const lock = lease && {
+          id: locks!.id,
+          lease,
+          took: (x: Parameters<RunLocks['took']>[1]) => locks!.took(h, x),
+        };
+        const run = await planOnHost(conn, cluster, secrets, filesFor, o.intent, o.takeover, lock);
+        runs.set(h, run);
+        const n = run.plan.changes.length;
+        results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan, run });
+        return { summary: n ? `${n} change${n > 1 ? 's' : ''} planned` : 'no changes', failed: false };
+      } catch (e) {
+        const r = failure(h, e, 'failed');
+        results.set(h, r);
+        return { summary: `${r.status}: ${r.error}`, failed: true };
+      }
+    });
+  do {
+    results.clear();
+    runs.clear();
+    await factsPhase();
+  } while (locks && !(await locks.settle()));
   // What runs on a host that lvsctl did not create (a cluster built by hand) is taken over only
   // with --takeover: plan says what it would record as found, up refuses without the word.
   if (o.apply && !o.takeover?.takeover)

@@ -8,7 +8,7 @@ import { scriptProblems } from '../facts/scripts.js';
 import { directorScripts } from '../inventory/scripts.js';
 import { weightZeroHint } from '../facts/keepalived-version.js';
 import { keepalivedServes } from '../desired/weight.js';
-import { factsScript, STATE_FILE } from '../facts/script.js';
+import { factsScript, SECTION, STATE_FILE } from '../facts/script.js';
 import { BOOT_LINKS, LVSCTL_ETC, MANAGED_PATHS } from '../render/paths.js';
 import { netfilterFiles } from '../render/netfilter.js';
 import type { Cluster } from '../inventory/model.js';
@@ -24,8 +24,8 @@ import { ipvsDelta } from '../plan/ipvs.js';
 import { parseState } from '../plan/state.js';
 import { drainedCluster, nothing, recordFor, stoppedHost, type Drained, type Intent } from '../desired/intent.js';
 import { describe, isEngineChange, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
-import { redact, type FileWrite, type HostConnection } from '../ssh/connection.js';
-import { sh } from '../util/quote.js';
+import { redact, type ExecResult, type FileWrite, type HostConnection } from '../ssh/connection.js';
+import { lines, sh, type Shell } from '../util/quote.js';
 import { createHash } from 'node:crypto';
 import { checkInterrupt } from '../util/interrupt.js';
 import { timed, timedSync } from '../util/timings.js';
@@ -84,6 +84,14 @@ const secretValues = (s: Secrets) => [s.vrrpPassword].filter((x): x is string =>
  * host's record names it, so `down --purge` finds what lvsctl installed whatever the role now. */
 const ALL_PACKAGES = ['curl', 'ipvsadm', 'keepalived'];
 
+/** The run lock taken by the facts command itself (lock/locks.ts: one session, not two). */
+export interface LeaseWithFacts {
+  /** The run's lock id (its own lease is then not reported as a holder). */
+  id: string;
+  lease: Shell;
+  took(out: { stdout: string; stderr: string } | { error: unknown }): void;
+}
+
 /** Gather facts (one command) and compute the plan (pure) for what `intent` asks of this host. */
 export async function planOnHost(
   conn: HostConnection,
@@ -92,6 +100,7 @@ export async function planOnHost(
   filesFor: FilesFor,
   intent: Intent = { kind: 'up' },
   takeover: Takeover = {},
+  lock?: LeaseWithFacts,
 ): Promise<HostRun> {
   const name = conn.name;
   // Every path lvsctl could own, whatever this host's role now: stale files from an earlier role or
@@ -105,31 +114,41 @@ export async function planOnHost(
   const thresholds = director && hasThresholds(desiredTable(cluster, name));
   const scripts = director && CHECKED.has(intent.kind) ? directorScripts(cluster) : [];
   const wanted = desiredHost(cluster, name).packages;
-  const r = await timed(name, 'facts', () =>
-    conn.exec(
-      factsScript({
-        packages: wanted,
-        recordedPackages: ALL_PACKAGES.filter((p) => !wanted.includes(p)),
-        director,
-        files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])],
-        bootLinks: allLinks,
-        known: [...byHash.keys()],
-        list: intent.kind === 'status',
-        thresholds,
-        scripts: [...new Set(scripts.map((s) => s.path))],
-        scriptUsers: [...new Set(scripts.map((s) => s.user))],
-        bootScan: !!takeover.takeover && intent.kind === 'up',
-      }),
-    ),
-  );
+  const facts = factsScript({
+    packages: wanted,
+    recordedPackages: ALL_PACKAGES.filter((p) => !wanted.includes(p)),
+    director,
+    files: [...new Set([...Object.values(MANAGED_PATHS), ...base.map((f) => f.path)])],
+    bootLinks: allLinks,
+    known: [...byHash.keys()],
+    list: intent.kind === 'status',
+    thresholds,
+    scripts: [...new Set(scripts.map((s) => s.path))],
+    scriptUsers: [...new Set(scripts.map((s) => s.user))],
+    bootScan: !!takeover.takeover && intent.kind === 'up',
+    runId: lock?.id,
+  });
+  let r: ExecResult;
+  try {
+    r = await timed(name, 'facts', () => conn.exec(lock ? lines([lock.lease, facts]) : facts));
+  } catch (error) {
+    lock?.took({ error });
+    throw error;
+  }
+  if (lock) {
+    // The lease's answer comes before the first section (and counts whatever the facts did).
+    const at = r.stdout.indexOf(`\n${SECTION}`);
+    lock.took({ stdout: at < 0 ? r.stdout : r.stdout.slice(0, at), stderr: r.stderr });
+    r = { ...r, stdout: at < 0 ? '' : r.stdout.slice(at) };
+  }
   if (r.code !== 0) throw new ApplyError('facts', `the facts script failed (exit ${r.code}): ${r.stderr.trim()}`);
   conn.checkpoint('after-facts');
-  const facts = parseFacts(r.stdout);
-  const problems = scriptProblems(scripts, facts.scripts);
+  const found = parseFacts(r.stdout);
+  const problems = scriptProblems(scripts, found.scripts);
   if (problems.length) throw new HostCheckError(problems);
-  for (const [path, f] of facts.files)
-    if (f && !facts.contents.has(path) && byHash.has(f.sha256)) facts.contents.set(path, byHash.get(f.sha256)!);
-  return timedSync(name, 'plan', () => planFromFacts(cluster, name, secrets, filesFor, facts, intent, base, takeover));
+  for (const [path, f] of found.files)
+    if (f && !found.contents.has(path) && byHash.has(f.sha256)) found.contents.set(path, byHash.get(f.sha256)!);
+  return timedSync(name, 'plan', () => planFromFacts(cluster, name, secrets, filesFor, found, intent, base, takeover));
 }
 
 /** The pure part: the host's facts and the command's intent -> desired state -> plan. */

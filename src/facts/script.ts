@@ -22,6 +22,8 @@ export function factsScript(opts: {
    * tables are read (elsewhere only where the host's record names keepalived or iptables: a host that
    * was a director before). */
   director?: boolean;
+  /** The reading run's lock id: its own lease is not reported (lock/lease.ts lockFacts). */
+  runId?: string;
   /** Packages read only where the host's record names them (lvsctl installed them: `down --purge`). */
   recordedPackages?: string[];
   thresholds?: boolean;
@@ -44,5 +46,5 @@ recorded() { case $st in *"$1"*) return 0 ;; esac; return 1; }
 for p in $RECORDED_PKGS; do recorded "\"$p\"" && set -- "$@" "$p"; done
 ` + FACTS.map((f) => f.script).join('');
   // Values reach the script only as quoted positional arguments and one quoted variable.
-  return sh`DIRECTOR=${opts.director ? '1' : ''} RECORDED_PKGS=${(opts.recordedPackages ?? []).join(' ')} FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} THRESH=${opts.thresholds ? '1' : ''} BOOTSCAN=${opts.bootScan ? '1' : ''} SCRIPTS=${(opts.scripts ?? []).join(' ')} SCRIPT_USERS=${(opts.scriptUsers ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
+  return sh`RUN_ID=${opts.runId ?? ''} DIRECTOR=${opts.director ? '1' : ''} RECORDED_PKGS=${(opts.recordedPackages ?? []).join(' ')} FILES=${opts.files.join(' ')} BOOTLINKS=${(opts.bootLinks ?? []).join(' ')} KNOWN=${(opts.known ?? []).join(' ')} LIST=${opts.list ? '1' : ''} THRESH=${opts.thresholds ? '1' : ''} BOOTSCAN=${opts.bootScan ? '1' : ''} SCRIPTS=${(opts.scripts ?? []).join(' ')} SCRIPT_USERS=${(opts.scriptUsers ?? []).join(' ')} sh -c ${body} lvsctl-facts ${opts.packages}`;
 }

@@ -139,10 +139,11 @@ export function describeHolder(l: Lease): string {
 }
 
 /** The facts section that shows plan and status whether a run holds the host's lock (they take
- * none): the host's clock, then the lease file. */
+ * none): the host's clock, then the lease file. Nothing when the lease is the reading run's own
+ * ($RUN_ID: it took it with these facts), which saves a process on every host. */
 export const lockFacts = fragment(
   ['lock'],
-  String.raw`s lock; [ -r ${LOCK_FILE} ] && { echo "now $(date +%s)"; cat_ ${LOCK_FILE}; }
+  String.raw`s lock; [ -r ${LOCK_FILE} ] && { l=; read -r l <${LOCK_FILE}; [ -n "$RUN_ID" ] && [ "$l" = "id $RUN_ID" ] || { echo "now $(date +%s)"; cat_ ${LOCK_FILE}; }; }
 `,
 );
 

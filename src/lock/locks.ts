@@ -11,6 +11,7 @@ import type { Connections } from '../engine/connections.js';
 import { mapLimit } from '../ssh/pool.js';
 import { checkInterrupt, sleep } from '../util/interrupt.js';
 import { timed } from '../util/timings.js';
+import type { Shell } from '../util/quote.js';
 import {
   DEFAULT_LOCK_TTL,
   describeHolder,
@@ -18,6 +19,7 @@ import {
   parseAnswer,
   type Holder,
   type Lease,
+  type LeaseAnswer,
   type LeaseOp,
 } from './lease.js';
 
@@ -59,11 +61,19 @@ export function currentHolder(command: string, cluster: string): Holder {
   return { user, controller: hostname(), pid: process.pid, command, cluster, since: new Date().toISOString() };
 }
 
+/** What a host answered to an acquire that went with its facts (RunLocks.leaseFor). */
+type Took = { host: string; answer: LeaseAnswer } | { host: string; error: unknown };
+
 export class RunLocks {
   readonly id = randomUUID();
   private readonly held = new Set<string>();
   private readonly lost: string[] = [];
   private timer?: NodeJS.Timeout;
+  /** Hosts to lock together with their facts (want()), the answers of the current try, its deadline. */
+  private wanted = new Set<string>();
+  private answers: Took[] = [];
+  private deadline?: number;
+  private said = false;
 
   constructor(
     private readonly conns: Connections,
@@ -71,6 +81,79 @@ export class RunLocks {
     private readonly o: LockOptions,
     private readonly say: (line: string) => void,
   ) {}
+
+  /** Lock `hosts` with the first command that reads each (the facts), not a session of its own:
+   * leaseFor() gives that command's prefix, took() its answer, settle() decides all or none. */
+  want(hosts: string[]): void {
+    this.wanted = new Set(hosts);
+    this.deadline = Date.now() + this.o.wait * 1000;
+  }
+
+  /** The acquire to run before `host`'s facts, in the same command (undefined: not wanted, or held). */
+  leaseFor(host: string): Shell | undefined {
+    if (!this.wanted.has(host) || this.held.has(host)) return undefined;
+    return leaseCommand('acquire', this.id, this.o.ttl, this.holder);
+  }
+
+  /** The lease part of that command's output (or why the command did not answer: the lease may be
+   * held then, so release() tries it). */
+  took(host: string, out: { stdout: string; stderr: string } | { error: unknown }): void {
+    if ('error' in out) {
+      this.held.add(host);
+      return void this.answers.push({ host, error: out.error });
+    }
+    try {
+      if (!/^@@(acquired|held|expired)/m.test(out.stdout))
+        throw new LockError(`${host}: cannot acquire the run lock: ${out.stderr.trim() || 'no answer'}`);
+      const answer = parseAnswer(out.stdout);
+      if (answer.kind === 'acquired') {
+        this.held.add(host);
+        if (answer.expired)
+          this.say(
+            `${host}: the lock of ${describeHolder(answer.expired)} had ended ${-answer.expired.expiresIn} s before (that run stopped renewing it): taken over`,
+          );
+      }
+      this.answers.push({ host, answer });
+    } catch (error) {
+      this.answers.push({ host, error });
+    }
+  }
+
+  /** After the facts of every wanted host: true when every one that answered is locked (the renewal
+   * starts); false when another run holds some and --wait-lock leaves time (every lease of this run
+   * is let go, and after a pause the facts are to be read again); throws otherwise. */
+  async settle(): Promise<boolean> {
+    const took = this.answers.splice(0);
+    const held = took.flatMap((t) =>
+      'answer' in t && t.answer.kind === 'held' ? [{ host: t.host, by: t.answer.by }] : [],
+    );
+    const errors = took.flatMap((t) => ('error' in t ? [t.error] : []));
+    // A command that failed for another reason than the lock is the host's failure (converge reports it).
+    const lockErrors = errors.filter((e) => !(e instanceof LvsctlError) || e instanceof LockError);
+    if (!held.length && !lockErrors.length) {
+      this.wanted.clear();
+      this.startRenewal();
+      return true;
+    }
+    await this.release();
+    if (lockErrors.length) throw lockErrors[0];
+    const deadline = this.deadline ?? Date.now();
+    if (Date.now() >= deadline) throw new LockHeldError(held, this.o.wait);
+    if (!this.said)
+      this.say(
+        `waiting up to ${this.o.wait} s for the lock: ${held.map((x) => `${x.host} by ${describeHolder(x.by)}`).join('; ')}`,
+      );
+    this.said = true;
+    await sleep(Math.min(deadline - Date.now(), 500 + Math.random() * 1500));
+    checkInterrupt();
+    return false;
+  }
+
+  private startRenewal(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.renew(), (this.o.ttl * 1000) / 3);
+    this.timer.unref();
+  }
 
   private async run(host: string, op: LeaseOp) {
     const conn = await this.conns.get(host);
@@ -108,8 +191,7 @@ export class RunLocks {
         }
       });
       if (!held.length && !errors.length) {
-        this.timer = setInterval(() => void this.renew(), (this.o.ttl * 1000) / 3);
-        this.timer.unref();
+        this.startRenewal();
         return;
       }
       await this.release();

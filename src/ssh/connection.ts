@@ -886,9 +886,7 @@ class SshConnection implements HostConnection {
       new Shell(`trap 'exit 129' HUP INT TERM PIPE`),
       ...parts.flatMap((p, i) => [
         new Shell(`t${i}=${shq(p.temp)}"$$.${i}"; : >${t(i)}`),
-        new Shell(
-          p.data.length ? `dd of=${t(i)} bs=${p.data.length} count=1 iflag=fullblock 2>/dev/null` : `: >${t(i)}`,
-        ),
+        ...(p.data.length ? [new Shell(`dd of=${t(i)} bs=${p.data.length} count=1 iflag=fullblock 2>/dev/null`)] : []),
       ]),
       new Shell(`got=$(stat -c %s -- ${temps}); want='${parts.map((p) => p.data.length).join('\n')}'`),
       new Shell(

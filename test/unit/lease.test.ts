@@ -12,6 +12,7 @@ import {
   leaseCommand,
   parseAnswer,
   parseLockFacts,
+  lockFacts,
   type Holder,
   type LeaseAnswer,
   type LeaseOp,
@@ -126,6 +127,27 @@ describe('run lock lease', () => {
     assert.equal(parseLockFacts(() => ['now 990', ...file]).lock?.expiresIn, 10);
     assert.equal(parseLockFacts(() => ['now 1001', ...file]).lock, null);
     assert.equal(parseLockFacts(() => []).lock, null);
+  });
+
+  it("the facts' lock section: another run's lease with the host's clock; the reading run's own lease not at all", async () => {
+    const l = lab();
+    try {
+      await l.run('acquire', 'A');
+      const section = (runId: string) =>
+        new Promise<string>((resolve, reject) =>
+          execFile(
+            'sh',
+            ['-c', `cat_() { cat "$1"; }; s() { :; }; ${lockFacts.script.split(LOCK_DIR).join(l.dir)}`],
+            { env: { ...process.env, RUN_ID: runId } },
+            (err, stdout) => (err ? reject(err) : resolve(stdout)),
+          ),
+        );
+      assert.match(await section('B'), /^now \d+\nid A\nexpires \d+\nuser alice\n/);
+      assert.match(await section(''), /^now \d+\nid A\n/);
+      assert.equal(await section('A'), '', 'its own lease: nothing to say');
+    } finally {
+      l.done();
+    }
   });
 
   it('an answer the script did not print is an error, not a lock', () => {

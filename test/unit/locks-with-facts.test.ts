@@ -1,0 +1,118 @@
+// The run lock taken by the command that reads a host's facts (issue 26: one session per host, not
+// two): RunLocks gives that command's prefix, reads its answer and decides all or none. Each "host"
+// is a private directory standing for /run/lvsctl, and the commands run in a real sh with flock(1).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { Connections } from '../../src/engine/connections.js';
+import { LOCK_DIR } from '../../src/lock/lease.js';
+import { LockError, LockHeldError, RunLocks } from '../../src/lock/locks.js';
+import type { Shell } from '../../src/util/quote.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'lvsctl-locks-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const HOSTS = ['web1', 'web2', 'web3'];
+const dirOf = (h: string) => path.join(root, h);
+
+const sh = (h: string, cmd: Shell) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile('sh', ['-c', cmd.text.split(LOCK_DIR).join(dirOf(h))], (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+
+const conns = {
+  get: async (h: string) => ({ name: h, exec: (cmd: Shell) => sh(h, cmd) }),
+  reconnect: async (h: string) => ({ name: h, exec: (cmd: Shell) => sh(h, cmd) }),
+} as unknown as Connections;
+
+const holder = { user: 'ci', controller: 'runner', pid: 1, command: 'up', cluster: 'www', since: 'now' };
+
+/** What converge's facts phase does for each wanted host: its lease, then (here) no facts. */
+async function factsPhase(locks: RunLocks, hosts = HOSTS): Promise<string[]> {
+  const sent: string[] = [];
+  for (const h of hosts) {
+    const lease = locks.leaseFor(h);
+    if (!lease) continue;
+    sent.push(h);
+    const r = await sh(h, lease);
+    locks.took(h, { stdout: r.stdout, stderr: r.stderr });
+  }
+  return sent;
+}
+
+const locked = (h: string) => existsSync(path.join(dirOf(h), 'lock'));
+/** Another run's live lease on `h` (written as that run's script would). */
+const otherRun = (h: string) => {
+  mkdirSync(dirOf(h), { recursive: true });
+  writeFileSync(
+    path.join(dirOf(h), 'lock'),
+    `id other\nexpires ${Math.floor(Date.now() / 1000) + 300}\nuser alice\ncontroller ci-9\npid 7\ncommand up\ncluster www\nsince then\n`,
+  );
+};
+
+describe('run locks taken with the facts', () => {
+  it('all free: each wanted host gets the acquire once; settled, none is asked again; release lets all go', async () => {
+    const locks = new RunLocks(conns, holder, { ttl: 30, wait: 0 }, () => undefined);
+    locks.want(HOSTS);
+    assert.deepEqual(await factsPhase(locks), HOSTS);
+    assert.equal(await locks.settle(), true);
+    assert.ok(HOSTS.every(locked));
+    assert.deepEqual(await factsPhase(locks), [], 'held: no acquire goes with later facts');
+    await locks.release();
+    assert.ok(!HOSTS.some(locked));
+  });
+
+  it('one host locked by another run: refused naming it, and the hosts this run took are let go', async () => {
+    otherRun('web2');
+    const locks = new RunLocks(conns, holder, { ttl: 30, wait: 0 }, () => undefined);
+    locks.want(HOSTS);
+    await factsPhase(locks);
+    await assert.rejects(locks.settle(), (e: unknown) => {
+      assert.ok(e instanceof LockHeldError);
+      assert.match(e.message, /locked by another run: web2 by alice on ci-9 \(pid 7, lvsctl up, cluster www\)/);
+      return true;
+    });
+    assert.ok(!locked('web1') && !locked('web3'), 'web1 and web3 let go');
+    assert.ok(locked('web2'), "the other run's lock is left alone");
+    rmSync(path.join(dirOf('web2'), 'lock'));
+  });
+
+  it('--wait-lock: says it waits, reads again once the other run is gone, then holds all', async () => {
+    otherRun('web3');
+    const said: string[] = [];
+    const locks = new RunLocks(conns, holder, { ttl: 30, wait: 20 }, (l) => said.push(l));
+    locks.want(HOSTS);
+    await factsPhase(locks);
+    assert.equal(await locks.settle(), false, 'another try is due');
+    assert.match(said.join('\n'), /waiting up to 20 s for the lock: web3 by alice/);
+    assert.ok(!locked('web1'), 'nothing held while waiting');
+    rmSync(path.join(dirOf('web3'), 'lock'));
+    assert.deepEqual(await factsPhase(locks), HOSTS, 'every host is asked again');
+    assert.equal(await locks.settle(), true);
+    assert.ok(HOSTS.every(locked));
+    await locks.release();
+  });
+
+  it('a host whose lease script cannot run: the run stops with what the host said', async () => {
+    const locks = new RunLocks(conns, holder, { ttl: 30, wait: 0 }, () => undefined);
+    locks.want(['web1', 'web2']);
+    const l1 = locks.leaseFor('web1')!;
+    locks.took('web1', await sh('web1', l1));
+    locks.leaseFor('web2');
+    locks.took('web2', {
+      stdout: '',
+      stderr: 'flock(1) is not installed (util-linux): lvsctl cannot lock this host\n',
+    });
+    await assert.rejects(locks.settle(), (e: unknown) => {
+      assert.ok(e instanceof LockError);
+      assert.match(e.message, /web2: cannot acquire the run lock: flock\(1\) is not installed/);
+      return true;
+    });
+    assert.ok(!locked('web1'), 'web1 let go');
+  });
+});
