@@ -213,7 +213,12 @@ test(
     const r = await lab.lvsctl(['verify', '-i', other, '--json']);
     const tls = lab.json<VerifyJson>(r).verify.find((v) => v.service.startsWith('tls ('))!;
     assert.equal(r.code, 1);
-    assert.match(tls.problems.join('\n'), /20 of 20 requests failed \(sent to: web14 10, web15 10\)/);
+    // Both servers got failed probes; rr splits them about evenly (11/9 was seen once in CI: the
+    // director's counters count any other connection to the VIP in that window too).
+    const m = /20 of 20 requests failed \(sent to: web14 (\d+), web15 (\d+)\)/.exec(tls.problems.join('\n'));
+    assert.ok(m, tls.problems.join('\n'));
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    assert.ok(a >= 7 && b >= 7 && a + b >= 20, `sent to web14 ${a}, web15 ${b}`);
   },
 );
 
