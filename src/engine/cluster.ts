@@ -118,13 +118,7 @@ export async function converge(
         say('connecting');
         const conn = await o.conns.get(h);
         say('gathering facts');
-        const lease = locks?.leaseFor(h);
-        const lock = lease && {
-          id: locks!.id,
-          lease,
-          took: (x: Parameters<RunLocks['took']>[1]) => locks!.took(h, x),
-        };
-        const run = await planOnHost(conn, cluster, secrets, filesFor, o.intent, o.takeover, lock);
+        const run = await planOnHost(conn, cluster, secrets, filesFor, o.intent, o.takeover, locks?.withFacts(h));
         runs.set(h, run);
         const n = run.plan.changes.length;
         results.set(h, { host: h, status: n ? 'changed' : 'ok', changes: n, plan: run.plan, run });

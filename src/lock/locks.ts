@@ -95,6 +95,12 @@ export class RunLocks {
     return leaseCommand('acquire', this.id, this.o.ttl, this.holder);
   }
 
+  /** What converge gives planOnHost for `host` (engine/host.ts LeaseWithFacts), or undefined. */
+  withFacts(host: string) {
+    const lease = this.leaseFor(host);
+    return lease && { id: this.id, lease, took: (out: Parameters<RunLocks['took']>[1]) => this.took(host, out) };
+  }
+
   /** The lease part of that command's output (or why the command did not answer: the lease may be
    * held then, so release() tries it). */
   took(host: string, out: { stdout: string; stderr: string } | { error: unknown }): void {
@@ -163,47 +169,32 @@ export class RunLocks {
   }
 
   /** Locks every reachable host of `hosts` (an unreachable one is the command's to report: nothing
-   * can change it), or none: throws LockHeldError once `wait` has passed. */
+   * can change it), or none: throws LockHeldError once `wait` has passed. For hosts locked on their
+   * own, before any facts (drain's directors); the same answers and decision as with the facts. */
   async acquire(hosts: string[], forks: number): Promise<void> {
-    const deadline = Date.now() + this.o.wait * 1000;
-    let said = false;
+    this.want(hosts);
     for (;;) {
-      const held: { host: string; by: Lease }[] = [];
-      const errors: unknown[] = [];
+      const failed: unknown[] = [];
       await mapLimit(hosts, forks, async (h) => {
+        let conn;
         try {
-          await this.conns.get(h);
+          conn = await this.conns.get(h);
         } catch {
           return; // unreachable: converge reports it
         }
         try {
-          const a = await timed(h, 'lock', () => this.run(h, 'acquire'));
-          if (a.kind === 'held') held.push({ host: h, by: a.by });
-          else if (a.kind === 'acquired') {
-            this.held.add(h);
-            if (a.expired)
-              this.say(
-                `${h}: the lock of ${describeHolder(a.expired)} had ended ${-a.expired.expiresIn} s before (that run stopped renewing it): taken over`,
-              );
-          }
+          this.took(h, await timed(h, 'lock', () => conn.exec(this.leaseFor(h)!)));
         } catch (e) {
-          errors.push(e);
+          this.held.add(h); // no answer: it may hold the lease, so release() tries it
+          failed.push(e);
         }
       });
-      if (!held.length && !errors.length) {
-        this.startRenewal();
-        return;
+      if (failed.length) {
+        this.answers = [];
+        await this.release();
+        throw failed[0];
       }
-      await this.release();
-      if (errors.length) throw errors[0];
-      if (Date.now() >= deadline) throw new LockHeldError(held, this.o.wait);
-      if (!said)
-        this.say(
-          `waiting up to ${this.o.wait} s for the lock: ${held.map((x) => `${x.host} by ${describeHolder(x.by)}`).join('; ')}`,
-        );
-      said = true;
-      await sleep(Math.min(deadline - Date.now(), 500 + Math.random() * 1500));
-      checkInterrupt();
+      if (await this.settle()) return;
     }
   }
 

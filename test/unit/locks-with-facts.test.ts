@@ -115,4 +115,20 @@ describe('run locks taken with the facts', () => {
     });
     assert.ok(!locked('web1'), 'web1 let go');
   });
+
+  it("hosts locked on their own (drain's directors): the same all or none, refused naming the holder", async () => {
+    otherRun('web3');
+    const locks = new RunLocks(conns, holder, { ttl: 30, wait: 0 }, () => undefined);
+    await assert.rejects(
+      locks.acquire(HOSTS, 2),
+      (e: unknown) => e instanceof LockHeldError && /web3 by alice/.test(e.message),
+    );
+    assert.ok(!locked('web1') && !locked('web2'));
+    rmSync(path.join(dirOf('web3'), 'lock'));
+    await locks.acquire(HOSTS, 2);
+    assert.ok(HOSTS.every(locked));
+    assert.deepEqual(await factsPhase(locks), [], 'held: the facts carry no acquire');
+    await locks.release();
+    assert.ok(!HOSTS.some(locked));
+  });
 });
