@@ -22,23 +22,35 @@ export function commandFor(
 /** Words that end or change the shell a step runs in: such a step gets a subshell of its own. */
 const SHELL_WORDS = /\b(exit|exec|set|cd|trap|return|shift|umask|ulimit|unset|readonly|export)\b/;
 
-/** Several commands as one script: each step announces itself, the first failure stops the rest
- * and the engine reports the step that failed. Steps run in a group, not a subshell (a fork costs
- * milliseconds on a busy host), unless the step could end or change the script's shell. */
-export function batch(steps: { label: string; cmd: Shell }[]): Shell {
-  return lines([
+/** One step of a batch: a command, or one that reads its bytes from the script's stdin (a file
+ * write: ssh/write-script.ts). */
+export interface BatchStep {
+  label: string;
+  cmd: Shell;
+  stdin?: Buffer;
+}
+
+/** Several steps as one script (one SSH session): each step announces itself, the first failure
+ * stops the rest and the engine reports the step that failed. Steps run in a group, not a subshell
+ * (a fork costs milliseconds on a busy host), unless the step could end or change the script's
+ * shell. The steps that read stdin get their bytes in order; every other step reads /dev/null, so
+ * no command (a package manager's prompt) can swallow a file's content. */
+export function batch(steps: ReadonlyArray<BatchStep>): { script: Shell; stdin: Buffer } {
+  const script = lines([
     sh`set -u`,
     ...steps.map((s, i) => {
       const run = SHELL_WORDS.test(s.cmd.text)
-        ? `( ${s.cmd.text} )`
+        ? `( ${s.cmd.text}
+)`
         : `{ ${s.cmd.text}
 }`;
       return new Shell(
-        `printf '@@step %s\\n' ${i}; ${run} || { rc=$?; printf '@@failed %s %s\\n' ${i} "$rc"; exit "$rc"; }`,
+        `printf '@@step %s\\n' ${i}; ${run}${s.stdin ? '' : ' </dev/null'} || { rc=$?; printf '@@failed %s %s\\n' ${i} "$rc"; exit "$rc"; }`,
       );
     }),
     sh`printf '@@done\n'`,
   ]);
+  return { script, stdin: Buffer.concat(steps.flatMap((s) => (s.stdin ? [s.stdin] : []))) };
 }
 
 /** keepalived through the host's init system (facts.init's word), waiting on a stop until it exited. */

@@ -221,6 +221,12 @@ export async function converge(
         cluster,
         batch.map((h) => ({ host: h, ...runs.get(h)! })),
       );
+    // A host that the command does not contact after its apply (no director: settle, verify and
+    // drain read directors; no verify client) lets go of its lock with its last command.
+    const letGo = (h: string) =>
+      !cluster.hosts.get(h)!.roles.has('director') && !cluster.verify?.from.includes(h)
+        ? o.locks?.releaseWith(h)
+        : undefined;
     for (const tier of tiers) {
       // Real servers that failed just now are gated too, before any director is changed.
       if (gate && tier === 1) {
@@ -243,7 +249,7 @@ export async function converge(
           checkInterrupt();
           o.locks?.check();
           const conn = await o.conns.get(h);
-          n = await whileChanging(() => applyOnHost(conn, runs.get(h)!, say));
+          n = await whileChanging(() => applyOnHost(conn, runs.get(h)!, say, letGo(h)));
           results.set(h, { ...results.get(h)!, status: 'changed', changes: n });
           const expect = roll?.settle.get(h);
           if (!expect) return { summary: `changed (${n})`, failed: false };

@@ -1,6 +1,6 @@
 // One host through the pipeline: facts -> plan -> apply -> read back. The SSH layer only runs
 // commands and moves files; everything decided here comes from pure functions.
-import { commandFor, batch } from '../apply/commands.js';
+import { commandFor, batch, type BatchStep } from '../apply/commands.js';
 import { desiredHost } from '../desired/host.js';
 import { LvsctlError } from '../errors.js';
 import { parseFacts, type HostFacts } from '../facts/parse.js';
@@ -25,6 +25,7 @@ import { parseState } from '../plan/state.js';
 import { drainedCluster, nothing, recordFor, stoppedHost, type Drained, type Intent } from '../desired/intent.js';
 import { describe, isEngineChange, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
 import { redact, type ExecResult, type FileWrite, type HostConnection } from '../ssh/connection.js';
+import { writeScript } from '../ssh/write-script.js';
 import { lines, sh, type Shell } from '../util/quote.js';
 import { createHash } from 'node:crypto';
 import { checkInterrupt } from '../util/interrupt.js';
@@ -232,42 +233,76 @@ export function gatedPlan(
   return { ...planFromFacts(gatedC, name, secrets, filesFor, run.facts, intent, undefined, takeover), gated };
 }
 
-/** Apply a plan: files atomically, system changes in one batch, IPVS in one `ipvsadm -R`, then
- * read the table back and compare it exactly. Returns the number of changes applied. */
-export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line: string) => void): Promise<number> {
-  const pending: { label: string; cmd: ReturnType<typeof sh> }[] = [];
-  // Consecutive file writes go in one command, system commands in another; each kind is flushed
-  // before the other starts, so the plan's order holds (the state record before any change).
-  const writes: FileWrite[] = [];
-  const write = async (w: FileWrite) => {
-    await flushCommands();
-    writes.push(w);
+/** The lock release that goes with a host's last command of the run (lock/locks.ts: releaseWith). */
+export interface ReleaseWithApply {
+  lease: Shell;
+  /** The release's answer (undefined: the apply did not get that far; the run's end tries again). */
+  done(stdout: string | undefined): void;
+}
+
+type Step = BatchStep & {
+  /** The error for this step's failure, from its exit code and what it said (default: ApplyError). */
+  fail?: (code: number, said: string) => ApplyError;
+};
+
+const RELEASE_MARK = '@@lvsctl release';
+
+/** Apply a plan in one command (one SSH session): the state record, files written atomically and
+ * system commands, in the plan's order; keepalived.conf only after keepalived's own test passed.
+ * IPVS goes in one `ipvsadm -R` of its own, because its result is read back and compared exactly
+ * before anything else happens. `release` lets go of the run lock at the end of the last command.
+ * Returns the number of changes applied. */
+export async function applyOnHost(
+  conn: HostConnection,
+  run: HostRun,
+  log: (line: string) => void,
+  release?: ReleaseWithApply,
+): Promise<number> {
+  let steps: Step[] = [];
+  let writes: FileWrite[] = [];
+  // Consecutive file writes are one step (each file whole before any is renamed into place).
+  const flushWrites = () => {
+    if (!writes.length) return;
+    const w = writeScript(writes);
+    steps.push({ label: `write ${writes.map((f) => f.path).join(', ')}`, cmd: w.script, stdin: w.data });
+    writes = [];
   };
-  const flushWrites = async () => {
-    if (writes.length) await timed(conn.name, 'apply: files', () => conn.writeFiles(writes.splice(0)));
+  const command = (s: Step) => {
+    flushWrites();
+    steps.push(s);
   };
-  const flush = async () => {
-    await flushWrites();
-    await flushCommands();
-  };
-  const command = async (p: { label: string; cmd: ReturnType<typeof sh> }) => {
-    await flushWrites();
-    pending.push(p);
-  };
-  const flushCommands = async () => {
-    if (!pending.length) return;
-    const steps = pending.splice(0);
-    const r = await timed(conn.name, 'apply: commands', () => conn.exec(batch(steps)));
-    const failed = /@@failed (\d+) (\d+)/.exec(r.stdout);
-    if (r.code !== 0 || failed) {
-      const i = failed ? Number(failed[1]) : -1;
-      throw new ApplyError(
-        i >= 0 ? steps[i]!.label : 'system',
-        `failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+  /** Runs the steps so far in one command; `last` adds the lease's release after them. */
+  const flush = async (last = false) => {
+    flushWrites();
+    const todo = steps;
+    steps = [];
+    const lease = last ? release : undefined;
+    if (!todo.length && !lease) return;
+    const b = batch(todo);
+    const script = lease ? lines([b.script, sh`printf '%s\n' ${RELEASE_MARK}`, lease.lease]) : b.script;
+    let r: ExecResult;
+    try {
+      // a command that carries files is the write a fault test cuts ('write-file')
+      r = await timed(conn.name, 'apply', () =>
+        conn.exec(script, b.stdin.length || todo.some((t) => t.stdin) ? { stdin: b.stdin, step: 'write-file' } : {}),
       );
+    } catch (e) {
+      lease?.done(undefined);
+      throw e;
     }
+    const at = r.stdout.indexOf(`${RELEASE_MARK}\n`);
+    lease?.done(at < 0 ? undefined : r.stdout.slice(at + RELEASE_MARK.length + 1));
+    const failed = /@@failed (\d+) (\d+)/.exec(r.stdout);
+    const done = /^@@done$/m.test(r.stdout);
+    // after @@done the exit status is the release's (its answer is judged by the lock)
+    if (!failed && (r.code === 0 || done)) return;
+    const step = failed ? todo[Number(failed[1])] : undefined;
+    const code = failed ? Number(failed[2]) : r.code;
+    const said = redact(r.stderr.trim().split('\n').slice(-3).join(' | '), run.secrets);
+    if (step?.fail) throw step.fail(code, said);
+    throw new ApplyError(step ? step.label : 'system', `failed (exit ${code}): ${said}`);
   };
-  // Parent directories of new files, in one command (the transport writes into existing ones).
+  // Parent directories of new files, first (the writes go into existing ones).
   const dirs = [
     ...new Set(
       run.plan.changes
@@ -278,38 +313,35 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
         .map((p) => p.replace(/\/[^/]+$/, '')),
     ),
   ];
-  if (dirs.length) await command({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
+  if (dirs.length) command({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
   for (const c of run.plan.changes) {
     checkInterrupt();
     log(describe(c));
     if (!isEngineChange(c)) {
-      await command({ label: describe(c), cmd: commandFor(c, run.facts) });
+      command({ label: describe(c), cmd: commandFor(c, run.facts) });
       continue;
     }
     switch (c.kind) {
       case 'state':
         if (c.phase === 'remove')
-          await command({
+          command({
             label: describe(c),
             cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }`,
           });
-        else await write({ path: STATE_FILE, content: c.content, mode: 0o600 });
+        else writes.push({ path: STATE_FILE, content: c.content, mode: 0o600 });
         break;
       case 'file':
         if (c.action === 'delete') {
-          await command({ label: describe(c), cmd: deleteFile(c.path, c.restore) });
+          command({ label: describe(c), cmd: deleteFile(c.path, c.restore) });
           break;
         }
         // a found file's content first, once: later runs find the copy and keep it
-        if (c.keep)
-          await command({ label: describe(c), cmd: sh`[ -e ${c.keep} ] || cp -p -- ${c.file.path} ${c.keep}` });
+        if (c.keep) command({ label: describe(c), cmd: sh`[ -e ${c.keep} ] || cp -p -- ${c.file.path} ${c.keep}` });
         if (c.file.validate === 'keepalived') {
-          await flush();
-          await timed(conn.name, 'apply: keepalived.conf (keepalived -t)', () =>
-            installKeepalivedConf(conn, c.file, run.secrets),
-          );
+          flushWrites();
+          steps.push(...keepalivedConfSteps(c.file));
         } else
-          await write({
+          writes.push({
             path: c.file.path,
             content: c.file.content,
             mode: c.file.mode,
@@ -323,7 +355,7 @@ export async function applyOnHost(conn: HostConnection, run: HostRun, log: (line
         break;
     }
   }
-  await flush();
+  await flush(true);
   return run.plan.changes.filter((c) => c.kind !== 'state').length;
 }
 
@@ -338,20 +370,24 @@ function deleteFile(path: string, restore?: string) {
 
 /** keepalived.conf replaces the old one only after keepalived's own config test passed on the
  * host (it knows the host's interfaces); a rejected config is never installed, so a running
- * keepalived keeps its config. */
-async function installKeepalivedConf(conn: HostConnection, file: DesiredFile, secrets: string[]): Promise<void> {
+ * keepalived keeps its config. Two steps: the new file beside the old one, then the test. */
+function keepalivedConfSteps(file: DesiredFile): Step[] {
   const stage = file.path.replace(/[^/]+$/, '.keepalived.conf.lvsctl-check');
-  await conn.writeFile(stage, file.content, { mode: file.mode, owner: file.owner, group: file.group });
-  const r = await conn.exec(
-    sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${file.path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`,
-  );
-  if (r.code !== 0) {
-    const said = redact(r.stderr.trim().split('\n').slice(-3).join(' | '), secrets);
-    throw new ApplyError(
-      'keepalived config test',
-      `keepalived -t rejected the new ${file.path} (exit ${r.code}); it was not installed: ${said}`,
-    );
-  }
+  const w = writeScript([
+    { path: stage, content: file.content, mode: file.mode, owner: file.owner, group: file.group },
+  ]);
+  return [
+    { label: 'keepalived config test', cmd: w.script, stdin: w.data },
+    {
+      label: 'keepalived config test',
+      cmd: sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${file.path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`,
+      fail: (code, said) =>
+        new ApplyError(
+          'keepalived config test',
+          `keepalived -t rejected the new ${file.path} (exit ${code}); it was not installed: ${said}`,
+        ),
+    },
+  ];
 }
 
 /** The live table the facts showed (with thresholds when they were read). */

@@ -67,6 +67,8 @@ type Took = { host: string; answer: LeaseAnswer } | { host: string; error: unkno
 export class RunLocks {
   readonly id = randomUUID();
   private readonly held = new Set<string>();
+  /** Hosts whose release went with their last command (releaseWith): no renewal, no second release. */
+  private readonly releasing = new Set<string>();
   private readonly lost: string[] = [];
   private timer?: NodeJS.Timeout;
   /** Hosts to lock together with their facts (want()), the answers of the current try, its deadline. */
@@ -155,6 +157,22 @@ export class RunLocks {
     return false;
   }
 
+  /** The release to run at the end of `host`'s last command of this run (one session, not two), or
+   * undefined when this run does not hold it. Its renewal stops now; `done` gets the command's
+   * output, and a host whose release did not answer is let go again at the end (release()). */
+  releaseWith(host: string): { lease: Shell; done(stdout: string | undefined): void } | undefined {
+    if (!this.held.has(host)) return undefined;
+    this.held.delete(host);
+    this.releasing.add(host);
+    return {
+      lease: leaseCommand('release', this.id, this.o.ttl, this.holder),
+      done: (stdout) => {
+        this.releasing.delete(host);
+        if (stdout === undefined || !/^@@released$/m.test(stdout)) this.held.add(host);
+      },
+    };
+  }
+
   private startRenewal(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.renew(), (this.o.ttl * 1000) / 3);
@@ -203,7 +221,8 @@ export class RunLocks {
       [...this.held].map(async (h) => {
         try {
           const a = await this.run(h, 'renew');
-          if (a.kind === 'lost') {
+          // a host let go meanwhile (releaseWith) answers "lost": that is this run's own release
+          if (a.kind === 'lost' && this.held.has(h)) {
             this.held.delete(h);
             this.lost.push(`${h}${a.by ? ` (now held by ${describeHolder(a.by)})` : ''}`);
           }
@@ -226,8 +245,9 @@ export class RunLocks {
   async release(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    const hosts = [...this.held];
+    const hosts = [...this.held, ...this.releasing];
     this.held.clear();
+    this.releasing.clear();
     await Promise.all(
       hosts.map(async (h) => {
         try {

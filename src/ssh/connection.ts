@@ -11,7 +11,7 @@ import type { ResolvedHost, SshTarget } from '../inventory/model.js';
 import type { Identity } from './target.js';
 import { proxyCommandStream } from './proxy-command.js';
 import type { Duplex } from 'node:stream';
-import { lines, Shell, sh, shq } from '../util/quote.js';
+import { Shell, sh } from '../util/quote.js';
 import { fileStamp } from '../util/file-stamp.js';
 import { readBounded } from '../util/read-bounded.js';
 import { planCommand, PreStartStderr } from './become.js';
@@ -38,6 +38,7 @@ import {
 } from './known-hosts.js';
 import { Semaphore } from './pool.js';
 import { withFaults } from './faults.js';
+import { writeScript, type FileWrite, type WriteFileOptions } from './write-script.js';
 
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
@@ -68,16 +69,7 @@ export interface BreakAfter {
   error: SshError;
 }
 
-export interface WriteFileOptions {
-  mode: number;
-  owner?: string;
-  group?: string;
-}
-
-export interface FileWrite extends WriteFileOptions {
-  path: string;
-  content: string | Buffer;
-}
+export type { FileWrite, WriteFileOptions };
 
 export interface HostConnection {
   readonly name: string;
@@ -658,11 +650,6 @@ function sendSignal(ch: ClientChannel, name: 'TERM' | 'KILL'): void {
   }
 }
 
-function octal(mode: number): string {
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new RangeError(`file mode out of range: ${mode}`);
-  return mode.toString(8).padStart(4, '0');
-}
-
 class SshConnection implements HostConnection {
   private dead?: SshError; // set once the connection is closed, lost or cut
   private readonly slots = new Semaphore(MAX_CHANNELS);
@@ -852,67 +839,19 @@ class SshConnection implements HostConnection {
 
   async writeFiles(files: ReadonlyArray<FileWrite>, opts: { breakAfter?: BreakAfter } = {}): Promise<void> {
     if (!files.length) return;
-    const parts = files.map((f) => {
-      if (!posix.isAbsolute(f.path) || f.path.endsWith('/'))
-        throw new RangeError(`writeFile needs an absolute file path, got ${JSON.stringify(f.path)}`);
-      const dir = posix.dirname(f.path);
-      // chown's OWNER[:GROUP] or :GROUP
-      const owner =
-        f.owner === undefined && f.group === undefined
-          ? undefined
-          : `${f.owner ?? ''}${f.group !== undefined ? `:${f.group}` : ''}`;
-      return {
-        ...f,
-        data: typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content,
-        // beside the target, named by the shell's pid (unique among live processes) and the index
-        temp: `${dir === '/' ? '' : dir}/.${posix.basename(f.path)}.lvsctl-`,
-        owner,
-        mode: octal(f.mode),
-      };
-    });
-    const t = (i: number) => `"$t${i}"`;
-    const temps = parts.map((_, i) => t(i)).join(' ');
-    // All contents arrive on stdin, one after the other: each goes to a temp file beside its target
-    // (same file system, so mv is a rename), read to its exact length (dd fullblock never reads
-    // into the next file). Only when every temp file has its full length (a cut stream must not
-    // install a truncated file) are owners set (before modes: chown clears set-id bits), the data
-    // flushed and the files renamed over their targets. The trap removes temp files on any failure.
-    // Temp files are created by the shell (set -C: O_EXCL, as mktemp does), owners and modes set
-    // by one chown/chmod per value: each process costs milliseconds on a busy host.
-    const script = lines([
-      sh`set -euC`,
-      new Shell(parts.map((_, i) => `t${i}=`).join('; ')),
-      new Shell(`trap 'for x in ${temps}; do [ -z "$x" ] || rm -f -- "$x"; done' EXIT`),
-      new Shell(`trap 'exit 129' HUP INT TERM PIPE`),
-      ...parts.flatMap((p, i) => [
-        new Shell(`t${i}=${shq(p.temp)}"$$.${i}"; : >${t(i)}`),
-        ...(p.data.length ? [new Shell(`dd of=${t(i)} bs=${p.data.length} count=1 iflag=fullblock 2>/dev/null`)] : []),
-      ]),
-      new Shell(`got=$(stat -c %s -- ${temps}); want='${parts.map((p) => p.data.length).join('\n')}'`),
-      new Shell(
-        `[ "$got" = "$want" ] || { echo "lvsctl: short write (sizes $(echo $got) of $(echo $want) bytes)" >&2; exit 1; }`,
-      ),
-      ...[...new Set(parts.flatMap((p) => (p.owner !== undefined ? [p.owner] : [])))].map(
-        (o) => new Shell(`chown -- ${shq(o)} ${parts.flatMap((p, i) => (p.owner === o ? [t(i)] : [])).join(' ')}`),
-      ),
-      ...[...new Set(parts.map((p) => p.mode))].map(
-        (m) => new Shell(`chmod -- ${m} ${parts.flatMap((p, i) => (p.mode === m ? [t(i)] : [])).join(' ')}`),
-      ),
-      new Shell(`sync -- ${temps} 2>/dev/null || :`),
-      ...parts.flatMap((p, i) => [new Shell(`mv -f -- ${t(i)} ${shq(p.path)}`), new Shell(`t${i}=`)]),
-    ]);
+    const { script, data } = writeScript(files);
     const useSudo = this.become !== false && this.target.user !== 'root';
     // With sudo the script already runs under `sh -c`; without, do not depend on the login shell.
     const cmd = useSudo ? script : sh`sh -c ${script.text}`;
     const r = await this.exec(cmd, {
-      stdin: Buffer.concat(parts.map((p) => p.data)),
+      stdin: data,
       step: 'write-file',
       breakAfter: opts.breakAfter,
     });
     if (r.code !== 0)
       throw new RemoteCommandError(
         this.name,
-        `writing ${parts.map((p) => p.path).join(', ')}`,
+        `writing ${files.map((p) => p.path).join(', ')}`,
         r.code,
         redact(r.stderr, this.secrets),
       );

@@ -25,6 +25,8 @@ import {
   type HostConnection,
 } from '../../src/ssh/connection.js';
 import { sh } from '../../src/util/quote.js';
+import { batch } from '../../src/apply/commands.js';
+import { writeScript } from '../../src/ssh/write-script.js';
 import { run, skip, Sshd, TestUser } from './harness.js';
 
 const noAccept = { acceptNewHostKeys: false };
@@ -241,6 +243,35 @@ describe('writeFile and become', { skip }, () => {
     assert.deepEqual(readFileSync(f), Buffer.from('bytes\0with nul\n'));
     assert.equal(statSync(f).uid, 0);
     c.close();
+  });
+
+  it('an apply batch under sudo with a password: files and commands in one session, each file whole', async () => {
+    const c = await open(
+      'u3',
+      d.target({ user: 'lvsctl-testpw' }),
+      { method: 'sudo', passwordEnv: 'T_SUDO' },
+      { ...noAccept, env: { T_SUDO: SUDO_PW } },
+    );
+    await c.exec(sh`sudo -K`, { become: false }); // prompted: the password comes before the files on stdin
+    const a = join(dir, 'batch-a.conf');
+    const b = join(dir, 'batch-b.bin');
+    const bin = Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 31) % 256));
+    const w1 = writeScript([{ path: a, content: 'first\n', mode: 0o644 }]);
+    const w2 = writeScript([{ path: b, content: bin, mode: 0o600 }]);
+    const { script, stdin } = batch([
+      { label: 'w1', cmd: w1.script, stdin: w1.data },
+      { label: 'swallow', cmd: sh`cat >${join(dir, 'batch-stdin')}` },
+      { label: 'w2', cmd: w2.script, stdin: w2.data },
+      { label: 'id', cmd: sh`id -u` },
+    ]);
+    const r = await c.exec(script, { stdin });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '@@step 0\n@@step 1\n@@step 2\n@@step 3\n0\n@@done\n');
+    assert.equal(readFileSync(a, 'utf8'), 'first\n');
+    assert.deepEqual(readFileSync(b), bin);
+    assert.equal(readFileSync(join(dir, 'batch-stdin'), 'utf8'), '', 'a command reads no file content');
+    assert.equal(statSync(b).uid, 0);
+    assert.deepEqual(temps(dir), []);
   });
 
   it('a wrong sudo password is a BecomeError that shows no password', async () => {

@@ -6,6 +6,10 @@ import { batch, commandFor, sysctlPath } from '../../src/apply/commands.js';
 import type { Shell } from '../../src/util/quote.js';
 import { sh } from '../../src/util/quote.js';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeScript } from '../../src/ssh/write-script.js';
 
 const debian = { init: 'sysv' as const, os: { id: 'debian', idLike: [], family: 'debian' as const, pretty: '' } };
 const rhel = {
@@ -87,7 +91,7 @@ describe('commandFor', () => {
           { label: 'a', cmd: sh`true` },
           { label: 'b', cmd: sh`exit 3` },
           { label: 'c', cmd: sh`echo never` },
-        ]).text,
+        ]).script.text,
       ],
       { encoding: 'utf8' },
     );
@@ -102,9 +106,13 @@ describe('commandFor', () => {
     },
     () => {
       const run = (steps: { label: string; cmd: Shell }[]) =>
-        spawnSync('strace', ['-f', '-qq', '-e', 'trace=clone,clone3,fork,vfork', 'sh', '-c', batch(steps).text], {
-          encoding: 'utf8',
-        });
+        spawnSync(
+          'strace',
+          ['-f', '-qq', '-e', 'trace=clone,clone3,fork,vfork', 'sh', '-c', batch(steps).script.text],
+          {
+            encoding: 'utf8',
+          },
+        );
       const forks = (r: ReturnType<typeof run>) => r.stderr.split('\n').filter((l) => /clone|fork/.test(l)).length;
       const plain = run([
         { label: 'a', cmd: sh`printf '%s\n' 1 >/dev/null` },
@@ -130,4 +138,63 @@ describe('commandFor', () => {
       assert.equal(own.status, 0, own.stdout);
     },
   );
+});
+
+describe('batch with file writes (one session for files and commands)', () => {
+  const shells = ['sh', 'bash'].filter((s) => spawnSync(s, ['-c', 'true']).status === 0);
+  const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'lvsctl-batch-'));
+  const write = (files: { path: string; content: string }[]) => {
+    const w = writeScript(files.map((f) => ({ ...f, mode: 0o640 })));
+    return { label: `write ${files.map((f) => f.path).join(', ')}`, cmd: w.script, stdin: w.data };
+  };
+  for (const shell of shells) {
+    it(`${shell}: files arrive whole and in order between commands that cannot read them`, () => {
+      const d = tmp();
+      const b = batch([
+        write([{ path: `${d}/a`, content: 'first\n' }]),
+        // a command that would swallow stdin reads /dev/null instead
+        { label: 'cat', cmd: sh`cat >${d}/swallowed` },
+        { label: 'check a', cmd: sh`[ "$(cat ${d}/a)" = first ]` },
+        write([
+          { path: `${d}/b`, content: 'second' },
+          { path: `${d}/empty`, content: '' },
+        ]),
+      ]);
+      const r = spawnSync(shell, ['-c', b.script.text], { input: b.stdin, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '@@step 0\n@@step 1\n@@step 2\n@@step 3\n@@done\n');
+      assert.equal(readFileSync(`${d}/a`, 'utf8'), 'first\n');
+      assert.equal(readFileSync(`${d}/b`, 'utf8'), 'second');
+      assert.equal(readFileSync(`${d}/empty`, 'utf8'), '');
+      assert.equal(readFileSync(`${d}/swallowed`, 'utf8'), '');
+      assert.equal((statSync(`${d}/b`).mode & 0o7777).toString(8), '640');
+      assert.deepEqual(readdirSync(d).sort(), ['a', 'b', 'empty', 'swallowed']);
+    });
+    it(`${shell}: a write that fails stops the batch there, leaves no temp file and installs nothing of it`, () => {
+      const d = tmp();
+      writeFileSync(`${d}/keep`, 'old');
+      // the second file's directory does not exist: its temp file cannot be made, so neither file is
+      // renamed into place (set -e would be ignored here: the step's own `|| exit` must stop it)
+      const b = batch([
+        { label: 'before', cmd: sh`: >${d}/ran-before` },
+        write([
+          { path: `${d}/keep`, content: 'new' },
+          { path: `${d}/missing/x`, content: 'x' },
+        ]),
+        { label: 'after', cmd: sh`: >${d}/ran-after` },
+      ]);
+      const r = spawnSync(shell, ['-c', b.script.text], { input: b.stdin, encoding: 'utf8' });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stdout, /@@failed 1 [1-9]/);
+      assert.equal(readFileSync(`${d}/keep`, 'utf8'), 'old');
+      assert.deepEqual(readdirSync(d).sort(), ['keep', 'ran-before']);
+    });
+    it(`${shell}: a stream cut short installs nothing (the sizes are checked before any rename)`, () => {
+      const d = tmp();
+      const b = batch([write([{ path: `${d}/f`, content: 'x'.repeat(1000) }])]);
+      const r = spawnSync(shell, ['-c', b.script.text], { input: b.stdin.subarray(0, 500), encoding: 'utf8' });
+      assert.notEqual(r.status, 0);
+      assert.deepEqual(readdirSync(d), []);
+    });
+  }
 });

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import type { Connections } from '../../src/engine/connections.js';
 import { LOCK_DIR } from '../../src/lock/lease.js';
 import { LockError, LockHeldError, RunLocks } from '../../src/lock/locks.js';
-import type { Shell } from '../../src/util/quote.js';
+import { lines, sh as shell, type Shell } from '../../src/util/quote.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'lvsctl-locks-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -129,6 +129,30 @@ describe('run locks taken with the facts', () => {
     assert.ok(HOSTS.every(locked));
     assert.deepEqual(await factsPhase(locks), [], 'held: the facts carry no acquire');
     await locks.release();
+    assert.ok(!HOSTS.some(locked));
+  });
+
+  it("a host's lease let go with its last command: the run's end does not ask it again; unanswered, it does", async () => {
+    const asked: string[] = [];
+    const counted = {
+      get: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
+      reconnect: async (h: string) => ({ name: h, exec: (cmd: Shell) => sh(h, cmd) }),
+    } as unknown as Connections;
+    const locks = new RunLocks(counted, holder, { ttl: 30, wait: 0 }, () => undefined);
+    locks.want(HOSTS);
+    await factsPhase(locks);
+    assert.equal(await locks.settle(), true);
+    // web1: the release ends a longer command (its apply), whose other output comes first
+    const w1 = locks.releaseWith('web1')!;
+    const r = await sh('web1', lines([shell`echo '@@step 0'; echo '@@done'`, w1.lease]));
+    w1.done(r.stdout);
+    assert.ok(!locked('web1'), 'web1 let go by its last command');
+    // web2: the command broke before its release: still held, let go at the end
+    locks.releaseWith('web2')!.done(undefined);
+    assert.equal(locks.releaseWith('web1'), undefined, 'no second release for web1');
+    assert.ok(locked('web2') && locked('web3'));
+    await locks.release();
+    assert.deepEqual(asked.sort(), ['web2', 'web3'], 'the end of the run asks only the hosts still held');
     assert.ok(!HOSTS.some(locked));
   });
 });
