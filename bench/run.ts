@@ -22,6 +22,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..'); // dist/
 const BENCH = join(ROOT, 'bench');
 const RUN = process.env.BENCH_RUN ?? join(BENCH, '.run');
 const LVSCTL = join(ROOT, 'bin/lvsctl.js');
+const SSH2_FLOOR = join(ROOT, 'dist/bench/ssh2-floor.js');
 const VIP = '10.98.0.100';
 const IFACE = 'eth0';
 /** Every package lvsctl's facts query (src/engine/host.ts ALL_PACKAGES). */
@@ -214,6 +215,30 @@ async function lvsctl(hosts: Host[], what: string): Promise<LvsctlRun> {
   };
 }
 
+/** The bare ssh2 client's CPU time (user + system, node's start-up included as in lvsctl's) for a
+ * no-op's SSH work on these hosts: a connection each and two commands (bench/ssh2-floor.ts). */
+async function ssh2FloorCpu(hosts: Host[]): Promise<number> {
+  const out = join(RUN, 'ssh2-floor.cpu');
+  await must(
+    '/usr/bin/time',
+    [
+      '-f',
+      '%U %S',
+      '-o',
+      out,
+      process.execPath,
+      SSH2_FLOOR,
+      join(RUN, 'id_ed25519'),
+      join(RUN, 'host_ed25519.pub'),
+      '2',
+      ...hosts.map((h) => h.ip),
+    ],
+    'ssh2 floor',
+  );
+  const [user, sys] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return (user! + sys!) * 1000;
+}
+
 function ansibleInventory(hosts: Host[]): string {
   const inv = join(RUN, 'ansible-hosts');
   writeFileSync(
@@ -284,6 +309,8 @@ export interface Round {
   /** CPU time of the lvsctl process in its first run and its no-op re-run */
   lvsctlFirstCpuMs: number;
   lvsctlNoopCpuMs: number;
+  /** CPU time of a bare ssh2 client doing a no-op's SSH work on the same hosts (bench/ssh2-floor.ts) */
+  ssh2FloorCpuMs: number;
   lvsctlStartupMs: number;
   /** --timings: per step, the median over the hosts (first run, no-op) */
   firstSteps: Record<string, number>;
@@ -356,6 +383,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
       [LVSCTL, 'validate', '-i', join(RUN, 'inventory.yaml')],
       'lvsctl validate',
     );
+    const ssh2Floor = await ssh2FloorCpu(hosts);
     const l1 = await lvsctl(hosts, 'first run');
     const l2 = await lvsctl(hosts, 'no-op re-run');
     if (l1.changes === 0) throw new Error('lvsctl first run changed nothing on fresh hosts');
@@ -403,6 +431,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
       lvsctlRssKB: Math.max(l1.rssKB, l2.rssKB),
       lvsctlFirstCpuMs: l1.cpuMs,
       lvsctlNoopCpuMs: l2.cpuMs,
+      ssh2FloorCpuMs: ssh2Floor,
       lvsctlStartupMs: startup.ms,
       firstSteps: l1.steps,
       noopSteps: l2.steps,
@@ -411,7 +440,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     const ans = r.ansibleFirstMs === undefined ? '' : `  ansible ${s(r.ansibleFirstMs)} / no-op ${s(r.ansibleNoopMs!)}`;
     const st = equal === undefined ? 'job checked' : `state ${equal ? 'equal' : 'DIFFERENT'}`;
     log(
-      `  N=${n} ${tag.padEnd(9)} ssh-true ${s(r.sshTrueMs)}  facts ${s(r.factsMs)}  lvsctl ${s(r.lvsctlFirstMs)} / no-op ${s(r.lvsctlNoopMs)} (cpu ${s(r.lvsctlNoopCpuMs)})${ans}  rss ${(r.lvsctlRssKB / 1024).toFixed(0)} MB  ${st}`,
+      `  N=${n} ${tag.padEnd(9)} ssh-true ${s(r.sshTrueMs)}  facts ${s(r.factsMs)}  lvsctl ${s(r.lvsctlFirstMs)} / no-op ${s(r.lvsctlNoopMs)} (cpu ${s(r.lvsctlNoopCpuMs)}, bare ssh2 ${s(r.ssh2FloorCpuMs)})${ans}  rss ${(r.lvsctlRssKB / 1024).toFixed(0)} MB  ${st}`,
     );
     if (i > 0) rounds.push(r);
     else warmup = r;
@@ -435,6 +464,7 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
     lvsctlRssKB: Math.max(...rounds.map((r) => r.lvsctlRssKB)),
     lvsctlFirstCpuMs: med('lvsctlFirstCpuMs')!,
     lvsctlNoopCpuMs: med('lvsctlNoopCpuMs')!,
+    ssh2FloorCpuMs: med('ssh2FloorCpuMs')!,
     lvsctlStartupMs: med('lvsctlStartupMs')!,
     firstSteps: stepMedians('firstSteps'),
     noopSteps: stepMedians('noopSteps'),
@@ -552,12 +582,21 @@ function targets(per: Map<number, PerN>, rules?: RulesResult, validate?: Validat
       t.push({ id, target, verdict: 'SKIP', measured: `needs N=5 and N=${n}` });
       continue;
     }
-    const per1 = (k: 'lvsctlNoopCpuMs' | 'lvsctlFirstCpuMs') => (pn.median[k] - p5.median[k]) / (n - 5);
+    const per1 = (k: 'lvsctlNoopCpuMs' | 'lvsctlFirstCpuMs' | 'ssh2FloorCpuMs') =>
+      (pn.median[k] - p5.median[k]) / (n - 5);
+    const bare = per1('ssh2FloorCpuMs');
     t.push({
       id,
       target,
       verdict: per1('lvsctlNoopCpuMs') <= 3 ? 'PASS' : 'FAIL',
-      measured: `no-op ${per1('lvsctlNoopCpuMs').toFixed(2)} ms (${s(pn.median.lvsctlNoopCpuMs)} vs ${s(p5.median.lvsctlNoopCpuMs)}); first run ${per1('lvsctlFirstCpuMs').toFixed(2)} ms`,
+      measured: `no-op ${per1('lvsctlNoopCpuMs').toFixed(2)} ms (${s(pn.median.lvsctlNoopCpuMs)} vs ${s(p5.median.lvsctlNoopCpuMs)}); first run ${per1('lvsctlFirstCpuMs').toFixed(2)} ms; a bare ssh2 client alone: ${bare.toFixed(2)} ms`,
+    });
+    // The same measure against the bare ssh2 client's in the same rounds (what lvsctl's own code adds).
+    t.push({
+      id: `cpu-vs-ssh2-${n}`,
+      target: `lvsctl CPU per added host ≤ 1.5× a bare ssh2 client's doing the same SSH work (a connection, two commands) at N=${n}`,
+      verdict: per1('lvsctlNoopCpuMs') <= 1.5 * bare ? 'PASS' : 'FAIL',
+      measured: `${x(per1('lvsctlNoopCpuMs') / bare)} (${per1('lvsctlNoopCpuMs').toFixed(2)} ms vs ${bare.toFixed(2)} ms)`,
     });
   }
   const rss = (n: number, mb: number) =>
@@ -705,6 +744,8 @@ function table(
     out.push(
       row(['lvsctl CPU (user+sys): first, no-op', `${s(m.lvsctlFirstCpuMs)}, ${s(m.lvsctlNoopCpuMs)}`, '', ''], w),
     );
+    if (m.ssh2FloorCpuMs !== undefined)
+      out.push(row(['bare ssh2 client CPU, no-op SSH work (ssh2-floor.ts)', s(m.ssh2FloorCpuMs), '', ''], w));
     out.push(row(['lvsctl peak RSS', `${(m.lvsctlRssKB / 1024).toFixed(0)} MB`, '', ''], w));
     out.push(`lvsctl --timings, median per host (s): first run: ${steps(m.firstSteps)}`);
     out.push(`                                       no-op: ${steps(m.noopSteps)}`);

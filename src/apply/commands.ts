@@ -28,16 +28,20 @@ export interface BatchStep {
   label: string;
   cmd: Shell;
   stdin?: Buffer;
+  /** The error for this step's failure, from its exit code and what it said (the engine's default otherwise). */
+  fail?: (code: number, said: string) => Error;
 }
 
 /** Several steps as one script (one SSH session): each step announces itself, the first failure
  * stops the rest and the engine reports the step that failed. Steps run in a group, not a subshell
  * (a fork costs milliseconds on a busy host), unless the step could end or change the script's
  * shell. The steps that read stdin get their bytes in order; every other step reads /dev/null, so
- * no command (a package manager's prompt) can swallow a file's content. */
-export function batch(steps: ReadonlyArray<BatchStep>): { script: Shell; stdin: Buffer } {
+ * no command (a package manager's prompt) can swallow a file's content. The prologue runs first in
+ * the script's own shell (traps that last the whole script). */
+export function batch(steps: ReadonlyArray<BatchStep>, prologue?: Shell): { script: Shell; stdin: Buffer } {
   const script = lines([
     sh`set -u`,
+    ...(prologue ? [prologue] : []),
     ...steps.map((s, i) => {
       const run = SHELL_WORDS.test(s.cmd.text)
         ? `( ${s.cmd.text}

@@ -1,6 +1,7 @@
 // One host through the pipeline: facts -> plan -> apply -> read back. The SSH layer only runs
 // commands and moves files; everything decided here comes from pure functions.
-import { commandFor, batch, type BatchStep } from '../apply/commands.js';
+import { commandFor, batch } from '../apply/commands.js';
+import { sessionSteps, type Action } from '../apply/session.js';
 import { desiredHost } from '../desired/host.js';
 import { LvsctlError } from '../errors.js';
 import { parseFacts, type HostFacts } from '../facts/parse.js';
@@ -24,10 +25,9 @@ import { ipvsDelta } from '../plan/ipvs.js';
 import { parseState } from '../plan/state.js';
 import { drainedCluster, nothing, recordFor, stoppedHost, type Drained, type Intent } from '../desired/intent.js';
 import { describe, isEngineChange, type Change, type DesiredFile, type HostPlan } from '../plan/types.js';
-import { redact, type ExecResult, type FileWrite, type HostConnection } from '../ssh/connection.js';
-import { writeScript } from '../ssh/write-script.js';
+import { redact, type ExecResult, type HostConnection } from '../ssh/connection.js';
 import { lines, sh, type Shell } from '../util/quote.js';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { checkInterrupt } from '../util/interrupt.js';
 import { timed, timedSync } from '../util/timings.js';
 import { gatedCluster, type Gated, type Unready } from '../desired/readiness.js';
@@ -240,51 +240,52 @@ export interface ReleaseWithApply {
   done(stdout: string | undefined): void;
 }
 
-type Step = BatchStep & {
-  /** The error for this step's failure, from its exit code and what it said (default: ApplyError). */
-  fail?: (code: number, said: string) => ApplyError;
-};
-
 const RELEASE_MARK = '@@lvsctl release';
 
 /** Apply a plan in one command (one SSH session): the state record, files written atomically and
- * system commands, in the plan's order; keepalived.conf only after keepalived's own test passed.
- * IPVS goes in one `ipvsadm -R` of its own, because its result is read back and compared exactly
- * before anything else happens. `release` lets go of the run lock at the end of the last command.
- * Returns the number of changes applied. */
+ * system commands, in the plan's order (apply/session.ts); keepalived.conf only after keepalived's
+ * own test passed. IPVS goes in one `ipvsadm -R` of its own, because its result is read back and
+ * compared exactly before anything else happens. `release` lets go of the run lock at the end of
+ * the last command. Returns the number of changes applied. */
 export async function applyOnHost(
   conn: HostConnection,
   run: HostRun,
   log: (line: string) => void,
   release?: ReleaseWithApply,
 ): Promise<number> {
-  let steps: Step[] = [];
-  let writes: FileWrite[] = [];
-  // Consecutive file writes are one step (each file whole before any is renamed into place).
-  const flushWrites = () => {
-    if (!writes.length) return;
-    const w = writeScript(writes);
-    steps.push({ label: `write ${writes.map((f) => f.path).join(', ')}`, cmd: w.script, stdin: w.data });
-    writes = [];
-  };
-  const command = (s: Step) => {
-    flushWrites();
-    steps.push(s);
-  };
-  /** Runs the steps so far in one command; `last` adds the lease's release after them. */
+  let actions: Action[] = [];
+  // Parent directories of new files (the first session's; tar makes them itself).
+  const dirs = [
+    ...new Set(
+      run.plan.changes
+        .flatMap((c) => {
+          if (c.kind === 'state') return [STATE_FILE];
+          return c.kind === 'file' && c.action === 'create' ? [c.file.path] : [];
+        })
+        .map((p) => p.replace(/\/[^/]+$/, '')),
+    ),
+  ];
+  let first = true;
+  /** Runs the actions so far in one command; `last` adds the lease's release after them. */
   const flush = async (last = false) => {
-    flushWrites();
-    const todo = steps;
-    steps = [];
     const lease = last ? release : undefined;
+    const todo = actions;
+    actions = [];
     if (!todo.length && !lease) return;
-    const b = batch(todo);
+    const { steps, prologue } = sessionSteps(todo, {
+      tar: !!run.facts.tar,
+      renameUl: !!run.facts.renameUl,
+      dirs: first ? dirs : [],
+      token: randomBytes(4).toString('hex'),
+    });
+    first = false;
+    const b = batch(steps, prologue);
     const script = lease ? lines([b.script, sh`printf '%s\n' ${RELEASE_MARK}`, lease.lease]) : b.script;
     let r: ExecResult;
     try {
       // a command that carries files is the write a fault test cuts ('write-file')
       r = await timed(conn.name, 'apply', () =>
-        conn.exec(script, b.stdin.length || todo.some((t) => t.stdin) ? { stdin: b.stdin, step: 'write-file' } : {}),
+        conn.exec(script, b.stdin.length ? { stdin: b.stdin, step: 'write-file' } : {}),
       );
     } catch (e) {
       lease?.done(undefined);
@@ -296,59 +297,50 @@ export async function applyOnHost(
     const done = /^@@done$/m.test(r.stdout);
     // after @@done the exit status is the release's (its answer is judged by the lock)
     if (!failed && (r.code === 0 || done)) return;
-    const step = failed ? todo[Number(failed[1])] : undefined;
+    const step = failed ? steps[Number(failed[1])] : undefined;
     const code = failed ? Number(failed[2]) : r.code;
     const said = redact(r.stderr.trim().split('\n').slice(-3).join(' | '), run.secrets);
     if (step?.fail) throw step.fail(code, said);
     throw new ApplyError(step ? step.label : 'system', `failed (exit ${code}): ${said}`);
   };
-  // Parent directories of new files, first (the writes go into existing ones).
-  const dirs = [
-    ...new Set(
-      run.plan.changes
-        .flatMap((c) => {
-          if (c.kind === 'state') return [STATE_FILE];
-          return c.kind === 'file' && c.action === 'create' ? [c.file.path] : [];
-        })
-        .map((p) => p.replace(/\/[^/]+$/, '')),
-    ),
-  ];
-  if (dirs.length) command({ label: 'create directories', cmd: sh`mkdir -p -- ${dirs}` });
   for (const c of run.plan.changes) {
     checkInterrupt();
     log(describe(c));
+    if (c.kind === 'bootlink' && c.action === 'create') {
+      actions.push({ kind: 'link', label: describe(c), path: c.path, target: c.target, cmd: commandFor(c, run.facts) });
+      continue;
+    }
     if (!isEngineChange(c)) {
-      command({ label: describe(c), cmd: commandFor(c, run.facts) });
+      actions.push({ kind: 'command', label: describe(c), cmd: commandFor(c, run.facts) });
       continue;
     }
     switch (c.kind) {
       case 'state':
         if (c.phase === 'remove')
-          command({
+          actions.push({
+            kind: 'command',
             label: describe(c),
             cmd: sh`rm -f ${STATE_FILE} && { rmdir -- ${[STATE_FILE.replace(/\/[^/]+$/, ''), LVSCTL_ETC]} 2>/dev/null; :; }`,
           });
-        else writes.push({ path: STATE_FILE, content: c.content, mode: 0o600 });
+        else actions.push({ kind: 'write', file: { path: STATE_FILE, content: c.content, mode: 0o600 }, state: true });
         break;
-      case 'file':
+      case 'file': {
         if (c.action === 'delete') {
-          command({ label: describe(c), cmd: deleteFile(c.path, c.restore) });
+          actions.push({ kind: 'command', label: describe(c), cmd: deleteFile(c.path, c.restore) });
           break;
         }
         // a found file's content first, once: later runs find the copy and keep it
-        if (c.keep) command({ label: describe(c), cmd: sh`[ -e ${c.keep} ] || cp -p -- ${c.file.path} ${c.keep}` });
-        if (c.file.validate === 'keepalived') {
-          flushWrites();
-          steps.push(...keepalivedConfSteps(c.file));
-        } else
-          writes.push({
-            path: c.file.path,
-            content: c.file.content,
-            mode: c.file.mode,
-            owner: c.file.owner,
-            group: c.file.group,
+        if (c.keep)
+          actions.push({
+            kind: 'command',
+            label: describe(c),
+            cmd: sh`[ -e ${c.keep} ] || cp -p -- ${c.file.path} ${c.keep}`,
           });
+        const f = c.file;
+        const file = { path: f.path, content: f.content, mode: f.mode, owner: f.owner, group: f.group };
+        actions.push({ kind: 'write', file, ...(f.validate === 'keepalived' && { check: keepalivedCheck(f.path) }) });
         break;
+      }
       case 'ipvs':
         await flush();
         await applyIpvs(conn, run, c);
@@ -370,24 +362,16 @@ function deleteFile(path: string, restore?: string) {
 
 /** keepalived.conf replaces the old one only after keepalived's own config test passed on the
  * host (it knows the host's interfaces); a rejected config is never installed, so a running
- * keepalived keeps its config. Two steps: the new file beside the old one, then the test. */
-function keepalivedConfSteps(file: DesiredFile): Step[] {
-  const stage = file.path.replace(/[^/]+$/, '.keepalived.conf.lvsctl-check');
-  const w = writeScript([
-    { path: stage, content: file.content, mode: file.mode, owner: file.owner, group: file.group },
-  ]);
-  return [
-    { label: 'keepalived config test', cmd: w.script, stdin: w.data },
-    {
-      label: 'keepalived config test',
-      cmd: sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${file.path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`,
-      fail: (code, said) =>
-        new ApplyError(
-          'keepalived config test',
-          `keepalived -t rejected the new ${file.path} (exit ${code}); it was not installed: ${said}`,
-        ),
-    },
-  ];
+ * keepalived keeps its config. The new file is staged beside the old one (apply/session.ts). */
+function keepalivedCheck(path: string) {
+  const label = 'keepalived config test';
+  return {
+    label,
+    cmd: (stage: Shell) =>
+      sh`if keepalived -t -f ${stage} >/dev/null 2>${stage}.err; then mv -f ${stage} ${path}; rm -f ${stage}.err; else rc=$?; cat ${stage}.err >&2; rm -f ${stage} ${stage}.err; exit "$rc"; fi`,
+    fail: (code: number, said: string) =>
+      new ApplyError(label, `keepalived -t rejected the new ${path} (exit ${code}); it was not installed: ${said}`),
+  };
 }
 
 /** The live table the facts showed (with thresholds when they were read). */

@@ -31,6 +31,10 @@ export interface HostFacts {
   kernel: string;
   init: InitName;
   pkgManager?: PackageManagerName;
+  /** tar is installed (the apply sends files and boot links as one archive: apply/session.ts). */
+  tar?: boolean;
+  /** util-linux's rename.ul is installed (Debian, Ubuntu): one process renames several files. */
+  renameUl?: boolean;
   packages: Set<string>;
   modulesAvailable: Set<string>;
   modulesLoaded: Set<string>;

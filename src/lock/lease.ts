@@ -4,7 +4,7 @@
 // itself. Check-and-write happens under flock(1) on a guard file, so two runs never both take it.
 // /run is a tmpfs: a reboot, which ends any run's work on the host, ends its lease too. Pure: the
 // script text and the parse of what it prints.
-import { sh, type Shell } from '../util/quote.js';
+import { sh, Shell } from '../util/quote.js';
 import { printable } from '../util/printable.js';
 import { fragment } from '../resources/types.js';
 
@@ -66,8 +66,10 @@ if [ -r "$f" ]; then
   done <"$f"
   case $exp in ''|*[!0-9]*) exp=0 ;; esac
 fi
-now=0; [ "$OP" = release ] || now=$(date +%s)
-write() { { printf 'id %s\nexpires %s\n' "$ID" "$((now + TTL))"; printf '%s' "$1"; } >"$f.new" && mv -f "$f.new" "$f"; }
+# bash 5 has the clock built in (no date process where the login shell is bash)
+now=0; [ "$OP" = release ] || now=${'$'}{EPOCHSECONDS:-$(date +%s)}
+# In place (no mv process): only runs holding the guard write it; plan and status read it to show it.
+write() { printf 'id %s\nexpires %s\n%s' "$ID" "$((now + TTL))" "$1" >"$f"; }
 case $OP in
 acquire)
   if [ -n "$hid" ] && [ "$hid" != "$ID" ]; then
@@ -79,13 +81,14 @@ renew)
   if [ -n "$hid" ] && [ "$hid" = "$ID" ]; then write "$body" && echo '@@renewed'
   else echo "@@lost $((exp - now))"; printf '%s' "$raw"; fi ;;
 release)
-  [ -n "$hid" ] && [ "$hid" = "$ID" ] && rm -f "$f"; echo '@@released' ;;
+  [ -n "$hid" ] && [ "$hid" = "$ID" ] && : >"$f"; echo '@@released' ;;
 esac
 `;
 
 /** The command for one operation on the host's lease. */
 export function leaseCommand(op: LeaseOp, id: string, ttlSeconds: number, holder: Holder): Shell {
-  return sh`OP=${op} ID=${id} TTL=${ttlSeconds} HOLDER=${holderLines(holder)} sh -c ${SCRIPT}`;
+  // In a subshell of the command's own shell (a fork, no exec): it exits and takes a lock fd.
+  return sh`(OP=${op} ID=${id} TTL=${ttlSeconds} HOLDER=${holderLines(holder)}${new Shell(SCRIPT)})`;
 }
 
 /** A lease file's text (and its seconds left) as a Lease; undefined when it is not one. */
@@ -143,7 +146,7 @@ export function describeHolder(l: Lease): string {
  * ($RUN_ID: it took it with these facts), which saves a process on every host. */
 export const lockFacts = fragment(
   ['lock'],
-  String.raw`s lock; [ -r ${LOCK_FILE} ] && { l=; read -r l <${LOCK_FILE}; [ -n "$RUN_ID" ] && [ "$l" = "id $RUN_ID" ] || { echo "now $(date +%s)"; cat_ ${LOCK_FILE}; }; }
+  String.raw`s lock; [ -s ${LOCK_FILE} ] && { l=; read -r l <${LOCK_FILE}; [ -n "$RUN_ID" ] && [ "$l" = "id $RUN_ID" ] || { echo "now $(date +%s)"; cat_ ${LOCK_FILE}; }; }
 `,
 );
 

@@ -9,7 +9,9 @@ export type BootlinkChange = { kind: 'bootlink'; action: 'create' | 'delete'; pa
 // The paths are in $BOOTLINKS.
 export const bootlinksFacts = fragment(
   ['bootlinks'],
-  String.raw`s bootlinks; [ -z "$BOOTLINKS" ] || find $BOOTLINKS -maxdepth 0 -printf '%p %l\n' 2>/dev/null || true
+  // find (it prints a link's target) only when one of them exists: none on a new host
+  String.raw`s bootlinks; e=; for p in $BOOTLINKS; do if [ -e "$p" ] || [ -L "$p" ]; then e="$e $p"; fi; done
+[ -z "$e" ] || find $e -maxdepth 0 -printf '%p %l\n' 2>/dev/null || true
 `,
 );
 

@@ -70,7 +70,7 @@ test(
     const one = await first.done;
     assert.equal(one.code, 0, one.stdout + one.stderr);
     assert.equal(await httpsWeights(), '10.99.2.11:443=3 10.99.2.12:443=1', 'the first inventory, exactly');
-    for (const h of HOSTS) assert.equal((await lab.ssh(h, `test -e ${LOCK_FILE}`)).code, 1, `${h}: lock released`);
+    for (const h of HOSTS) assert.equal((await lab.ssh(h, `test -s ${LOCK_FILE}`)).code, 1, `${h}: lock released`);
 
     // --wait-lock: the second run waits for the first and then applies its own inventory
     const third = lab.lvsctlSpawn(['up', '-i', a, '--no-verify']);

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeScript } from '../../src/ssh/write-script.js';
+import { INLINE_MAX, writeScript } from '../../src/ssh/write-script.js';
 
 const debian = { init: 'sysv' as const, os: { id: 'debian', idLike: [], family: 'debian' as const, pretty: '' } };
 const rhel = {
@@ -191,8 +191,8 @@ describe('batch with file writes (one session for files and commands)', () => {
     });
     it(`${shell}: a stream cut short installs nothing (the sizes are checked before any rename)`, () => {
       const d = tmp();
-      const b = batch([write([{ path: `${d}/f`, content: 'x'.repeat(1000) }])]);
-      const r = spawnSync(shell, ['-c', b.script.text], { input: b.stdin.subarray(0, 500), encoding: 'utf8' });
+      const b = batch([write([{ path: `${d}/f`, content: 'x'.repeat(INLINE_MAX + 1000) }])]);
+      const r = spawnSync(shell, ['-c', b.script.text], { input: b.stdin.subarray(0, 2000), encoding: 'utf8' });
       assert.notEqual(r.status, 0);
       assert.deepEqual(readdirSync(d), []);
     });

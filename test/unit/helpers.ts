@@ -65,6 +65,7 @@ export interface FactsOptions {
   bootlinks?: string[]; // `path target`
   contents?: string[]; // `path base64`
   init?: 'systemd' | 'sysv'; // default sysv
+  tools?: string[]; // the tools section: ['tar'] where tar is installed (default: none)
   /** `systemctl show` of lvsctl.service (LoadState, ActiveState, NeedDaemonReload); absent: no systemctl. */
   unit?: Record<string, string>;
   scripts?: string[]; // the scripts section (facts/scripts.ts): stat lines, absent, link, user
@@ -94,6 +95,7 @@ export function factsText(o: FactsOptions = {}): string {
     kernel: ['6.1.0-56-amd64'],
     init: [o.init ?? 'sysv'],
     pkgmgr: ['apt-get'],
+    tools: o.tools ?? [],
     packages: o.packages ?? [],
     modules_available: ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_wlc', 'ip_vs_sh', 'ipip'],
     modules_loaded: o.loaded ?? [],

@@ -27,12 +27,12 @@ const holder = (user: string): Holder => ({
   since: '2026-12-03T10:00:00.000Z',
 });
 
-function lab() {
+function lab(shell = 'sh') {
   const dir = mkdtempSync(path.join(tmpdir(), 'lvsctl-lease-'));
   const run = (op: LeaseOp, id: string, ttl = 30, h = holder('alice')) =>
     new Promise<LeaseAnswer>((resolve, reject) => {
       const cmd = leaseCommand(op, id, ttl, h).text.split(LOCK_DIR).join(dir);
-      execFile('sh', ['-c', cmd], (err, stdout, stderr) =>
+      execFile(shell, ['-c', cmd], (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message} ${stderr}`)) : resolve(parseAnswer(stdout)),
       );
     });
@@ -40,8 +40,11 @@ function lab() {
 }
 
 describe('run lock lease', () => {
-  it('one holder at a time: taken, refused to another run with who holds it, renewed, released', async () => {
-    const l = lab();
+  for (const shell of ['sh', 'bash'])
+    it(`${shell}: one holder at a time: taken, refused to another run with who holds it, renewed, released`, async () => {
+      await oneHolder(lab(shell));
+    });
+  const oneHolder = async (l: ReturnType<typeof lab>) => {
     try {
       assert.deepEqual(await l.run('acquire', 'A'), { kind: 'acquired' });
       const b = await l.run('acquire', 'B', 30, holder('bob'));
@@ -62,7 +65,7 @@ describe('run lock lease', () => {
     } finally {
       l.done();
     }
-  });
+  };
 
   it('an ended lease (its run killed) is taken over and named; its old holder has lost it', async () => {
     const l = lab();

@@ -3,7 +3,7 @@
 // is a private directory standing for /run/lvsctl, and the commands run in a real sh with flock(1).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -45,7 +45,7 @@ async function factsPhase(locks: RunLocks, hosts = HOSTS): Promise<string[]> {
   return sent;
 }
 
-const locked = (h: string) => existsSync(path.join(dirOf(h), 'lock'));
+const locked = (h: string) => existsSync(path.join(dirOf(h), 'lock')) && statSync(path.join(dirOf(h), 'lock')).size > 0;
 /** Another run's live lease on `h` (written as that run's script would). */
 const otherRun = (h: string) => {
   mkdirSync(dirOf(h), { recursive: true });

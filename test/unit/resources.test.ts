@@ -198,6 +198,7 @@ describe('resource modules', () => {
       'kernel',
       'init',
       'pkgmgr',
+      'tools',
       'packages',
       'modules_available',
       'modules_loaded',
