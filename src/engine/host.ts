@@ -283,9 +283,10 @@ export async function applyOnHost(
     const script = lease ? lines([b.script, sh`printf '%s\n' ${RELEASE_MARK}`, lease.lease]) : b.script;
     let r: ExecResult;
     try {
-      // a command that carries files is the write a fault test cuts ('write-file')
+      // a command that writes files is the write a fault test cuts ('write-file')
+      const writes = todo.some((a) => a.kind === 'write' || a.kind === 'link');
       r = await timed(conn.name, 'apply', () =>
-        conn.exec(script, b.stdin.length ? { stdin: b.stdin, step: 'write-file' } : {}),
+        conn.exec(script, { ...(b.stdin.length && { stdin: b.stdin }), ...(writes && { step: 'write-file' }) }),
       );
     } catch (e) {
       lease?.done(undefined);

@@ -3,6 +3,7 @@
 // checkpoint()); nothing here runs unless a test sets one of these variables:
 //   LVSCTL_TEST_CUT=host:step[,host:step…]   cut the connection at that step: a checkpoint throws,
 //                                             a command or file write breaks after half its stdin
+//                                             (one without stdin: before it is sent)
 //   LVSCTL_TEST_IPVS_REJECT=host:N            point line N (1-based) of the host's `ipvsadm -R`
 //                                             batch at a service that does not exist (port 1), so
 //                                             the kernel rejects it (ESRCH)
@@ -60,7 +61,14 @@ class FaultyConnection implements HostConnection {
 
   exec(cmd: Shell, opts: ExecOptions = {}): Promise<ExecResult> {
     const stdin = opts.step === 'ipvs-restore' ? this.spoil(opts.stdin) : opts.stdin;
-    return this.inner.exec(cmd, { ...opts, stdin, breakAfter: opts.breakAfter ?? this.breakAt(opts.step) });
+    const cut = opts.breakAfter ?? this.breakAt(opts.step);
+    // A step whose content is all in the command (small files written from the script itself):
+    // nothing to cut in the middle of, so the connection breaks before the command is sent.
+    if (cut && !(stdin && stdin.length > 1)) {
+      this.inner.abort(cut.error);
+      return Promise.reject(cut.error);
+    }
+    return this.inner.exec(cmd, { ...opts, stdin, breakAfter: cut });
   }
 
   writeFile(path: string, content: string | Buffer, opts: WriteFileOptions): Promise<void> {

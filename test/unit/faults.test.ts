@@ -48,6 +48,21 @@ describe('fault injection (LVSCTL_TEST_CUT, LVSCTL_TEST_IPVS_REJECT)', () => {
     assert.equal((calls.at(-1)!.opts as ExecOptions).breakAfter, undefined);
     assert.equal((calls.at(-1)!.opts as ExecOptions).stdin, BATCH);
   });
+  it('a command of the named step with nothing on stdin (its files in the script) is cut before it is sent', async () => {
+    const { conn, calls } = recorder('dir1');
+    const f = withFaults(conn, { LVSCTL_TEST_CUT: 'dir1:write-file' });
+    await assert.rejects(
+      f.exec(sh`printf x >/etc/x`, { step: 'write-file' }),
+      (e: unknown) => e instanceof ConnectionCutError && e.step === 'write-file',
+    );
+    assert.deepEqual(
+      calls.map((c) => c.what),
+      ['abort'],
+      'never sent',
+    );
+    await f.exec(sh`true`, { step: 'facts' });
+    assert.equal(calls.at(-1)!.what, 'exec', 'another step goes through');
+  });
   it('points line N of the named host’s ipvsadm -R batch at port 1, and nothing else', async () => {
     const { conn, calls } = recorder('dir1');
     const f = withFaults(conn, { LVSCTL_TEST_IPVS_REJECT: 'dir1:2' });
