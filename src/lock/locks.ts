@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { LvsctlError } from '../errors.js';
 import type { Connections } from '../engine/connections.js';
+import type { ReleaseWithApply } from '../engine/host.js';
 import { mapLimit } from '../ssh/pool.js';
 import { checkInterrupt, sleep } from '../util/interrupt.js';
 import { timed } from '../util/timings.js';
@@ -160,7 +161,7 @@ export class RunLocks {
   /** The release to run at the end of `host`'s last command of this run (one session, not two), or
    * undefined when this run does not hold it. Its renewal stops now; `done` gets the command's
    * output, and a host whose release did not answer is let go again at the end (release()). */
-  releaseWith(host: string): { lease: Shell; done(stdout: string | undefined): void } | undefined {
+  releaseWith(host: string): ReleaseWithApply | undefined {
     if (!this.held.has(host)) return undefined;
     this.held.delete(host);
     this.releasing.add(host);
