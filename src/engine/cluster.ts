@@ -210,6 +210,11 @@ export async function converge(
     );
     regate();
   }
+  // A host that the command does not contact after its last change (no director: settle, verify
+  // and drain read directors; no verify client) lets go of its lock with its last command: the facts
+  // command itself, still waiting for that word, where nothing is to change; else its apply.
+  const lastContact = (h: string) => !cluster.hosts.get(h)!.roles.has('director') && !cluster.verify?.from.includes(h);
+  locks?.answer(new Set(hosts.filter((h) => lastContact(h) && !(o.apply && runs.get(h)?.plan.changes.length))));
   if (o.apply && o.approve) await o.approve(hosts.map((h) => results.get(h)!));
   if (o.apply) {
     const titles = ['apply: real servers', 'apply: directors', 'apply: other hosts'];
@@ -221,12 +226,7 @@ export async function converge(
         cluster,
         batch.map((h) => ({ host: h, ...runs.get(h)! })),
       );
-    // A host that the command does not contact after its apply (no director: settle, verify and
-    // drain read directors; no verify client) lets go of its lock with its last command.
-    const letGo = (h: string) =>
-      !cluster.hosts.get(h)!.roles.has('director') && !cluster.verify?.from.includes(h)
-        ? o.locks?.releaseWith(h)
-        : undefined;
+    const letGo = (h: string) => (lastContact(h) ? o.locks?.releaseWith(h) : undefined);
     for (const tier of tiers) {
       // Real servers that failed just now are gated too, before any director is changed.
       if (gate && tier === 1) {

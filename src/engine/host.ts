@@ -91,6 +91,35 @@ export interface LeaseWithFacts {
   id: string;
   lease: Shell;
   took(out: { stdout: string; stderr: string } | { error: unknown }): void;
+  /** The command waits at its end for the run's word (`word`), which may let go of the lease there;
+   * `ended` gets all it printed once it ends (undefined: it failed). */
+  hold?: {
+    wrap(facts: Shell): Shell;
+    mark: string;
+    word: Promise<string | undefined>;
+    ended(stdout: string | undefined): void;
+  };
+}
+
+/** A command that waits for a word (ssh/connection.ts Hold): what it printed up to there, as if it
+ * had ended with 0 (or its whole result when it ended first). */
+function execHeld(conn: HostConnection, cmd: Shell, hold: NonNullable<LeaseWithFacts['hold']>): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const reached = (head: { stdout: string; stderr: string }) => {
+      resolve({ code: 0, ...head });
+      return hold.word;
+    };
+    conn.exec(cmd, { hold: { mark: hold.mark, reached } }).then(
+      (r) => {
+        hold.ended(r.stdout);
+        resolve(r);
+      },
+      (e: unknown) => {
+        hold.ended(undefined);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** Gather facts (one command) and compute the plan (pure) for what `intent` asks of this host. */
@@ -131,7 +160,11 @@ export async function planOnHost(
   });
   let r: ExecResult;
   try {
-    r = await timed(name, 'facts', () => conn.exec(lock ? lines([lock.lease, facts]) : facts));
+    r = await timed(name, 'facts', () =>
+      lock?.hold
+        ? execHeld(conn, lines([lock.lease, lock.hold.wrap(facts)]), lock.hold)
+        : conn.exec(lock ? lines([lock.lease, facts]) : facts),
+    );
   } catch (error) {
     lock?.took({ error });
     throw error;

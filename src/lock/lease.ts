@@ -91,6 +91,22 @@ export function leaseCommand(op: LeaseOp, id: string, ttlSeconds: number, holder
   return sh`(OP=${op} ID=${id} TTL=${ttlSeconds} HOLDER=${holderLines(holder)}${new Shell(SCRIPT)})`;
 }
 
+/** Printed by a facts command that took the lease, before it waits for the run's word (HOLD). */
+export const HOLD_MARK = '@@lvsctl hold';
+
+/** The end of a facts command that took the lease: it waits on its stdin for the run's word, and on
+ * "release" lets go of the lease there and then (no session of its own: lock/locks.ts). Anything
+ * else, or stdin closed, keeps it. `facts` runs with stdin from /dev/null, so none of it can eat
+ * the word. */
+export function holdingFacts(facts: Shell, id: string, ttlSeconds: number, holder: Holder): Shell {
+  return sh`{
+${facts}
+} </dev/null
+echo ${HOLD_MARK}
+IFS= read -r w || :
+[ "$w" != release ] || ${leaseCommand('release', id, ttlSeconds, holder)}`;
+}
+
 /** A lease file's text (and its seconds left) as a Lease; undefined when it is not one. */
 export function parseLease(text: string, expiresIn: number): Lease | undefined {
   const kv = new Map<string, string>();

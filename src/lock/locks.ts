@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { LvsctlError } from '../errors.js';
 import type { Connections } from '../engine/connections.js';
-import type { ReleaseWithApply } from '../engine/host.js';
+import type { LeaseWithFacts, ReleaseWithApply } from '../engine/host.js';
 import { mapLimit } from '../ssh/pool.js';
 import { checkInterrupt, sleep } from '../util/interrupt.js';
 import { timed } from '../util/timings.js';
@@ -16,6 +16,8 @@ import type { Shell } from '../util/quote.js';
 import {
   DEFAULT_LOCK_TTL,
   describeHolder,
+  HOLD_MARK,
+  holdingFacts,
   leaseCommand,
   parseAnswer,
   type Holder,
@@ -71,6 +73,13 @@ export class RunLocks {
   /** Hosts whose release went with their last command (releaseWith): no renewal, no second release. */
   private readonly releasing = new Set<string>();
   private readonly lost: string[] = [];
+  /** Facts commands that took a lease and wait for this run's word (answer()), by host. */
+  private readonly waiting = new Map<
+    string,
+    { say(word: string | undefined): void; end: Promise<string | undefined> }
+  >();
+  /** Releases said on those commands, until their answers are in. */
+  private letting: Promise<void>[] = [];
   private timer?: NodeJS.Timeout;
   /** Hosts to lock together with their facts (want()), the answers of the current try, its deadline. */
   private wanted = new Set<string>();
@@ -98,10 +107,44 @@ export class RunLocks {
     return leaseCommand('acquire', this.id, this.o.ttl, this.holder);
   }
 
-  /** What converge gives planOnHost for `host` (engine/host.ts LeaseWithFacts), or undefined. */
-  withFacts(host: string) {
+  /** What converge gives planOnHost for `host` (engine/host.ts LeaseWithFacts), or undefined. The
+   * facts command then waits at its end for this run's word: answer() lets go of the lease there. */
+  withFacts(host: string): LeaseWithFacts | undefined {
     const lease = this.leaseFor(host);
-    return lease && { id: this.id, lease, took: (out: Parameters<RunLocks['took']>[1]) => this.took(host, out) };
+    if (!lease) return undefined;
+    let say!: (word: string | undefined) => void;
+    let ended!: (stdout: string | undefined) => void;
+    const word = new Promise<string | undefined>((r) => (say = r));
+    const end = new Promise<string | undefined>((r) => (ended = r));
+    this.waiting.get(host)?.say(undefined);
+    this.waiting.set(host, { say, end });
+    return {
+      id: this.id,
+      lease,
+      hold: { wrap: (facts) => holdingFacts(facts, this.id, this.o.ttl, this.holder), mark: HOLD_MARK, word, ended },
+      took: (out) => this.took(host, out),
+    };
+  }
+
+  /** The word for every facts command still waiting: `release` lets go of its lease in that
+   * command (hosts held by this run); every other one is told nothing and keeps its lease. */
+  answer(release: ReadonlySet<string>): void {
+    for (const [h, w] of this.waiting) {
+      this.waiting.delete(h);
+      if (!release.has(h) || !this.held.has(h)) {
+        w.say(undefined);
+        continue;
+      }
+      this.held.delete(h);
+      this.releasing.add(h);
+      this.letting.push(
+        w.end.then((stdout) => {
+          this.releasing.delete(h);
+          if (stdout === undefined || !/^@@released$/m.test(stdout)) this.held.add(h); // release() tries again
+        }),
+      );
+      w.say('release');
+    }
   }
 
   /** The lease part of that command's output (or why the command did not answer: the lease may be
@@ -246,6 +289,9 @@ export class RunLocks {
   async release(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    // Facts commands still waiting let go in place; a host whose word went unanswered gets a session.
+    this.answer(new Set(this.held));
+    await Promise.all(this.letting.splice(0));
     const hosts = [...this.held, ...this.releasing];
     this.held.clear();
     this.releasing.clear();

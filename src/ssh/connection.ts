@@ -61,6 +61,17 @@ export interface ExecOptions {
   step?: string;
   /** Fault injection (ssh/faults.ts): after this share of stdin, the connection breaks with `error`. */
   breakAfter?: BreakAfter;
+  /** A command that waits half-way for a word from lvsctl (no `stdin` then): see Hold. */
+  hold?: Hold;
+}
+
+/** A command that prints `mark` on a line of its own, then reads one line from stdin. `reached` gets
+ * what it printed up to the mark and gives that line (undefined: stdin is closed, nothing sent). The
+ * command's timeout does not run while it waits. The lock's release rides on the facts command this
+ * way (lock/locks.ts), instead of a session of its own. */
+export interface Hold {
+  mark: string;
+  reached(head: { stdout: string; stderr: string }): Promise<string | undefined>;
 }
 
 /** A transfer broken in the middle: `share` of stdin (0..1) is sent, then the connection dies. */
@@ -696,7 +707,7 @@ class SshConnection implements HostConnection {
     const timeoutSec = opts.timeoutSec ?? this.target.commandTimeout;
     if (this.dead) throw this.dead;
     const release = await this.slots.acquire();
-    return this.run(cmd.text, opts.stdin, timeoutSec, useSudo, release, opts.breakAfter);
+    return this.run(cmd.text, opts.stdin, timeoutSec, useSudo, release, opts.breakAfter, opts.hold);
   }
 
   /** Kill a timed-out command's process group from another channel: TERM, then KILL. */
@@ -717,6 +728,7 @@ class SshConnection implements HostConnection {
     useSudo: boolean,
     release: () => void,
     breakAfter?: BreakAfter,
+    hold?: Hold,
   ): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve, reject) => {
       if (this.dead) {
@@ -746,7 +758,7 @@ class SshConnection implements HostConnection {
         finish(e);
       };
       this.onDeath.add(onDeath);
-      const timer = setTimeout(() => {
+      const onTimeout = () => {
         finish(new CommandTimeoutError(this.name, timeoutSec));
         const s = stream;
         if (!s) return;
@@ -756,8 +768,31 @@ class SshConnection implements HostConnection {
           sendSignal(s, 'KILL');
           setTimeout(() => s.close(), 1000).unref();
         }, 1000).unref();
-      }, timeoutSec * 1000);
+      };
+      let timer = setTimeout(onTimeout, timeoutSec * 1000);
+      // A held command: its stdin stays open until the word is given (or closed without one).
+      let waiting = !!hold;
+      let tail = ''; // the output's last bytes: the command prints nothing after the mark until it gets its word
+      const watchHold = (s: ClientChannel, d: Buffer) => {
+        if (!hold || !waiting) return;
+        tail = (tail + d.toString('latin1')).slice(-(hold.mark.length + 2));
+        if (tail !== `\n${hold.mark}\n` && tail !== `${hold.mark}\n`) return; // the latter: nothing before it
+        waiting = false;
+        clearTimeout(timer);
+        const text = Buffer.concat(out).toString('utf8');
+        const head = text.slice(0, text.length - hold.mark.length - 1);
+        hold.reached({ stdout: head, stderr: Buffer.concat(err).toString('utf8') }).then(
+          (word) => {
+            if (done) return;
+            timer = setTimeout(onTimeout, timeoutSec * 1000);
+            if (word === undefined) s.end();
+            else s.end(word + '\n');
+          },
+          () => !done && s.end(),
+        );
+      };
       const sendStdin = (s: ClientChannel) => {
+        if (hold) return;
         if (breakAfter && stdin !== undefined && stdin.length > 1) {
           s.write(Buffer.from(stdin).subarray(0, Math.floor(stdin.length * breakAfter.share)));
           setTimeout(() => this.abort(breakAfter.error), 300);
@@ -773,7 +808,10 @@ class SshConnection implements HostConnection {
           }
           stream = s;
           if (done) return void s.close();
-          s.on('data', (d: Buffer) => out.push(d));
+          s.on('data', (d: Buffer) => {
+            out.push(d);
+            watchHold(s, d);
+          });
           s.stderr.on('data', (d: Buffer) => {
             if (started) return void err.push(d);
             for (const ev of pre.feed(d)) {

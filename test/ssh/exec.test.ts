@@ -71,6 +71,47 @@ describe('ssh exec', { skip }, () => {
     );
   });
 
+  it('a held command: its head when it reaches the mark, then the word (or EOF) on its stdin; no timeout while it waits', async () => {
+    const script = sh`echo before; echo '@@mark'; IFS= read -r w || w=EOF; echo "got:$w"; cat`;
+    let head: { stdout: string; stderr: string } | undefined;
+    let waited = 0;
+    const r = await c.exec(script, {
+      timeoutSec: 3, // a busy machine may take a second or two to reach the mark
+      hold: {
+        mark: '@@mark',
+        reached: async (h) => {
+          head = h;
+          const t0 = Date.now();
+          await new Promise((res) => setTimeout(res, 3500)); // longer than the command's timeout
+          waited = Date.now() - t0;
+          return 'release';
+        },
+      },
+    });
+    assert.deepEqual(head, { stdout: 'before\n', stderr: '' });
+    assert.ok(waited >= 3400);
+    assert.deepEqual(r, { code: 0, stdout: 'before\n@@mark\ngot:release\n', stderr: '' }, 'one line, then EOF');
+    const eof = await c.exec(script, { hold: { mark: '@@mark', reached: async () => undefined } });
+    assert.equal(eof.stdout, 'before\n@@mark\ngot:EOF\n');
+    // Ended before the mark: reached is never called, the result is the command's own.
+    let called = false;
+    const early = await c.exec(sh`echo x; exit 4`, {
+      hold: {
+        mark: '@@mark',
+        reached: async () => {
+          called = true;
+          return 'no';
+        },
+      },
+    });
+    assert.deepEqual([early.code, early.stdout, called], [4, 'x\n', false]);
+    // A mark split over two writes, and a line that only ends in the mark text, are found or not as they should.
+    const split = await c.exec(sh`printf 'a@@mark\n@@ma'; sleep 0.2; printf 'rk\n'; IFS= read -r w; echo "$w"`, {
+      hold: { mark: '@@mark', reached: async (h) => (h.stdout === 'a@@mark\n' ? 'ok' : 'bad') },
+    });
+    assert.equal(split.stdout, 'a@@mark\n@@mark\nok\n');
+  });
+
   it('reports a signal as 128+n', async () => {
     const r = await c.exec(sh`kill -KILL $$`);
     assert.equal(r.code, 137);
@@ -88,7 +129,7 @@ describe('ssh exec', { skip }, () => {
     // The remote process group was signalled (TERM, then KILL a second later from another channel):
     // nothing of it is left. Polled, as a busy machine delays that channel.
     let left = 'not read';
-    for (let i = 0; i < 25 && left; i++) {
+    for (let i = 0; i < 50 && left; i++) {
       await new Promise((r) => setTimeout(r, 200));
       left = (await c.exec(sh`pgrep -x -f ${`sleep ${nap}`} || true`)).stdout.trim();
     }

@@ -245,6 +245,21 @@ describe('writeFile and become', { skip }, () => {
     c.close();
   });
 
+  it('a held command under sudo with a password: the word reaches the root command, not the password', async () => {
+    const c = await open(
+      'u4',
+      d.target({ user: 'lvsctl-testpw' }),
+      { method: 'sudo', passwordEnv: 'T_SUDO' },
+      { ...noAccept, env: { T_SUDO: SUDO_PW } },
+    );
+    await c.exec(sh`sudo -K`, { become: false }); // prompted: the password goes first on stdin
+    const r = await c.exec(sh`id -u; echo '@@hold'; IFS= read -r w; echo "word:$w"; cat`, {
+      hold: { mark: '@@hold', reached: async (h) => (h.stdout === '0\n' ? 'release' : 'bad') },
+    });
+    assert.deepEqual(r, { code: 0, stdout: '0\n@@hold\nword:release\n', stderr: '' });
+    c.close();
+  });
+
   it('an apply batch under sudo with a password: files and commands in one session, each file whole', async () => {
     const c = await open(
       'u3',

@@ -2,12 +2,13 @@
 // two): RunLocks gives that command's prefix, reads its answer and decides all or none. Each "host"
 // is a private directory standing for /run/lvsctl, and the commands run in a real sh with flock(1).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Connections } from '../../src/engine/connections.js';
+import type { LeaseWithFacts } from '../../src/engine/host.js';
 import { LOCK_DIR } from '../../src/lock/lease.js';
 import { LockError, LockHeldError, RunLocks } from '../../src/lock/locks.js';
 import { lines, sh as shell, type Shell } from '../../src/util/quote.js';
@@ -154,5 +155,81 @@ describe('run locks taken with the facts', () => {
     await locks.release();
     assert.deepEqual(asked.sort(), ['web2', 'web3'], 'the end of the run asks only the hosts still held');
     assert.ok(!HOSTS.some(locked));
+  });
+  /** A facts command that took its lease and waits for the run's word (ssh/connection.ts Hold), in a
+   * real sh with a pipe on stdin: `head` is what it printed up to the mark, `end` all it printed. */
+  const heldFacts = (h: string, lock: LeaseWithFacts, facts = shell`echo '@@facts'`) => {
+    const cmd = lines([lock.lease, lock.hold!.wrap(facts)])
+      .text.split(LOCK_DIR)
+      .join(dirOf(h));
+    const child = spawn('sh', ['-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let reached = false;
+    const head = new Promise<string>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (!reached && out.endsWith(`\n${lock.hold!.mark}\n`)) {
+          reached = true;
+          resolve(out);
+          void lock.hold!.word.then((w) => child.stdin.end(w === undefined ? '' : `${w}\n`));
+        }
+      }),
+    );
+    const end = new Promise<string>((resolve) => child.on('close', () => resolve(out)));
+    void end.then((o) => lock.hold!.ended(o));
+    return { head, end };
+  };
+
+  it('the facts command waits for the word: release lets go of its lease there, no session of its own; EOF keeps it', async () => {
+    const asked: string[] = [];
+    const counted = {
+      get: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
+      reconnect: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
+    } as unknown as Connections;
+    const locks = new RunLocks(counted, holder, { ttl: 30, wait: 0 }, () => undefined);
+    locks.want(HOSTS);
+    const runs = HOSTS.map((h) => {
+      const lock = locks.withFacts(h)!;
+      const r = heldFacts(h, lock);
+      return r.head.then((out) => (lock.took({ stdout: out, stderr: '' }), { end: r.end }));
+    });
+    const ends = (await Promise.all(runs)).map((r) => r.end);
+    assert.equal(await locks.settle(), true);
+    assert.ok(HOSTS.every(locked), 'all held while the commands wait');
+    locks.answer(new Set(['web1', 'web3']));
+    const out = await Promise.all(ends);
+    assert.match(out[0]!, /@@facts\n@@lvsctl hold\n@@released\n$/);
+    assert.doesNotMatch(out[1]!, /@@released/, 'web2: told nothing, its command ended keeping the lease');
+    assert.ok(!locked('web1') && locked('web2') && !locked('web3'));
+    await locks.release();
+    assert.deepEqual(asked, ['web2'], 'only web2 needed a release session');
+    assert.ok(!HOSTS.some(locked));
+  });
+
+  it('refused (another run holds one): the waiting facts commands let go in place; a command that ended early gets a session', async () => {
+    otherRun('web2');
+    const asked: string[] = [];
+    const counted = {
+      get: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
+      reconnect: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
+    } as unknown as Connections;
+    const locks = new RunLocks(counted, holder, { ttl: 30, wait: 0 }, () => undefined);
+    locks.want(HOSTS);
+    // web3's facts fail after its lease was taken: the command ends before the mark
+    const ends = await Promise.all(
+      HOSTS.map(async (h) => {
+        const lock = locks.withFacts(h)!;
+        const r = heldFacts(h, lock, h === 'web3' ? shell`exit 3` : undefined);
+        const first = await Promise.race([r.head, r.end]);
+        lock.took({ stdout: first, stderr: '' });
+        return { end: r.end };
+      }),
+    );
+    await assert.rejects(locks.settle(), (e: unknown) => e instanceof LockHeldError);
+    await Promise.all(ends.map((r) => r.end));
+    assert.ok(!locked('web1') && !locked('web3'), 'both let go');
+    assert.ok(locked('web2'), "the other run's lock is left alone");
+    assert.deepEqual(asked, ['web3'], 'web1 let go in its facts command; web3 (ended early) by a session');
+    rmSync(path.join(dirOf('web2'), 'lock'));
   });
 });
