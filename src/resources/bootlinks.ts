@@ -6,12 +6,14 @@ import { fragment, type CommandResource } from './types.js';
 
 export type BootlinkChange = { kind: 'bootlink'; action: 'create' | 'delete'; path: string; target: string };
 
-// The paths are in $BOOTLINKS.
+// The files fragment's find read them: $bl the paths that exist, $fst its lines (mode owner group
+// path target), one process for both.
 export const bootlinksFacts = fragment(
   ['bootlinks'],
-  // find (it prints a link's target) only when one of them exists: none on a new host
-  String.raw`s bootlinks; e=; for p in $BOOTLINKS; do if [ -e "$p" ] || [ -L "$p" ]; then e="$e $p"; fi; done
-[ -z "$e" ] || find $e -maxdepth 0 -printf '%p %l\n' 2>/dev/null || true
+  String.raw`s bootlinks
+[ -z "$bl" ] || while read -r m u g p l; do case " $bl " in *" $p "*) echo "$p $l" ;; esac; done <<EOF
+$fst
+EOF
 `,
 );
 

@@ -43,15 +43,22 @@ export type FileChange =
  * distribution's keepalived reads it (every other path carries lvsctl's name). */
 export const FOUND_PATHS: ReadonlySet<string> = new Set([MANAGED_PATHS.keepalived]);
 
-// The paths are in $FILES; $sums is read again by the contents fragment.
+// The paths are in $FILES and $BOOTLINKS; $sums is read again by the contents fragment, $bl and
+// $fst by the bootlinks fragment.
 export const filesFacts = fragment(
   ['files'],
   String.raw`s files
-# Few processes: under emulation (and on a busy host) each fork costs milliseconds.
+# Few processes: under emulation (and on a busy host) each fork costs milliseconds. One find gives
+# the files' modes and owners and the boot links' targets (it follows no link it is given).
 ex=; for f in $FILES; do if [ -f "$f" ]; then ex="$ex $f"; else echo "absent - - - $f"; fi; done
+bl=; for p in $BOOTLINKS; do if [ -e "$p" ] || [ -L "$p" ]; then bl="$bl $p"; fi; done
 sums=; [ -z "$ex" ] || sums=$(sha256sum $ex)
+fst=; [ -z "$ex$bl" ] || fst=$(find $ex $bl -maxdepth 0 -printf '%m %u %g %p %l\n' 2>/dev/null)
 # checksums, then @@, then modes and owners: the parser joins them by path
-[ -z "$ex" ] || { printf '%s\n' "$sums"; echo @@; stat -c '%a %U %G %n' $ex; }
+[ -z "$ex" ] || { printf '%s\n' "$sums"; echo @@; while read -r m u g p l; do case " $ex " in *" $p "*) echo "$m $u $g $p" ;; esac; done <<EOF
+$fst
+EOF
+}
 `,
 );
 

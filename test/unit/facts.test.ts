@@ -2,7 +2,7 @@
 // the parser must agree with what the kernel reports directly.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -14,9 +14,14 @@ describe('facts script + parser on this machine', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsctl-facts-'));
   const managed = join(dir, 'managed.conf');
   writeFileSync(managed, 'x=1\n', { mode: 0o640 });
+  const link = join(dir, 'S01lvsctl');
+  symlinkSync('../init.d/lvsctl', link);
+  const notLink = join(dir, 'S02plain'); // a plain file where a boot link belongs
+  writeFileSync(notLink, '');
   const script = factsScript({
     packages: ['bash', 'no-such-package-lvsctl'],
     files: [managed, join(dir, 'absent')],
+    bootLinks: [link, join(dir, 'S03absent'), notLink],
     director: true,
   });
   const out = execFileSync('sh', ['-c', script.text], { encoding: 'utf8' });
@@ -93,6 +98,16 @@ describe('facts script + parser on this machine', () => {
     const sha = execFileSync('sha256sum', [managed], { encoding: 'utf8' }).split(' ')[0];
     assert.deepEqual(f.files.get(managed), { mode: 0o640, owner: 'root', group: 'root', sha256: sha });
     assert.equal(f.files.get(join(dir, 'absent')), null);
+  });
+  it('reads boot links with their targets from the same find as the files (a plain file: no target; absent: not listed)', () => {
+    assert.deepEqual(
+      [...f.bootLinks].sort(),
+      [
+        [link, '../init.d/lvsctl'],
+        [notLink, ''],
+      ].sort(),
+    );
+    assert.equal(f.files.has(link), false, 'a boot link is no managed file');
   });
   it('does not touch IPVS when it is not loaded', () => {
     assert.equal(
