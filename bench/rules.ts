@@ -8,7 +8,20 @@
 //   weight     one real server of one service at weight 3 in the inventory, `lvsctl up`
 // Lines sent are lvsctl's own count (`ipvs_lines` in its --json), checked against the kernel: the
 // live table is read back after each step and compared with the expected one.
-// Real servers rs1..rs10 are inventory hosts that are never contacted (--limit dir1).
+// Real servers: lvsctl's readiness gate (src/desired/readiness.ts) reads the real servers outside
+// --limit on every up/plan and holds an unreachable or not set up one at weight 0. So the ten real
+// servers must be real and ready, or the whole table is planned at weight 0 and the weight change
+// plans nothing. The lab has two real servers; the ten inventory entries rs1..rs10 all reach the
+// lab's rs1 over SSH (its port), each keeping its own RIP 10.99.2.11..20 in the director's table (an
+// RIP is only a line of the director's table: lvsctl sets no RIP on a DR real server, only the VIP on
+// lo and the ARP sysctls, the same for all ten). Each round, untimed, `lvsctl up --limit rs1` sets
+// lab rs1 up; rs2..rs10 then read that machine as ready: the same VIP on lo, the same sysctls, the
+// same state record (it names the cluster, bench-rules, not the host, so no name is refused);
+// `lvsctl plan --limit rs2` there plans 2 file updates only (the real-server script and
+// /etc/sysctl.d/90-lvsctl.conf name their host), which the gate does not count. The machine is set up
+// once, under one name: ten names applied to it in one run would write the same files ten times.
+// The timed director runs then pay the gate's read of ten ready servers (ten SSH logins and facts
+// reads of lab rs1), as an operator's `up --limit dir1` does.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as lab from '../test/lab/lab.js';
@@ -20,6 +33,8 @@ const VIP = '10.99.2.100';
 const PORT0 = 10000;
 /** The service and real server whose weight the weight-change step edits. */
 const EDIT = { service: 500, server: 5, weight: 3 };
+/** The name of the readiness gate's span among the first apply's steps (not one of dir1's own). */
+const GATE_STEP = 'readiness gate (rs1..rs10)';
 
 export interface RulesRound {
   floorMs: number;
@@ -36,7 +51,8 @@ export interface RulesRound {
   weightPlanned: string[];
   noopChanges: number;
   rssKB: number;
-  /** lvsctl --timings of dir1 in the first apply: each step's wall time (ms) */
+  /** lvsctl --timings of dir1 in the first apply: each step's wall time (ms), and the readiness
+   * gate's read of the real servers (GATE_STEP: its wall span) */
   firstSteps: Record<string, number>;
 }
 
@@ -62,7 +78,11 @@ export function rulesInventory(keyDir: string, edit = false): string {
     '  interface: eth0',
     'hosts:',
     `  dir1: { address: 10.99.2.2, ssh: { port: ${lab.PORTS.dir1} } }`,
-    ...Array.from({ length: SERVERS }, (_, i) => `  rs${i + 1}: { address: 10.99.2.${11 + i} }`),
+    // every real server is the lab's rs1 over SSH, each with its own RIP (see the top of this file)
+    ...Array.from(
+      { length: SERVERS },
+      (_, i) => `  rs${i + 1}: { address: 10.99.2.${11 + i}, ssh: { port: ${lab.PORTS.rs1} } }`,
+    ),
     'directors:',
     '  hosts: [dir1]',
     '  engine: ipvsadm',
@@ -113,11 +133,20 @@ async function up(
     throw new Error(
       `lvsctl ${what} exited ${r.code}: ${(r.stderr + r.stdout).trim().split('\n').slice(-10).join('\n')}`,
     );
-  const doc = JSON.parse(r.stdout) as UpDoc & { timings: { host: string; step: string; ms: number }[] };
+  const doc = JSON.parse(r.stdout) as UpDoc & {
+    timings: { host: string; step: string; ms: number; start_ms: number }[];
+  };
   const host = doc.hosts.find((h) => h.host === 'dir1');
   if (!host || host.status === 'failed' || host.status === 'unreachable')
     throw new Error(`lvsctl ${what}: ${JSON.stringify(host)}`);
-  const steps = Object.fromEntries(doc.timings.filter((t) => t.host === 'dir1').map((t) => [t.step, t.ms]));
+  const steps: Record<string, number> = Object.fromEntries(
+    doc.timings.filter((t) => t.host === 'dir1').map((t) => [t.step, t.ms]),
+  );
+  // The readiness gate's read of the ten real servers (ssh_config, connect, facts, plan of rs1..rs10,
+  // in parallel): its wall span, from the first start to the last end.
+  const gate = doc.timings.filter((t) => t.host !== 'dir1');
+  if (gate.length)
+    steps[GATE_STEP] = Math.max(...gate.map((t) => t.start_ms + t.ms)) - Math.min(...gate.map((t) => t.start_ms));
   return { ms: r.ms, rssKB: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()), host, steps };
 }
 
@@ -129,7 +158,10 @@ async function liveTable(): Promise<string> {
 /** The ipvsadm lines lvsctl plans for dir1 (its `plan --json` diff of the IPVS change). */
 async function plannedLines(inv: string): Promise<string[]> {
   const r = await lab.lvsctl(['plan', '-i', inv, '--limit', 'dir1', '--json']);
-  if (r.code !== 2) throw new Error(`lvsctl plan exited ${r.code} (2 expected: changes pending): ${r.stderr}`);
+  if (r.code !== 2)
+    throw new Error(
+      `lvsctl plan exited ${r.code} (2 expected: changes pending): ${(r.stderr + r.stdout).trim().slice(-4000)}`,
+    );
   const doc = lab.json<{ changes: { host: string; kind: string; diff?: string }[] }>(r);
   const c = doc.changes.find((x) => x.host === 'dir1' && x.kind === 'ipvs');
   if (!c?.diff) throw new Error('lvsctl plan: no IPVS change for dir1');
@@ -148,6 +180,16 @@ async function bareDirector(): Promise<void> {
   if ((await liveTable()) !== '') throw new Error('the restored director has an IPVS table');
 }
 
+/** The real servers set up (untimed) so that the director's readiness gate reads all ten as ready:
+ * `lvsctl up --limit rs1` on the lab's rs1, which every rsN entry reaches. The planned lines' weights
+ * then show that the gate held none of them back (benchRules). */
+async function readyRealServers(inv: string): Promise<void> {
+  const r = await lab.lvsctl(['up', '-i', inv, '--limit', 'rs1', '--no-verify', '--json']);
+  const doc = lab.json<UpDoc>(r);
+  if (r.code !== 0 || doc.hosts.some((h) => h.status === 'failed' || h.status === 'unreachable'))
+    throw new Error(`lvsctl up --limit rs1 exited ${r.code}: ${(r.stderr + r.stdout).trim().slice(-4000)}`);
+}
+
 export async function benchRules(runs: number, runDir: string, log: (l: string) => void): Promise<RulesResult> {
   const { startedByUs } = await lab.start();
   const inv = join(runDir, 'rules.yaml');
@@ -161,10 +203,15 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
     for (let i = 0; i <= runs; i++) {
       const tag = i === 0 ? 'warm-up' : `run ${i}/${runs}`;
       await bareDirector();
+      await readyRealServers(inv);
       lines = await plannedLines(inv);
       const want = lines.slice().sort().join('\n');
       if (lines.length !== SERVICES * (SERVERS + 1))
         throw new Error(`lvsctl plans ${lines.length} lines, ${SERVICES * (SERVERS + 1)} expected`);
+      // every real server ready: none held back at weight 0 by the readiness gate
+      const gated = lines.filter((l) => l.startsWith('-a ') && !l.endsWith(' -w 1'));
+      if (gated.length)
+        throw new Error(`lvsctl plans ${gated.length} real servers at another weight than 1, e.g. ${gated[0]}`);
       const batch = lines.join('\n') + '\n';
 
       // Floor: a fresh OpenSSH login (no multiplexing) running ipvsadm -R with the same lines (the
@@ -183,6 +230,7 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
         throw new Error(`raw ipvsadm -R: exit ${floor.code} ${floor.stderr} or a different table`);
       const floorGuestMs = Number(floor.stdout.trim()) / 1000;
       await bareDirector();
+      await readyRealServers(inv);
 
       const first = await up(inv, runDir, 'first apply');
       if ((await liveTable()) !== want)

@@ -504,8 +504,10 @@ async function benchN(n: number, runs: number, log: (l: string) => void): Promis
   };
 }
 
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const x = (r: number) => `${r.toFixed(1)}×`;
+const s = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
+// undefined: a figure that figures kept from an older results.json do not have (lvsctlFirstCpuMs,
+// lvsctlFirstOverSshTrue, the --timings steps)
+const x = (r: number | undefined) => (r === undefined ? '—' : `${r.toFixed(1)}×`);
 
 interface Target {
   id: string;
@@ -701,8 +703,8 @@ function table(
     const w = [36, 10, 10, 22];
     const opt = (v: number | undefined) => (v === undefined ? '-' : s(v));
     const ratio = (v: number | undefined) => (v === undefined ? '-' : x(v));
-    const steps = (st: Record<string, number>) =>
-      Object.entries(st)
+    const steps = (st: Record<string, number> | undefined) =>
+      Object.entries(st ?? {})
         .map(([k, v]) => `${k} ${(v / 1000).toFixed(3)}`)
         .join(' · ');
     out.push(
