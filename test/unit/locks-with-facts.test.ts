@@ -31,6 +31,12 @@ const conns = {
   reconnect: async (h: string) => ({ name: h, exec: (cmd: Shell) => sh(h, cmd) }),
 } as unknown as Connections;
 
+/** Connections whose every command (on a new connection too) is counted in `asked`. */
+const counting = (asked: string[]) => {
+  const conn = async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) });
+  return { get: conn, reconnect: conn } as unknown as Connections;
+};
+
 const holder = { user: 'ci', controller: 'runner', pid: 1, command: 'up', cluster: 'www', since: 'now' };
 
 /** What converge's facts phase does for each wanted host: its lease, then (here) no facts. */
@@ -135,10 +141,7 @@ describe('run locks taken with the facts', () => {
 
   it("a host's lease let go with its last command: the run's end does not ask it again; unanswered, it does", async () => {
     const asked: string[] = [];
-    const counted = {
-      get: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
-      reconnect: async (h: string) => ({ name: h, exec: (cmd: Shell) => sh(h, cmd) }),
-    } as unknown as Connections;
+    const counted = counting(asked);
     const locks = new RunLocks(counted, holder, { ttl: 30, wait: 0 }, () => undefined);
     locks.want(HOSTS);
     await factsPhase(locks);
@@ -182,10 +185,7 @@ describe('run locks taken with the facts', () => {
 
   it('the facts command waits for the word: release lets go of its lease there, no session of its own; EOF keeps it', async () => {
     const asked: string[] = [];
-    const counted = {
-      get: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
-      reconnect: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
-    } as unknown as Connections;
+    const counted = counting(asked);
     const locks = new RunLocks(counted, holder, { ttl: 30, wait: 0 }, () => undefined);
     locks.want(HOSTS);
     const runs = HOSTS.map((h) => {
@@ -209,10 +209,7 @@ describe('run locks taken with the facts', () => {
   it('refused (another run holds one): the waiting facts commands let go in place; a command that ended early gets a session', async () => {
     otherRun('web2');
     const asked: string[] = [];
-    const counted = {
-      get: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
-      reconnect: async (h: string) => ({ name: h, exec: (cmd: Shell) => (asked.push(h), sh(h, cmd)) }),
-    } as unknown as Connections;
+    const counted = counting(asked);
     const locks = new RunLocks(counted, holder, { ttl: 30, wait: 0 }, () => undefined);
     locks.want(HOSTS);
     // web3's facts fail after its lease was taken: the command ends before the mark
