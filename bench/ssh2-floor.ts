@@ -1,7 +1,7 @@
 // The bare ssh2 client's cost (issue 26): what any lvsctl run pays before its own code, measured
 // against the same hosts in the same round. Every host at once, as lvsctl with --forks N: one
 // connection each (ed25519 key, host key checked against the bench's own), then EXECS commands
-// `true` one after the other (a no-op of lvsctl's: its facts with the lock, then the release).
+// `true` one after the other (a no-op of lvsctl's is one: its facts, which take the lock and let go).
 //   node dist/bench/ssh2-floor.js KEY HOSTKEY_PUB EXECS IP...
 // Prints the process's own CPU time (user + system) in ms; the bench times it with /usr/bin/time.
 import { readFileSync } from 'node:fs';
