@@ -93,7 +93,7 @@ export interface LeaseWithFacts {
   took(out: { stdout: string; stderr: string } | { error: unknown }): void;
   /** The command waits at its end for the run's word (`word`), which may let go of the lease there;
    * `ended` gets all it printed once it ends (undefined: it failed). */
-  hold?: {
+  hold: {
     wrap(facts: Shell): Shell;
     mark: string;
     word: Promise<string | undefined>;
@@ -103,7 +103,7 @@ export interface LeaseWithFacts {
 
 /** A command that waits for a word (ssh/connection.ts Hold): what it printed up to there, as if it
  * had ended with 0 (or its whole result when it ended first). */
-function execHeld(conn: HostConnection, cmd: Shell, hold: NonNullable<LeaseWithFacts['hold']>): Promise<ExecResult> {
+function execHeld(conn: HostConnection, cmd: Shell, hold: LeaseWithFacts['hold']): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const reached = (head: { stdout: string; stderr: string }) => {
       resolve({ code: 0, ...head });
@@ -161,9 +161,7 @@ export async function planOnHost(
   let r: ExecResult;
   try {
     r = await timed(name, 'facts', () =>
-      lock?.hold
-        ? execHeld(conn, lines([lock.lease, lock.hold.wrap(facts)]), lock.hold)
-        : conn.exec(lock ? lines([lock.lease, facts]) : facts),
+      lock ? execHeld(conn, lines([lock.lease, lock.hold.wrap(facts)]), lock.hold) : conn.exec(facts),
     );
   } catch (error) {
     lock?.took({ error });

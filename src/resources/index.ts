@@ -32,7 +32,8 @@ import type {
 
 /** The facts script, fragment by fragment, in the order it prints its sections. The fragments share
  * one shell, so the order matters beyond the output's: the host fragment reads $k (the kernel) for
- * modules, files computes $sums for contents, and links' one ip process prints addr and route too. */
+ * modules, files computes $sums for contents and $bl/$fst (its one find) for bootlinks, and links'
+ * one ip process prints addr and route too. */
 export const FACTS = [
   hostFacts,
   packagesFacts,

@@ -48,6 +48,18 @@ describe('writeFile and become', { skip }, () => {
     opened.push(c);
     return c;
   };
+  /** The user whose sudo asks for its password, the password from T_SUDO; sudo's cached credentials
+   * forgotten, so the next command is prompted. */
+  const sudoWithPassword = async (name: string): Promise<HostConnection> => {
+    const c = await open(
+      name,
+      d.target({ user: 'lvsctl-testpw' }),
+      { method: 'sudo', passwordEnv: 'T_SUDO' },
+      { ...noAccept, env: { T_SUDO: SUDO_PW } },
+    );
+    await c.exec(sh`sudo -K`, { become: false });
+    return c;
+  };
   const temps = (p: string) => readdirSync(p).filter((n) => n.includes('.lvsctl-'));
 
   before(async () => {
@@ -219,14 +231,7 @@ describe('writeFile and become', { skip }, () => {
   });
 
   it('become with a sudo password: prompted and cached paths, stdin intact, password in no argv', async () => {
-    const env = { T_SUDO: SUDO_PW };
-    const c = await open(
-      'u2',
-      d.target({ user: 'lvsctl-testpw' }),
-      { method: 'sudo', passwordEnv: 'T_SUDO' },
-      { ...noAccept, env },
-    );
-    await c.exec(sh`sudo -K`, { become: false }); // forget cached credentials: next sudo prompts
+    const c = await sudoWithPassword('u2'); // the first sudo prompts
     const content = `line1\n${SUDO_PW}-not-the-password\n$(x)\n`;
     const r1 = await c.exec(sh`id -u; cat`, { stdin: content });
     assert.deepEqual(r1, { code: 0, stdout: `0\n${content}`, stderr: '' });
@@ -246,13 +251,7 @@ describe('writeFile and become', { skip }, () => {
   });
 
   it('a held command under sudo with a password: the word reaches the root command, not the password', async () => {
-    const c = await open(
-      'u4',
-      d.target({ user: 'lvsctl-testpw' }),
-      { method: 'sudo', passwordEnv: 'T_SUDO' },
-      { ...noAccept, env: { T_SUDO: SUDO_PW } },
-    );
-    await c.exec(sh`sudo -K`, { become: false }); // prompted: the password goes first on stdin
+    const c = await sudoWithPassword('u4'); // prompted: the password goes first on stdin
     const r = await c.exec(sh`id -u; echo '@@hold'; IFS= read -r w; echo "word:$w"; cat`, {
       hold: { mark: '@@hold', reached: async (h) => (h.stdout === '0\n' ? 'release' : 'bad') },
     });
@@ -261,13 +260,7 @@ describe('writeFile and become', { skip }, () => {
   });
 
   it('an apply batch under sudo with a password: files and commands in one session, each file whole', async () => {
-    const c = await open(
-      'u3',
-      d.target({ user: 'lvsctl-testpw' }),
-      { method: 'sudo', passwordEnv: 'T_SUDO' },
-      { ...noAccept, env: { T_SUDO: SUDO_PW } },
-    );
-    await c.exec(sh`sudo -K`, { become: false }); // prompted: the password comes before the files on stdin
+    const c = await sudoWithPassword('u3'); // prompted: the password comes before the files on stdin
     const a = join(dir, 'batch-a.conf');
     const b = join(dir, 'batch-b.bin');
     const bin = Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 31) % 256));
