@@ -155,16 +155,31 @@ for (const host of ['dir1', 'rs1', 'rs2'] as const) {
         assert.match(await journal(host as 'dir1' | 'rs1'), new RegExp(`^${script}: started$`, 'm'));
         if (host === 'dir1') {
           assert.match(await lab.sh('guest', 'cat /proc/modules'), /^ip_vs /m, 'ip_vs loaded again');
-          // by systemd-modules-load, from lvsctl's modules-load.d file; its journal lines can come after
-          // the boot is up (seen empty once in CI, on a slow day): read again for a while
-          await lab.until(
-            "systemd-modules-load logged inserting ip_vs (lvsctl's modules-load.d file)",
-            15_000,
-            async () => {
-              const said = await lab.sh(host, 'journalctl -b -u systemd-modules-load.service -o cat --no-pager');
-              return /Inserted module 'ip_vs'/.test(said);
-            },
-          );
+          // by systemd-modules-load, from lvsctl's modules-load.d file. Where its line lands depends on the
+          // boot's timing: the journal, by unit or (a process gone before journald read it) only by its
+          // identifier; the container's console (the guest's /run/lab/dir1.log) if it ran before the journal's
+          // socket. CI saw it in neither within 15 s twice: read all three for a while, and show them all on failure.
+          let seen = '';
+          try {
+            await lab.until(
+              "systemd-modules-load logged inserting ip_vs (lvsctl's modules-load.d file)",
+              30_000,
+              async () => {
+                seen = await lab.sh(
+                  host,
+                  'journalctl -b -u systemd-modules-load.service -o cat --no-pager; journalctl -b -t systemd-modules-load -o cat --no-pager',
+                );
+                seen += await lab.sh('guest', `cat /run/lab/${host}.log 2>/dev/null || :`);
+                return /Inserted module 'ip_vs'/.test(seen);
+              },
+            );
+          } catch (e) {
+            const unit = await lab.sh(
+              host,
+              'systemctl show -p ActiveState,Result,ExecMainStatus,ConditionResult systemd-modules-load.service; journalctl -b -o short-monotonic --no-pager | head -80',
+            );
+            assert.fail(`${(e as Error).message}\nread:\n${seen}\n${unit}`);
+          }
         }
       } else {
         // the boot path ran lvsctl's init script, and it succeeded (host-boot.sh logs "rc: S exit N" on failure)
