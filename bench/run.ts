@@ -4,7 +4,7 @@
 //   npm run bench [-- --n 5,20,100,500] [--runs 3] [--parts hosts,rules,validate] [--out bench/results.json]
 //   (or BENCH_N, BENCH_RUNS, BENCH_PARTS); the validate part (bench/validate.ts) needs no root.
 // One warm-up round at the first N (lvsctl only: it warms this machine's caches, not the fresh hosts);
-// then for each N, RUNS rounds (at most 3 from N = 100 on): fresh hosts; the parallel `ssh true` and
+// then for each N, RUNS rounds (at most 3 at N = 100, 2 above): fresh hosts; the parallel `ssh true` and
 // facts-read floors; lvsctl first run and no-op re-run (peak RSS of each); in Ansible's rounds (every
 // round at N = 5, the first above, none above 100) fresh hosts, Ansible's first run and no-op re-run,
 // then the hosts' state snapshots after both tools compared host by host.
@@ -293,13 +293,15 @@ async function ansible(hosts: Host[], inv: string, what: string): Promise<{ ms: 
 // ---------------------------------------------------------------------------------------------
 /** Ansible runs up to this N (issue 26: N = 500 is lvsctl against the floors alone). */
 const ANSIBLE_MAX_N = 100;
-/** Measured rounds at N ≥ 100 (the hosts' set-up and the floors at 500 take minutes): the whole
- * bench stays within an hour. */
+/** At most this many measured rounds at N = 100 (about a minute each without Ansible) and above it
+ * (7 minutes each at 500: the hosts' set-up, the floor and two lvsctl runs), so that the whole bench
+ * stays within its hour (issue 26; the full run of 2026-12-05 took 71 minutes with 3 at 500). */
 const LARGE_N = 100;
 const LARGE_N_RUNS = 3;
-/** Ansible runs in every round up to this N, and above it in the first round only: its run at N = 100
- * took about 8 minutes here on 2026-12-05 (3 minutes on 2026-11-24), and the whole bench has an hour
- * (issue 26). Its ratio to lvsctl (20 to 60×) does not need a median to be read. */
+const HUGE_N_RUNS = 2;
+/** Ansible runs in every round up to this N, and above it in the first round only: its run took
+ * 100 s at N = 20 and 10 minutes at N = 100 here on 2026-12-05 (3 minutes on 2026-11-24), and its
+ * ratio to lvsctl (20 to 60×) does not need a median to be read. */
 const ANSIBLE_EVERY_ROUND_MAX_N = 5;
 
 export interface Round {
@@ -356,7 +358,9 @@ async function benchN(n: number, runs: number, warm: boolean, log: (l: string) =
   let onlyLvsctl = '';
   let warmup: Round | undefined;
   const withAnsible = n <= ANSIBLE_MAX_N;
-  const measured = n >= LARGE_N ? Math.min(runs, LARGE_N_RUNS) : runs;
+  let measured = runs;
+  if (n > ANSIBLE_MAX_N) measured = Math.min(runs, HUGE_N_RUNS);
+  else if (n >= LARGE_N) measured = Math.min(runs, LARGE_N_RUNS);
   // the files Ansible copies: lvsctl's own rendering of them (contacts no host)
   let hosts = (await hostsUp(n)).hosts;
   if (withAnsible) {
@@ -390,7 +394,8 @@ async function benchN(n: number, runs: number, warm: boolean, log: (l: string) =
     const names = hosts.map((h) => h.name);
     const byName = (x: string) => hosts.find((h) => h.name === x)!;
     const sshTrue = await parallel(names, (x) => ssh(byName(x), 'true'), 'ssh true');
-    // the floors that no target of N = 500 is judged by alone (a minute or more each there): once
+    // Above N = 100, in the first round only (a minute or more each at 500): the facts-read floor,
+    // the bare ssh2 client and the job check on every host (the rounds do the same thing)
     const extras = withAnsible || i <= 1;
     const factsRead = extras ? await parallel(names, (x) => ssh(byName(x), facts), 'facts read') : undefined;
     const startup = await must(
@@ -403,7 +408,7 @@ async function benchN(n: number, runs: number, warm: boolean, log: (l: string) =
     const l2 = await lvsctl(hosts, 'no-op re-run');
     if (l1.changes === 0) throw new Error('lvsctl first run changed nothing on fresh hosts');
     if (l2.changes !== 0) throw new Error(`lvsctl no-op re-run made ${l2.changes} changes`);
-    await checkJob(hosts, 'lvsctl');
+    if (extras) await checkJob(hosts, 'lvsctl');
     let a1: { ms: number } | undefined;
     let a2: { ms: number } | undefined;
     let equal: boolean | undefined;
@@ -435,7 +440,8 @@ async function benchN(n: number, runs: number, warm: boolean, log: (l: string) =
           `${tag} ${h}: after lvsctl only: ${l.filter((x) => !a.includes(x)).join(' | ')}; after ansible only: ${a.filter((x) => !l.includes(x)).join(' | ')}`,
         );
       }
-    } else if (!withAnsible) onlyLvsctl = `N > ${ANSIBLE_MAX_N}: no Ansible run; lvsctl's job checked on every host`;
+    } else if (!withAnsible)
+      onlyLvsctl = `N > ${ANSIBLE_MAX_N}: no Ansible run; lvsctl's job checked on every host in the first round`;
     const r: Round = {
       hostsUpMs: up1.ms,
       sshTrueMs: sshTrue.ms,
@@ -453,7 +459,8 @@ async function benchN(n: number, runs: number, warm: boolean, log: (l: string) =
       ...(equal !== undefined && { stateEqual: equal }),
     };
     const ans = r.ansibleFirstMs === undefined ? '' : `  ansible ${s(r.ansibleFirstMs)} / no-op ${s(r.ansibleNoopMs!)}`;
-    const st = equal === undefined ? 'job checked' : `state ${equal ? 'equal' : 'DIFFERENT'}`;
+    const checked = extras ? 'job checked' : 'no-op: 0 changes';
+    const st = equal === undefined ? checked : `state ${equal ? 'equal' : 'DIFFERENT'}`;
     log(
       `  N=${n} ${tag.padEnd(9)} ssh-true ${s(r.sshTrueMs)}  facts ${s(r.factsMs)}  lvsctl ${s(r.lvsctlFirstMs)} / no-op ${s(r.lvsctlNoopMs)} (cpu ${s(r.lvsctlNoopCpuMs)}, bare ssh2 ${s(r.ssh2FloorCpuMs)})${ans}  rss ${(r.lvsctlRssKB / 1024).toFixed(0)} MB  ${st}`,
     );
@@ -783,7 +790,7 @@ function table(
     const lines = (k: 'firstLines' | 'noopLines' | 'weightLines') =>
       [...new Set(rules.rounds.map((r) => r[k]))].join('/');
     out.push(
-      `Rules at scale (lab VM, TCG): ${SERVICES.toLocaleString('en')} services × ${SERVERS} real servers on one director; median of ${rules.rounds.length} runs after 1 warm-up`,
+      `Rules at scale (lab VM, TCG): ${SERVICES.toLocaleString('en')} services × ${SERVERS} real servers on one director; median of ${rules.rounds.length} runs${rules.warmup ? ' after 1 warm-up' : ''}`,
     );
     out.push(row(['', 'wall time', 'lines sent', 'ratio to the floor'], w));
     out.push(row(['floor: ssh + raw `ipvsadm -R`', s(med('floorMs')), String(rules.lines), ''], w));
@@ -840,7 +847,7 @@ async function main(): Promise<void> {
       parts.includes('hosts') ? `N = ${ns.join(', ')}` : 'no host part',
       ...(parts.includes('rules') ? ['rules (lab VM)'] : []),
       ...(parts.includes('validate') ? ['validate (inventories at the size limit)'] : []),
-    ].join(' + ')}; ${runs} runs each (at most 3 from N = 100 on), 1 warm-up round first; load ${loadavg()
+    ].join(' + ')}; ${runs} runs each (at most 3 at N = 100, 2 above), 1 warm-up round first; load ${loadavg()
       .map((v) => v.toFixed(2))
       .join(' ')}`,
   );
