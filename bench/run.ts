@@ -674,7 +674,7 @@ function targets(per: Map<number, PerN>, rules?: RulesResult, validate?: Validat
       verdict: p.stateDiffs.length ? 'FAIL' : 'PASS',
       measured: p.stateDiffs.length
         ? `${p.stateDiffs.length} host snapshots differ`
-        : `${p.n} hosts × ${p.rounds.length + 1} rounds equal`,
+        : `${p.n} hosts × ${p.ansibleRounds ?? p.rounds.length + 1} rounds equal`, // before 2026-12-05: every round and the warm-up
     });
   const st = validate?.startup;
   const startupTarget = `\`lvsctl validate\` of an example ≤ ${STARTUP_TARGET_MS} ms wall (beside \`node -e 0\`)`;

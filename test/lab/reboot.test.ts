@@ -158,7 +158,8 @@ for (const host of ['dir1', 'rs1', 'rs2'] as const) {
           // by systemd-modules-load, from lvsctl's modules-load.d file. Where its line lands depends on the
           // boot's timing: the journal, by unit or (a process gone before journald read it) only by its
           // identifier; the container's console (the guest's /run/lab/dir1.log) if it ran before the journal's
-          // socket. CI saw it in neither within 15 s twice: read all three for a while, and show them all on failure.
+          // socket. CI twice found it not in the unit's journal within 15 s: read all three for a while, and show them all on
+          // failure.
           let seen = '';
           try {
             await lab.until(
