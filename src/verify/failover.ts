@@ -18,7 +18,7 @@ import { parseList } from '../ipvs/list.js';
 import { keepalivedCommand } from '../apply/commands.js';
 import { sameAddress } from '../identity/address.js';
 import { connTableFilter, parseConnTable } from './conntable.js';
-import { randomFirstPort } from './probe.js';
+import { SourcePorts } from './source-ports.js';
 import { sleep, whileChanging } from '../util/interrupt.js';
 
 /** The long download of verify.failover.download across the takeover (sync daemon only). */
@@ -154,7 +154,7 @@ export async function failover(
   // source port chosen here (and the next one), so its entry is found on the other directors.
   const long = cluster.directors.sync_daemon && cluster.verify?.failover;
   const longUrl = long ? `http://${urlHost(vip)}:${s.port ?? 80}${long.download}` : '';
-  const longPorts = [randomFirstPort() & ~1].flatMap((p) => [p, p + 1]);
+  const longPorts = long ? [(await SourcePorts.of(client)).take(2)].flatMap((p) => [p, p + 1]) : [];
   let downloadEnded = 0;
   const downloadStarted = Date.now();
   const downloading = long

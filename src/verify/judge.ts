@@ -22,6 +22,8 @@ export interface Counts {
   /** answers whose identity (verify.identify) disagrees with the connection table */
   mismatched?: string[];
   attribution?: Attribution;
+  /** the probes sent (answered, failed, attributed or not) */
+  sent?: number;
   /** per client source address: answers per real server (affinity checks) */
   bySource?: Record<string, Record<string, number>>;
 }
@@ -42,7 +44,8 @@ export function judge(
   const problems: string[] = [];
   // Out by keepalived's health check: named with the reason, and not judged as a balancing fault.
   for (const [host, why] of Object.entries(checkers.out)) problems.push(`${host} is out of the pool: ${why}`);
-  const total = Object.values(c.hits).reduce((a, b) => a + b, 0) + (c.unattributed ?? 0);
+  // Answers nobody could attribute are in no count of hits: the probes sent are the total.
+  const total = c.sent ?? Object.values(c.hits).reduce((a, b) => a + b, 0) + (c.unattributed ?? 0);
   if (c.hits.failed) {
     const by = Object.entries(c.failedBy ?? {})
       .sort(([a], [b]) => a.localeCompare(b))

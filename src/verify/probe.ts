@@ -36,8 +36,8 @@ export interface ProbeResult extends PlannedProbe {
 // own (even offset) and the next one, used when the first cannot be bound (a TCP connection of an
 // earlier run that used it is still in TIME_WAIT on the client, for 60 s): the probe reports the
 // port it used.
-const PORT_LOW = 20000;
-const PORT_HIGH = 32767;
+export const PORT_LOW = 20000;
+export const PORT_HIGH = 32767;
 
 const SPAN = PORT_HIGH - PORT_LOW + 1; // even
 

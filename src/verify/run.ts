@@ -12,6 +12,7 @@ import { parseList } from '../ipvs/list.js';
 import { failover, type FailoverResult } from './failover.js';
 import { checkerState } from './health.js';
 import { verifyService, type ServiceVerdict } from './verify.js';
+import { SourcePorts } from './source-ports.js';
 import { timed } from '../util/timings.js';
 
 /** The verify.from clients within --limit (`local`, this machine, is no inventory host: always kept). */
@@ -35,11 +36,13 @@ export async function verifyCluster(
   const tables = await checkerTables(cluster, directors);
   for (const name of from) {
     const conn = await conns.get(name);
+    // Source ports the client holds are not probed from (one read per client).
+    const ports = cluster.services.some((s) => !s.verify.skip) ? await SourcePorts.of(conn) : new SourcePorts();
     for (const s of cluster.services) {
       checkInterrupt();
       verdicts.push(
         await timed(name, 'verify', () =>
-          verifyService(conn, cluster, s, directors, drained, checkerState(s, tables, drained)),
+          verifyService(conn, cluster, s, directors, drained, checkerState(s, tables, drained), ports),
         ),
       );
     }

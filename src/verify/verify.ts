@@ -22,10 +22,10 @@ import {
   portsOf,
   probeKind,
   probeScript,
-  randomFirstPort,
   type ProbeResult,
   type ProbeRun,
 } from './probe.js';
+import { SourcePorts } from './source-ports.js';
 
 export interface ServiceVerdict {
   /** The service's key (ResolvedService.id). */
@@ -92,7 +92,7 @@ function attributeAll(
 }
 
 function tally(probes: Attributed[], attribution: Attribution): Counts {
-  const counts: Counts = { hits: {}, bySource: {}, failedBy: {}, unattributed: 0, attribution };
+  const counts: Counts = { hits: {}, bySource: {}, failedBy: {}, unattributed: 0, attribution, sent: probes.length };
   const bump = (rec: Record<string, number>, k: string) => (rec[k] = (rec[k] ?? 0) + 1);
   for (const p of probes) {
     const bySource = (counts.bySource![p.source] ??= {});
@@ -123,6 +123,7 @@ export async function verifyService(
   directors: HostConnection[],
   drained: Drained = {},
   checkers: CheckerState = noCheckerState(),
+  sourcePorts: SourcePorts = new SourcePorts(),
 ): Promise<ServiceVerdict> {
   const kind = probeKind(s);
   const base = { id: s.id, service: s.name ? `${s.name} (${s.id})` : s.id, from: client.name, probe: kind };
@@ -138,7 +139,7 @@ export async function verifyService(
   const stdin = kind === 'https' && tls?.ca_file && !tls.insecure ? caBundle(tls.ca_file) : undefined;
   const results: ProbeResult[] = [];
   // One run of probes per client source, each from its own source ports (two per probe).
-  const first = randomFirstPort();
+  const first = sourcePorts.take(2 * per * sources.length);
   const runs: ProbeRun[] = sources.map((_, i) => ({ firstPort: first + 2 * per * i, count: per }));
   const probeAll = async () => {
     for (const [i, src] of sources.entries()) {

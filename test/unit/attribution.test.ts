@@ -272,6 +272,11 @@ describe('attribution', () => {
     // Attribution unavailable: success alone is judged.
     assert.deepEqual(judge(http, { hits: {}, attribution: 'none' }, 0.2), []);
     assert.match(judge(http, { hits: { failed: 1 }, attribution: 'none' }, 0.2).join(), /1 of 1 requests failed/);
+    // The answered probes are in no hit count then: the total is the probes sent.
+    assert.match(
+      judge(http, { hits: { failed: 2 }, attribution: 'none', sent: 40 }, 0.2).join(),
+      /^2 of 40 requests failed$/,
+    );
   });
 });
 
