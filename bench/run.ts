@@ -847,7 +847,9 @@ async function main(): Promise<void> {
       parts.includes('hosts') ? `N = ${ns.join(', ')}` : 'no host part',
       ...(parts.includes('rules') ? ['rules (lab VM)'] : []),
       ...(parts.includes('validate') ? ['validate (inventories at the size limit)'] : []),
-    ].join(' + ')}; ${runs} runs each (at most 3 at N = 100, 2 above), 1 warm-up round first; load ${loadavg()
+    ].join(
+      ' + ',
+    )}; ${runs} runs each${parts.includes('hosts') ? ` (at most ${Math.min(runs, LARGE_N_RUNS)} at N = 100, ${Math.min(runs, HUGE_N_RUNS)} above; 1 warm-up round first, lvsctl only)` : ''}; load ${loadavg()
       .map((v) => v.toFixed(2))
       .join(' ')}`,
   );

@@ -16,6 +16,9 @@ export const HostRecord = z.looseObject({
   changes: z.int().min(0),
   error: z.string().nullable(),
   step: z.string().nullable(),
+  /** up, start, plan on a director: the real servers it holds back because they are not ready (the
+   * readiness gate), why, and the weight each gets there (0, or the weight it already serves with). */
+  held_back: z.array(z.strictObject({ host: z.string(), why: z.string(), weight: z.int().min(0) })).optional(),
   /** plan and status: the run that holds this host's lock now (they take none). */
   lock: z
     .strictObject({

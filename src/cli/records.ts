@@ -7,7 +7,16 @@ import type { ChangeRecord, HostRecord } from './contract.js';
 /** One host's record: the same fields in every command. */
 export function hostRecord(cluster: Cluster, r: HostResult): HostRecord {
   const roles = [...(cluster.hosts.get(r.host)?.roles ?? [])].sort();
-  return { host: r.host, roles, status: r.status, changes: r.changes, error: r.error ?? null, step: r.step ?? null };
+  const gated = r.run?.gated ?? [];
+  return {
+    host: r.host,
+    roles,
+    status: r.status,
+    changes: r.changes,
+    error: r.error ?? null,
+    step: r.step ?? null,
+    ...(gated.length && { held_back: gated.map((g) => ({ host: g.host, why: g.why, weight: g.weight })) }),
+  };
 }
 
 /** The changes of the hosts' plans: planned (plan, status) or, once applied, made. A host that

@@ -27,6 +27,7 @@ import type { RunLocks } from '../lock/locks.js';
 import { rollingPlan } from '../plan/rolling.js';
 import { putBack, SETTLE_STEP, settleDirector } from './settle.js';
 import { timed } from '../util/timings.js';
+import { Semaphore } from '../ssh/pool.js';
 
 const ROLL_STEP = 'rolling keepalived change';
 
@@ -111,6 +112,20 @@ export async function converge(
   // The facts of a host that the run is to lock are read by the command that takes its lock; when
   // another run holds one of them, every lease is let go and (with --wait-lock) the facts are read
   // again once they are free (locks.settle()).
+  // The readiness gate (desired/readiness.ts), where the inventory is to run (up, start, plan) with
+  // directors among the hosts: the real servers outside --limit are read (facts only, nothing
+  // changed) while the hosts' own facts are, not after them (an `up --limit dir1` waits for the
+  // slower of the two reads, not their sum). The phase below reports what these reads found.
+  const intentUp = (o.intent?.kind ?? 'up') === 'up';
+  const outside =
+    intentUp && hosts.some((h) => order(cluster, h) === 1)
+      ? realServerHosts(cluster).filter((h) => !hosts.includes(h))
+      : [];
+  const readReadiness = () =>
+    startReads(outside, o.forks, async (h) =>
+      planOnHost(await o.conns.get(h), cluster, secrets, filesFor, { kind: 'up' }, o.takeover),
+    );
+  let readiness = readReadiness();
   const factsPhase = () =>
     o.progress.phase('facts and plan', hosts, o.forks, async (h, say) => {
       try {
@@ -129,11 +144,16 @@ export async function converge(
         return { summary: `${r.status}: ${r.error}`, failed: true };
       }
     });
-  do {
+  let waited = false;
+  for (;;) {
     results.clear();
     runs.clear();
     await factsPhase();
-  } while (locks && !(await locks.settle()));
+    if (!locks || (await locks.settle())) break;
+    waited = true;
+  }
+  // After a wait for another run's lock the real servers may have changed: read them again.
+  if (waited) readiness = readReadiness();
   // What runs on a host that lvsctl did not create (a cluster built by hand) is taken over only
   // with --takeover: plan says what it would record as found, up refuses without the word.
   if (o.apply && !o.takeover?.takeover)
@@ -165,9 +185,8 @@ export async function converge(
         });
     return hosts.map((h) => results.get(h)!);
   }
-  // The readiness gate (desired/readiness.ts): only where the inventory is to run (up, start, plan).
   const directors = hosts.filter((h) => order(cluster, h) === 1 && runs.has(h));
-  const gate = (o.intent?.kind ?? 'up') === 'up' && directors.length > 0;
+  const gate = intentUp && directors.length > 0;
   const realServers = gate ? realServerHosts(cluster) : [];
   const unready: Unready = {};
   /** Selected real servers whose run failed (planning, or the apply tier) are not ready. */
@@ -188,8 +207,7 @@ export async function converge(
   };
   if (gate) {
     markFailed();
-    // Outside --limit: read (facts only, nothing changed) whether they could take traffic.
-    const outside = realServers.filter((h) => !hosts.includes(h));
+    // Outside --limit: whether they could take traffic (read while the facts were).
     await o.progress.phase(
       'readiness of real servers outside --limit (read only)',
       outside,
@@ -197,7 +215,9 @@ export async function converge(
       async (h, say) => {
         try {
           say('gathering facts');
-          const run = await planOnHost(await o.conns.get(h), cluster, secrets, filesFor, { kind: 'up' }, o.takeover);
+          const read = await readiness.get(h)!;
+          if (!read.ok) throw read.error;
+          const run = read.value;
           const why = notSetUp(run.plan.changes, describe);
           if (why) unready[h] = why;
           return { summary: why ?? 'ready', failed: false };
@@ -274,4 +294,24 @@ export async function converge(
     }
   }
   return hosts.map((h) => results.get(h)!);
+}
+
+/** Reads started now, at most `forks` at once, each awaited later by its host; a failure is kept as
+ * an outcome (nobody may be waiting on it yet: no unhandled rejection). */
+function startReads<T>(hosts: string[], forks: number, read: (h: string) => Promise<T>) {
+  const sem = new Semaphore(forks);
+  return new Map(
+    hosts.map((h) => [
+      h,
+      sem.acquire().then(async (release) => {
+        try {
+          return { ok: true as const, value: await read(h) };
+        } catch (error) {
+          return { ok: false as const, error };
+        } finally {
+          release();
+        }
+      }),
+    ]),
+  );
 }

@@ -228,6 +228,46 @@ test(
 );
 
 test(
+  'up --limit dir1: the real servers outside it are read while dir1 is (not after); one not set up is reported and keeps the weight it serves with',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const all = await lab.lvsctl(['up', '-i', DR, '--no-verify']);
+    assert.equal(all.code, 0, all.stdout + all.stderr);
+    const table = await lab.sh('dir1', 'ipvsadm -Sn');
+    // rs2 stops being set up: its VIP gone from lo
+    await lab.sh('rs2', 'ip addr del 10.99.2.100/32 dev lo');
+    try {
+      const r = await lab.lvsctl(['up', '-i', DR, '--limit', 'dir1', '--no-verify', '--json', '--timings']);
+      const doc = lab.json<{
+        hosts: { host: string; held_back?: { host: string; why: string; weight: number }[] }[];
+        timings: { host: string; step: string; ms: number; start_ms: number }[];
+      }>(r);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const held = doc.hosts.find((h) => h.host === 'dir1')?.held_back;
+      assert.equal(held?.length, 1, JSON.stringify(doc.hosts));
+      assert.equal(held[0]!.host, 'rs2');
+      assert.match(held[0]!.why, /^not set up \(\d+ changes? pending, first: /);
+      assert.equal(held[0]!.weight, 1, 'it already served at weight 1');
+      assert.equal(await lab.sh('dir1', 'ipvsadm -Sn'), table, 'rs2 already served: its weight stays');
+      const at = (host: string, step: string) => doc.timings.find((t) => t.host === host && t.step === step);
+      const dir1 = at('dir1', 'facts')!;
+      for (const h of ['rs1', 'rs2']) {
+        const rs = at(h, 'facts');
+        assert.ok(rs, `${h} was read: ${JSON.stringify(doc.timings)}`);
+        assert.ok(
+          rs.start_ms < dir1.start_ms + dir1.ms,
+          `${h}'s read started at ${rs.start_ms} ms, dir1's facts ran ${dir1.start_ms}..${dir1.start_ms + dir1.ms} ms`,
+        );
+      }
+    } finally {
+      const back = await lab.lvsctl(['up', '-i', DR, '--no-verify']);
+      assert.equal(back.code, 0, back.stdout + back.stderr);
+    }
+    assert.match(await lab.sh('rs2', 'ip -o addr show dev lo'), /10\.99\.2\.100\/32/);
+  },
+);
+
+test(
   "keepalived changes roll: dir2 first, dir1 (the VIP holder) only once dir2 settled; a change that empties dir2's table stops there and is put back; a 0.1 s curl loop loses no request",
   { timeout: 10 * 60_000 },
   async () => {
