@@ -796,6 +796,23 @@ function table(
     out.push(row(['floor: ssh + raw `ipvsadm -R`', s(med('floorMs')), String(rules.lines), ''], w));
     out.push(row(['  (ipvsadm -R alone, in the guest)', s(med('floorGuestMs')), '', ''], w));
     out.push(row(['lvsctl first apply (bare director)', s(med('firstMs')), lines('firstLines'), q('firstMs')], w));
+    // Reported, no target: the part of the first apply that the floor also does (the batch sent,
+    // and lvsctl's read-back of it); the rest sets a bare director up, which the floor does not.
+    const batch = rules.rounds.filter((r) => r.firstSteps?.['apply: ipvsadm -R'] !== undefined);
+    if (batch.length) {
+      const ms = (r: RulesRound) => r.firstSteps['apply: ipvsadm -R']! + (r.firstSteps['read-back'] ?? 0);
+      out.push(
+        row(
+          [
+            '  of which ipvsadm -R + read-back',
+            s(median(batch.map(ms))),
+            lines('firstLines'),
+            x(median(batch.map((r) => ms(r) / r.floorMs))),
+          ],
+          w,
+        ),
+      );
+    }
     out.push(row(['lvsctl no-op re-run', s(med('noopMs')), lines('noopLines'), q('noopMs')], w));
     out.push(row(['lvsctl one weight change', s(med('weightMs')), lines('weightLines'), q('weightMs')], w));
     out.push(
