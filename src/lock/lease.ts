@@ -12,6 +12,8 @@ export const LOCK_DIR = '/run/lvsctl';
 export const LOCK_FILE = `${LOCK_DIR}/lock`;
 /** Seconds: a killed run holds others up at most this long (renewed every third of it). */
 export const DEFAULT_LOCK_TTL = 30;
+/** Seconds a lease must have left to be let go of without the guard (lease script). */
+const RELEASE_MARGIN = 5;
 
 /** Who holds a lease: shown to the run that is refused. */
 export interface Holder {
@@ -53,11 +55,9 @@ const SCRIPT = String.raw`
 umask 077
 d=${LOCK_DIR} f=${LOCK_FILE}
 [ -d "$d" ] || mkdir -p "$d" || exit 1
-command -v flock >/dev/null 2>&1 || { echo 'flock(1) is not installed (util-linux): lvsctl cannot lock this host' >&2; exit 1; }
-exec 9>>"$d/guard"
-flock -w 15 9 || { echo 'the lock guard of this host stayed busy for 15 s' >&2; exit 1; }
-hid= exp=0 body= raw=
-if [ -r "$f" ]; then
+rd() {
+  hid= exp=0 body= raw=
+  [ -r "$f" ] || return 0
   while IFS= read -r l || [ -n "$l" ]; do
     raw="$raw$l
 "
@@ -65,15 +65,28 @@ if [ -r "$f" ]; then
 " ;; esac
   done <"$f"
   case $exp in ''|*[!0-9]*) exp=0 ;; esac
-fi
+}
 # bash 5 has the clock built in (no date process where the login shell is bash)
-now=0; [ "$OP" = release ] || now=${'$'}{EPOCHSECONDS:-$(date +%s)}
+clock() { now=${'$'}{EPOCHSECONDS:-$(date +%s)}; }
+# Letting go of this run's own lease needs no guard (no flock process) while the lease has
+# ${RELEASE_MARGIN} s left and no renewal of it is in flight (the run says so: FAST=1). No other run can
+# take a live lease, so nothing writes the file between this read and the truncation.
+if [ "$OP" = release ] && [ "$FAST" = 1 ]; then
+  rd; clock
+  [ "$hid" = "$ID" ] || { echo '@@released'; exit 0; }
+  if [ "$exp" -gt "$((now + ${RELEASE_MARGIN}))" ]; then : >"$f"; echo '@@released'; exit 0; fi
+fi
+command -v flock >/dev/null 2>&1 || { echo 'flock(1) is not installed (util-linux): lvsctl cannot lock this host' >&2; exit 1; }
+exec 9>>"$d/guard"
+flock -w 15 9 || { echo 'the lock guard of this host stayed busy for 15 s' >&2; exit 1; }
+rd
+now=0; [ "$OP" = release ] || clock
 # In place (no mv process): only runs holding the guard write it; plan and status read it to show it.
 write() { printf 'id %s\nexpires %s\n%s' "$ID" "$((now + TTL))" "$1" >"$f"; }
 case $OP in
 acquire)
   if [ -n "$hid" ] && [ "$hid" != "$ID" ]; then
-    if [ "$exp" -gt "$now" ]; then echo "@@held $((exp - now))"; printf '%s' "$raw"; exit 0; fi
+    if [ "$exp" -gt $now ]; then echo "@@held $((exp - now))"; printf '%s' "$raw"; exit 0; fi
     echo "@@expired $((exp - now))"; printf '%s' "$raw"
   fi
   write "$HOLDER" && echo '@@acquired' ;;
@@ -85,26 +98,33 @@ release)
 esac
 `;
 
-/** The command for one operation on the host's lease. */
-export function leaseCommand(op: LeaseOp, id: string, ttlSeconds: number, holder: Holder): Shell {
+/** The command for one operation on the host's lease. `fast`: a release may skip the guard (no
+ * renewal of this run's is in flight on the host); unset, it inherits the calling script's $FAST. */
+export function leaseCommand(op: LeaseOp, id: string, ttlSeconds: number, holder: Holder, fast?: boolean): Shell {
+  const f = fast === undefined ? sh`` : sh` FAST=${fast ? '1' : '0'}`;
   // In a subshell of the command's own shell (a fork, no exec): it exits and takes a lock fd.
-  return sh`(OP=${op} ID=${id} TTL=${ttlSeconds} HOLDER=${holderLines(holder)}${new Shell(SCRIPT)})`;
+  return sh`(OP=${op} ID=${id} TTL=${ttlSeconds}${f} HOLDER=${holderLines(holder)}${new Shell(SCRIPT)})`;
 }
 
 /** Printed by a facts command that took the lease, before it waits for the run's word (HOLD). */
 export const HOLD_MARK = '@@lvsctl hold';
 
+/** The words a facts command that holds the lease waits for: let go of it (with the guard while a
+ * renewal of the run's may be in flight on the host). */
+export const RELEASE_WORD = { fast: 'release', guarded: 'release-guarded' } as const;
+
 /** The end of a facts command that took the lease: it waits on its stdin for the run's word, and on
- * "release" lets go of the lease there and then (no session of its own: lock/locks.ts). Anything
- * else, or stdin closed, keeps it. `facts` runs with stdin from /dev/null, so none of it can eat
- * the word. */
+ * a RELEASE_WORD lets go of the lease there and then (no session of its own: lock/locks.ts).
+ * Anything else, or stdin closed, keeps it. `facts` runs with stdin from /dev/null, so none of it
+ * can eat the word. */
 export function holdingFacts(facts: Shell, id: string, ttlSeconds: number, holder: Holder): Shell {
   return sh`{
 ${facts}
 } </dev/null
 echo ${HOLD_MARK}
 IFS= read -r w || :
-[ "$w" != release ] || ${leaseCommand('release', id, ttlSeconds, holder)}`;
+case $w in ${RELEASE_WORD.fast}) FAST=1 ;; ${RELEASE_WORD.guarded}) FAST=0 ;; *) w= ;; esac
+[ -z "$w" ] || ${leaseCommand('release', id, ttlSeconds, holder)}`;
 }
 
 /** A lease file's text (and its seconds left) as a Lease; undefined when it is not one. */

@@ -20,6 +20,7 @@ import {
   holdingFacts,
   leaseCommand,
   parseAnswer,
+  RELEASE_WORD,
   type Holder,
   type Lease,
   type LeaseAnswer,
@@ -72,6 +73,8 @@ export class RunLocks {
   private readonly held = new Set<string>();
   /** Hosts whose release went with their last command (releaseWith): no renewal, no second release. */
   private readonly releasing = new Set<string>();
+  /** Hosts whose renewal command is in flight now: a release there takes the guard (lease.ts). */
+  private readonly renewing = new Set<string>();
   private readonly lost: string[] = [];
   /** Facts commands that took a lease and wait for this run's word (answer()), by host. */
   private readonly waiting = new Map<
@@ -143,7 +146,7 @@ export class RunLocks {
           if (stdout === undefined || !/^@@released$/m.test(stdout)) this.held.add(h); // release() tries again
         }),
       );
-      w.say('release');
+      w.say(this.renewing.has(h) ? RELEASE_WORD.guarded : RELEASE_WORD.fast);
     }
   }
 
@@ -209,7 +212,8 @@ export class RunLocks {
     this.held.delete(host);
     this.releasing.add(host);
     return {
-      lease: leaseCommand('release', this.id, this.o.ttl, this.holder),
+      // no renewal starts once the host is out of `held`; one in flight now makes it guarded
+      lease: leaseCommand('release', this.id, this.o.ttl, this.holder, !this.renewing.has(host)),
       done: (stdout) => {
         this.releasing.delete(host);
         if (stdout === undefined || !/^@@released$/m.test(stdout)) this.held.add(host);
@@ -225,7 +229,8 @@ export class RunLocks {
 
   private async run(host: string, op: LeaseOp) {
     const conn = await this.conns.get(host);
-    const r = await conn.exec(leaseCommand(op, this.id, this.o.ttl, this.holder));
+    const fast = op === 'release' ? !this.renewing.has(host) : undefined;
+    const r = await conn.exec(leaseCommand(op, this.id, this.o.ttl, this.holder, fast));
     if (r.code !== 0) throw new LockError(`${host}: cannot ${op} the run lock (exit ${r.code}): ${r.stderr.trim()}`);
     return parseAnswer(r.stdout);
   }
@@ -263,8 +268,12 @@ export class RunLocks {
   private async renew(): Promise<void> {
     await Promise.all(
       [...this.held].map(async (h) => {
+        this.renewing.add(h);
         try {
           const a = await this.run(h, 'renew');
+          // answered: nothing of it runs on the host any more (a command cut off may still run
+          // there: its host stays in renewing, and its release takes the guard)
+          this.renewing.delete(h);
           // a host let go meanwhile (releaseWith) answers "lost": that is this run's own release
           if (a.kind === 'lost' && this.held.has(h)) {
             this.held.delete(h);

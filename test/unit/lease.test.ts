@@ -2,8 +2,8 @@
 // script's /run/lvsctl replaced), and the parse of what it prints.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -26,6 +26,8 @@ const holder = (user: string): Holder => ({
   cluster: 'www',
   since: '2026-12-03T10:00:00.000Z',
 });
+
+const which = (tool: string) => execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
 
 function lab(shell = 'sh') {
   const dir = mkdtempSync(path.join(tmpdir(), 'lvsctl-lease-'));
@@ -66,6 +68,43 @@ describe('run lock lease', () => {
       l.done();
     }
   };
+
+  // Without flock(1) on the PATH, a release that took the guard fails: that shows which way it went.
+  for (const shell of ['sh', 'bash'])
+    it(`${shell}: a release with time to spare and no renewal in flight takes no guard (no flock process); otherwise it does`, async () => {
+      const l = lab(shell);
+      const nobin = mkdtempSync(path.join(tmpdir(), 'lvsctl-noflock-'));
+      for (const tool of ['mkdir', 'date']) symlinkSync(which(tool), path.join(nobin, tool));
+      const release = (id: string, fast: boolean) =>
+        new Promise<{ code: number; out: string; err: string }>((resolve) => {
+          const cmd = leaseCommand('release', id, 30, holder('alice'), fast).text.split(LOCK_DIR).join(l.dir);
+          execFile(which(shell), ['-c', cmd], { env: { PATH: nobin } }, (err, out, e) =>
+            resolve({ code: err ? Number(err.code ?? 1) : 0, out, err: e }),
+          );
+        });
+      try {
+        await l.run('acquire', 'A');
+        const noFlock = /flock\(1\) is not installed/;
+        const inFlight = await release('A', false);
+        assert.match(inFlight.err, noFlock, 'a renewal in flight: the guard');
+        assert.match(readFileSync(l.file, 'utf8'), /^id A\n/, 'still held');
+        const other = await release('B', true);
+        assert.deepEqual([other.code, other.out], [0, '@@released\n'], "another run's release: nothing to do");
+        assert.match(readFileSync(l.file, 'utf8'), /^id A\n/, "A's lease left alone");
+        const fast = await release('A', true);
+        assert.deepEqual([fast.code, fast.out], [0, '@@released\n'], fast.err);
+        assert.doesNotMatch(fast.err, noFlock);
+        assert.equal(readFileSync(l.file, 'utf8'), '', 'let go');
+        assert.deepEqual(await l.run('acquire', 'B'), { kind: 'acquired' });
+        // B's lease with 4 s left (under the 5 s margin): the guard, lest it end while being let go
+        await l.run('release', 'B');
+        await l.run('acquire', 'B', 4);
+        assert.match((await release('B', true)).err, noFlock);
+      } finally {
+        rmSync(nobin, { recursive: true });
+        l.done();
+      }
+    });
 
   it('an ended lease (its run killed) is taken over and named; its old holder has lost it', async () => {
     const l = lab();
