@@ -86,7 +86,7 @@ write() { printf 'id %s\nexpires %s\n%s' "$ID" "$((now + TTL))" "$1" >"$f"; }
 case $OP in
 acquire)
   if [ -n "$hid" ] && [ "$hid" != "$ID" ]; then
-    if [ "$exp" -gt $now ]; then echo "@@held $((exp - now))"; printf '%s' "$raw"; exit 0; fi
+    if [ "$exp" -gt "$now" ]; then echo "@@held $((exp - now))"; printf '%s' "$raw"; exit 0; fi
     echo "@@expired $((exp - now))"; printf '%s' "$raw"
   fi
   write "$HOLDER" && echo '@@acquired' ;;
