@@ -29,3 +29,18 @@ export function run(cmd: string, args: string[], o: { input?: string; env?: Node
     p.stdin.end(o.input || undefined);
   });
 }
+
+/** run(), and an error with the last lines of its output unless it exits 0. */
+export async function must(
+  cmd: string,
+  args: string[],
+  what: string,
+  o: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Proc> {
+  const r = await run(cmd, args, o);
+  if (r.code !== 0)
+    throw new Error(
+      `${what} failed (exit ${r.code}):\n${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`,
+    );
+  return r;
+}

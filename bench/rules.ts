@@ -23,6 +23,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as lab from '../test/lab/lab.js';
 import { run as timed } from './proc.js';
+import { hostsDown, hostsUp, type Host } from './hosts.js';
 
 export const SERVICES = 1000;
 export const SERVERS = 10;
@@ -62,14 +63,9 @@ export interface RulesResult {
   warmup?: RulesRound;
 }
 
-/** A bench host (bench/hosts.sh) that stands in for one real server. */
-export interface RealServerHost {
-  ip: string;
-}
-
 export function rulesInventory(
   labKeyDir: string,
-  realServers: RealServerHost[],
+  realServers: Pick<Host, 'ip'>[],
   benchKeyDir: string,
   edit = false,
 ): string {
@@ -186,17 +182,6 @@ async function bareDirector(): Promise<void> {
   if ((await liveTable()) !== '') throw new Error('the restored director has an IPVS table');
 }
 
-/** Ten bench hosts (bench/hosts.sh up), replacing any that are up; `down` in benchRules' finally. */
-async function realServerHosts(runDir: string): Promise<RealServerHost[]> {
-  const r = await timed('bash', [join(lab.ROOT, 'bench/hosts.sh'), 'up', String(SERVERS)]);
-  if (r.code !== 0)
-    throw new Error(`hosts.sh up ${SERVERS} exited ${r.code}: ${(r.stderr + r.stdout).trim().slice(-2000)}`);
-  return readFileSync(join(runDir, 'hosts.list'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => ({ ip: l.split(' ')[1]! }));
-}
-
 /** The real servers set up (untimed) so that the director's readiness gate reads all ten as ready.
  * The planned lines' weights then show that the gate held none of them back (benchRules). */
 async function readyRealServers(inv: string): Promise<void> {
@@ -214,7 +199,7 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
   const rounds: RulesRound[] = [];
   let lines: string[] = [];
   try {
-    const servers = await realServerHosts(runDir);
+    const servers = (await hostsUp(SERVERS)).hosts; // replacing any that are up
     writeFileSync(inv, rulesInventory(lab.LAB_DIR, servers, runDir));
     writeFileSync(invEdit, rulesInventory(lab.LAB_DIR, servers, runDir, true));
     await readyRealServers(inv);
@@ -291,7 +276,7 @@ export async function benchRules(runs: number, runDir: string, log: (l: string) 
   } finally {
     if (startedByUs) await lab.stop();
     else await lab.restore();
-    await timed('bash', [join(lab.ROOT, 'bench/hosts.sh'), 'down']);
+    await hostsDown();
   }
   return { services: SERVICES, servers: SERVERS, lines: lines.length, rounds };
 }

@@ -16,13 +16,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { factsScript } from '../src/facts/script.js';
 import { BOOT_LINKS, MANAGED_PATHS, STATE_FILE } from '../src/render/paths.js';
-import { run, type Proc } from './proc.js';
+import { must, run, type Proc } from './proc.js';
+import { hostsDown, hostsUp, RUN, type Host } from './hosts.js';
 import { benchRules, SERVERS, SERVICES, type RulesResult, type RulesRound } from './rules.js';
 import { benchValidate, STARTUP_TARGET_MS, validateTable, validateVerdict, type ValidateResult } from './validate.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..'); // dist/bench/run.js -> repo
 const BENCH = join(ROOT, 'bench');
-const RUN = process.env.BENCH_RUN ?? join(BENCH, '.run');
 const LVSCTL = join(ROOT, 'bin/lvsctl.js');
 const SSH2_FLOOR = join(ROOT, 'dist/bench/ssh2-floor.js');
 const VIP = '10.98.0.100';
@@ -48,19 +48,6 @@ const MODE_PATHS = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-async function must(
-  cmd: string,
-  args: string[],
-  what: string,
-  o: { input?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<Proc> {
-  const r = await run(cmd, args, o);
-  if (r.code !== 0)
-    throw new Error(
-      `${what} failed (exit ${r.code}):\n${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`,
-    );
-  return r;
-}
 
 /** All in parallel; wall time from the first spawn to the last exit. */
 async function parallel(
@@ -84,11 +71,6 @@ const median = (xs: number[]) => {
 };
 
 // ---------------------------------------------------------------------------------------------
-interface Host {
-  name: string;
-  ip: string;
-}
-
 const sshArgs = (ip: string) => [
   '-i',
   join(RUN, 'id_ed25519'),
@@ -109,18 +91,6 @@ const sshArgs = (ip: string) => [
   `root@${ip}`,
 ];
 const ssh = (h: Host, cmd: string, input?: string) => run('ssh', [...sshArgs(h.ip), cmd], { input });
-
-async function hostsUp(n: number): Promise<{ hosts: Host[]; ms: number }> {
-  const r = await must('bash', [join(BENCH, 'hosts.sh'), 'up', String(n)], `hosts.sh up ${n}`);
-  const hosts = readFileSync(join(RUN, 'hosts.list'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => {
-      const [name, ip] = l.split(' ');
-      return { name: name!, ip: ip! };
-    });
-  return { hosts, ms: r.ms };
-}
 
 async function snapshots(hosts: Host[]): Promise<Map<string, string>> {
   const script =
@@ -886,7 +856,7 @@ async function main(): Promise<void> {
     try {
       for (const [i, n] of ns.entries()) per.set(n, await benchN(n, runs, i === 0, log));
     } finally {
-      await run('bash', [join(BENCH, 'hosts.sh'), 'down']);
+      await hostsDown();
     }
   else {
     for (const p of Object.values(old.perN ?? {})) per.set(p.n, p);

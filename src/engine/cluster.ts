@@ -109,9 +109,6 @@ export async function converge(
   const results = new Map<string, HostResult>();
   const runs = new Map<string, HostRun>();
   const locks = o.locks;
-  // The facts of a host that the run is to lock are read by the command that takes its lock; when
-  // another run holds one of them, every lease is let go and (with --wait-lock) the facts are read
-  // again once they are free (locks.settle()).
   // The readiness gate (desired/readiness.ts), where the inventory is to run (up, start, plan) with
   // directors among the hosts: the real servers outside --limit are read (facts only, nothing
   // changed) while the hosts' own facts are, not after them (an `up --limit dir1` waits for the
@@ -126,6 +123,9 @@ export async function converge(
       planOnHost(await o.conns.get(h), cluster, secrets, filesFor, { kind: 'up' }, o.takeover),
     );
   let readiness = readReadiness();
+  // The facts of a host that the run is to lock are read by the command that takes its lock; when
+  // another run holds one of them, every lease is let go and (with --wait-lock) the facts are read
+  // again once they are free (locks.settle()).
   const factsPhase = () =>
     o.progress.phase('facts and plan', hosts, o.forks, async (h, say) => {
       try {

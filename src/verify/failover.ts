@@ -154,7 +154,8 @@ export async function failover(
   // source port chosen here (and the next one), so its entry is found on the other directors.
   const long = cluster.directors.sync_daemon && cluster.verify?.failover;
   const longUrl = long ? `http://${urlHost(vip)}:${s.port ?? 80}${long.download}` : '';
-  const longPorts = long ? [(await SourcePorts.of(client)).take(2)].flatMap((p) => [p, p + 1]) : [];
+  const longPort = long ? (await SourcePorts.of(client)).take(2) : 0;
+  const longPorts = long ? [longPort, longPort + 1] : [];
   let downloadEnded = 0;
   const downloadStarted = Date.now();
   const downloading = long

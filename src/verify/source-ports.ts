@@ -16,11 +16,10 @@ export const busyPortsCommand = (): Shell =>
 
 export function parseBusyPorts(out: string): Set<number> {
   const ports = new Set<number>();
-  for (const line of out.split('\n'))
-    if (/^[0-9A-F]{4}$/.test(line.trim())) {
-      const p = parseInt(line.trim(), 16);
-      if (p >= PORT_LOW && p <= PORT_HIGH) ports.add(p);
-    }
+  for (const line of out.split('\n')) {
+    const p = /^[0-9A-F]{4}$/.test(line) ? parseInt(line, 16) : NaN;
+    if (p >= PORT_LOW && p <= PORT_HIGH) ports.add(p);
+  }
   return ports;
 }
 
