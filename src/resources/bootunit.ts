@@ -13,8 +13,10 @@ import { fragment, type Change, type CommandResource } from './types.js';
 
 export type BootUnitChange =
   | { kind: 'boot-unit'; action: 'stop'; from: string }
-  /** forget: the unit file is gone, and systemd forgets the unit (its failed state too). */
-  | { kind: 'boot-unit'; action: 'reload'; forget: boolean };
+  /** forget: the unit file is gone, and systemd forgets the unit (its failed state too). ifNeeded:
+   * the unit is new to systemd, which reads a unit it does not hold when first asked for it (and at
+   * boot); the host asks systemd after the writes and reloads only where it does not see the file. */
+  | { kind: 'boot-unit'; action: 'reload'; forget: boolean; ifNeeded?: true };
 
 const UNIT = MANAGED_PATHS.systemdUnit;
 const UNIT_NAME = UNIT.replace(/^.*\//, '');
@@ -45,6 +47,12 @@ export function parseBootUnit(lines: string[]): BootUnitFact | null {
   return { load, active: kv.get('ActiveState') ?? 'inactive', needReload: kv.get('NeedDaemonReload') === 'yes' };
 }
 
+const UNIT_AND_LINKS = new Set<string>([UNIT, ...BOOT_LINKS.systemd.map((l) => l.path)]);
+/** A new file or link of lvsctl's own unit (not keepalived's drop-in). */
+const createsUnit = (c: Change) =>
+  (c.kind === 'file' && c.action === 'create' && c.file.path === UNIT) ||
+  (c.kind === 'bootlink' && c.action === 'create' && UNIT_AND_LINKS.has(c.path));
+
 const touches = (c: Change) =>
   (c.kind === 'file' && SYSTEMD_PATHS.has(c.action === 'delete' ? c.path : c.file.path)) ||
   (c.kind === 'bootlink' && SYSTEMD_PATHS.has(c.path));
@@ -64,22 +72,45 @@ export const bootUnit = {
     if (running && (stopping || forget || !wanted))
       deletions.unshift({ kind: 'boot-unit', action: 'stop', from: u.active });
     const stale = u.needReload || (u.load === 'not-found' && !!f.files.get(UNIT));
-    if (stale || [...adds, ...removals, ...deletions].some(touches))
-      deletions.push({ kind: 'boot-unit', action: 'reload', forget: !wanted });
+    const touching = [...adds, ...removals, ...deletions].filter(touches);
+    if (!stale && !touching.length) return;
+    // A daemon-reload reruns every generator and rereads every unit: 1.2 s on the emulated lab's
+    // director, most of its set-up. Not needed for a unit systemd has never read, when nothing but
+    // the unit and its wants link are new (keepalived's drop-in needs one: keepalived is loaded).
+    const unseen = !stale && u.load === 'not-found' && !f.files.get(UNIT) && touching.every(createsUnit);
+    deletions.push({
+      kind: 'boot-unit',
+      action: 'reload',
+      forget: !wanted,
+      ...(unseen && wanted && { ifNeeded: true }),
+    });
   },
   record: (c) =>
     c.action === 'stop'
       ? { action: 'stop', target: UNIT_NAME, from: c.from, to: 'inactive' }
-      : { action: 'reload', target: UNIT_NAME, from: 'changed on disk', to: c.forget ? 'not-found' : 'loaded' },
-  describe: (c) =>
-    c.action === 'stop'
-      ? `boot: systemctl stop ${UNIT_NAME} (${c.from} -> inactive; the script's stop finds nothing left to undo)`
-      : `boot: systemctl daemon-reload (${c.forget ? `systemd forgets ${UNIT_NAME}` : `systemd reads ${UNIT_NAME} again`})`,
+      : {
+          action: 'reload',
+          target: UNIT_NAME,
+          from: c.ifNeeded ? 'new on disk' : 'changed on disk',
+          to: c.forget ? 'not-found' : 'loaded',
+        },
+  describe(c) {
+    if (c.action === 'stop')
+      return `boot: systemctl stop ${UNIT_NAME} (${c.from} -> inactive; the script's stop finds nothing left to undo)`;
+    if (c.ifNeeded) return `boot: systemctl daemon-reload if systemd does not read the new ${UNIT_NAME} by itself`;
+    return `boot: systemctl daemon-reload (${c.forget ? `systemd forgets ${UNIT_NAME}` : `systemd reads ${UNIT_NAME} again`})`;
+  },
   command(c) {
     if (c.action === 'stop') return withSystemctl(sh`systemctl stop ${UNIT_NAME}`);
     // a unit that failed stays known until reset-failed (which fails where systemd forgot it already)
     if (c.forget)
       return withSystemctl(sh`systemctl daemon-reload && { systemctl reset-failed ${UNIT_NAME} 2>/dev/null || :; }`);
+    // `show` loads a unit systemd does not hold; one it holds as not-found, or as changed on disk
+    // (an old systemd that does not retry a load), still needs the reload.
+    if (c.ifNeeded)
+      return withSystemctl(
+        sh`s=$(systemctl show -p LoadState,NeedDaemonReload ${UNIT_NAME} 2>/dev/null); case $s in *LoadState=loaded*) ;; *) s= ;; esac; case $s in *NeedDaemonReload=no*) ;; *) systemctl daemon-reload ;; esac`,
+      );
     return withSystemctl(sh`systemctl daemon-reload`);
   },
 } satisfies CommandResource<BootUnitChange>;

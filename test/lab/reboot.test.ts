@@ -65,8 +65,24 @@ test(
       ['systemd', 'systemd', 'sysv'],
       'the lab boots dir1 and rs1 with systemd, rs2 with SysV',
     );
+    const reloads = async () =>
+      Promise.all(
+        SYSTEMD_HOSTS.map((h) => lab.sh(h, "journalctl -b _PID=1 -o cat --no-pager | grep -c '^Reloading' || :")),
+      );
+    const reloadsBefore = await reloads();
     const r = await lab.lvsctl(['up', '-i', INV, '--no-verify']); // verify runs after the reboots
     assert.equal(r.code, 0, out(r));
+    // lvsctl.service is new to systemd, which reads it when first asked: no daemon-reload (1.2 s here)
+    for (const h of SYSTEMD_HOSTS)
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^\\[${h}\\] boot: systemctl daemon-reload if systemd does not read the new lvsctl\\.service by itself$`,
+          'm',
+        ),
+        out(r),
+      );
+    assert.deepEqual(await reloads(), reloadsBefore, 'systemd was not reloaded');
     ipvsAfterUp = await lab.sh('dir1', 'ipvsadm -Sn');
     assert.match(ipvsAfterUp, /^-A -t 10\.99\.2\.100:80 -s rr$/m);
     // what the boot path will run: lvsctl.service enabled (systemd), or the init script and its rc2.d
@@ -79,7 +95,7 @@ test(
           `${h}: lvsctl.service enabled`,
         );
         assert.equal(await lab.sh(h, 'ls /etc/rc2.d | grep -c lvsctl || :'), '0\n', `${h}: no rc link`);
-        // systemd read the unit lvsctl wrote (daemon-reload); it has not run yet: lvsctl applied the state
+        // systemd reads the unit lvsctl wrote when asked; it has not run yet: lvsctl applied the state
         assert.deepEqual(await unit(h as (typeof SYSTEMD_HOSTS)[number]), {
           LoadState: 'loaded',
           ActiveState: 'inactive',

@@ -63,6 +63,7 @@ const SAMPLES: { [K in Change['kind']]: Extract<Change, { kind: K }>[] } = {
     { kind: 'boot-unit', action: 'stop', from: 'active' },
     { kind: 'boot-unit', action: 'reload', forget: false },
     { kind: 'boot-unit', action: 'reload', forget: true },
+    { kind: 'boot-unit', action: 'reload', forget: false, ifNeeded: true },
   ],
   'boot-script': [
     { kind: 'boot-script', enable: false, script: { path: '/etc/rc.local', how: 'exec' } },
@@ -136,7 +137,42 @@ describe('resource modules', () => {
         'daemon-reload',
         'daemon-reload',
         'reset-failed lvsctl.service',
+        'show -p LoadState,NeedDaemonReload lvsctl.service', // says nothing here: the reload runs
+        'daemon-reload',
       ]);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+  it('a unit new to systemd: the reload runs only where systemd, asked after the writes, does not see the file', () => {
+    const cmd = commandFor({ kind: 'boot-unit', action: 'reload', forget: false, ifNeeded: true }, rocky).text;
+    const bin = mkdtempSync(path.join(tmpdir(), 'lvsctl-systemctl-'));
+    // systemctl show prints its properties in its own order, whatever -p asked
+    const cases: [show: string, showExit: number, reloads: boolean][] = [
+      ['LoadState=loaded\nNeedDaemonReload=no', 0, false],
+      ['NeedDaemonReload=no\nLoadState=loaded', 0, false],
+      ['LoadState=not-found\nNeedDaemonReload=no', 0, true],
+      ['LoadState=loaded\nNeedDaemonReload=yes', 0, true],
+      ['LoadState=bad-setting\nNeedDaemonReload=no', 0, true],
+      ['', 1, true], // no answer from systemd: reload as before
+    ];
+    try {
+      for (const [show, code, reloads] of cases) {
+        const log = path.join(bin, 'systemctl.log');
+        rmSync(log, { force: true });
+        writeFileSync(
+          path.join(bin, 'systemctl'),
+          `#!/bin/sh\necho "$*" >>"$0.log"\n[ "$1" = show ] && { printf '%b\\n' '${show}'; exit ${code}; }\nexit 0\n`,
+          { mode: 0o755 },
+        );
+        execFileSync('/bin/sh', ['-c', cmd], { env: { PATH: `${bin}:/usr/bin:/bin` } });
+        const calls = readFileSync(log, 'utf8').trim().split('\n');
+        assert.deepEqual(
+          calls,
+          ['show -p LoadState,NeedDaemonReload lvsctl.service', ...(reloads ? ['daemon-reload'] : [])],
+          JSON.stringify(show),
+        );
+      }
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }

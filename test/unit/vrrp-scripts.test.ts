@@ -133,6 +133,17 @@ describe('VRRP scripts: the KillMode drop-in (keepalived#2239)', () => {
     const write = lines.indexOf(`create ${DROPIN} (mode 0644)`);
     const reload = lines.findIndex((l) => l.startsWith('boot: systemctl daemon-reload'));
     assert.ok(write >= 0 && reload > write, lines.join('\n'));
+    // keepalived.service is loaded: its new drop-in needs the reload, even beside a unit new to systemd
+    const fresh = run(scripted, { ...director, unit: { ...unit, LoadState: 'not-found', ActiveState: 'inactive' } });
+    assert.deepEqual(
+      fresh.plan.changes.map(describeChange).filter((l) => l.startsWith('boot: systemctl')),
+      ['boot: systemctl daemon-reload (systemd reads lvsctl.service again)'],
+    );
+    const freshPlain = run(plain, { ...director, unit: { ...unit, LoadState: 'not-found', ActiveState: 'inactive' } });
+    assert.deepEqual(
+      freshPlain.plan.changes.map(describeChange).filter((l) => l.startsWith('boot: systemctl')),
+      ['boot: systemctl daemon-reload if systemd does not read the new lvsctl.service by itself'],
+    );
     const after: FactsOptions = {
       ...applied(director, up.changes, formatRules(upRun.table)),
       keepalived: ['4242'],
