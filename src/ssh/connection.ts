@@ -37,6 +37,7 @@ import {
   type KnownHostLine,
 } from './known-hosts.js';
 import { Semaphore } from './pool.js';
+import { decodedOnce } from './key-signer.js';
 import { withFaults } from './faults.js';
 import { writeScript, type FileWrite, type WriteFileOptions } from './write-script.js';
 
@@ -135,13 +136,19 @@ type ReadKey = { r: ReturnType<typeof readBounded>; key?: ReturnType<typeof util
  * fleet size (an encrypted key's bcrypt rounds take tens of milliseconds each time). */
 const readKeys = new Map<string, { stamp: string; passphrase?: string; got: ReadKey }>();
 
+/** decodedOnce changes the key in place (ssh2 may give a file's keys as an array, loadKey). */
+function parsed(k: ReturnType<typeof utils.parseKey>) {
+  if (!(k instanceof Error)) for (const one of [k].flat()) decodedOnce(one);
+  return k;
+}
+
 function readKey(file: string, passphrase: string | undefined): ReadKey {
   const stamp = fileStamp(file);
   const hit = readKeys.get(file);
   if (stamp && stamp !== 'absent' && hit?.stamp === stamp && hit.passphrase === passphrase) return hit.got;
   // A key file is a few KiB; a device, FIFO or huge file named by mistake is not read.
   const r = readBounded(file, MAX_KEY_FILE_BYTES);
-  const got: ReadKey = r.ok ? { r, key: utils.parseKey(r.data, passphrase) } : { r };
+  const got: ReadKey = r.ok ? { r, key: parsed(utils.parseKey(r.data, passphrase)) } : { r };
   if (stamp && stamp !== 'absent' && r.ok) readKeys.set(file, { stamp, passphrase, got });
   return got;
 }
