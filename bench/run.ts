@@ -187,10 +187,12 @@ async function lvsctl(hosts: Host[], what: string): Promise<LvsctlRun> {
   };
 }
 
-/** The bare ssh2 client's CPU time (user + system, node's start-up included as in lvsctl's) for a
- * no-op's SSH work on these hosts: a connection each and one command (bench/ssh2-floor.ts). */
-async function ssh2FloorCpu(hosts: Host[]): Promise<number> {
+/** The bare ssh2 client's CPU time (user + system, node's start-up included as in lvsctl's) on
+ * these hosts: a connection each and one command, `true` or `command` (bench/ssh2-floor.ts). */
+async function ssh2FloorCpu(hosts: Host[], command?: string): Promise<number> {
   const out = join(RUN, 'ssh2-floor.cpu');
+  const commandFile = join(RUN, 'ssh2-floor.command');
+  if (command !== undefined) writeFileSync(commandFile, command);
   await must(
     '/usr/bin/time',
     [
@@ -203,6 +205,7 @@ async function ssh2FloorCpu(hosts: Host[]): Promise<number> {
       join(RUN, 'id_ed25519'),
       join(RUN, 'host_ed25519.pub'),
       '1',
+      command === undefined ? '-' : commandFile,
       ...hosts.map((h) => h.ip),
     ],
     'ssh2 floor',
@@ -288,8 +291,10 @@ export interface Round {
   /** CPU time of the lvsctl process in its first run and its no-op re-run */
   lvsctlFirstCpuMs: number;
   lvsctlNoopCpuMs: number;
-  /** CPU time of a bare ssh2 client doing a no-op's SSH work on the same hosts (bench/ssh2-floor.ts) */
+  /** CPU time of a bare ssh2 client doing a no-op's SSH work on the same hosts (bench/ssh2-floor.ts):
+   * `true` on each, and the facts-read floor's facts script on each (its output read) */
   ssh2FloorCpuMs?: number;
+  ssh2FactsCpuMs?: number;
   lvsctlStartupMs: number;
   /** --timings: per step, the median over the hosts (first run, no-op) */
   firstSteps: Record<string, number>;
@@ -307,11 +312,15 @@ interface PerN {
   warmup?: Round;
   /** how many of the rounds ran Ansible */
   ansibleRounds?: number;
-  median: Omit<Record<Figure, number>, 'ansibleFirstMs' | 'ansibleNoopMs' | 'factsMs' | 'ssh2FloorCpuMs'> & {
+  median: Omit<
+    Record<Figure, number>,
+    'ansibleFirstMs' | 'ansibleNoopMs' | 'factsMs' | 'ssh2FloorCpuMs' | 'ssh2FactsCpuMs'
+  > & {
     ansibleFirstMs?: number;
     ansibleNoopMs?: number;
     factsMs?: number;
     ssh2FloorCpuMs?: number;
+    ssh2FactsCpuMs?: number;
     firstSteps: Record<string, number>;
     noopSteps: Record<string, number>;
   };
@@ -374,6 +383,7 @@ async function benchN(n: number, runs: number, warm: boolean, log: (l: string) =
       'lvsctl validate',
     );
     const ssh2Floor = extras ? await ssh2FloorCpu(hosts) : undefined;
+    const ssh2Facts = extras ? await ssh2FloorCpu(hosts, facts) : undefined;
     const l1 = await lvsctl(hosts, 'first run');
     const l2 = await lvsctl(hosts, 'no-op re-run');
     if (l1.changes === 0) throw new Error('lvsctl first run changed nothing on fresh hosts');
@@ -423,6 +433,7 @@ async function benchN(n: number, runs: number, warm: boolean, log: (l: string) =
       lvsctlFirstCpuMs: l1.cpuMs,
       lvsctlNoopCpuMs: l2.cpuMs,
       ...(ssh2Floor !== undefined && { ssh2FloorCpuMs: ssh2Floor }),
+      ...(ssh2Facts !== undefined && { ssh2FactsCpuMs: ssh2Facts }),
       lvsctlStartupMs: startup.ms,
       firstSteps: l1.steps,
       noopSteps: l2.steps,
@@ -457,6 +468,7 @@ async function benchN(n: number, runs: number, warm: boolean, log: (l: string) =
     lvsctlFirstCpuMs: med('lvsctlFirstCpuMs')!,
     lvsctlNoopCpuMs: med('lvsctlNoopCpuMs')!,
     ssh2FloorCpuMs: med('ssh2FloorCpuMs'),
+    ssh2FactsCpuMs: med('ssh2FactsCpuMs'),
     lvsctlStartupMs: med('lvsctlStartupMs')!,
     firstSteps: stepMedians('firstSteps'),
     noopSteps: stepMedians('noopSteps'),
@@ -576,14 +588,19 @@ function targets(per: Map<number, PerN>, rules?: RulesResult, validate?: Validat
       t.push({ id, target, verdict: 'SKIP', measured: `needs N=5 and N=${n}` });
       continue;
     }
-    const per1 = (k: 'lvsctlNoopCpuMs' | 'lvsctlFirstCpuMs' | 'ssh2FloorCpuMs') =>
+    const per1 = (k: 'lvsctlNoopCpuMs' | 'lvsctlFirstCpuMs' | 'ssh2FloorCpuMs' | 'ssh2FactsCpuMs') =>
       (pn.median[k]! - p5.median[k]!) / (n - 5);
     const bare = per1('ssh2FloorCpuMs');
+    // results.json from before this figure existed has none
+    const withFacts =
+      pn.median.ssh2FactsCpuMs === undefined || p5.median.ssh2FactsCpuMs === undefined
+        ? ''
+        : `; running the facts script: ${per1('ssh2FactsCpuMs').toFixed(2)} ms`;
     t.push({
       id,
       target,
       verdict: per1('lvsctlNoopCpuMs') <= 3 ? 'PASS' : 'FAIL',
-      measured: `no-op ${per1('lvsctlNoopCpuMs').toFixed(2)} ms (${s(pn.median.lvsctlNoopCpuMs)} vs ${s(p5.median.lvsctlNoopCpuMs)}); first run ${per1('lvsctlFirstCpuMs').toFixed(2)} ms; a bare ssh2 client alone: ${bare.toFixed(2)} ms`,
+      measured: `no-op ${per1('lvsctlNoopCpuMs').toFixed(2)} ms (${s(pn.median.lvsctlNoopCpuMs)} vs ${s(p5.median.lvsctlNoopCpuMs)}); first run ${per1('lvsctlFirstCpuMs').toFixed(2)} ms; a bare ssh2 client alone: ${bare.toFixed(2)} ms${withFacts}`,
     });
     // The same measure against the bare ssh2 client's in the same rounds (what lvsctl's own code adds).
     t.push({
@@ -741,6 +758,8 @@ function table(
     );
     if (m.ssh2FloorCpuMs !== undefined)
       out.push(row(['bare ssh2 client CPU, no-op SSH work (ssh2-floor.ts)', s(m.ssh2FloorCpuMs), '', ''], w));
+    if (m.ssh2FactsCpuMs !== undefined)
+      out.push(row(['  the same running the facts script', s(m.ssh2FactsCpuMs), '', ''], w));
     out.push(row(['lvsctl peak RSS', `${(m.lvsctlRssKB / 1024).toFixed(0)} MB`, '', ''], w));
     out.push(`lvsctl --timings, median per host (s): first run: ${steps(m.firstSteps)}`);
     out.push(`                                       no-op: ${steps(m.noopSteps)}`);
