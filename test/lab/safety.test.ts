@@ -296,11 +296,17 @@ test(
       { timeoutMs: 8 * 60_000 },
     );
     await new Promise((r) => setTimeout(r, 2000));
+    // when each roll ran, in the loop's clock (date +%s), to place a failed request
+    const phases: string[] = [];
+    const mark = (what: string) => phases.push(`${what} at ${(Date.now() / 1000).toFixed(1)}`);
+    mark('bad roll starts');
     // the settle timeout shortened from 30 s to 10 s: the refused roll is the same, sooner
     const bad = await lab.lvsctl(['up', '-i', broken, '--no-verify'], undefined, {
       LVSCTL_TEST_SETTLE_TIMEOUT_MS: '10000',
     });
+    mark('good roll starts');
     const good = await lab.lvsctl(['up', '-i', wrr, '--no-verify']);
+    mark('good roll ends');
     await new Promise((r) => setTimeout(r, 3000));
     await lab.sh('client', `touch ${stop}`);
     const counted = (await loop).stdout;
@@ -320,7 +326,7 @@ test(
     const m = /requests=(\d+) failures=(\d+)/.exec(counted);
     assert.ok(m, `the curl loop printed no count (killed?): ${counted}`);
     const [, n, f] = m;
-    assert.equal(Number(f), 0, `${counted}\n${bad.stdout}\n${out}`);
+    assert.equal(Number(f), 0, `${counted}\n${phases.join('\n')}\n${bad.stdout}\n${out}`);
     assert.ok(Number(n) >= 60, counted);
     for (const d of ['dir1', 'dir2'] as const)
       assert.match(
