@@ -47,11 +47,11 @@ export function parseBootUnit(lines: string[]): BootUnitFact | null {
   return { load, active: kv.get('ActiveState') ?? 'inactive', needReload: kv.get('NeedDaemonReload') === 'yes' };
 }
 
-const UNIT_AND_LINKS = new Set<string>([UNIT, ...BOOT_LINKS.systemd.map((l) => l.path)]);
-/** A new file or link of lvsctl's own unit (not keepalived's drop-in). */
+/** Of the changes that touch systemd: a new file or link of lvsctl's own unit (the links are all
+ * lvsctl.service's; the one other file is keepalived's drop-in). */
 const createsUnit = (c: Change) =>
-  (c.kind === 'file' && c.action === 'create' && c.file.path === UNIT) ||
-  (c.kind === 'bootlink' && c.action === 'create' && UNIT_AND_LINKS.has(c.path));
+  (c.kind === 'bootlink' && c.action === 'create') ||
+  (c.kind === 'file' && c.action === 'create' && c.file.path === UNIT);
 
 const touches = (c: Change) =>
   (c.kind === 'file' && SYSTEMD_PATHS.has(c.action === 'delete' ? c.path : c.file.path)) ||
@@ -109,7 +109,7 @@ export const bootUnit = {
     // (an old systemd that does not retry a load), still needs the reload.
     if (c.ifNeeded)
       return withSystemctl(
-        sh`s=$(systemctl show -p LoadState,NeedDaemonReload ${UNIT_NAME} 2>/dev/null); case $s in *LoadState=loaded*) ;; *) s= ;; esac; case $s in *NeedDaemonReload=no*) ;; *) systemctl daemon-reload ;; esac`,
+        sh`case $(systemctl show -p LoadState,NeedDaemonReload ${UNIT_NAME} 2>/dev/null) in *LoadState=loaded*NeedDaemonReload=no* | *NeedDaemonReload=no*LoadState=loaded*) ;; *) systemctl daemon-reload ;; esac`,
       );
     return withSystemctl(sh`systemctl daemon-reload`);
   },
